@@ -1,0 +1,6 @@
+DROP TABLE idempotency_keys;
+DROP TABLE outbox;
+DROP TABLE events;
+DROP TABLE instance_agencies;
+DROP TABLE instances;
+DROP TABLE agencies;

@@ -1,0 +1,79 @@
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::problems::*;
+use super::{reply, AppState, IdempotencyHeader};
+use crate::domain::AgencyKind;
+use crate::error::ApiResult;
+use crate::service::agencies::{self, Agency, AgencyPage, CreateAgency};
+use crate::service::{idempotency, page_limit};
+use crate::workflow::engine::Actor;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AgencyQuery {
+    /// Only agencies of this kind.
+    pub kind: Option<AgencyKind>,
+    /// 1 to 500; 50 when absent.
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Lists agencies by code.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies",
+    tag = "agencies",
+    params(AgencyQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = AgencyPage), BadRequest, Unauthorized, Unavailable)
+)]
+#[get("/agencies")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _actor: Actor,
+    q: web::Query<AgencyQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let limit = page_limit(q.limit)?;
+    let page = state
+        .read(move |conn, _| agencies::list(conn, q.kind, q.cursor.as_deref(), limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Creates an agency (admin only).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies",
+    tag = "agencies",
+    request_body = CreateAgency,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replays the first answer")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Agency),
+        BadRequest, Unauthorized, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
+    )
+)]
+#[post("/agencies")]
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: IdempotencyHeader,
+    req: HttpRequest,
+    body: web::Json<CreateAgency>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let fingerprint = idempotency::fingerprint(
+        "POST",
+        req.path(),
+        &serde_json::to_value(&body).unwrap_or_default(),
+    );
+    let r = state
+        .write(move |conn, _| agencies::create(conn, &actor, body, key.0.as_ref(), &fingerprint))
+        .await?;
+    Ok(reply(r))
+}

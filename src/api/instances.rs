@@ -1,0 +1,230 @@
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::problems::*;
+use super::{parse_id, reply, AppState, IdempotencyHeader};
+use crate::domain::AgencyCode;
+use crate::error::{ApiError, ApiResult};
+use crate::history::Verification;
+use crate::service::instances::{
+    self, AvailableTransition, CreateInstance, FireTransition, History, Instance, InstancePage, ListQuery,
+};
+use crate::service::{idempotency, page_limit};
+use crate::workflow::engine::Actor;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InstanceQuery {
+    /// Only instances of this workflow.
+    pub workflow: Option<String>,
+    /// Only instances in this state.
+    pub state: Option<String>,
+    /// Only instances this agency (a code) is a party to.
+    pub party: Option<String>,
+    /// 1 to 500; 50 when absent.
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+const IDEMPOTENCY: &str = "Retry safely: the same key and body replays the first answer";
+
+/// Starts an instance of a workflow, under the version in force on its reference date.
+#[utoipa::path(
+    post,
+    path = "/api/v1/instances",
+    tag = "instances",
+    request_body = CreateInstance,
+    params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY)),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Instance),
+        BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
+    )
+)]
+#[post("/instances")]
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: IdempotencyHeader,
+    req: HttpRequest,
+    body: web::Json<CreateInstance>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let fingerprint = idempotency::fingerprint(
+        "POST",
+        req.path(),
+        &serde_json::to_value(&body).unwrap_or_default(),
+    );
+    let r = state
+        .write(move |conn, registry| {
+            instances::create(conn, registry, &actor, body, key.0.as_ref(), &fingerprint)
+        })
+        .await?;
+    Ok(reply(r))
+}
+
+/// Lists the instances the caller may see, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/instances",
+    tag = "instances",
+    params(InstanceQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = InstancePage), BadRequest, Unauthorized, Unavailable)
+)]
+#[get("/instances")]
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<InstanceQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let query = ListQuery {
+        limit: page_limit(q.limit)?,
+        party: q
+            .party
+            .as_deref()
+            .map(AgencyCode::parse)
+            .transpose()
+            .map_err(ApiError::bad_request)?,
+        cursor: q
+            .cursor
+            .as_deref()
+            .map(uuid::Uuid::parse_str)
+            .transpose()
+            .map_err(|_| ApiError::bad_request("cursor is not one this service gave out"))?,
+        workflow: q.workflow,
+        state: q.state,
+    };
+    let page = state
+        .read(move |conn, registry| instances::list(conn, registry, &actor, query))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One instance: its state, version, parties and data.
+#[utoipa::path(
+    get,
+    path = "/api/v1/instances/{id}",
+    tag = "instances",
+    params(("id" = String, Path, description = "Instance id (UUID)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Instance), Unauthorized, NotFound, Unavailable)
+)]
+#[get("/instances/{id}")]
+pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "instance")?;
+    let instance = state
+        .read(move |conn, registry| instances::get(conn, registry, &actor, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(instance))
+}
+
+/// The transitions the caller may fire now, with the data each requires.
+#[utoipa::path(
+    get,
+    path = "/api/v1/instances/{id}/transitions",
+    tag = "instances",
+    params(("id" = String, Path, description = "Instance id (UUID)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = [AvailableTransition]), Unauthorized, NotFound, Unavailable)
+)]
+#[get("/instances/{id}/transitions")]
+pub async fn transitions(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "instance")?;
+    let available = state
+        .read(move |conn, registry| instances::available(conn, registry, &actor, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(available))
+}
+
+/// Fires a transition: atomically moves the instance on and appends the event to its history.
+#[utoipa::path(
+    post,
+    path = "/api/v1/instances/{id}/transitions",
+    tag = "instances",
+    request_body = FireTransition,
+    params(
+        ("id" = String, Path, description = "Instance id (UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Instance),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
+    )
+)]
+#[post("/instances/{id}/transitions")]
+pub async fn fire(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: IdempotencyHeader,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<FireTransition>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "instance")?;
+    let body = body.into_inner();
+    let fingerprint = idempotency::fingerprint(
+        "POST",
+        req.path(),
+        &serde_json::to_value(&body).unwrap_or_default(),
+    );
+    let r = state
+        .write(move |conn, registry| {
+            instances::fire(conn, registry, &actor, id, body, key.0.as_ref(), &fingerprint)
+        })
+        .await?;
+    Ok(reply(r))
+}
+
+/// The instance's history: every event, oldest first, with its hashes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/instances/{id}/history",
+    tag = "instances",
+    params(("id" = String, Path, description = "Instance id (UUID)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = History), Unauthorized, NotFound, Unavailable)
+)]
+#[get("/instances/{id}/history")]
+pub async fn history(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "instance")?;
+    let history = state
+        .read(move |conn, _| instances::history(conn, &actor, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(history))
+}
+
+/// Recomputes the hash chain of the instance's history and reports the first broken link.
+#[utoipa::path(
+    get,
+    path = "/api/v1/instances/{id}/history/verify",
+    tag = "instances",
+    params(("id" = String, Path, description = "Instance id (UUID)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Verification), Unauthorized, NotFound, Unavailable)
+)]
+#[get("/instances/{id}/history/verify")]
+pub async fn verify(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "instance")?;
+    let verification = state
+        .read(move |conn, _| instances::verify(conn, &actor, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(verification))
+}

@@ -1,0 +1,269 @@
+//! The HTTP interface: every route is wired here; handlers live one resource a module.
+//! Handlers parse, authorize through the `Actor` extractor, call one use case on a blocking
+//! thread, and map the result. No SQL here.
+
+pub mod agencies;
+pub mod health;
+pub mod instances;
+pub mod workflows;
+
+use std::sync::Arc;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::{ready, Ready};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::db::{Db, DbConn};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::service::idempotency::{IdempotencyKey, Reply};
+use crate::workflow::loader::Registry;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Db,
+    pub registry: Arc<Registry>,
+}
+
+impl AppState {
+    /// Runs read-only database work on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConn, &Registry) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.db.clone();
+        let registry = self.registry.clone();
+        web::block(move || {
+            let mut conn = db.read()?;
+            f(&mut conn, &registry)
+        })
+        .await?
+    }
+
+    /// Runs database work that writes on the blocking pool, with the writer connection.
+    pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConn, &Registry) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.db.clone();
+        let registry = self.registry.clone();
+        web::block(move || {
+            let mut conn = db.write()?;
+            f(&mut conn, &registry)
+        })
+        .await?
+    }
+}
+
+/// The optional `Idempotency-Key` header of a POST.
+pub struct IdempotencyHeader(pub Option<IdempotencyKey>);
+
+impl FromRequest for IdempotencyHeader {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(match req.headers().get("Idempotency-Key") {
+            None => Ok(Self(None)),
+            Some(value) => match value.to_str() {
+                Ok(raw) => IdempotencyKey::parse(raw).map(|k| Self(Some(k))),
+                Err(_) => Err(ApiError::bad_request("Idempotency-Key must be visible ASCII")),
+            },
+        })
+    }
+}
+
+/// Answers a write: its status and body, marked when it is a replay of a stored answer.
+pub fn reply(r: Reply) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(r.status).unwrap_or(actix_web::http::StatusCode::OK);
+    let mut response = HttpResponse::build(status);
+    if r.replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    response.json(r.body)
+}
+
+/// Parses an id from the path; an id that is not a UUID names nothing.
+pub fn parse_id(raw: &str, what: &str) -> ApiResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found(format!("no {what} {raw:?}")))
+}
+
+fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::new(ErrorCode::PayloadTooLarge, err.to_string())
+        }
+        JsonPayloadError::ContentType => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the body as application/json",
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            ApiError::new(ErrorCode::ValidationFailed, e.to_string())
+        }
+        JsonPayloadError::Deserialize(e) => ApiError::bad_request(format!("malformed JSON: {e}")),
+        other => ApiError::bad_request(other.to_string()),
+    };
+    api.into()
+}
+
+fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request(format!("bad query string: {err}")).into()
+}
+
+fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::not_found(format!("no such resource: {err}")).into()
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError;
+    ApiError::not_found(format!("no route for {} {}", req.method(), req.path())).error_response()
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// Wires every route, the extractor limits and error handlers, and the documentation.
+pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(
+            web::JsonConfig::default()
+                .limit(max_body_bytes)
+                .error_handler(json_error),
+        )
+        .app_data(web::PayloadConfig::default().limit(max_body_bytes))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .service(health::healthz)
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+        .route("/docs", web::get().to(docs_redirect))
+        .service(
+            web::scope("/api/v1")
+                .service(agencies::list)
+                .service(agencies::create)
+                .service(workflows::list)
+                .service(workflows::get)
+                .service(instances::create)
+                .service(instances::list)
+                .service(instances::get)
+                .service(instances::transitions)
+                .service(instances::fire)
+                .service(instances::history)
+                .service(instances::verify),
+        )
+        .default_service(web::to(not_found));
+    }
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        scheme.description = Some(
+            "HS256 token with sub, name, agency, roles, exp, iat, iss and aud; `lienganh token` issues one."
+                .into(),
+        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The OpenAPI document the server serves at `/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "lienganh",
+        description = "Interagency workflows of Vietnamese civil judgment enforcement (thi hành án dân sự): \
+            court transfers, evidence handovers, procuracy supervision, coercion plans. \
+            Errors are application/problem+json with a stable `code`. Money is a decimal string in VND; \
+            times are RFC 3339 at +07:00 (Asia/Ho_Chi_Minh)."
+    ),
+    paths(
+        health::healthz,
+        agencies::list,
+        agencies::create,
+        workflows::list,
+        workflows::get,
+        instances::create,
+        instances::list,
+        instances::get,
+        instances::transitions,
+        instances::fire,
+        instances::history,
+        instances::verify,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "agencies", description = "Courts, police, procuracy, enforcement offices, steering committees"),
+        (name = "workflows", description = "Workflow definitions and their law-dated versions"),
+        (name = "instances", description = "Running workflows, their steps and their verified history"),
+        (name = "health", description = "Liveness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document as committed in `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default() + "\n"
+}
+
+/// Error responses, declared once for the OpenAPI document.
+pub mod problems {
+    use crate::error::Problem;
+    use utoipa::IntoResponses;
+
+    /// The request could not be read: malformed JSON, bad query, bad header.
+    #[derive(IntoResponses)]
+    #[response(status = 400, content_type = "application/problem+json")]
+    pub struct BadRequest(pub Problem);
+
+    /// No valid bearer token.
+    #[derive(IntoResponses)]
+    #[response(status = 401, content_type = "application/problem+json")]
+    pub struct Unauthorized(pub Problem);
+
+    /// The caller's role or agency may not do this.
+    #[derive(IntoResponses)]
+    #[response(status = 403, content_type = "application/problem+json")]
+    pub struct Forbidden(pub Problem);
+
+    /// Nothing the caller may see has this id.
+    #[derive(IntoResponses)]
+    #[response(status = 404, content_type = "application/problem+json")]
+    pub struct NotFound(pub Problem);
+
+    /// A stale `expected_version`, or the record already exists.
+    #[derive(IntoResponses)]
+    #[response(status = 409, content_type = "application/problem+json")]
+    pub struct Conflict(pub Problem);
+
+    /// The body is larger than the service accepts.
+    #[derive(IntoResponses)]
+    #[response(status = 413, content_type = "application/problem+json")]
+    pub struct TooLarge(pub Problem);
+
+    /// The body is not JSON.
+    #[derive(IntoResponses)]
+    #[response(status = 415, content_type = "application/problem+json")]
+    pub struct UnsupportedMediaType(pub Problem);
+
+    /// Well-formed but not acceptable: invalid data, unknown workflow or transition, a step
+    /// not allowed from the current state, or an `Idempotency-Key` reused for another request.
+    #[derive(IntoResponses)]
+    #[response(status = 422, content_type = "application/problem+json")]
+    pub struct Unprocessable(pub Problem);
+
+    /// The database is out of reach or busy.
+    #[derive(IntoResponses)]
+    #[response(status = 503, content_type = "application/problem+json")]
+    pub struct Unavailable(pub Problem);
+}

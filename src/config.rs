@@ -1,0 +1,86 @@
+//! Settings, built once at start and passed in: defaults, then an optional TOML file, then
+//! `LIENGANH_*` environment variables, each overriding the one before.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::db::DatabaseUrl;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database_url: String,
+    /// Address to listen on.
+    pub bind: String,
+    /// HS256 secret for tokens; when absent, a random one is kept in a file beside the database.
+    #[serde(skip_serializing)]
+    pub jwt_secret: Option<String>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    /// Folder of workflow definitions.
+    pub workflows: PathBuf,
+    /// When the reminder sweeper wakes (cron with seconds).
+    pub reminder_cron: String,
+    /// Database connections for reads (and, on PostgreSQL, writes).
+    pub pool_size: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(2);
+        Self {
+            database_url: "sqlite://lienganh.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            jwt_secret: None,
+            jwt_issuer: "lienganh".into(),
+            jwt_audience: "lienganh-api".into(),
+            workflows: PathBuf::from("workflows"),
+            reminder_cron: "0 * * * * *".into(),
+            pool_size: (cores * 4).clamp(4, 32),
+            max_body_bytes: 512 * 1024,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the settings: `file` if given (or `lienganh.toml` if present), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(path) if !path.exists() => {
+                return Err(format!("configuration file {} does not exist", path.display()))
+            }
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file("lienganh.toml")),
+        }
+        let settings: Settings = figment
+            .merge(Env::prefixed("LIENGANH_").ignore(&["config", "test_postgres_url"]))
+            .extract()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        DatabaseUrl::parse(&settings.database_url)?;
+        Ok(settings)
+    }
+
+    /// Where the generated token secret lives: beside a SQLite database file, else in the
+    /// working directory.
+    pub fn secret_file(&self) -> PathBuf {
+        match DatabaseUrl::parse(&self.database_url)
+            .ok()
+            .and_then(|u| u.sqlite_path())
+        {
+            Some(db) => {
+                let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+                name.push(".jwt-secret");
+                db.with_file_name(name)
+            }
+            None => PathBuf::from("lienganh.jwt-secret"),
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Agencies as stored.
+
+use diesel::prelude::*;
+
+use super::schema::agencies;
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = agencies)]
+pub struct AgencyRow {
+    pub code: String,
+    pub kind: String,
+    pub name: String,
+    pub parent_code: Option<String>,
+    pub created_at: i64,
+}
+
+pub fn insert(conn: &mut DbConn, row: &AgencyRow) -> QueryResult<()> {
+    diesel::insert_into(agencies::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, code: &str) -> QueryResult<Option<AgencyRow>> {
+    agencies::table
+        .find(code)
+        .select(AgencyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_many(conn: &mut DbConn, codes: &[&str]) -> QueryResult<Vec<AgencyRow>> {
+    agencies::table
+        .filter(agencies::code.eq_any(codes))
+        .select(AgencyRow::as_select())
+        .load(conn)
+}
+
+/// A page of agencies ordered by code, after `cursor` when given.
+pub fn list(
+    conn: &mut DbConn,
+    kind: Option<&str>,
+    cursor: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<AgencyRow>> {
+    let mut query = agencies::table.select(AgencyRow::as_select()).into_boxed();
+    if let Some(kind) = kind {
+        query = query.filter(agencies::kind.eq(kind.to_owned()));
+    }
+    if let Some(cursor) = cursor {
+        query = query.filter(agencies::code.gt(cursor.to_owned()));
+    }
+    query.order(agencies::code.asc()).limit(limit).load(conn)
+}

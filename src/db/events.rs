@@ -1,0 +1,42 @@
+//! The append-only event log.
+
+use diesel::prelude::*;
+
+use super::schema::events;
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub instance_id: String,
+    pub seq: i64,
+    pub occurred_at: i64,
+    pub actor_sub: String,
+    pub actor_name: String,
+    pub actor_agency: String,
+    pub actor_role: String,
+    pub transition: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    /// JSON object: the data given with the step.
+    pub data: String,
+    pub comment: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+pub fn insert(conn: &mut DbConn, row: &EventRow) -> QueryResult<()> {
+    diesel::insert_into(events::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Every event of an instance, oldest first.
+pub fn of_instance(conn: &mut DbConn, instance_id: &str) -> QueryResult<Vec<EventRow>> {
+    events::table
+        .filter(events::instance_id.eq(instance_id))
+        .order(events::seq.asc())
+        .select(EventRow::as_select())
+        .load(conn)
+}

@@ -1,0 +1,133 @@
+//! Instances as stored, and who may see them.
+
+use diesel::prelude::*;
+
+use super::schema::{instance_agencies, instances};
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = instances)]
+pub struct InstanceRow {
+    pub id: String,
+    pub workflow_id: String,
+    pub workflow_version: i32,
+    pub state: String,
+    pub version: i64,
+    /// JSON object: party slot to agency code.
+    pub parties: String,
+    /// JSON object: the data accumulated by the steps.
+    pub data: String,
+    pub case_id: Option<String>,
+    pub reference_date: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_hash: String,
+}
+
+/// Inserts an instance and the agencies that may see it.
+pub fn insert(conn: &mut DbConn, row: &InstanceRow, agencies: &[&str]) -> QueryResult<()> {
+    diesel::insert_into(instances::table).values(row).execute(conn)?;
+    // Row by row: multi-row VALUES is not portable through MultiConnection.
+    for agency in agencies {
+        diesel::insert_into(instance_agencies::table)
+            .values((
+                instance_agencies::agency_code.eq(*agency),
+                instance_agencies::instance_id.eq(&row.id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<InstanceRow>> {
+    instances::table
+        .find(id)
+        .select(InstanceRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The new state of an instance after a step.
+pub struct Advance<'a> {
+    pub id: &'a str,
+    pub expected_version: i64,
+    pub state: &'a str,
+    pub data: &'a str,
+    pub updated_at: i64,
+    pub last_hash: &'a str,
+}
+
+/// Moves an instance on if it is still at `expected_version`; false if someone else moved it.
+pub fn advance(conn: &mut DbConn, a: &Advance<'_>) -> QueryResult<bool> {
+    let changed = diesel::update(
+        instances::table
+            .filter(instances::id.eq(a.id))
+            .filter(instances::version.eq(a.expected_version)),
+    )
+    .set((
+        instances::state.eq(a.state),
+        instances::version.eq(a.expected_version + 1),
+        instances::data.eq(a.data),
+        instances::updated_at.eq(a.updated_at),
+        instances::last_hash.eq(a.last_hash),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// What to list.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    /// Only instances this agency is a party to (the caller's own, unless they read all).
+    pub visible_to: Option<String>,
+    /// Only instances this agency is a party to (a filter the caller chose).
+    pub party: Option<String>,
+    pub workflow: Option<String>,
+    pub state: Option<String>,
+    /// Only ids before this one (ids are time-ordered, newest first).
+    pub before: Option<String>,
+    pub limit: i64,
+}
+
+/// Applies the filters every listing shares to a boxed query over `instances`.
+macro_rules! common_filters {
+    ($query:expr, $f:expr) => {{
+        let mut query = $query;
+        if let Some(w) = &$f.workflow {
+            query = query.filter(instances::workflow_id.eq(w.clone()));
+        }
+        if let Some(s) = &$f.state {
+            query = query.filter(instances::state.eq(s.clone()));
+        }
+        if let Some(before) = &$f.before {
+            query = query.filter(instances::id.lt(before.clone()));
+        }
+        query.limit($f.limit)
+    }};
+}
+
+/// A page of instances, newest first.
+pub fn list(conn: &mut DbConn, f: &ListFilter) -> QueryResult<Vec<InstanceRow>> {
+    // With an agency to go by, walk that agency's access index, so a page costs its own rows.
+    let Some(agency) = f.visible_to.as_ref().or(f.party.as_ref()) else {
+        let query = instances::table
+            .select(InstanceRow::as_select())
+            .order(instances::id.desc())
+            .into_boxed();
+        return common_filters!(query, f).load(conn);
+    };
+    let mut query = instances::table
+        .inner_join(instance_agencies::table)
+        .filter(instance_agencies::agency_code.eq(agency.clone()))
+        .select(InstanceRow::as_select())
+        .order(instance_agencies::instance_id.desc())
+        .into_boxed();
+    if let (Some(party), Some(_)) = (&f.party, &f.visible_to) {
+        let other = diesel::alias!(instance_agencies as party_access);
+        let of_party = other
+            .filter(other.field(instance_agencies::agency_code).eq(party.clone()))
+            .select(other.field(instance_agencies::instance_id));
+        query = query.filter(instances::id.eq_any(of_party));
+    }
+    common_filters!(query, f).load(conn)
+}

@@ -1,0 +1,250 @@
+//! The store: one code path over SQLite and PostgreSQL through `diesel::MultiConnection`.
+//!
+//! The backend is chosen from the URL scheme, never by trying each. Backend differences
+//! (transaction start, pragmas, migrations) stay in this module. SQLite writes go through a
+//! single writer connection, so writers queue in-process instead of failing with SQLITE_BUSY;
+//! reads use a pool of their own and WAL lets them run beside the writer.
+
+pub mod agencies;
+pub mod events;
+pub mod idempotency;
+pub mod instances;
+pub mod outbox;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::result::Error as DieselError;
+use diesel::{MultiConnection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend.
+#[derive(MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PoolError = r2d2::PoolError;
+pub type Conn = r2d2::PooledConnection<Manager>;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database URL split into its backend and what the driver takes.
+#[derive(Debug, Clone)]
+pub struct DatabaseUrl {
+    pub backend: Backend,
+    /// For SQLite a path or `file:` URI (the `sqlite://` scheme stripped); for PostgreSQL the URL.
+    pub target: String,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(rest) = url.strip_prefix("sqlite://") {
+            if rest.is_empty() {
+                return Err("sqlite:// URL needs a path, such as sqlite://lienganh.db".into());
+            }
+            Ok(Self {
+                backend: Backend::Sqlite,
+                target: rest.to_owned(),
+            })
+        } else if let Some(rest) = url.strip_prefix("sqlite:") {
+            Ok(Self {
+                backend: Backend::Sqlite,
+                target: rest.to_owned(),
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            })
+        } else {
+            Err(format!(
+                "unsupported database URL {:?}: use sqlite://PATH or postgres://...",
+                redact(url)
+            ))
+        }
+    }
+
+    /// The SQLite file path, when the target is a plain path (not a `file:` URI or memory).
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        (self.backend == Backend::Sqlite && !self.target.starts_with("file:") && self.target != ":memory:")
+            .then(|| std::path::PathBuf::from(&self.target))
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens connections of the backend named by the URL, set up the way this service needs them.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match self.url.backend {
+            Backend::Sqlite => {
+                let mut conn =
+                    SqliteConnection::establish(&self.url.target).map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the writer; FULL sync makes a commit durable
+                // before it is acknowledged; the busy timeout covers other processes
+                // (a `migrate` or `remind` run beside `serve`).
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            Backend::Postgres => PgConnection::establish(&self.url.target)
+                .map(DbConn::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || DbConn::is_broken_transaction_manager(conn)
+    }
+}
+
+/// The database as the service uses it: a pool for reads and one for writes.
+#[derive(Clone)]
+pub struct Db {
+    pub backend: Backend,
+    read: Pool,
+    write: Pool,
+}
+
+impl Db {
+    /// Connects to the database the URL names. `pool_size` bounds the read pool (and on
+    /// PostgreSQL the write pool too); SQLite always has exactly one writer connection.
+    pub fn connect(url: &str, pool_size: u32) -> Result<Self, String> {
+        let url = DatabaseUrl::parse(url)?;
+        if let Some(path) = url.sqlite_path() {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+        }
+        let manager = Manager { url: url.clone() };
+        let build = |size: u32| {
+            r2d2::Pool::builder()
+                .max_size(size.max(1))
+                .min_idle(Some(1))
+                .connection_timeout(Duration::from_secs(10))
+                // A check-out test costs a round trip per request; SQLite is in-process.
+                .test_on_check_out(url.backend == Backend::Postgres)
+                .build(manager.clone())
+                .map_err(|e| format!("cannot open database {}: {e}", redact(&url.target)))
+        };
+        let (read, write) = match url.backend {
+            Backend::Sqlite => (build(pool_size)?, build(1)?),
+            Backend::Postgres => {
+                let pool = build(pool_size)?;
+                (pool.clone(), pool)
+            }
+        };
+        Ok(Self {
+            backend: url.backend,
+            read,
+            write,
+        })
+    }
+
+    pub fn read(&self) -> Result<Conn, PoolError> {
+        self.read.get()
+    }
+
+    pub fn write(&self) -> Result<Conn, PoolError> {
+        self.write.get()
+    }
+
+    /// Applies the embedded migrations of this backend; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, String> {
+        let mut conn = self.write().map_err(|e| e.to_string())?;
+        let migrations = match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        conn.run_pending_migrations(migrations)
+            .map(|done| done.len())
+            .map_err(|e| format!("migration failed: {e}"))
+    }
+}
+
+/// Runs `f` in a write transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE`,
+/// taking the write lock first so that it never fails half-way on a lock upgrade.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<DieselError>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Pg(_) => DbConn::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            DbConn::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            DbConn::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// Whether an error is a unique-constraint violation (a concurrent writer got there first).
+pub fn is_unique_violation(e: &DieselError) -> bool {
+    matches!(
+        e,
+        DieselError::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_their_backend() {
+        let u = DatabaseUrl::parse("sqlite://lienganh.db").unwrap();
+        assert_eq!((u.backend, u.target.as_str()), (Backend::Sqlite, "lienganh.db"));
+        let u = DatabaseUrl::parse("sqlite:///var/lib/x.db").unwrap();
+        assert_eq!(u.target, "/var/lib/x.db");
+        let u = DatabaseUrl::parse("postgres://u:p@localhost/db").unwrap();
+        assert_eq!(u.backend, Backend::Postgres);
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+    }
+}

@@ -1,0 +1,205 @@
+//! The error policy, in one place.
+//!
+//! Store functions return `QueryResult`; services and handlers return `ApiResult`. Each
+//! `ErrorCode` maps to one HTTP status and title here, and every error leaves the service as
+//! `application/problem+json` (RFC 9457) with a stable `code`. Database `NotFound` becomes 404,
+//! an exhausted pool 503, and anything unexpected a generic 500 whose detail is only logged.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The stable, machine-readable reason of an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    MalformedRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    VersionConflict,
+    AlreadyExists,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    UnknownWorkflow,
+    NoDefinitionInForce,
+    UnknownTransition,
+    TransitionNotAllowed,
+    IdempotencyKeyReused,
+    ServiceUnavailable,
+    InternalError,
+}
+
+impl ErrorCode {
+    /// The one table of status and title per code.
+    pub fn status_and_title(self) -> (StatusCode, &'static str) {
+        use ErrorCode::*;
+        match self {
+            MalformedRequest => (StatusCode::BAD_REQUEST, "Malformed request"),
+            Unauthorized => (StatusCode::UNAUTHORIZED, "Authentication required"),
+            Forbidden => (StatusCode::FORBIDDEN, "Not permitted"),
+            NotFound => (StatusCode::NOT_FOUND, "Not found"),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
+            VersionConflict => (StatusCode::CONFLICT, "Stale version"),
+            AlreadyExists => (StatusCode::CONFLICT, "Already exists"),
+            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Payload too large"),
+            UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+            ValidationFailed => (StatusCode::UNPROCESSABLE_ENTITY, "Invalid data"),
+            UnknownWorkflow => (StatusCode::UNPROCESSABLE_ENTITY, "Unknown workflow"),
+            NoDefinitionInForce => (StatusCode::UNPROCESSABLE_ENTITY, "No definition in force"),
+            UnknownTransition => (StatusCode::UNPROCESSABLE_ENTITY, "Unknown transition"),
+            TransitionNotAllowed => (StatusCode::UNPROCESSABLE_ENTITY, "Transition not allowed"),
+            IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused"),
+            ServiceUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
+            InternalError => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+        }
+    }
+
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+}
+
+/// One field that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Where the problem is, such as `data.documents[2].quantity`.
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A problem details body (RFC 9457) as the API returns it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:lienganh:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: ErrorCode,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// An error answered to the client.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code:?}: {detail}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn validation(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        Self {
+            code: ErrorCode::ValidationFailed,
+            detail: detail.into(),
+            errors,
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, what)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthorized, detail)
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::MalformedRequest, detail)
+    }
+
+    /// Logs the real cause and answers a generic 500 that reveals nothing of it.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            ErrorCode::InternalError,
+            "an unexpected error occurred; it has been logged",
+        )
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (status, title) = self.code.status_and_title();
+        Problem {
+            type_uri: format!("urn:lienganh:problem:{}", self.code.as_str()),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code,
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status_and_title().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if self.code == ErrorCode::Unauthorized {
+            response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response
+            .content_type("application/problem+json")
+            .json(self.problem())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => Self::not_found("no such record"),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<crate::db::PoolError> for ApiError {
+    fn from(e: crate::db::PoolError) -> Self {
+        tracing::warn!(error = %e, "no database connection available");
+        Self::new(
+            ErrorCode::ServiceUnavailable,
+            "the database is busy; retry shortly",
+        )
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::internal(e)
+    }
+}

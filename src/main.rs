@@ -1,0 +1,143 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use lienganh::auth::{parse_ttl, JwtKeys};
+use lienganh::config::Settings;
+use lienganh::domain::{AgencyCode, Role};
+use lienganh::workflow::loader::Registry;
+
+/// lienganh: interagency workflows of civil judgment enforcement.
+#[derive(Parser)]
+#[command(name = "lienganh", version)]
+struct Cli {
+    /// A TOML configuration file; `lienganh.toml` in the working directory is read if present.
+    /// LIENGANH_* environment variables override it.
+    #[arg(long, global = true, env = "LIENGANH_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (migrates the database and loads the workflows first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Validate every workflow definition in DIR (the configured folder by default).
+    Check { dir: Option<PathBuf> },
+    /// Print a signed token for the configured key.
+    Token {
+        #[arg(long)]
+        sub: String,
+        #[arg(long)]
+        agency: String,
+        /// A role; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Display name; the subject when absent.
+        #[arg(long)]
+        name: Option<String>,
+        /// Lifetime, such as 8h, 30m or 2d.
+        #[arg(long, default_value = "8h")]
+        ttl: String,
+    },
+    /// Print the OpenAPI document the server serves.
+    Openapi,
+    /// Run one reminder pass (arrives with deadlines and reminders).
+    Remind {
+        #[arg(long)]
+        once: bool,
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Load demo agencies of the seed provinces (arrives with cases and reports).
+    Demo,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LIENGANH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let settings = || Settings::load(cli.config.as_deref());
+    match cli.command {
+        Command::Serve => {
+            let settings = settings()?;
+            actix_web::rt::System::new().block_on(lienganh::server::serve(settings))?;
+        }
+        Command::Migrate => {
+            let settings = settings()?;
+            let db = lienganh::db::Db::connect(&settings.database_url, 1)?;
+            let applied = db.migrate()?;
+            println!(
+                "applied {applied} migration(s) to {}",
+                lienganh::db::redact(&settings.database_url)
+            );
+        }
+        Command::Check { dir } => {
+            let dir = match dir {
+                Some(dir) => dir,
+                None => settings()?.workflows,
+            };
+            match Registry::load_dir(&dir) {
+                Ok(registry) => {
+                    for def in registry.all() {
+                        println!("ok  {} v{}  {}", def.id, def.version, def.source.display());
+                    }
+                    println!("{} definition(s) valid in {}", registry.len(), dir.display());
+                }
+                Err(errors) => {
+                    for e in &errors {
+                        println!("{e}");
+                    }
+                    println!("{} problem(s) found", errors.len());
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        Command::Token {
+            sub,
+            agency,
+            roles,
+            name,
+            ttl,
+        } => {
+            let settings = settings()?;
+            let agency = AgencyCode::parse(&agency)?;
+            let roles = roles
+                .iter()
+                .map(|r| r.parse::<Role>())
+                .collect::<Result<Vec<_>, _>>()?;
+            let keys = JwtKeys::from_settings(&settings)?;
+            let name = name.unwrap_or_else(|| sub.clone());
+            println!("{}", keys.issue(&sub, &name, &agency, &roles, parse_ttl(&ttl)?)?);
+        }
+        Command::Openapi => print!("{}", lienganh::api::openapi_json()),
+        Command::Remind { .. } => {
+            eprintln!("`lienganh remind` arrives with deadlines and reminders; this build has none to send");
+            return Ok(ExitCode::from(2));
+        }
+        Command::Demo => {
+            eprintln!("`lienganh demo` arrives with cases and reports; this build has no demo data");
+            return Ok(ExitCode::from(2));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,115 @@
+//! Agencies: anyone signed in may list them; only an admin creates one.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::idempotency::{self, IdempotencyKey, Reply};
+use crate::db::agencies::{self as store, AgencyRow};
+use crate::db::{is_unique_violation, DbConn};
+use crate::domain::{local_rfc3339, now, AgencyCode, AgencyKind, Role};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
+use crate::workflow::engine::Actor;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgency {
+    pub code: AgencyCode,
+    pub kind: AgencyKind,
+    /// The agency's name, such as "Cục Thi hành án dân sự thành phố Hà Nội".
+    pub name: String,
+    /// The code of the agency above it, such as the provincial office of a regional office.
+    pub parent: Option<AgencyCode>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Agency {
+    pub code: String,
+    pub kind: AgencyKind,
+    pub name: String,
+    pub parent: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgencyPage {
+    pub items: Vec<Agency>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn view(row: AgencyRow) -> ApiResult<Agency> {
+    Ok(Agency {
+        kind: row.kind.parse().map_err(ApiError::internal)?,
+        created_at: local_rfc3339(row.created_at),
+        code: row.code,
+        name: row.name,
+        parent: row.parent_code,
+    })
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    req: CreateAgency,
+    key: Option<&IdempotencyKey>,
+    fingerprint: &str,
+) -> ApiResult<Reply> {
+    if !actor.has_role(Role::Admin) {
+        return Err(ApiError::forbidden("only an admin may create agencies"));
+    }
+    let name = req.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 300 {
+        return Err(ApiError::validation(
+            "the agency needs a name",
+            vec![FieldError::new("name", "1 to 300 characters")],
+        ));
+    }
+    idempotency::run(conn, actor, key, fingerprint, |conn| {
+        if let Some(parent) = &req.parent {
+            if store::find(conn, parent.as_str())?.is_none() {
+                return Err(ApiError::validation(
+                    "the parent agency does not exist",
+                    vec![FieldError::new("parent", format!("no agency {parent}"))],
+                ));
+            }
+        }
+        let row = AgencyRow {
+            code: req.code.to_string(),
+            kind: req.kind.as_str().to_owned(),
+            name,
+            parent_code: req.parent.as_ref().map(ToString::to_string),
+            created_at: now().timestamp_micros(),
+        };
+        match store::insert(conn, &row) {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(ApiError::new(
+                    ErrorCode::AlreadyExists,
+                    format!("agency {} already exists", row.code),
+                ))
+            }
+            other => other?,
+        }
+        let body = serde_json::to_value(view(row)?).map_err(ApiError::internal)?;
+        Ok((201, body))
+    })
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    kind: Option<AgencyKind>,
+    cursor: Option<&str>,
+    limit: i64,
+) -> ApiResult<AgencyPage> {
+    let mut rows = store::list(conn, kind.map(AgencyKind::as_str), cursor, limit + 1)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|r| r.code.clone())
+    } else {
+        None
+    };
+    Ok(AgencyPage {
+        items: rows.into_iter().map(view).collect::<ApiResult<_>>()?,
+        next_cursor,
+    })
+}

@@ -1,0 +1,138 @@
+//! `Idempotency-Key`: the first answer to a keyed request is stored in the same transaction as
+//! its effects; a retry with the same key and body gets that answer back and changes nothing;
+//! the same key with another body is refused. Only successful answers are remembered: a
+//! refused request changed nothing, so running it again is safe.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::db::idempotency::{self as store, IdempotencyRow};
+use crate::db::{is_unique_violation, write_transaction, DbConn};
+use crate::domain::now;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::history::canonical_json;
+use crate::workflow::engine::Actor;
+
+/// The longest key accepted.
+pub const MAX_KEY_LEN: usize = 200;
+
+/// A validated `Idempotency-Key` header value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> ApiResult<Self> {
+        let ok = !raw.is_empty() && raw.len() <= MAX_KEY_LEN && raw.bytes().all(|b| b.is_ascii_graphic());
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ApiError::bad_request(format!(
+                "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a write answers: the status and body, and whether it is a stored answer replayed.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub replayed: bool,
+}
+
+/// What identifies a request's content: method, path and canonical body.
+pub fn fingerprint(method: &str, path: &str, body: &Value) -> String {
+    let mut text = format!("{method} {path}\n");
+    canonical_json(body, &mut text);
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+enum TxError {
+    Api(ApiError),
+    /// Another request with the same key committed while this one waited.
+    Race,
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Api(e.into())
+    }
+}
+
+fn replay(row: IdempotencyRow, fingerprint: &str) -> Result<Reply, TxError> {
+    if row.fingerprint != fingerprint {
+        return Err(TxError::Api(ApiError::new(
+            ErrorCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used for a different request; use a new key",
+        )));
+    }
+    let body = serde_json::from_str(&row.body).map_err(|e| TxError::Api(ApiError::internal(e)))?;
+    let status = u16::try_from(row.status).map_err(|e| TxError::Api(ApiError::internal(e)))?;
+    Ok(Reply {
+        status,
+        body,
+        replayed: true,
+    })
+}
+
+/// Runs `work` in one write transaction, honouring `key` if the request carries one.
+pub fn run<F>(
+    conn: &mut DbConn,
+    actor: &Actor,
+    key: Option<&IdempotencyKey>,
+    fingerprint: &str,
+    work: F,
+) -> ApiResult<Reply>
+where
+    F: FnOnce(&mut DbConn) -> ApiResult<(u16, Value)>,
+{
+    let subject = format!("{}/{}", actor.agency, actor.sub);
+    let mut work = Some(work);
+    for _ in 0..2 {
+        let outcome = write_transaction(conn, |conn| -> Result<Reply, TxError> {
+            if let Some(key) = key {
+                if let Some(row) = store::find(conn, &subject, key.as_str())? {
+                    return replay(row, fingerprint);
+                }
+                let claim = IdempotencyRow {
+                    subject: subject.clone(),
+                    key: key.as_str().to_owned(),
+                    fingerprint: fingerprint.to_owned(),
+                    status: 0,
+                    body: String::new(),
+                    created_at: now().timestamp_micros(),
+                };
+                match store::claim(conn, &claim) {
+                    Err(e) if is_unique_violation(&e) => return Err(TxError::Race),
+                    other => other?,
+                }
+            }
+            let work = work
+                .take()
+                .ok_or_else(|| TxError::Api(ApiError::internal("request ran twice")))?;
+            let (status, body) = work(conn).map_err(TxError::Api)?;
+            if let Some(key) = key {
+                store::complete(conn, &subject, key.as_str(), i32::from(status), &body.to_string())?;
+            }
+            Ok(Reply {
+                status,
+                body,
+                replayed: false,
+            })
+        });
+        match outcome {
+            Ok(reply) => return Ok(reply),
+            Err(TxError::Api(e)) => return Err(e),
+            Err(TxError::Race) => continue,
+        }
+    }
+    Err(ApiError::new(
+        ErrorCode::VersionConflict,
+        "a request with this Idempotency-Key is still in progress; retry",
+    ))
+}

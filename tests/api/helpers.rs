@@ -1,0 +1,265 @@
+//! Test harness: a real server on a free port, over a fresh database per test.
+//!
+//! SQLite always (a file in a temporary folder); PostgreSQL too when
+//! `LIENGANH_TEST_POSTGRES_URL` is set, each test in a schema of its own, dropped afterwards.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use lienganh::auth::JwtKeys;
+use lienganh::config::Settings;
+use lienganh::domain::{AgencyCode, Role};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backends to run every test against.
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    if std::env::var("LIENGANH_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
+        all.push(Backend::Postgres);
+    }
+    all
+}
+
+/// Drops a test's PostgreSQL schema when the test ends.
+struct PgSchema {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    pub keys: JwtKeys,
+    _dir: tempfile::TempDir,
+    _schema: Option<PgSchema>,
+}
+
+pub fn settings_for(database_url: &str) -> Settings {
+    Settings {
+        database_url: database_url.to_owned(),
+        bind: "127.0.0.1:0".into(),
+        jwt_secret: Some(SECRET.into()),
+        workflows: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows"),
+        pool_size: 4,
+        ..Settings::default()
+    }
+}
+
+/// A database URL of a fresh, empty database for one test.
+fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<PgSchema>) {
+    match backend {
+        Backend::Sqlite => (format!("sqlite://{}", dir.join("test.db").display()), None),
+        Backend::Postgres => {
+            let admin_url = std::env::var("LIENGANH_TEST_POSTGRES_URL").expect("postgres url");
+            let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = PgConnection::establish(&admin_url).expect("connect to the test PostgreSQL");
+            conn.batch_execute(&format!("CREATE SCHEMA {name}"))
+                .expect("create schema");
+            let sep = if admin_url.contains('?') { '&' } else { '?' };
+            let url = format!("{admin_url}{sep}options=-csearch_path%3D{name}");
+            (url, Some(PgSchema { admin_url, name }))
+        }
+    }
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, schema) = fresh_database(backend, dir.path());
+    let settings = settings_for(&database_url);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = lienganh::server::build(&settings, listener).expect("server starts");
+    tokio::spawn(server);
+    let app = TestApp {
+        backend,
+        base: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        database_url,
+        keys: JwtKeys::new(SECRET.as_bytes(), &settings.jwt_issuer, &settings.jwt_audience),
+        _dir: dir,
+        _schema: schema,
+    };
+    app.seed_agencies().await;
+    app
+}
+
+/// The agencies of the tests: a court, an enforcement office and a procuracy in Hà Nội, the
+/// same in Lào Cai, and a police department.
+pub const AGENCIES: &[(&str, &str, &str)] = &[
+    ("TAND-HN", "court", "Tòa án nhân dân thành phố Hà Nội"),
+    ("THADS-HN", "enforcement", "Thi hành án dân sự thành phố Hà Nội"),
+    ("VKS-HN", "procuracy", "Viện kiểm sát nhân dân thành phố Hà Nội"),
+    ("CA-HN", "police", "Công an thành phố Hà Nội"),
+    ("TAND-LC", "court", "Tòa án nhân dân tỉnh Lào Cai"),
+    ("THADS-LC", "enforcement", "Thi hành án dân sự tỉnh Lào Cai"),
+    ("VKS-LC", "procuracy", "Viện kiểm sát nhân dân tỉnh Lào Cai"),
+];
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn token(&self, sub: &str, agency: &str, roles: &[Role]) -> String {
+        let agency = AgencyCode::parse(agency).expect("agency code");
+        self.keys
+            .issue(
+                sub,
+                &format!("User {sub}"),
+                &agency,
+                roles,
+                Duration::from_secs(3600),
+            )
+            .expect("token")
+    }
+
+    pub fn admin(&self) -> String {
+        self.token("admin", "BTP", &[Role::Admin])
+    }
+    pub fn court(&self) -> String {
+        self.token("court-1", "TAND-HN", &[Role::CourtLiaison])
+    }
+    pub fn officer(&self) -> String {
+        self.token("officer-1", "THADS-HN", &[Role::EnforcementOfficer])
+    }
+    pub fn head(&self) -> String {
+        self.token("head-1", "THADS-HN", &[Role::EnforcementHead])
+    }
+    pub fn procuracy(&self) -> String {
+        self.token("vks-1", "VKS-HN", &[Role::ProcuracyInspector])
+    }
+
+    async fn seed_agencies(&self) {
+        let admin = self.admin();
+        for (code, kind, name) in AGENCIES {
+            let r = self
+                .post(
+                    "/api/v1/agencies",
+                    &admin,
+                    &json!({"code": code, "kind": kind, "name": name}),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::CREATED, "seeding {code}");
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_with_key(&self, path: &str, token: &str, key: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Starts a court_transfer in Hà Nội as the court liaison; returns the instance.
+    pub async fn start_transfer(&self, category: &str) -> Value {
+        let r = self
+            .post("/api/v1/instances", &self.court(), &transfer_request(category))
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json().await.expect("json")
+    }
+
+    /// Fires a transition and returns the response.
+    pub async fn fire(&self, id: &str, token: &str, transition: &str, version: i64, data: Value) -> Response {
+        self.post(
+            &format!("/api/v1/instances/{id}/transitions"),
+            token,
+            &json!({"transition": transition, "expected_version": version, "data": data}),
+        )
+        .await
+    }
+
+    /// Runs raw SQL against the test's database, as someone with direct access would.
+    pub fn sql(&self, statement: &str) {
+        let db = lienganh::db::Db::connect(&self.database_url, 1).expect("db");
+        let mut conn = db.write().expect("conn");
+        conn.batch_execute(statement).expect("sql");
+    }
+}
+
+pub fn transfer_request(category: &str) -> Value {
+    json!({
+        "workflow": "court_transfer",
+        "parties": {"court": "TAND-HN", "enforcement": "THADS-HN", "procuracy": "VKS-HN"},
+        "data": {
+            "judgment_number": "125/2026/KDTM-PT",
+            "judgment_date": "2026-10-05",
+            "effective_date": "2026-10-20",
+            "category": category
+        }
+    })
+}
+
+/// The data of the court's `transfer` step, with one document.
+pub fn transfer_data(description: &str) -> Value {
+    json!({
+        "transfer_date": "2026-10-25",
+        "method": "post",
+        "documents": [{"description": description, "quantity": "1", "unit": "bản"}]
+    })
+}
+
+/// Asserts a problem+json answer with this status and code; returns the body.
+pub async fn expect_problem(r: Response, status: u16, code: &str) -> Value {
+    assert_eq!(r.status().as_u16(), status, "expected {status} {code}");
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = r.json().await.expect("problem body");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    body
+}

@@ -1,0 +1,120 @@
+use serde_json::{json, Value};
+
+use crate::helpers::{backends, expect_problem, spawn, transfer_request};
+
+#[tokio::test]
+async fn a_retried_request_replays_its_first_answer() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let court = app.court();
+
+        // Creation: the retry returns the same instance and creates no second one.
+        let first = app
+            .post_with_key(
+                "/api/v1/instances",
+                &court,
+                "create-1",
+                &transfer_request("standard"),
+            )
+            .await;
+        assert_eq!(first.status(), 201);
+        let first: Value = first.json().await.unwrap();
+        let again = app
+            .post_with_key(
+                "/api/v1/instances",
+                &court,
+                "create-1",
+                &transfer_request("standard"),
+            )
+            .await;
+        assert_eq!(again.status(), 201);
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        assert_eq!(again.json::<Value>().await.unwrap(), first);
+        let page: Value = app.get("/api/v1/instances", &court).await.json().await.unwrap();
+        assert_eq!(page["items"].as_array().unwrap().len(), 1);
+
+        // A step: the retry does not step twice.
+        let id = first["id"].as_str().unwrap();
+        let path = format!("/api/v1/instances/{id}/transitions");
+        let step = json!({"transition": "transfer", "expected_version": 1, "data": {"transfer_date": "2026-10-25", "method": "post",
+            "documents": [{"description": "Bản án", "quantity": "1", "unit": "bản"}]}});
+        let a: Value = app
+            .post_with_key(&path, &court, "step-1", &step)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let r = app.post_with_key(&path, &court, "step-1", &step).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap(), a);
+        let history: Value = app
+            .get(&format!("/api/v1/instances/{id}/history"), &court)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(history["events"].as_array().unwrap().len(), 2);
+
+        // The same key for another body is refused; the key belongs to its first request.
+        let mut other = step.clone();
+        other["comment"] = json!("khác");
+        expect_problem(
+            app.post_with_key(&path, &court, "step-1", &other).await,
+            422,
+            "idempotency_key_reused",
+        )
+        .await;
+
+        // Keys are per user: another user's identical key is a request of its own.
+        let other_user = app.token("court-2", "TAND-HN", &[lienganh::domain::Role::CourtLiaison]);
+        let r = app
+            .post_with_key(
+                "/api/v1/instances",
+                &other_user,
+                "create-1",
+                &transfer_request("standard"),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        assert!(r.headers().get("idempotent-replayed").is_none());
+
+        // A refused request is not remembered: fixing it and retrying with the key works.
+        let mut bad = transfer_request("standard");
+        bad["data"]["category"] = json!("whatever");
+        expect_problem(
+            app.post_with_key("/api/v1/instances", &court, "create-2", &bad)
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        let r = app
+            .post_with_key("/api/v1/instances", &court, "create-2", &bad)
+            .await;
+        assert_eq!(r.status(), 422);
+    }
+}
+
+/// Concurrent retries of one keyed request: one runs, the others replay it.
+#[tokio::test]
+async fn concurrent_retries_run_once() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let court = app.court();
+        let body = transfer_request("standard");
+        let sends = (0..4).map(|_| app.post_with_key("/api/v1/instances", &court, "same", &body));
+        let answers = futures_util::future::join_all(sends).await;
+        let mut ids = Vec::new();
+        for r in answers {
+            assert_eq!(r.status(), 201, "{backend:?}");
+            ids.push(
+                r.json::<Value>().await.unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "{backend:?}: {ids:?}");
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests through HTTP against a real server and a real database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod agencies;
+mod auth;
+mod court_transfer;
+mod history;
+mod idempotency;
+mod input;
+mod listing;
+mod openapi;
+mod visibility;
