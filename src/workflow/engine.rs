@@ -283,3 +283,208 @@ pub fn fire(
         actions,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::workflow::loader::parse_definition;
+
+    fn court_transfer() -> Definition {
+        let text = include_str!("../../workflows/court_transfer-v1.toml");
+        parse_definition(Path::new("court_transfer-v1.toml"), text).unwrap()
+    }
+
+    fn code(c: &str) -> AgencyCode {
+        AgencyCode::parse(c).unwrap()
+    }
+
+    fn actor(agency: &str, roles: &[Role]) -> Actor {
+        Actor {
+            sub: "u".into(),
+            name: "U".into(),
+            agency: code(agency),
+            roles: roles.to_vec(),
+        }
+    }
+
+    fn bound() -> BTreeMap<String, (AgencyCode, AgencyKind)> {
+        BTreeMap::from([
+            ("court".into(), (code("TAND-HN"), AgencyKind::Court)),
+            ("enforcement".into(), (code("THADS-HN"), AgencyKind::Enforcement)),
+            ("procuracy".into(), (code("VKS-HN"), AgencyKind::Procuracy)),
+        ])
+    }
+
+    fn parties() -> BTreeMap<String, AgencyCode> {
+        bound().into_iter().map(|(s, (c, _))| (s, c)).collect()
+    }
+
+    fn creation(category: &str) -> Map<String, Value> {
+        json!({"judgment_number": "1/2026", "judgment_date": "2026-03-01", "effective_date": "2026-03-20", "category": category})
+            .as_object()
+            .cloned()
+            .unwrap()
+    }
+
+    #[test]
+    fn start_opens_the_deadline_that_fits_the_category() {
+        let def = court_transfer();
+        let court = actor("TAND-HN", &[Role::CourtLiaison]);
+        let d = start(&def, &bound(), &court, &creation("standard")).unwrap();
+        assert_eq!(
+            (d.from, d.to.as_str(), d.role),
+            (None, "judgment_effective", Role::CourtLiaison)
+        );
+        assert_eq!(
+            d.actions,
+            [Action::OpenDeadline {
+                deadline: "transfer".into(),
+                responsible: code("TAND-HN"),
+                escalate_to: Some(code("VKS-HN")),
+                starts_at: Some("2026-03-20".into()),
+            }]
+        );
+        let urgent = start(&def, &bound(), &court, &creation("urgent_measure")).unwrap();
+        assert!(
+            matches!(&urgent.actions[..], [Action::OpenDeadline { deadline, starts_at: None, .. }] if deadline == "transfer_urgent")
+        );
+    }
+
+    #[test]
+    fn start_checks_parties_and_who_starts() {
+        let def = court_transfer();
+        let court = actor("TAND-HN", &[Role::CourtLiaison]);
+        let mut wrong_kind = bound();
+        wrong_kind.insert("procuracy".into(), (code("CA-HN"), AgencyKind::Police));
+        wrong_kind.remove("court");
+        let Err(Refusal::InvalidParties(errors)) = start(&def, &wrong_kind, &court, &creation("standard"))
+        else {
+            panic!("parties accepted")
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["parties.court", "parties.procuracy"]);
+
+        let head = actor("THADS-HN", &[Role::EnforcementHead]);
+        assert_eq!(
+            start(&def, &bound(), &head, &creation("standard")),
+            Err(Refusal::WrongAgency { slot: "court".into() })
+        );
+        let clerk = actor("TAND-HN", &[Role::Auditor]);
+        assert!(matches!(
+            start(&def, &bound(), &clerk, &creation("standard")),
+            Err(Refusal::WrongRole { .. })
+        ));
+    }
+
+    #[test]
+    fn a_step_closes_the_left_deadlines_and_opens_the_entered_ones() {
+        let def = court_transfer();
+        let p = parties();
+        let data = creation("standard");
+        let head = actor("THADS-HN", &[Role::EnforcementHead]);
+        let given = json!({"decision_number": "9/QĐ", "decision_date": "2026-04-02"});
+        let inst = InstanceView {
+            state: "registered",
+            parties: &p,
+            data: &data,
+        };
+        let d = fire(&def, inst, &head, "issue_decision", given.as_object().unwrap()).unwrap();
+        assert_eq!(d.to, "decision_issued");
+        assert_eq!(d.merged_data["decision_date"], "2026-04-02");
+        let names: Vec<String> = d
+            .actions
+            .iter()
+            .map(|a| match a {
+                Action::OpenDeadline { deadline, .. } => format!("open {deadline}"),
+                Action::CloseDeadline { deadline } => format!("close {deadline}"),
+                Action::Notify { slot, .. } => format!("notify {slot}"),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "close enforcement_decision",
+                "open assign_officer",
+                "open send_decision"
+            ]
+        );
+
+        // The notification clock spans two states: assigning the officer keeps it running.
+        let after = d.merged_data;
+        let inst = InstanceView {
+            state: "decision_issued",
+            parties: &p,
+            data: &after,
+        };
+        let given = json!({"officer_name": "A", "assigned_date": "2026-04-03"});
+        let d = fire(&def, inst, &head, "assign_officer", given.as_object().unwrap()).unwrap();
+        assert_eq!(
+            d.actions,
+            [Action::CloseDeadline {
+                deadline: "assign_officer".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn refusals_name_their_reason() {
+        let def = court_transfer();
+        let p = parties();
+        let data = creation("standard");
+        let inst = InstanceView {
+            state: "judgment_effective",
+            parties: &p,
+            data: &data,
+        };
+        let officer = actor("THADS-HN", &[Role::EnforcementOfficer]);
+        let none = Map::new();
+        assert_eq!(
+            fire(&def, inst, &officer, "fly", &none),
+            Err(Refusal::UnknownTransition("fly".into()))
+        );
+        assert_eq!(
+            fire(&def, inst, &officer, "register", &none),
+            Err(Refusal::NotFromState {
+                transition: "register".into(),
+                state: "judgment_effective".into()
+            })
+        );
+        assert_eq!(
+            fire(&def, inst, &officer, "transfer", &none),
+            Err(Refusal::WrongAgency { slot: "court".into() })
+        );
+        let court = actor("TAND-HN", &[Role::CourtLiaison]);
+        let Err(Refusal::InvalidData(errors)) = fire(&def, inst, &court, "transfer", &none) else {
+            panic!("empty data accepted")
+        };
+        assert_eq!(errors.len(), 3);
+    }
+
+    #[test]
+    fn available_lists_only_the_callers_steps() {
+        let def = court_transfer();
+        let p = parties();
+        let data = creation("standard");
+        let inst = InstanceView {
+            state: "transferred",
+            parties: &p,
+            data: &data,
+        };
+        let names = |a: &Actor| {
+            available(&def, inst, a)
+                .into_iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&actor("THADS-HN", &[Role::EnforcementOfficer])),
+            ["register", "return_to_court"]
+        );
+        assert!(names(&actor("TAND-HN", &[Role::CourtLiaison])).is_empty());
+        assert!(names(&actor("THADS-LC", &[Role::EnforcementHead])).is_empty());
+    }
+}

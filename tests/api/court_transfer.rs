@@ -8,6 +8,21 @@ use crate::helpers::{backends, expect_problem, spawn, transfer_data, transfer_re
 async fn court_transfer_walks_to_its_end() {
     for backend in backends() {
         let app = spawn(backend).await;
+        let health: Value = app
+            .client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let expected = if backend == crate::helpers::Backend::Postgres {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        assert_eq!(health["database"], expected);
         let inst = app.start_transfer("standard").await;
         let id = inst["id"].as_str().unwrap().to_owned();
         assert_eq!(inst["state"], "judgment_effective");

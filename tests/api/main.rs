@@ -5,10 +5,12 @@ mod helpers;
 
 mod agencies;
 mod auth;
+mod cli;
 mod court_transfer;
 mod history;
 mod idempotency;
 mod input;
 mod listing;
+mod migrations;
 mod openapi;
 mod visibility;
