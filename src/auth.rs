@@ -105,33 +105,47 @@ impl JwtKeys {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
         if c.sub.trim().is_empty() || roles.is_empty() {
-            return Err(ApiError::unauthorized(
-                "invalid token: it needs a subject and a role",
-            ));
+            return Err(ApiError::unauthorized("invalid token: it needs a subject and a role"));
         }
-        Ok(Actor {
-            sub: c.sub,
-            name: c.name,
-            agency,
-            roles,
-        })
+        Ok(Actor { sub: c.sub, name: c.name, agency, roles })
     }
 }
 
+/// Reads the secret kept at `path`, creating it on first use.
 fn secret_from_file(path: &Path) -> Result<Vec<u8>, String> {
-    if let Ok(text) = fs::read_to_string(path) {
-        let secret = text.trim();
-        if secret.len() >= 32 {
-            return Ok(secret.as_bytes().to_vec());
-        }
-        return Err(format!(
-            "{} holds no usable secret; delete it to make a new one",
-            path.display()
-        ));
+    match read_secret(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_secret(path),
+        other => other.map_err(|e| format!("cannot read the token secret {}: {e}", path.display()))?,
     }
+}
+
+fn read_secret(path: &Path) -> std::io::Result<Result<Vec<u8>, String>> {
+    let text = fs::read_to_string(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "the token secret is readable by others; chmod 600 it");
+        }
+    }
+    let secret = text.trim();
+    Ok(if secret.len() >= 32 {
+        Ok(secret.as_bytes().to_vec())
+    } else {
+        Err(format!("{} holds no usable secret; delete it to make a new one", path.display()))
+    })
+}
+
+/// Writes a new random secret to a private temporary file, then links it into place, so no
+/// process ever reads a half-written secret; if another process made one first, uses theirs.
+fn create_secret(path: &Path) -> Result<Vec<u8>, String> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = hex::encode(bytes);
+    let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -139,16 +153,21 @@ fn secret_from_file(path: &Path) -> Result<Vec<u8>, String> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(secret.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let written = options.open(&tmp).and_then(|mut file| {
+        file.write_all(secret.as_bytes())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
             tracing::info!(path = %path.display(), "created a new token secret");
             Ok(secret.into_bytes())
         }
-        // Another process made it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => secret_from_file(path),
-        Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            read_secret(path).map_err(|e| format!("cannot read the token secret {}: {e}", path.display()))?
+        }
+        Err(e) => Err(format!("cannot create the token secret {}: {e}", path.display())),
     }
 }
 
@@ -166,9 +185,7 @@ impl FromRequest for Actor {
             .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
         ready(match token {
             Some(token) => keys.verify(token.trim()),
-            None => Err(ApiError::unauthorized(
-                "send a bearer token in the Authorization header",
-            )),
+            None => Err(ApiError::unauthorized("send a bearer token in the Authorization header")),
         })
     }
 }
@@ -178,9 +195,7 @@ pub fn parse_ttl(raw: &str) -> Result<Duration, String> {
     let raw = raw.trim();
     let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
     let (digits, unit) = raw.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{raw:?} is not a duration such as 8h"))?;
+    let n: u64 = digits.parse().map_err(|_| format!("{raw:?} is not a duration such as 8h"))?;
     let secs = match unit {
         "s" | "" => n,
         "m" => n * 60,

@@ -32,9 +32,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get() as u32)
-            .unwrap_or(2);
+        let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
         Self {
             database_url: "sqlite://lienganh.db".into(),
             bind: "127.0.0.1:8080".into(),
@@ -71,10 +69,7 @@ impl Settings {
     /// Where the generated token secret lives: beside a SQLite database file, else in the
     /// working directory.
     pub fn secret_file(&self) -> PathBuf {
-        match DatabaseUrl::parse(&self.database_url)
-            .ok()
-            .and_then(|u| u.sqlite_path())
-        {
+        match DatabaseUrl::parse(&self.database_url).ok().and_then(|u| u.sqlite_path()) {
             Some(db) => {
                 let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
                 name.push(".jwt-secret");

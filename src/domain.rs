@@ -20,16 +20,12 @@ impl AgencyCode {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let ok_len = (2..=40).contains(&raw.len());
         let mut chars = raw.chars();
-        let ok_first = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        let ok_first = chars.next().is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         let ok_rest = chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "-_.".contains(c));
         if ok_len && ok_first && ok_rest {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(format!(
-                "agency code {raw:?} must be 2 to 40 upper-case letters, digits, '-', '_' or '.'"
-            ))
+            Err(format!("agency code {raw:?} must be 2 to 40 upper-case letters, digits, '-', '_' or '.'"))
         }
     }
 
@@ -94,10 +90,7 @@ impl AgencyKind {
 impl FromStr for AgencyKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown agency kind {s:?}"))
+        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| format!("unknown agency kind {s:?}"))
     }
 }
 
@@ -147,10 +140,7 @@ impl Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}"))
+        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| format!("unknown role {s:?}"))
     }
 }
 
@@ -193,6 +183,24 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+/// Refuses control characters (other than line breaks and tabs) in free text: they have no
+/// place in a record, and some databases cannot store them.
+pub fn check_text(s: &str) -> Result<(), String> {
+    match s.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        Some(c) => Err(format!("contains the control character U+{:04X}", u32::from(c))),
+        None => Ok(()),
+    }
+}
+
+/// Whether `s` is a name as definitions write them: lower-case letters, digits and `_`,
+/// starting with a letter, at most 64 characters.
+pub fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
 /// A point in time as stored: microseconds since the Unix epoch, UTC.
 pub type Micros = i64;
 
@@ -211,9 +219,7 @@ pub fn now() -> DateTime<Utc> {
 
 /// Formats a stored time as RFC 3339 with the Asia/Ho_Chi_Minh offset, as the API shows times.
 pub fn local_rfc3339(m: Micros) -> String {
-    from_micros(m)
-        .with_timezone(&Ho_Chi_Minh)
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+    from_micros(m).with_timezone(&Ho_Chi_Minh).to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
 }
 
 /// Today's date in Asia/Ho_Chi_Minh.

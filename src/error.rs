@@ -59,10 +59,7 @@ impl ErrorCode {
     }
 
     pub fn as_str(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
     }
 }
 
@@ -76,10 +73,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Self { field: field.into(), reason: reason.into() }
     }
 }
 
@@ -110,19 +104,11 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self {
-            code,
-            detail: detail.into(),
-            errors: Vec::new(),
-        }
+        Self { code, detail: detail.into(), errors: Vec::new() }
     }
 
     pub fn validation(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
-        Self {
-            code: ErrorCode::ValidationFailed,
-            detail: detail.into(),
-            errors,
-        }
+        Self { code: ErrorCode::ValidationFailed, detail: detail.into(), errors }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -144,10 +130,7 @@ impl ApiError {
     /// Logs the real cause and answers a generic 500 that reveals nothing of it.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(
-            ErrorCode::InternalError,
-            "an unexpected error occurred; it has been logged",
-        )
+        Self::new(ErrorCode::InternalError, "an unexpected error occurred; it has been logged")
     }
 
     pub fn problem(&self) -> Problem {
@@ -173,17 +156,31 @@ impl ResponseError for ApiError {
         if self.code == ErrorCode::Unauthorized {
             response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"));
         }
-        response
-            .content_type("application/problem+json")
-            .json(self.problem())
+        response.content_type("application/problem+json").json(self.problem())
     }
 }
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        match e {
-            diesel::result::Error::NotFound => Self::not_found("no such record"),
-            other => Self::internal(other),
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &e {
+            Error::NotFound => Self::not_found("no such record"),
+            Error::DatabaseError(kind, info) => {
+                let message = info.message();
+                let busy = matches!(kind, DatabaseErrorKind::SerializationFailure)
+                    || message.contains("database is locked")
+                    || message.contains("deadlock detected");
+                if busy {
+                    tracing::warn!(error = %e, "database busy");
+                    Self::new(ErrorCode::ServiceUnavailable, "the database is busy; retry shortly")
+                } else if message.contains("invalid byte sequence") {
+                    // A last line of defence: inputs are checked for such characters before.
+                    Self::bad_request("the request contains a character that cannot be stored")
+                } else {
+                    Self::internal(e)
+                }
+            }
+            _ => Self::internal(e),
         }
     }
 }
@@ -191,10 +188,7 @@ impl From<diesel::result::Error> for ApiError {
 impl From<crate::db::PoolError> for ApiError {
     fn from(e: crate::db::PoolError) -> Self {
         tracing::warn!(error = %e, "no database connection available");
-        Self::new(
-            ErrorCode::ServiceUnavailable,
-            "the database is busy; retry shortly",
-        )
+        Self::new(ErrorCode::ServiceUnavailable, "the database is busy; retry shortly")
     }
 }
 

@@ -2,8 +2,10 @@
 //!
 //! An event's hash is SHA-256 over a canonical encoding of its fields (everything but the
 //! hash itself): JSON with object keys sorted by their bytes, no insignificant whitespace,
-//! times as integer microseconds since the Unix epoch. The first event links to `GENESIS`.
-//! Changing any field of any event, or removing or reordering events, breaks the chain.
+//! times as integer microseconds since the Unix epoch. The first event links to `GENESIS` and
+//! also covers what the instance is: its workflow and version, its parties, its reference
+//! date and its case. Changing any field of any event, rebinding a party, or removing or
+//! reordering events, breaks the chain.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -32,6 +34,9 @@ pub struct EventBody<'a> {
     pub data: &'a Value,
     pub comment: Option<&'a str>,
     pub prev_hash: &'a str,
+    /// The first event only: what the instance is (see `instance_identity`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<&'a Value>,
 }
 
 impl EventBody<'_> {
@@ -97,9 +102,19 @@ pub struct StoredEvent<'a> {
     pub hash: &'a str,
 }
 
-/// Walks the chain in order; `head` is the hash the instance row says is last.
-pub fn verify<'a>(events: impl IntoIterator<Item = StoredEvent<'a>>, head: &str) -> Verification {
+/// What the instance row says its history ends with.
+#[derive(Debug, Clone, Copy)]
+pub struct Head<'a> {
+    pub hash: &'a str,
+    pub state: &'a str,
+    /// The instance's version, which equals its number of events.
+    pub version: i64,
+}
+
+/// Walks the chain in order, then checks that it ends where the instance row says it does.
+pub fn verify<'a>(events: impl IntoIterator<Item = StoredEvent<'a>>, head: Head<'_>) -> Verification {
     let mut prev = GENESIS.to_owned();
+    let mut last_state = None;
     let mut count = 0usize;
     let broken = |seq: i64, count: usize, reason: String| Verification {
         valid: false,
@@ -112,11 +127,7 @@ pub fn verify<'a>(events: impl IntoIterator<Item = StoredEvent<'a>>, head: &str)
         count += 1;
         let expected_seq = i as i64 + 1;
         if e.body.seq != expected_seq {
-            return broken(
-                e.body.seq,
-                count,
-                format!("expected event {expected_seq}, found {}", e.body.seq),
-            );
+            return broken(e.body.seq, count, format!("expected event {expected_seq}, found {}", e.body.seq));
         }
         if e.body.prev_hash != prev {
             return broken(e.body.seq, count, "does not link to the event before it".into());
@@ -125,21 +136,27 @@ pub fn verify<'a>(events: impl IntoIterator<Item = StoredEvent<'a>>, head: &str)
             return broken(e.body.seq, count, "its content does not match its hash".into());
         }
         prev = e.hash.to_owned();
+        last_state = Some(e.body.to_state);
     }
-    if prev != head {
+    let next = count as i64 + 1;
+    if prev != head.hash {
+        return broken(next, count, "the instance's last hash is not the last event's".into());
+    }
+    if last_state != Some(head.state) {
         return broken(
-            count as i64 + 1,
+            next,
             count,
-            "the instance's last hash is not the last event's".into(),
+            format!("the instance is in state {:?}, but its history ends in {last_state:?}", head.state),
         );
     }
-    Verification {
-        valid: true,
-        events: count,
-        first_broken_seq: None,
-        reason: None,
-        head_hash: Some(prev),
+    if head.version != count as i64 {
+        return broken(
+            next,
+            count,
+            format!("the instance is at version {}, but has {count} events", head.version),
+        );
     }
+    Verification { valid: true, events: count, first_broken_seq: None, reason: None, head_hash: Some(prev) }
 }
 
 #[cfg(test)]
@@ -162,6 +179,7 @@ mod tests {
             data,
             comment: None,
             prev_hash: prev,
+            instance: None,
         }
     }
 
@@ -178,44 +196,25 @@ mod tests {
         let d2 = json!({});
         let h1 = body(1, &d1, GENESIS).hash();
         let h2 = body(2, &d2, &h1).hash();
-        let ok = verify(
-            [
-                StoredEvent {
-                    body: body(1, &d1, GENESIS),
-                    hash: &h1,
-                },
-                StoredEvent {
-                    body: body(2, &d2, &h1),
-                    hash: &h2,
-                },
-            ],
-            &h2,
-        );
-        assert!(ok.valid, "{ok:?}");
+        fn chain<'a>(first: &'a Value, second: &'a Value, h1: &'a str, h2: &'a str) -> Vec<StoredEvent<'a>> {
+            vec![
+                StoredEvent { body: body(1, first, GENESIS), hash: h1 },
+                StoredEvent { body: body(2, second, h1), hash: h2 },
+            ]
+        }
+        let head = Head { hash: &h2, state: "s", version: 2 };
+        assert!(verify(chain(&d1, &d2, &h1, &h2), head).valid);
 
         let forged = json!({"amount": "1"});
-        let bad = verify(
-            [
-                StoredEvent {
-                    body: body(1, &forged, GENESIS),
-                    hash: &h1,
-                },
-                StoredEvent {
-                    body: body(2, &d2, &h1),
-                    hash: &h2,
-                },
-            ],
-            &h2,
-        );
-        assert_eq!(bad.first_broken_seq, Some(1));
+        assert_eq!(verify(chain(&forged, &d2, &h1, &h2), head).first_broken_seq, Some(1));
 
-        let truncated = verify(
-            [StoredEvent {
-                body: body(1, &d1, GENESIS),
-                hash: &h1,
-            }],
-            &h2,
-        );
-        assert!(!truncated.valid);
+        let truncated = verify(chain(&d1, &d2, &h1, &h2).into_iter().take(1), head);
+        assert_eq!(truncated.first_broken_seq, Some(2));
+
+        // The row moved on without an event, or its version was rewound.
+        let moved = Head { state: "other", ..head };
+        assert!(!verify(chain(&d1, &d2, &h1, &h2), moved).valid);
+        let rewound = Head { version: 3, ..head };
+        assert!(!verify(chain(&d1, &d2, &h1, &h2), rewound).valid);
     }
 }

@@ -86,10 +86,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let settings = settings()?;
             let db = lienganh::db::Db::connect(&settings.database_url, 1)?;
             let applied = db.migrate()?;
-            println!(
-                "applied {applied} migration(s) to {}",
-                lienganh::db::redact(&settings.database_url)
-            );
+            println!("applied {applied} migration(s) to {}", lienganh::db::redact(&settings.database_url));
         }
         Command::Check { dir } => {
             let dir = match dir {
@@ -112,19 +109,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 }
             }
         }
-        Command::Token {
-            sub,
-            agency,
-            roles,
-            name,
-            ttl,
-        } => {
+        Command::Token { sub, agency, roles, name, ttl } => {
             let settings = settings()?;
             let agency = AgencyCode::parse(&agency)?;
-            let roles = roles
-                .iter()
-                .map(|r| r.parse::<Role>())
-                .collect::<Result<Vec<_>, _>>()?;
+            let roles = roles.iter().map(|r| r.parse::<Role>()).collect::<Result<Vec<_>, _>>()?;
             let keys = JwtKeys::from_settings(&settings)?;
             let name = name.unwrap_or_else(|| sub.clone());
             println!("{}", keys.issue(&sub, &name, &agency, &roles, parse_ttl(&ttl)?)?);

@@ -4,8 +4,8 @@ use utoipa::IntoParams;
 
 use super::problems::*;
 use super::{reply, AppState, IdempotencyHeader};
-use crate::domain::AgencyKind;
-use crate::error::ApiResult;
+use crate::domain::{AgencyCode, AgencyKind};
+use crate::error::{ApiError, ApiResult};
 use crate::service::agencies::{self, Agency, AgencyPage, CreateAgency};
 use crate::service::{idempotency, page_limit};
 use crate::workflow::engine::Actor;
@@ -39,9 +39,11 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
     let limit = page_limit(q.limit)?;
-    let page = state
-        .read(move |conn, _| agencies::list(conn, q.kind, q.cursor.as_deref(), limit))
-        .await?;
+    if let Some(cursor) = &q.cursor {
+        AgencyCode::parse(cursor)
+            .map_err(|_| ApiError::bad_request("cursor is not one this service gave out"))?;
+    }
+    let page = state.read(move |conn, _| agencies::list(conn, q.kind, q.cursor.as_deref(), limit)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -67,11 +69,8 @@ pub async fn create(
     body: web::Json<CreateAgency>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let fingerprint = idempotency::fingerprint(
-        "POST",
-        req.path(),
-        &serde_json::to_value(&body).unwrap_or_default(),
-    );
+    let fingerprint =
+        idempotency::fingerprint("POST", req.path(), &serde_json::to_value(&body).unwrap_or_default());
     let r = state
         .write(move |conn, _| agencies::create(conn, &actor, body, key.0.as_ref(), &fingerprint))
         .await?;

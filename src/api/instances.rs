@@ -4,7 +4,7 @@ use utoipa::IntoParams;
 
 use super::problems::*;
 use super::{parse_id, reply, AppState, IdempotencyHeader};
-use crate::domain::AgencyCode;
+use crate::domain::{is_identifier, AgencyCode};
 use crate::error::{ApiError, ApiResult};
 use crate::history::Verification;
 use crate::service::instances::{
@@ -27,6 +27,15 @@ pub struct InstanceQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// A workflow or state name to filter by: a name as definitions write them.
+fn name_filter(what: &str, value: String) -> ApiResult<String> {
+    if is_identifier(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::bad_request(format!("{what} must be a name such as court_transfer")))
+    }
 }
 
 const IDEMPOTENCY: &str = "Retry safely: the same key and body replays the first answer";
@@ -53,11 +62,8 @@ pub async fn create(
     body: web::Json<CreateInstance>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let fingerprint = idempotency::fingerprint(
-        "POST",
-        req.path(),
-        &serde_json::to_value(&body).unwrap_or_default(),
-    );
+    let fingerprint =
+        idempotency::fingerprint("POST", req.path(), &serde_json::to_value(&body).unwrap_or_default());
     let r = state
         .write(move |conn, registry| {
             instances::create(conn, registry, &actor, body, key.0.as_ref(), &fingerprint)
@@ -84,24 +90,17 @@ pub async fn list(
     let q = q.into_inner();
     let query = ListQuery {
         limit: page_limit(q.limit)?,
-        party: q
-            .party
-            .as_deref()
-            .map(AgencyCode::parse)
-            .transpose()
-            .map_err(ApiError::bad_request)?,
+        party: q.party.as_deref().map(AgencyCode::parse).transpose().map_err(ApiError::bad_request)?,
         cursor: q
             .cursor
             .as_deref()
             .map(uuid::Uuid::parse_str)
             .transpose()
             .map_err(|_| ApiError::bad_request("cursor is not one this service gave out"))?,
-        workflow: q.workflow,
-        state: q.state,
+        workflow: q.workflow.map(|w| name_filter("workflow", w)).transpose()?,
+        state: q.state.map(|s| name_filter("state", s)).transpose()?,
     };
-    let page = state
-        .read(move |conn, registry| instances::list(conn, registry, &actor, query))
-        .await?;
+    let page = state.read(move |conn, registry| instances::list(conn, registry, &actor, query)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -117,9 +116,7 @@ pub async fn list(
 #[get("/instances/{id}")]
 pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
-    let instance = state
-        .read(move |conn, registry| instances::get(conn, registry, &actor, id))
-        .await?;
+    let instance = state.read(move |conn, registry| instances::get(conn, registry, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(instance))
 }
 
@@ -139,9 +136,8 @@ pub async fn transitions(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
-    let available = state
-        .read(move |conn, registry| instances::available(conn, registry, &actor, id))
-        .await?;
+    let available =
+        state.read(move |conn, registry| instances::available(conn, registry, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(available))
 }
 
@@ -166,17 +162,15 @@ pub async fn fire(
     state: web::Data<AppState>,
     actor: Actor,
     key: IdempotencyHeader,
-    req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<FireTransition>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
     let body = body.into_inner();
-    let fingerprint = idempotency::fingerprint(
-        "POST",
-        req.path(),
-        &serde_json::to_value(&body).unwrap_or_default(),
-    );
+    // The path as parsed, so that another spelling of the same id is the same request.
+    let path = format!("/api/v1/instances/{id}/transitions");
+    let fingerprint =
+        idempotency::fingerprint("POST", &path, &serde_json::to_value(&body).unwrap_or_default());
     let r = state
         .write(move |conn, registry| {
             instances::fire(conn, registry, &actor, id, body, key.0.as_ref(), &fingerprint)
@@ -201,9 +195,7 @@ pub async fn history(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
-    let history = state
-        .read(move |conn, _| instances::history(conn, &actor, id))
-        .await?;
+    let history = state.read(move |conn, _| instances::history(conn, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(history))
 }
 
@@ -223,8 +215,6 @@ pub async fn verify(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
-    let verification = state
-        .read(move |conn, _| instances::verify(conn, &actor, id))
-        .await?;
+    let verification = state.read(move |conn, _| instances::verify(conn, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(verification))
 }

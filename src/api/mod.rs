@@ -85,6 +85,9 @@ pub fn reply(r: Reply) -> HttpResponse {
     if r.replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }
+    if status.is_client_error() {
+        response.content_type("application/problem+json");
+    }
     response.json(r.body)
 }
 
@@ -98,10 +101,9 @@ fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
             ApiError::new(ErrorCode::PayloadTooLarge, err.to_string())
         }
-        JsonPayloadError::ContentType => ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "send the body as application/json",
-        ),
+        JsonPayloadError::ContentType => {
+            ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as application/json")
+        }
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             ApiError::new(ErrorCode::ValidationFailed, e.to_string())
         }
@@ -125,40 +127,34 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 async fn docs_redirect() -> HttpResponse {
-    HttpResponse::PermanentRedirect()
-        .insert_header((header::LOCATION, "/docs/"))
-        .finish()
+    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
 }
 
 /// Wires every route, the extractor limits and error handlers, and the documentation.
 pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        cfg.app_data(
-            web::JsonConfig::default()
-                .limit(max_body_bytes)
-                .error_handler(json_error),
-        )
-        .app_data(web::PayloadConfig::default().limit(max_body_bytes))
-        .app_data(web::QueryConfig::default().error_handler(query_error))
-        .app_data(web::PathConfig::default().error_handler(path_error))
-        .service(health::healthz)
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
-        .route("/docs", web::get().to(docs_redirect))
-        .service(
-            web::scope("/api/v1")
-                .service(agencies::list)
-                .service(agencies::create)
-                .service(workflows::list)
-                .service(workflows::get)
-                .service(instances::create)
-                .service(instances::list)
-                .service(instances::get)
-                .service(instances::transitions)
-                .service(instances::fire)
-                .service(instances::history)
-                .service(instances::verify),
-        )
-        .default_service(web::to(not_found));
+        cfg.app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(json_error))
+            .app_data(web::PayloadConfig::default().limit(max_body_bytes))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::PathConfig::default().error_handler(path_error))
+            .service(health::healthz)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+            .route("/docs", web::get().to(docs_redirect))
+            .service(
+                web::scope("/api/v1")
+                    .service(agencies::list)
+                    .service(agencies::create)
+                    .service(workflows::list)
+                    .service(workflows::get)
+                    .service(instances::create)
+                    .service(instances::list)
+                    .service(instances::get)
+                    .service(instances::transitions)
+                    .service(instances::fire)
+                    .service(instances::history)
+                    .service(instances::verify),
+            )
+            .default_service(web::to(not_found));
     }
 }
 

@@ -16,25 +16,15 @@ pub struct AgencyRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &AgencyRow) -> QueryResult<()> {
-    diesel::insert_into(agencies::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(agencies::table).values(row).execute(conn).map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, code: &str) -> QueryResult<Option<AgencyRow>> {
-    agencies::table
-        .find(code)
-        .select(AgencyRow::as_select())
-        .first(conn)
-        .optional()
+    agencies::table.find(code).select(AgencyRow::as_select()).first(conn).optional()
 }
 
 pub fn find_many(conn: &mut DbConn, codes: &[&str]) -> QueryResult<Vec<AgencyRow>> {
-    agencies::table
-        .filter(agencies::code.eq_any(codes))
-        .select(AgencyRow::as_select())
-        .load(conn)
+    agencies::table.filter(agencies::code.eq_any(codes)).select(AgencyRow::as_select()).load(conn)
 }
 
 /// A page of agencies ordered by code, after `cursor` when given.

@@ -26,16 +26,14 @@ pub struct EventRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &EventRow) -> QueryResult<()> {
-    diesel::insert_into(events::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(events::table).values(row).execute(conn).map(|_| ())
 }
 
-/// Every event of an instance, oldest first.
-pub fn of_instance(conn: &mut DbConn, instance_id: &str) -> QueryResult<Vec<EventRow>> {
+/// The events of an instance up to `last_seq`, oldest first.
+pub fn of_instance(conn: &mut DbConn, instance_id: &str, last_seq: i64) -> QueryResult<Vec<EventRow>> {
     events::table
         .filter(events::instance_id.eq(instance_id))
+        .filter(events::seq.le(last_seq))
         .order(events::seq.asc())
         .select(EventRow::as_select())
         .load(conn)

@@ -19,28 +19,18 @@ pub struct IdempotencyRow {
 }
 
 pub fn find(conn: &mut DbConn, subject: &str, key: &str) -> QueryResult<Option<IdempotencyRow>> {
-    idempotency_keys::table
-        .find((subject, key))
-        .select(IdempotencyRow::as_select())
-        .first(conn)
-        .optional()
+    idempotency_keys::table.find((subject, key)).select(IdempotencyRow::as_select()).first(conn).optional()
 }
 
 /// Claims a key for a request; a concurrent claim of the same key waits on this row and then
 /// fails with a unique violation.
 pub fn claim(conn: &mut DbConn, row: &IdempotencyRow) -> QueryResult<()> {
-    diesel::insert_into(idempotency_keys::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(idempotency_keys::table).values(row).execute(conn).map(|_| ())
 }
 
 pub fn complete(conn: &mut DbConn, subject: &str, key: &str, status: i32, body: &str) -> QueryResult<()> {
     diesel::update(idempotency_keys::table.find((subject, key)))
-        .set((
-            idempotency_keys::status.eq(status),
-            idempotency_keys::body.eq(body),
-        ))
+        .set((idempotency_keys::status.eq(status), idempotency_keys::body.eq(body)))
         .execute(conn)
         .map(|_| ())
 }

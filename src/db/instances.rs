@@ -30,21 +30,23 @@ pub fn insert(conn: &mut DbConn, row: &InstanceRow, agencies: &[&str]) -> QueryR
     // Row by row: multi-row VALUES is not portable through MultiConnection.
     for agency in agencies {
         diesel::insert_into(instance_agencies::table)
-            .values((
-                instance_agencies::agency_code.eq(*agency),
-                instance_agencies::instance_id.eq(&row.id),
-            ))
+            .values((instance_agencies::agency_code.eq(*agency), instance_agencies::instance_id.eq(&row.id)))
             .execute(conn)?;
     }
     Ok(())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<InstanceRow>> {
-    instances::table
-        .find(id)
-        .select(InstanceRow::as_select())
-        .first(conn)
-        .optional()
+    instances::table.find(id).select(InstanceRow::as_select()).first(conn).optional()
+}
+
+/// The agencies that may see an instance, by code.
+pub fn access_of(conn: &mut DbConn, id: &str) -> QueryResult<Vec<String>> {
+    instance_agencies::table
+        .filter(instance_agencies::instance_id.eq(id))
+        .select(instance_agencies::agency_code)
+        .order(instance_agencies::agency_code.asc())
+        .load(conn)
 }
 
 /// The new state of an instance after a step.
@@ -60,9 +62,7 @@ pub struct Advance<'a> {
 /// Moves an instance on if it is still at `expected_version`; false if someone else moved it.
 pub fn advance(conn: &mut DbConn, a: &Advance<'_>) -> QueryResult<bool> {
     let changed = diesel::update(
-        instances::table
-            .filter(instances::id.eq(a.id))
-            .filter(instances::version.eq(a.expected_version)),
+        instances::table.filter(instances::id.eq(a.id)).filter(instances::version.eq(a.expected_version)),
     )
     .set((
         instances::state.eq(a.state),
@@ -110,10 +110,8 @@ macro_rules! common_filters {
 pub fn list(conn: &mut DbConn, f: &ListFilter) -> QueryResult<Vec<InstanceRow>> {
     // With an agency to go by, walk that agency's access index, so a page costs its own rows.
     let Some(agency) = f.visible_to.as_ref().or(f.party.as_ref()) else {
-        let query = instances::table
-            .select(InstanceRow::as_select())
-            .order(instances::id.desc())
-            .into_boxed();
+        let query =
+            instances::table.select(InstanceRow::as_select()).order(instances::id.desc()).into_boxed();
         return common_filters!(query, f).load(conn);
     };
     let mut query = instances::table

@@ -56,25 +56,13 @@ impl DatabaseUrl {
             if rest.is_empty() {
                 return Err("sqlite:// URL needs a path, such as sqlite://lienganh.db".into());
             }
-            Ok(Self {
-                backend: Backend::Sqlite,
-                target: rest.to_owned(),
-            })
+            Ok(Self { backend: Backend::Sqlite, target: rest.to_owned() })
         } else if let Some(rest) = url.strip_prefix("sqlite:") {
-            Ok(Self {
-                backend: Backend::Sqlite,
-                target: rest.to_owned(),
-            })
+            Ok(Self { backend: Backend::Sqlite, target: rest.to_owned() })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self {
-                backend: Backend::Postgres,
-                target: url.to_owned(),
-            })
+            Ok(Self { backend: Backend::Postgres, target: url.to_owned() })
         } else {
-            Err(format!(
-                "unsupported database URL {:?}: use sqlite://PATH or postgres://...",
-                redact(url)
-            ))
+            Err(format!("unsupported database URL {:?}: use sqlite://PATH or postgres://...", redact(url)))
         }
     }
 
@@ -173,11 +161,7 @@ impl Db {
                 (pool.clone(), pool)
             }
         };
-        Ok(Self {
-            backend: url.backend,
-            read,
-            write,
-        })
+        Ok(Self { backend: url.backend, read, write })
     }
 
     pub fn read(&self) -> Result<Conn, PoolError> {
@@ -226,10 +210,7 @@ where
 
 /// Whether an error is a unique-constraint violation (a concurrent writer got there first).
 pub fn is_unique_violation(e: &DieselError) -> bool {
-    matches!(
-        e,
-        DieselError::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+    matches!(e, DieselError::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use super::idempotency::{self, IdempotencyKey, Reply};
 use crate::db::agencies::{self as store, AgencyRow};
 use crate::db::{is_unique_violation, DbConn};
-use crate::domain::{local_rfc3339, now, AgencyCode, AgencyKind, Role};
+use crate::domain::{check_text, local_rfc3339, now, AgencyCode, AgencyKind, Role};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::workflow::engine::Actor;
 
@@ -64,6 +64,9 @@ pub fn create(
             vec![FieldError::new("name", "1 to 300 characters")],
         ));
     }
+    if let Err(reason) = check_text(&name) {
+        return Err(ApiError::validation("the name cannot be stored", vec![FieldError::new("name", reason)]));
+    }
     idempotency::run(conn, actor, key, fingerprint, |conn| {
         if let Some(parent) = &req.parent {
             if store::find(conn, parent.as_str())?.is_none() {
@@ -103,13 +106,6 @@ pub fn list(
     let mut rows = store::list(conn, kind.map(AgencyKind::as_str), cursor, limit + 1)?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| r.code.clone())
-    } else {
-        None
-    };
-    Ok(AgencyPage {
-        items: rows.into_iter().map(view).collect::<ApiResult<_>>()?,
-        next_cursor,
-    })
+    let next_cursor = if more { rows.last().map(|r| r.code.clone()) } else { None };
+    Ok(AgencyPage { items: rows.into_iter().map(view).collect::<ApiResult<_>>()?, next_cursor })
 }

@@ -1,7 +1,8 @@
 //! `Idempotency-Key`: the first answer to a keyed request is stored in the same transaction as
 //! its effects; a retry with the same key and body gets that answer back and changes nothing;
-//! the same key with another body is refused. Only successful answers are remembered: a
-//! refused request changed nothing, so running it again is safe.
+//! the same key with another body is refused. A refusal (4xx) is a first answer too and is
+//! remembered; a server error (5xx) is not, since nothing was decided and a retry may succeed.
+//! Keys belong to one user (agency and subject).
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -54,6 +55,8 @@ pub fn fingerprint(method: &str, path: &str, body: &Value) -> String {
 
 enum TxError {
     Api(ApiError),
+    /// The request itself was refused: its answer is the first answer.
+    Refused(ApiError),
     /// Another request with the same key committed while this one waited.
     Race,
 }
@@ -73,11 +76,7 @@ fn replay(row: IdempotencyRow, fingerprint: &str) -> Result<Reply, TxError> {
     }
     let body = serde_json::from_str(&row.body).map_err(|e| TxError::Api(ApiError::internal(e)))?;
     let status = u16::try_from(row.status).map_err(|e| TxError::Api(ApiError::internal(e)))?;
-    Ok(Reply {
-        status,
-        body,
-        replayed: true,
-    })
+    Ok(Reply { status, body, replayed: true })
 }
 
 /// Runs `work` in one write transaction, honouring `key` if the request carries one.
@@ -112,22 +111,22 @@ where
                     other => other?,
                 }
             }
-            let work = work
-                .take()
-                .ok_or_else(|| TxError::Api(ApiError::internal("request ran twice")))?;
-            let (status, body) = work(conn).map_err(TxError::Api)?;
+            let work = work.take().ok_or_else(|| TxError::Api(ApiError::internal("request ran twice")))?;
+            let (status, body) = work(conn).map_err(TxError::Refused)?;
             if let Some(key) = key {
                 store::complete(conn, &subject, key.as_str(), i32::from(status), &body.to_string())?;
             }
-            Ok(Reply {
-                status,
-                body,
-                replayed: false,
-            })
+            Ok(Reply { status, body, replayed: false })
         });
         match outcome {
             Ok(reply) => return Ok(reply),
             Err(TxError::Api(e)) => return Err(e),
+            Err(TxError::Refused(e)) => {
+                if let Some(key) = key {
+                    remember_refusal(conn, &subject, key, fingerprint, &e);
+                }
+                return Err(e);
+            }
             Err(TxError::Race) => continue,
         }
     }
@@ -135,4 +134,26 @@ where
         ErrorCode::VersionConflict,
         "a request with this Idempotency-Key is still in progress; retry",
     ))
+}
+
+/// Stores a client error as the key's answer, after its transaction has rolled back.
+fn remember_refusal(conn: &mut DbConn, subject: &str, key: &IdempotencyKey, fingerprint: &str, e: &ApiError) {
+    let status = e.code.status_and_title().0;
+    if !status.is_client_error() {
+        return;
+    }
+    let row = IdempotencyRow {
+        subject: subject.to_owned(),
+        key: key.as_str().to_owned(),
+        fingerprint: fingerprint.to_owned(),
+        status: i32::from(status.as_u16()),
+        body: serde_json::to_string(&e.problem()).unwrap_or_default(),
+        created_at: now().timestamp_micros(),
+    };
+    match write_transaction(conn, |conn| store::claim(conn, &row)) {
+        Ok(()) => {}
+        // A concurrent retry of the same request answered first; its answer stands.
+        Err(e) if is_unique_violation(&e) => {}
+        Err(e) => tracing::warn!(error = %e, "could not remember a refused request's answer"),
+    }
 }

@@ -16,9 +16,9 @@ use crate::db::events::{self as event_store, EventRow};
 use crate::db::instances::{self as store, Advance, InstanceRow, ListFilter};
 use crate::db::outbox::{self as outbox_store, OutboxRow};
 use crate::db::{agencies as agency_store, DbConn};
-use crate::domain::{local_rfc3339, now, today_local, AgencyCode, AgencyKind};
+use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode, AgencyKind};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::history::{self, EventBody, StoredEvent, Verification, GENESIS};
+use crate::history::{self, EventBody, Head, StoredEvent, Verification, GENESIS};
 use crate::workflow::definition::{DataField, Definition};
 use crate::workflow::engine::{self, Actor, Decision, InstanceView, Refusal};
 use crate::workflow::loader::Registry;
@@ -152,11 +152,7 @@ struct Loaded {
 
 impl Loaded {
     fn view(&self) -> InstanceView<'_> {
-        InstanceView {
-            state: &self.row.state,
-            parties: &self.parties,
-            data: &self.data,
-        }
+        InstanceView { state: &self.row.state, parties: &self.parties, data: &self.data }
     }
 
     fn to_api(&self, def: Option<&Definition>) -> ApiResult<Instance> {
@@ -164,16 +160,10 @@ impl Loaded {
             id: self.row.id.clone(),
             workflow: self.row.workflow_id.clone(),
             workflow_version: u32::try_from(self.row.workflow_version).map_err(ApiError::internal)?,
-            terminal: def
-                .and_then(|d| d.state(&self.row.state))
-                .is_some_and(|s| s.terminal),
+            terminal: def.and_then(|d| d.state(&self.row.state)).is_some_and(|s| s.terminal),
             state: self.row.state.clone(),
             version: self.row.version,
-            parties: self
-                .parties
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_string()))
-                .collect(),
+            parties: self.parties.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
             data: self.data.clone(),
             case_id: self.row.case_id.clone(),
             reference_date: self.row.reference_date.parse().map_err(ApiError::internal)?,
@@ -203,15 +193,18 @@ fn find_visible(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Loaded>
 
 fn definition<'r>(registry: &'r Registry, row: &InstanceRow) -> ApiResult<&'r Definition> {
     let version = u32::try_from(row.workflow_version).map_err(ApiError::internal)?;
-    registry
-        .get(&row.workflow_id, version)
-        .map(AsRef::as_ref)
-        .ok_or_else(|| {
-            ApiError::internal(format!(
-                "instance {} runs {} version {version}, which is no longer loaded",
-                row.id, row.workflow_id
-            ))
-        })
+    registry.get(&row.workflow_id, version).map(AsRef::as_ref).ok_or_else(|| {
+        // A definition file was removed while instances still run under it: an operator must
+        // put it back; nothing the client sends can fix that.
+        tracing::error!(instance = %row.id, workflow = %row.workflow_id, version, "definition version not loaded");
+        ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            format!(
+                "this instance runs {} version {version}, which is not loaded; an administrator must restore it",
+                row.workflow_id
+            ),
+        )
+    })
 }
 
 /// Who did what, and when: the step's context as the history records it.
@@ -222,6 +215,21 @@ struct Step<'a> {
     actor: &'a Actor,
     comment: Option<&'a str>,
     at: i64,
+    /// The first step only: the instance's identity, which its hash covers.
+    identity: Option<&'a Value>,
+}
+
+/// What an instance is, as its first event's hash covers it: workflow and version, parties,
+/// reference date and case.
+fn identity(row: &InstanceRow) -> ApiResult<Value> {
+    let parties: Value = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
+    Ok(serde_json::json!({
+        "workflow": row.workflow_id,
+        "workflow_version": row.workflow_version,
+        "parties": parties,
+        "reference_date": row.reference_date,
+        "case_id": row.case_id,
+    }))
 }
 
 /// Seals a decision into its hash-chained event and its effects, ready to be written.
@@ -242,6 +250,7 @@ fn seal(step: &Step<'_>, decision: &Decision) -> ApiResult<(EventRow, Vec<Outbox
         data: &data,
         comment: step.comment,
         prev_hash: step.prev_hash,
+        instance: step.identity,
     };
     let event = EventRow {
         hash: body.hash(),
@@ -264,11 +273,7 @@ fn seal(step: &Step<'_>, decision: &Decision) -> ApiResult<(EventRow, Vec<Outbox
         .iter()
         .map(|action| {
             let payload = serde_json::to_value(action).map_err(ApiError::internal)?;
-            let kind = payload
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or("action")
-                .to_owned();
+            let kind = payload.get("kind").and_then(Value::as_str).unwrap_or("action").to_owned();
             Ok(OutboxRow {
                 id: Uuid::now_v7().to_string(),
                 instance_id: step.instance_id.to_owned(),
@@ -294,12 +299,15 @@ fn check_comment(comment: Option<&str>) -> ApiResult<Option<String>> {
         None | Some("") => Ok(None),
         Some(c) if c.chars().count() > MAX_COMMENT => Err(ApiError::validation(
             "the comment is too long",
-            vec![FieldError::new(
-                "comment",
-                format!("at most {MAX_COMMENT} characters"),
-            )],
+            vec![FieldError::new("comment", format!("at most {MAX_COMMENT} characters"))],
         )),
-        Some(c) => Ok(Some(c.to_owned())),
+        Some(c) => match check_text(c) {
+            Ok(()) => Ok(Some(c.to_owned())),
+            Err(reason) => Err(ApiError::validation(
+                "the comment cannot be stored",
+                vec![FieldError::new("comment", reason)],
+            )),
+        },
     }
 }
 
@@ -313,10 +321,7 @@ pub fn create(
     fingerprint: &str,
 ) -> ApiResult<Reply> {
     let versions = registry.versions(&req.workflow).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::UnknownWorkflow,
-            format!("no workflow {:?}", req.workflow),
-        )
+        ApiError::new(ErrorCode::UnknownWorkflow, format!("no workflow {:?}", req.workflow))
     })?;
     let date = req.reference_date.unwrap_or_else(today_local);
     let def = registry.in_force(&req.workflow, date).ok_or_else(|| {
@@ -333,28 +338,24 @@ pub fn create(
             .collect();
         ApiError::new(
             ErrorCode::NoDefinitionInForce,
-            format!(
-                "no version of {:?} is in force on {date}; known: {}",
-                req.workflow,
-                known.join("; ")
-            ),
+            format!("no version of {:?} is in force on {date}; known: {}", req.workflow, known.join("; ")),
         )
     })?;
     let mut errors = Vec::new();
     let mut codes = BTreeMap::new();
+    // Checked against the definition before any lookup, so a request cannot make the store
+    // look up more agencies than the workflow has parties.
     for (slot, code) in &req.parties {
+        if def.party(slot).is_none() {
+            errors.push(FieldError::new(format!("parties.{slot}"), "not a party slot of this workflow"));
+            continue;
+        }
         match AgencyCode::parse(code) {
             Ok(code) => {
                 codes.insert(slot.clone(), code);
             }
             Err(reason) => errors.push(FieldError::new(format!("parties.{slot}"), reason)),
         }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(
-            "the parties do not fit the workflow",
-            errors,
-        ));
     }
 
     idempotency::run(conn, actor, key, fingerprint, |conn| {
@@ -367,19 +368,23 @@ pub fn create(
                     let kind = a.kind.parse().map_err(ApiError::internal)?;
                     bound.insert(slot.clone(), (code.clone(), kind));
                 }
-                None => errors.push(FieldError::new(
-                    format!("parties.{slot}"),
-                    format!("no agency {code}"),
-                )),
+                None => errors.push(FieldError::new(format!("parties.{slot}"), format!("no agency {code}"))),
             }
         }
+        // Every problem with the parties at once: those found here and those the engine finds.
+        let decision = match engine::start(def, &bound, actor, &req.data) {
+            Err(Refusal::InvalidParties(more)) => {
+                let known: BTreeSet<String> = errors.iter().map(|e| e.field.clone()).collect();
+                errors.extend(more.into_iter().filter(|e| !known.contains(&e.field)));
+                Err(Refusal::InvalidParties(Vec::new()))
+            }
+            other => other,
+        };
         if !errors.is_empty() {
-            return Err(ApiError::validation(
-                "the parties do not fit the workflow",
-                errors,
-            ));
+            errors.sort_by(|a, b| a.field.cmp(&b.field));
+            return Err(ApiError::validation("the parties do not fit the workflow", errors));
         }
-        let decision = engine::start(def, &bound, actor, &req.data).map_err(refusal)?;
+        let decision = decision.map_err(refusal)?;
 
         let id = Uuid::now_v7().to_string();
         let at = now().timestamp_micros();
@@ -398,6 +403,7 @@ pub fn create(
             updated_at: at,
             last_hash: String::new(),
         };
+        let identity = identity(&row)?;
         let step = Step {
             instance_id: &id,
             seq: 1,
@@ -405,20 +411,14 @@ pub fn create(
             actor,
             comment: None,
             at,
+            identity: Some(&identity),
         };
         let (event, effects) = seal(&step, &decision)?;
-        let row = InstanceRow {
-            last_hash: event.hash.clone(),
-            ..row
-        };
+        let row = InstanceRow { last_hash: event.hash.clone(), ..row };
         let visible: BTreeSet<&str> = parties.values().map(AgencyCode::as_str).collect();
         store::insert(conn, &row, &visible.into_iter().collect::<Vec<_>>())?;
         write_event(conn, &event, &effects)?;
-        let loaded = Loaded {
-            row,
-            parties,
-            data: decision.merged_data,
-        };
+        let loaded = Loaded { row, parties, data: decision.merged_data };
         let body = serde_json::to_value(loaded.to_api(Some(def))?).map_err(ApiError::internal)?;
         Ok((201, body))
     })
@@ -461,6 +461,7 @@ pub fn fire(
             actor,
             comment: comment.as_deref(),
             at,
+            identity: None,
         };
         let (event, effects) = seal(&step, &decision)?;
         let data = json_of(&decision.merged_data)?;
@@ -514,11 +515,7 @@ pub fn list(conn: &mut DbConn, registry: &Registry, actor: &Actor, q: ListQuery)
     let mut rows = store::list(conn, &filter)?;
     let more = rows.len() as i64 > q.limit;
     rows.truncate(q.limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| r.id.clone())
-    } else {
-        None
-    };
+    let next_cursor = if more { rows.last().map(|r| r.id.clone()) } else { None };
     let items = rows
         .into_iter()
         .map(|row| {
@@ -551,7 +548,8 @@ pub fn available(
 
 pub fn history(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<History> {
     let loaded = find_visible(conn, actor, id)?;
-    let events = event_store::of_instance(conn, &loaded.row.id)?
+    // Up to the version read: a step committed since then belongs to the next read.
+    let events = event_store::of_instance(conn, &loaded.row.id, loaded.row.version)?
         .into_iter()
         .map(|e| {
             Ok(Event {
@@ -573,21 +571,51 @@ pub fn history(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<History>
             })
         })
         .collect::<ApiResult<_>>()?;
-    Ok(History {
-        instance_id: loaded.row.id,
-        events,
-    })
+    Ok(History { instance_id: loaded.row.id, events })
 }
 
-/// Recomputes every hash of the instance's chain.
+/// Recomputes every hash of the instance's chain, then checks that the instance row says
+/// what its history says: its state, version, data and who may see it.
 pub fn verify(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Verification> {
     let loaded = find_visible(conn, actor, id)?;
-    let rows = event_store::of_instance(conn, &loaded.row.id)?;
-    verify_rows(&rows, &loaded.row.last_hash)
+    let row = &loaded.row;
+    // Up to the version read, so that a step committing meanwhile is not taken for tampering.
+    let events = event_store::of_instance(conn, &row.id, row.version)?;
+    let head = Head { hash: &row.last_hash, state: &row.state, version: row.version };
+    let verification = verify_rows(&events, head, &identity(row)?);
+    if !verification.valid {
+        return Ok(verification);
+    }
+    let broken = |reason: String| Verification {
+        valid: false,
+        events: events.len(),
+        first_broken_seq: None,
+        reason: Some(reason),
+        head_hash: None,
+    };
+    let mut folded = Map::new();
+    for e in &events {
+        if let Ok(Value::Object(data)) = serde_json::from_str::<Value>(&e.data) {
+            folded.extend(data);
+        }
+    }
+    if folded != loaded.data {
+        return Ok(broken("the instance's data is not what its events recorded".into()));
+    }
+    let parties: BTreeSet<&str> = loaded.parties.values().map(AgencyCode::as_str).collect();
+    let access = store::access_of(conn, &row.id)?;
+    if access.iter().map(String::as_str).collect::<BTreeSet<_>>() != parties {
+        return Ok(broken(format!(
+            "the agencies that can see the instance ({}) are not its parties",
+            access.join(", ")
+        )));
+    }
+    Ok(verification)
 }
 
-/// Verifies stored events against the head hash their instance records.
-pub fn verify_rows(rows: &[EventRow], head: &str) -> ApiResult<Verification> {
+/// Verifies stored events against what their instance row says; `identity` is the instance's
+/// identity as its first event covers it.
+pub fn verify_rows(rows: &[EventRow], head: Head<'_>, identity: &Value) -> Verification {
     // A data column that no longer parses is itself tampering: compare it as a string.
     let data: Vec<Value> = rows
         .iter()
@@ -608,8 +636,9 @@ pub fn verify_rows(rows: &[EventRow], head: &str) -> ApiResult<Verification> {
             data,
             comment: e.comment.as_deref(),
             prev_hash: &e.prev_hash,
+            instance: (e.seq == 1).then_some(identity),
         },
         hash: &e.hash,
     });
-    Ok(history::verify(events, head))
+    history::verify(events, head)
 }

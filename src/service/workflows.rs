@@ -47,14 +47,9 @@ pub fn list(registry: &Registry, today: NaiveDate) -> Vec<WorkflowSummary> {
 }
 
 pub fn versions(registry: &Registry, id: &str) -> ApiResult<WorkflowVersions> {
-    let versions = registry
-        .versions(id)
-        .ok_or_else(|| ApiError::not_found(format!("no workflow {id:?}")))?;
+    let versions = registry.versions(id).ok_or_else(|| ApiError::not_found(format!("no workflow {id:?}")))?;
     Ok(WorkflowVersions {
         id: id.to_owned(),
-        versions: versions
-            .iter()
-            .map(|d| Definition::clone(Arc::as_ref(d)))
-            .collect(),
+        versions: versions.iter().map(|d| Definition::clone(Arc::as_ref(d))).collect(),
     })
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::definition::{DataField, DataType};
-use crate::domain::Money;
+use crate::domain::{check_text, Money};
 use crate::error::FieldError;
 
 /// Longest text value accepted, in characters.
@@ -90,10 +90,12 @@ fn describe(field: &DataField) -> String {
 fn text(value: &Value, path: &str, errors: &mut Vec<FieldError>) -> Option<String> {
     match value.as_str().map(str::trim) {
         Some("") => errors.push(FieldError::new(path, "must not be empty")),
-        Some(s) if s.chars().count() > MAX_TEXT => errors.push(FieldError::new(
-            path,
-            format!("longer than {MAX_TEXT} characters"),
-        )),
+        Some(s) if s.chars().count() > MAX_TEXT => {
+            errors.push(FieldError::new(path, format!("longer than {MAX_TEXT} characters")))
+        }
+        Some(s) if check_text(s).is_err() => {
+            errors.push(FieldError::new(path, check_text(s).err().unwrap_or_default()))
+        }
         Some(s) => return Some(s.to_owned()),
         None => errors.push(FieldError::new(path, "must be a string")),
     }
@@ -113,8 +115,7 @@ fn normalize(field: &DataField, value: &Value, path: &str, errors: &mut Vec<Fiel
         },
         DataType::Datetime => match value.as_str().map(DateTime::parse_from_rfc3339) {
             Some(Ok(t)) => Some(Value::String(
-                t.with_timezone(&Ho_Chi_Minh)
-                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
+                t.with_timezone(&Ho_Chi_Minh).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
             )),
             _ => fail(errors),
         },
@@ -160,25 +161,16 @@ fn items(value: &Value, path: &str, errors: &mut Vec<FieldError>) -> Option<Valu
                 continue;
             }
         };
-        let description = text(
-            &Value::String(item.description),
-            &format!("{at}.description"),
-            errors,
-        );
+        let description = text(&Value::String(item.description), &format!("{at}.description"), errors);
         let unit = text(&Value::String(item.unit), &format!("{at}.unit"), errors);
         let quantity = match Decimal::from_str_exact(item.quantity.trim()) {
             Ok(q) if q > Decimal::ZERO => Some(q.normalize().to_string()),
             _ => {
-                errors.push(FieldError::new(
-                    format!("{at}.quantity"),
-                    "must be a positive decimal string",
-                ));
+                errors.push(FieldError::new(format!("{at}.quantity"), "must be a positive decimal string"));
                 None
             }
         };
-        let seal = item
-            .seal
-            .and_then(|s| text(&Value::String(s), &format!("{at}.seal"), errors));
+        let seal = item.seal.and_then(|s| text(&Value::String(s), &format!("{at}.seal"), errors));
         let declared_value = match item.declared_value.map(|v| Money::parse(&v)) {
             None => None,
             Some(Ok(m)) => Some(m.to_string()),
@@ -188,13 +180,7 @@ fn items(value: &Value, path: &str, errors: &mut Vec<FieldError>) -> Option<Valu
             }
         };
         if let (Some(description), Some(unit), Some(quantity)) = (description, unit, quantity) {
-            out.push(Item {
-                description,
-                quantity,
-                unit,
-                seal,
-                declared_value,
-            });
+            out.push(Item { description, quantity, unit, seal, declared_value });
         }
     }
     if errors.len() > before {
@@ -215,11 +201,7 @@ mod tests {
             required,
             title_vi: name.into(),
             title_en: name.into(),
-            options: if kind == DataType::Choice {
-                vec!["a".into(), "b".into()]
-            } else {
-                vec![]
-            },
+            options: if kind == DataType::Choice { vec!["a".into(), "b".into()] } else { vec![] },
         }
     }
 
@@ -248,10 +230,7 @@ mod tests {
 
     #[test]
     fn refuses_floats_unknown_and_missing_fields() {
-        let fields = [
-            field("m", DataType::Money, true),
-            field("c", DataType::Choice, true),
-        ];
+        let fields = [field("m", DataType::Money, true), field("c", DataType::Choice, true)];
         let errors = validate(&fields, &obj(json!({"m": 12.5, "x": 1}))).unwrap_err();
         let paths: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(paths, ["data.x", "data.m", "data.c"]);

@@ -26,9 +26,7 @@ pub struct Actor {
 impl Actor {
     /// Auditors and admins read every instance; everyone else only their agency's.
     pub fn reads_everything(&self) -> bool {
-        self.roles
-            .iter()
-            .any(|r| matches!(r, Role::Auditor | Role::Admin))
+        self.roles.iter().any(|r| matches!(r, Role::Auditor | Role::Admin))
     }
 
     pub fn has_role(&self, role: Role) -> bool {
@@ -107,25 +105,19 @@ fn authorize(
     allowed: &[Role],
 ) -> Result<Role, Refusal> {
     if parties.get(slot) != Some(&actor.agency) {
-        return Err(Refusal::WrongAgency {
-            slot: slot.to_owned(),
-        });
+        return Err(Refusal::WrongAgency { slot: slot.to_owned() });
     }
     allowed
         .iter()
         .copied()
         .find(|r| actor.has_role(*r))
-        .ok_or_else(|| Refusal::WrongRole {
-            allowed: allowed.to_vec(),
-        })
+        .ok_or_else(|| Refusal::WrongRole { allowed: allowed.to_vec() })
 }
 
 /// Whether a deadline applies given the instance's data.
 fn applies(deadline: &Deadline, data: &Map<String, Value>) -> bool {
     deadline.when.as_ref().is_none_or(|cond| {
-        data.get(&cond.field)
-            .and_then(Value::as_str)
-            .is_some_and(|v| cond.values.iter().any(|x| x == v))
+        data.get(&cond.field).and_then(Value::as_str).is_some_and(|v| cond.values.iter().any(|x| x == v))
     })
 }
 
@@ -142,10 +134,7 @@ fn open_deadlines(
     data: &Map<String, Value>,
     actions: &mut Vec<Action>,
 ) {
-    let entered = def
-        .deadlines
-        .iter()
-        .filter(|d| covers(d, Some(to)) && !covers(d, from));
+    let entered = def.deadlines.iter().filter(|d| covers(d, Some(to)) && !covers(d, from));
     for d in entered.filter(|d| applies(d, data)) {
         // The loader checked the slots; an unbound one would be a definition change under a
         // running instance, and then there is nobody to hold responsible.
@@ -183,30 +172,21 @@ pub fn start(
             )),
             Some((code, kind)) if *kind != p.kind => errors.push(FieldError::new(
                 format!("parties.{}", p.slot),
-                format!(
-                    "{code} is a {} agency; this slot takes a {} agency",
-                    kind.as_str(),
-                    p.kind.as_str()
-                ),
+                format!("{code} is a {} agency; this slot takes a {} agency", kind.as_str(), p.kind.as_str()),
             )),
             Some(_) => {}
         }
     }
     for slot in parties.keys() {
         if def.party(slot).is_none() {
-            errors.push(FieldError::new(
-                format!("parties.{slot}"),
-                "not a party slot of this workflow",
-            ));
+            errors.push(FieldError::new(format!("parties.{slot}"), "not a party slot of this workflow"));
         }
     }
     if !errors.is_empty() {
         return Err(Refusal::InvalidParties(errors));
     }
-    let bound: BTreeMap<String, AgencyCode> = parties
-        .iter()
-        .map(|(slot, (code, _))| (slot.clone(), code.clone()))
-        .collect();
+    let bound: BTreeMap<String, AgencyCode> =
+        parties.iter().map(|(slot, (code, _))| (slot.clone(), code.clone())).collect();
     let role = authorize(actor, &bound, &def.create.party, &def.create.roles)?;
     let data = data::validate(&def.create.data, given).map_err(Refusal::InvalidData)?;
     let mut actions = Vec::new();
@@ -239,15 +219,10 @@ pub fn fire(
     transition: &str,
     given: &Map<String, Value>,
 ) -> Result<Decision, Refusal> {
-    let t = def
-        .transition(transition)
-        .ok_or_else(|| Refusal::UnknownTransition(transition.to_owned()))?;
+    let t = def.transition(transition).ok_or_else(|| Refusal::UnknownTransition(transition.to_owned()))?;
     let role = authorize(actor, inst.parties, &t.party, &t.roles)?;
     if !t.from.iter().any(|f| f == inst.state) {
-        return Err(Refusal::NotFromState {
-            transition: t.name.clone(),
-            state: inst.state.to_owned(),
-        });
+        return Err(Refusal::NotFromState { transition: t.name.clone(), state: inst.state.to_owned() });
     }
     let data = data::validate(&t.data, given).map_err(Refusal::InvalidData)?;
     let mut merged = inst.data.clone();
@@ -255,22 +230,14 @@ pub fn fire(
 
     let mut actions = Vec::new();
     // A clock runs while the instance stays among its deadline's states.
-    let left = def
-        .deadlines
-        .iter()
-        .filter(|d| covers(d, Some(inst.state)) && !covers(d, Some(&t.to)));
+    let left = def.deadlines.iter().filter(|d| covers(d, Some(inst.state)) && !covers(d, Some(&t.to)));
     for d in left.filter(|d| applies(d, inst.data)) {
-        actions.push(Action::CloseDeadline {
-            deadline: d.name.clone(),
-        });
+        actions.push(Action::CloseDeadline { deadline: d.name.clone() });
     }
     open_deadlines(def, Some(inst.state), &t.to, inst.parties, &merged, &mut actions);
     for slot in &t.notify {
         if let Some(agency) = inst.parties.get(slot) {
-            actions.push(Action::Notify {
-                slot: slot.clone(),
-                agency: agency.clone(),
-            });
+            actions.push(Action::Notify { slot: slot.clone(), agency: agency.clone() });
         }
     }
     Ok(Decision {
@@ -294,8 +261,8 @@ mod tests {
     use crate::workflow::loader::parse_definition;
 
     fn court_transfer() -> Definition {
-        let text = include_str!("../../workflows/court_transfer-v1.toml");
-        parse_definition(Path::new("court_transfer-v1.toml"), text).unwrap()
+        let text = include_str!("../../workflows/court_transfer.2008.toml");
+        parse_definition(Path::new("court_transfer.2008.toml"), text).unwrap()
     }
 
     fn code(c: &str) -> AgencyCode {
@@ -303,12 +270,7 @@ mod tests {
     }
 
     fn actor(agency: &str, roles: &[Role]) -> Actor {
-        Actor {
-            sub: "u".into(),
-            name: "U".into(),
-            agency: code(agency),
-            roles: roles.to_vec(),
-        }
+        Actor { sub: "u".into(), name: "U".into(), agency: code(agency), roles: roles.to_vec() }
     }
 
     fn bound() -> BTreeMap<String, (AgencyCode, AgencyKind)> {
@@ -335,10 +297,7 @@ mod tests {
         let def = court_transfer();
         let court = actor("TAND-HN", &[Role::CourtLiaison]);
         let d = start(&def, &bound(), &court, &creation("standard")).unwrap();
-        assert_eq!(
-            (d.from, d.to.as_str(), d.role),
-            (None, "judgment_effective", Role::CourtLiaison)
-        );
+        assert_eq!((d.from, d.to.as_str(), d.role), (None, "judgment_effective", Role::CourtLiaison));
         assert_eq!(
             d.actions,
             [Action::OpenDeadline {
@@ -387,11 +346,7 @@ mod tests {
         let data = creation("standard");
         let head = actor("THADS-HN", &[Role::EnforcementHead]);
         let given = json!({"decision_number": "9/QĐ", "decision_date": "2026-04-02"});
-        let inst = InstanceView {
-            state: "registered",
-            parties: &p,
-            data: &data,
-        };
+        let inst = InstanceView { state: "registered", parties: &p, data: &data };
         let d = fire(&def, inst, &head, "issue_decision", given.as_object().unwrap()).unwrap();
         assert_eq!(d.to, "decision_issued");
         assert_eq!(d.merged_data["decision_date"], "2026-04-02");
@@ -404,30 +359,14 @@ mod tests {
                 Action::Notify { slot, .. } => format!("notify {slot}"),
             })
             .collect();
-        assert_eq!(
-            names,
-            [
-                "close enforcement_decision",
-                "open assign_officer",
-                "open send_decision"
-            ]
-        );
+        assert_eq!(names, ["close enforcement_decision", "open assign_officer", "open send_decision"]);
 
         // The notification clock spans two states: assigning the officer keeps it running.
         let after = d.merged_data;
-        let inst = InstanceView {
-            state: "decision_issued",
-            parties: &p,
-            data: &after,
-        };
+        let inst = InstanceView { state: "decision_issued", parties: &p, data: &after };
         let given = json!({"officer_name": "A", "assigned_date": "2026-04-03"});
         let d = fire(&def, inst, &head, "assign_officer", given.as_object().unwrap()).unwrap();
-        assert_eq!(
-            d.actions,
-            [Action::CloseDeadline {
-                deadline: "assign_officer".into()
-            }]
-        );
+        assert_eq!(d.actions, [Action::CloseDeadline { deadline: "assign_officer".into() }]);
     }
 
     #[test]
@@ -435,23 +374,13 @@ mod tests {
         let def = court_transfer();
         let p = parties();
         let data = creation("standard");
-        let inst = InstanceView {
-            state: "judgment_effective",
-            parties: &p,
-            data: &data,
-        };
+        let inst = InstanceView { state: "judgment_effective", parties: &p, data: &data };
         let officer = actor("THADS-HN", &[Role::EnforcementOfficer]);
         let none = Map::new();
-        assert_eq!(
-            fire(&def, inst, &officer, "fly", &none),
-            Err(Refusal::UnknownTransition("fly".into()))
-        );
+        assert_eq!(fire(&def, inst, &officer, "fly", &none), Err(Refusal::UnknownTransition("fly".into())));
         assert_eq!(
             fire(&def, inst, &officer, "register", &none),
-            Err(Refusal::NotFromState {
-                transition: "register".into(),
-                state: "judgment_effective".into()
-            })
+            Err(Refusal::NotFromState { transition: "register".into(), state: "judgment_effective".into() })
         );
         assert_eq!(
             fire(&def, inst, &officer, "transfer", &none),
@@ -469,21 +398,10 @@ mod tests {
         let def = court_transfer();
         let p = parties();
         let data = creation("standard");
-        let inst = InstanceView {
-            state: "transferred",
-            parties: &p,
-            data: &data,
-        };
-        let names = |a: &Actor| {
-            available(&def, inst, a)
-                .into_iter()
-                .map(|t| t.name.as_str())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            names(&actor("THADS-HN", &[Role::EnforcementOfficer])),
-            ["register", "return_to_court"]
-        );
+        let inst = InstanceView { state: "transferred", parties: &p, data: &data };
+        let names =
+            |a: &Actor| available(&def, inst, a).into_iter().map(|t| t.name.as_str()).collect::<Vec<_>>();
+        assert_eq!(names(&actor("THADS-HN", &[Role::EnforcementOfficer])), ["register", "return_to_court"]);
         assert!(names(&actor("TAND-HN", &[Role::CourtLiaison])).is_empty());
         assert!(names(&actor("THADS-LC", &[Role::EnforcementHead])).is_empty());
     }

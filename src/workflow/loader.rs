@@ -13,7 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::definition::*;
-use crate::domain::{AgencyKind, Role};
+use crate::domain::{is_identifier, AgencyKind, Role};
 
 /// One problem in a definition file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,24 +146,12 @@ struct Problems<'a> {
 impl Problems<'_> {
     fn at(&mut self, offset: usize, reason: impl Into<String>) {
         let line = self.source[..offset.min(self.source.len())].matches('\n').count() + 1;
-        self.found.push(DefinitionError {
-            path: self.path.to_owned(),
-            line,
-            reason: reason.into(),
-        });
+        self.found.push(DefinitionError { path: self.path.to_owned(), line, reason: reason.into() });
     }
 
     fn at_span<T>(&mut self, s: &Spanned<T>, reason: impl Into<String>) {
         self.at(s.span().start, reason);
     }
-}
-
-fn is_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn toml_date(p: &mut Problems<'_>, value: &Spanned<toml::value::Datetime>, key: &str) -> Option<NaiveDate> {
@@ -185,11 +173,7 @@ fn toml_date(p: &mut Problems<'_>, value: &Spanned<toml::value::Datetime>, key: 
 
 /// Parses and validates one definition file's text.
 pub fn parse_definition(path: &Path, source: &str) -> Result<Definition, Vec<DefinitionError>> {
-    let mut p = Problems {
-        path,
-        source,
-        found: Vec::new(),
-    };
+    let mut p = Problems { path, source, found: Vec::new() };
     let raw: RawDefinition = match toml::from_str(source) {
         Ok(raw) => raw,
         Err(e) => {
@@ -211,10 +195,7 @@ fn check_unique<'a>(p: &mut Problems<'_>, what: &str, names: impl IntoIterator<I
         if !is_identifier(name.get_ref()) {
             p.at_span(
                 name,
-                format!(
-                    "{what} name {:?} must be lower-case letters, digits and '_'",
-                    name.get_ref()
-                ),
+                format!("{what} name {:?} must be lower-case letters, digits and '_'", name.get_ref()),
             );
         }
         if !seen.insert(name.get_ref().as_str()) {
@@ -251,16 +232,12 @@ fn fields(p: &mut Problems<'_>, raw: Vec<RawField>) -> Vec<DataField> {
                         f.kind.get_ref()
                     ),
                 ),
-                Some(DataType::Choice) if f.options.is_empty() => p.at_span(
-                    &f.name,
-                    format!("choice field {:?} lists no options", f.name.get_ref()),
-                ),
+                Some(DataType::Choice) if f.options.is_empty() => {
+                    p.at_span(&f.name, format!("choice field {:?} lists no options", f.name.get_ref()))
+                }
                 Some(k) if k != DataType::Choice && !f.options.is_empty() => p.at_span(
                     &f.name,
-                    format!(
-                        "only a choice field has options; {:?} is not one",
-                        f.name.get_ref()
-                    ),
+                    format!("only a choice field has options; {:?} is not one", f.name.get_ref()),
                 ),
                 _ => {}
             }
@@ -284,10 +261,7 @@ fn validate(p: &mut Problems<'_>, raw: RawDefinition) -> Option<Definition> {
         p.at_span(&raw.version, "version starts at 1");
     }
     let valid_from = toml_date(p, &raw.valid_from, "valid_from");
-    let valid_until = raw
-        .valid_until
-        .as_ref()
-        .and_then(|v| toml_date(p, v, "valid_until"));
+    let valid_until = raw.valid_until.as_ref().and_then(|v| toml_date(p, v, "valid_until"));
     if let (Some(from), Some(until), Some(span)) = (valid_from, valid_until, raw.valid_until.as_ref()) {
         if until < from {
             p.at_span(span, "valid_until is before valid_from");
@@ -300,12 +274,9 @@ fn validate(p: &mut Problems<'_>, raw: RawDefinition) -> Option<Definition> {
         .parties
         .into_iter()
         .filter_map(|x| match x.kind.get_ref().parse::<AgencyKind>() {
-            Ok(kind) => Some(Party {
-                slot: x.slot.into_inner(),
-                kind,
-                title_vi: x.title_vi,
-                title_en: x.title_en,
-            }),
+            Ok(kind) => {
+                Some(Party { slot: x.slot.into_inner(), kind, title_vi: x.title_vi, title_en: x.title_en })
+            }
             Err(e) => {
                 p.at_span(&x.kind, format!("party slot {:?}: {e}", x.slot.get_ref()));
                 None
@@ -324,11 +295,8 @@ fn validate(p: &mut Problems<'_>, raw: RawDefinition) -> Option<Definition> {
     if raw.states.is_empty() {
         p.at(0, "no states");
     }
-    let terminal: HashMap<String, bool> = raw
-        .states
-        .iter()
-        .map(|s| (s.name.get_ref().clone(), s.terminal))
-        .collect();
+    let terminal: HashMap<String, bool> =
+        raw.states.iter().map(|s| (s.name.get_ref().clone(), s.terminal)).collect();
     let check_state = |p: &mut Problems<'_>, s: &Spanned<String>, what: &str| {
         if !terminal.contains_key(s.get_ref()) {
             p.at_span(s, format!("{what} names unknown state {:?}", s.get_ref()));
@@ -353,21 +321,14 @@ fn validate(p: &mut Problems<'_>, raw: RawDefinition) -> Option<Definition> {
             p.at_span(&t.name, "\"create\" is reserved for the start of an instance");
         }
         if t.from.is_empty() {
-            p.at_span(
-                &t.name,
-                format!("transition {:?} has no from state", t.name.get_ref()),
-            );
+            p.at_span(&t.name, format!("transition {:?} has no from state", t.name.get_ref()));
         }
         for f in &t.from {
             check_state(p, f, "from");
             if terminal.get(f.get_ref()) == Some(&true) {
                 p.at_span(
                     f,
-                    format!(
-                        "transition {:?} leaves terminal state {:?}",
-                        t.name.get_ref(),
-                        f.get_ref()
-                    ),
+                    format!("transition {:?} leaves terminal state {:?}", t.name.get_ref(), f.get_ref()),
                 );
             }
             edges.push((f.get_ref().clone(), t.to.get_ref().clone()));
@@ -405,38 +366,25 @@ fn validate(p: &mut Problems<'_>, raw: RawDefinition) -> Option<Definition> {
         if !reached.contains(s.name.get_ref()) {
             p.at_span(
                 &s.name,
-                format!(
-                    "state {:?} is unreachable from {:?}",
-                    s.name.get_ref(),
-                    raw.initial_state.get_ref()
-                ),
+                format!("state {:?} is unreachable from {:?}", s.name.get_ref(), raw.initial_state.get_ref()),
             );
         }
         if !s.terminal && !edges.iter().any(|(from, _)| from == s.name.get_ref()) {
             p.at_span(
                 &s.name,
-                format!(
-                    "state {:?} is not terminal but no transition leaves it",
-                    s.name.get_ref()
-                ),
+                format!("state {:?} is not terminal but no transition leaves it", s.name.get_ref()),
             );
         }
     }
 
     // Deadlines.
-    let all_fields: Vec<&DataField> = create
-        .data
-        .iter()
-        .chain(transitions.iter().flat_map(|t| t.data.iter()))
-        .collect();
+    let all_fields: Vec<&DataField> =
+        create.data.iter().chain(transitions.iter().flat_map(|t| t.data.iter())).collect();
     check_unique(p, "deadline", raw.deadlines.iter().map(|d| &d.name));
     let mut deadlines = Vec::new();
     for d in raw.deadlines {
         if d.states.is_empty() {
-            p.at_span(
-                &d.name,
-                format!("deadline {:?} names no states", d.name.get_ref()),
-            );
+            p.at_span(&d.name, format!("deadline {:?} names no states", d.name.get_ref()));
         }
         for s in &d.states {
             check_state(p, s, "deadline");
@@ -485,30 +433,18 @@ fn validate(p: &mut Problems<'_>, raw: RawDefinition) -> Option<Definition> {
             check_slot(p, e, "escalate_to");
         }
         if d.legal_basis.get_ref().trim().is_empty() {
-            p.at_span(
-                &d.legal_basis,
-                "legal_basis is empty: cite the article and the law",
-            );
+            p.at_span(&d.legal_basis, "legal_basis is empty: cite the article and the law");
         }
         let when = d.when.map(|w| {
-            match all_fields
-                .iter()
-                .find(|x| x.name == *w.field.get_ref() && x.kind == DataType::Choice)
-            {
+            match all_fields.iter().find(|x| x.name == *w.field.get_ref() && x.kind == DataType::Choice) {
                 None => p.at_span(
                     &w.field,
-                    format!(
-                        "when.field {:?} is not a choice field of this workflow",
-                        w.field.get_ref()
-                    ),
+                    format!("when.field {:?} is not a choice field of this workflow", w.field.get_ref()),
                 ),
                 Some(field) => {
                     for v in &w.values {
                         if !field.options.contains(v.get_ref()) {
-                            p.at_span(
-                                v,
-                                format!("{:?} is not an option of {:?}", v.get_ref(), field.name),
-                            );
+                            p.at_span(v, format!("{:?} is not an option of {:?}", v.get_ref(), field.name));
                         }
                     }
                 }
@@ -568,13 +504,7 @@ pub struct Registry {
 impl Registry {
     /// Loads every `*.toml` file directly in `dir` (sub-folders hold other data and are skipped).
     pub fn load_dir(dir: &Path) -> Result<Self, Vec<DefinitionError>> {
-        let problem = |reason: String| {
-            vec![DefinitionError {
-                path: dir.to_owned(),
-                line: 0,
-                reason,
-            }]
-        };
+        let problem = |reason: String| vec![DefinitionError { path: dir.to_owned(), line: 0, reason }];
         let entries =
             std::fs::read_dir(dir).map_err(|e| problem(format!("cannot read the workflows folder: {e}")))?;
         let mut paths: Vec<PathBuf> = entries
@@ -585,11 +515,7 @@ impl Registry {
         let mut files = Vec::new();
         for path in paths {
             let text = std::fs::read_to_string(&path).map_err(|e| {
-                vec![DefinitionError {
-                    path: path.clone(),
-                    line: 0,
-                    reason: format!("cannot read: {e}"),
-                }]
+                vec![DefinitionError { path: path.clone(), line: 0, reason: format!("cannot read: {e}") }]
             })?;
             files.push((path, text));
         }
@@ -605,11 +531,7 @@ impl Registry {
         let mut registry = Registry::default();
         for (path, text) in files {
             match parse_definition(path, text) {
-                Ok(def) => registry
-                    .by_id
-                    .entry(def.id.clone())
-                    .or_default()
-                    .push(Arc::new(def)),
+                Ok(def) => registry.by_id.entry(def.id.clone()).or_default().push(Arc::new(def)),
                 Err(mut e) => errors.append(&mut e),
             }
         }
@@ -617,11 +539,7 @@ impl Registry {
             versions.sort_by_key(|d| (d.valid_from, d.version));
             for pair in versions.windows(2) {
                 let (a, b) = (&pair[0], &pair[1]);
-                let at = |reason: String| DefinitionError {
-                    path: b.source.clone(),
-                    line: 1,
-                    reason,
-                };
+                let at = |reason: String| DefinitionError { path: b.source.clone(), line: 1, reason };
                 if a.version == b.version {
                     errors.push(at(format!(
                         "workflow {:?} version {} is also defined in {}",
@@ -797,18 +715,10 @@ legal_basis = "Điều 1"
             "[[states]]\nname = \"open\"\ntitle_vi = \"x\"\ntitle_en = \"x\"\n\n[create]",
         );
         let found = problems(&text);
-        let second = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| l.contains("name = \"open\""))
-            .nth(1)
-            .unwrap()
-            .0
-            + 1;
+        let second =
+            text.lines().enumerate().filter(|(_, l)| l.contains("name = \"open\"")).nth(1).unwrap().0 + 1;
         assert!(
-            found
-                .iter()
-                .any(|(l, r)| *l == second && r.contains("duplicate state name \"open\"")),
+            found.iter().any(|(l, r)| *l == second && r.contains("duplicate state name \"open\"")),
             "{found:?}"
         );
     }
@@ -857,20 +767,12 @@ legal_basis = "Điều 1"
         let errors = Registry::from_sources(files).unwrap_err();
         assert!(errors[0].reason.contains("still in force"), "{errors:?}");
 
-        let v1 = VALID.replace(
-            "valid_from = 2026-07-01",
-            "valid_from = 2020-01-01\nvalid_until = 2026-06-30",
-        );
-        let files = [
-            (Path::new("a.toml"), v1.as_str()),
-            (Path::new("b.toml"), v2.as_str()),
-        ];
+        let v1 =
+            VALID.replace("valid_from = 2026-07-01", "valid_from = 2020-01-01\nvalid_until = 2026-06-30");
+        let files = [(Path::new("a.toml"), v1.as_str()), (Path::new("b.toml"), v2.as_str())];
         let registry = Registry::from_sources(files).unwrap();
         let on = |d: &str| registry.in_force("demo", d.parse().unwrap()).map(|d| d.version);
-        assert_eq!(
-            (on("2026-06-30"), on("2026-07-01"), on("2019-12-31")),
-            (Some(1), Some(2), None)
-        );
+        assert_eq!((on("2026-06-30"), on("2026-07-01"), on("2019-12-31")), (Some(1), Some(2), None));
     }
 
     #[test]

@@ -18,12 +18,7 @@ fn claims(overrides: Value) -> Value {
 }
 
 fn sign(secret: &str, claims: &Value) -> String {
-    encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
+    encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
 }
 
 #[tokio::test]
@@ -44,27 +39,23 @@ async fn bad_tokens_get_401() {
         let tampered = parts.join(".");
         let cases: Vec<(&str, String)> = vec![
             ("alg none", format!("{header_none}.{body}.")),
-            (
-                "wrong key",
-                sign("another-secret-another-secret-another-secret", &claims(json!({}))),
-            ),
-            (
-                "expired",
-                sign(SECRET, &claims(json!({"exp": now - 3600, "iat": now - 7200}))),
-            ),
+            ("wrong key", sign("another-secret-another-secret-another-secret", &claims(json!({})))),
+            ("expired", sign(SECRET, &claims(json!({"exp": now - 3600, "iat": now - 7200})))),
             ("not yet valid", sign(SECRET, &claims(json!({"nbf": now + 3600})))),
-            (
-                "wrong audience",
-                sign(SECRET, &claims(json!({"aud": "someone-else"}))),
-            ),
-            (
-                "wrong issuer",
-                sign(SECRET, &claims(json!({"iss": "someone-else"}))),
-            ),
+            ("wrong audience", sign(SECRET, &claims(json!({"aud": "someone-else"})))),
+            ("wrong issuer", sign(SECRET, &claims(json!({"iss": "someone-else"})))),
             ("unknown role", sign(SECRET, &claims(json!({"roles": ["judge"]})))),
             ("no roles", sign(SECRET, &claims(json!({"roles": []})))),
             ("tampered claims", tampered),
             ("garbage", "not-a-token".into()),
+            ("HS384 with the right key", {
+                let key = EncodingKey::from_secret(SECRET.as_bytes());
+                encode(&Header::new(Algorithm::HS384), &claims(json!({})), &key).unwrap()
+            }),
+            ("HS512 with the right key", {
+                let key = EncodingKey::from_secret(SECRET.as_bytes());
+                encode(&Header::new(Algorithm::HS512), &claims(json!({})), &key).unwrap()
+            }),
         ];
         for (what, token) in cases {
             let r = app.get("/api/v1/instances", &token).await;
@@ -72,11 +63,6 @@ async fn bad_tokens_get_401() {
             expect_problem(r, 401, "unauthorized").await;
         }
         // The same claims, correctly signed, are accepted.
-        assert_eq!(
-            app.get("/api/v1/instances", &sign(SECRET, &claims(json!({}))))
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(app.get("/api/v1/instances", &sign(SECRET, &claims(json!({})))).await.status(), 200);
     }
 }

@@ -6,12 +6,7 @@ use crate::helpers::settings_for;
 
 fn lienganh() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lienganh"));
-    for var in [
-        "LIENGANH_JWT_SECRET",
-        "LIENGANH_DATABASE_URL",
-        "LIENGANH_CONFIG",
-        "LIENGANH_WORKFLOWS",
-    ] {
+    for var in ["LIENGANH_JWT_SECRET", "LIENGANH_DATABASE_URL", "LIENGANH_CONFIG", "LIENGANH_WORKFLOWS"] {
         cmd.env_remove(var);
     }
     cmd
@@ -20,7 +15,7 @@ fn lienganh() -> Command {
 #[test]
 fn check_names_the_file_line_and_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let good = include_str!("../../workflows/court_transfer-v1.toml");
+    let good = include_str!("../../workflows/court_transfer.2008.toml");
     std::fs::write(dir.path().join("good.toml"), good).unwrap();
     let out = lienganh().args(["check"]).arg(dir.path()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
@@ -31,10 +26,8 @@ fn check_names_the_file_line_and_reason() {
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = bad.lines().position(|l| l.contains("registred")).unwrap() + 1;
-    let expected = format!(
-        "{}:{line}: to names unknown state \"registred\"",
-        dir.path().join("bad.toml").display()
-    );
+    let expected =
+        format!("{}:{line}: to names unknown state \"registred\"", dir.path().join("bad.toml").display());
     assert!(stdout.contains(&expected), "{stdout}");
 }
 
@@ -46,16 +39,10 @@ async fn the_generated_secret_is_private_and_shared() {
     let url = format!("sqlite://{}", dir.path().join("lienganh.db").display());
     let token = lienganh()
         .env("LIENGANH_DATABASE_URL", &url)
-        .args([
-            "token", "--sub", "admin", "--agency", "BTP", "--role", "admin", "--ttl", "10m",
-        ])
+        .args(["token", "--sub", "admin", "--agency", "BTP", "--role", "admin", "--ttl", "10m"])
         .output()
         .unwrap();
-    assert!(
-        token.status.success(),
-        "{}",
-        String::from_utf8_lossy(&token.stderr)
-    );
+    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
 
     let secret = dir.path().join("lienganh.db.jwt-secret");
@@ -64,10 +51,7 @@ async fn the_generated_secret_is_private_and_shared() {
     let first = std::fs::read_to_string(&secret).unwrap();
     assert!(first.trim().len() >= 64);
 
-    let settings = lienganh::config::Settings {
-        jwt_secret: None,
-        ..settings_for(&url)
-    };
+    let settings = lienganh::config::Settings { jwt_secret: None, ..settings_for(&url) };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(lienganh::server::build(&settings, listener).unwrap());
@@ -78,11 +62,7 @@ async fn the_generated_secret_is_private_and_shared() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(
-        std::fs::read_to_string(&secret).unwrap(),
-        first,
-        "the secret is made once"
-    );
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), first, "the secret is made once");
 
     let bad = lienganh()
         .env("LIENGANH_DATABASE_URL", &url)
@@ -97,8 +77,5 @@ async fn the_generated_secret_is_private_and_shared() {
 fn openapi_command_prints_the_committed_document() {
     let out = lienganh().arg("openapi").output().unwrap();
     assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        include_str!("../../openapi/openapi.json")
-    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), include_str!("../../openapi/openapi.json"));
 }

@@ -8,26 +8,18 @@ use crate::helpers::{backends, expect_problem, spawn, transfer_data, transfer_re
 async fn court_transfer_walks_to_its_end() {
     for backend in backends() {
         let app = spawn(backend).await;
-        let health: Value = app
-            .client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let expected = if backend == crate::helpers::Backend::Postgres {
-            "postgres"
-        } else {
-            "sqlite"
-        };
+        let health: Value = app.client.get(app.url("/healthz")).send().await.unwrap().json().await.unwrap();
+        let expected = if backend == crate::helpers::Backend::Postgres { "postgres" } else { "sqlite" };
         assert_eq!(health["database"], expected);
-        let inst = app.start_transfer("standard").await;
+        let mut request = transfer_request("standard");
+        request["reference_date"] = json!("2026-10-20");
+        let r = app.post("/api/v1/instances", &app.court(), &request).await;
+        assert_eq!(r.status(), 201);
+        let inst: Value = r.json().await.unwrap();
         let id = inst["id"].as_str().unwrap().to_owned();
         assert_eq!(inst["state"], "judgment_effective");
         assert_eq!(inst["version"], 1);
-        // Started today (after 1 July 2026), the instance runs under Law 106/2025.
+        // Its judgment took effect after 1 July 2026: the instance runs under Law 106/2025.
         assert_eq!(inst["workflow_version"], 2, "{backend:?}");
 
         let steps: [(String, &str, Value, &str); 5] = [
@@ -66,55 +58,31 @@ async fn court_transfer_walks_to_its_end() {
         for (i, (token, transition, data, to)) in steps.iter().enumerate() {
             let version = i as i64 + 1;
             let r = app.fire(&id, token, transition, version, data.clone()).await;
-            assert_eq!(
-                r.status(),
-                StatusCode::OK,
-                "{backend:?} {transition}: {}",
-                r.text().await.unwrap()
-            );
+            assert_eq!(r.status(), StatusCode::OK, "{backend:?} {transition}: {}", r.text().await.unwrap());
             let after: Value = r.json().await.unwrap();
             assert_eq!(after["state"], *to);
             assert_eq!(after["version"], version + 1);
         }
 
-        let done: Value = app
-            .get(&format!("/api/v1/instances/{id}"), &app.procuracy())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let done: Value =
+            app.get(&format!("/api/v1/instances/{id}"), &app.procuracy()).await.json().await.unwrap();
         assert_eq!(done["state"], "decision_sent");
         assert_eq!(done["terminal"], true);
         assert_eq!(done["data"]["decision_number"], "88/QĐ-THADS");
         assert_eq!(done["data"]["documents"][0]["quantity"], "2");
 
         // Nothing is left to fire at the end.
-        let left: Value = app
-            .get(&format!("/api/v1/instances/{id}/transitions"), &app.head())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let left: Value =
+            app.get(&format!("/api/v1/instances/{id}/transitions"), &app.head()).await.json().await.unwrap();
         assert_eq!(left, json!([]));
 
-        let history: Value = app
-            .get(&format!("/api/v1/instances/{id}/history"), &app.court())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let history: Value =
+            app.get(&format!("/api/v1/instances/{id}/history"), &app.court()).await.json().await.unwrap();
         let events = history["events"].as_array().unwrap();
         let transitions: Vec<&str> = events.iter().map(|e| e["transition"].as_str().unwrap()).collect();
         assert_eq!(
             transitions,
-            [
-                "create",
-                "transfer",
-                "register",
-                "issue_decision",
-                "assign_officer",
-                "send_decision"
-            ]
+            ["create", "transfer", "register", "issue_decision", "assign_officer", "send_decision"]
         );
         assert_eq!(events[2]["actor"]["agency"], "THADS-HN");
         assert_eq!(events[2]["actor"]["role"], "enforcement_officer");
@@ -138,47 +106,31 @@ async fn court_transfer_walks_to_its_end() {
 async fn wrong_role_or_party_is_forbidden() {
     for backend in backends() {
         let app = spawn(backend).await;
-        let id = app.start_transfer("standard").await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
 
         // The enforcement office cannot transfer on the court's behalf.
         let r = app.fire(&id, &app.head(), "transfer", 1, json!({})).await;
         expect_problem(r, 403, "forbidden").await;
 
         let data = transfer_data("Bản án");
-        assert_eq!(
-            app.fire(&id, &app.court(), "transfer", 1, data).await.status(),
-            200
-        );
+        assert_eq!(app.fire(&id, &app.court(), "transfer", 1, data).await.status(), 200);
         let registered = json!({"received_date": "2026-10-27", "register_number": "7"});
-        assert_eq!(
-            app.fire(&id, &app.officer(), "register", 2, registered)
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(app.fire(&id, &app.officer(), "register", 2, registered).await.status(), 200);
 
         // Only the head issues the decision: an officer of the right office is refused.
         let decision = json!({"decision_number": "1/QĐ", "decision_date": "2026-10-28"});
         let body = expect_problem(
-            app.fire(&id, &app.officer(), "issue_decision", 3, decision.clone())
-                .await,
+            app.fire(&id, &app.officer(), "issue_decision", 3, decision.clone()).await,
             403,
             "forbidden",
         )
         .await;
-        assert!(
-            body["detail"].as_str().unwrap().contains("enforcement_head"),
-            "{body}"
-        );
+        assert!(body["detail"].as_str().unwrap().contains("enforcement_head"), "{body}");
 
         // A head of another province's office: not a party, so the instance does not exist for it.
         let other_head = app.token("head-lc", "THADS-LC", &[lienganh::domain::Role::EnforcementHead]);
         expect_problem(
-            app.fire(&id, &other_head, "issue_decision", 3, decision.clone())
-                .await,
+            app.fire(&id, &other_head, "issue_decision", 3, decision.clone()).await,
             404,
             "not_found",
         )
@@ -186,28 +138,18 @@ async fn wrong_role_or_party_is_forbidden() {
 
         // The procuracy sees the instance but may not act for the enforcement office.
         expect_problem(
-            app.fire(&id, &app.procuracy(), "issue_decision", 3, decision.clone())
-                .await,
+            app.fire(&id, &app.procuracy(), "issue_decision", 3, decision.clone()).await,
             403,
             "forbidden",
         )
         .await;
 
         // Refusals changed nothing.
-        let inst: Value = app
-            .get(&format!("/api/v1/instances/{id}"), &app.head())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let inst: Value =
+            app.get(&format!("/api/v1/instances/{id}"), &app.head()).await.json().await.unwrap();
         assert_eq!(inst["version"], 3);
         assert_eq!(inst["state"], "registered");
-        assert_eq!(
-            app.fire(&id, &app.head(), "issue_decision", 3, decision)
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(app.fire(&id, &app.head(), "issue_decision", 3, decision).await.status(), 200);
     }
 }
 
@@ -215,10 +157,7 @@ async fn wrong_role_or_party_is_forbidden() {
 async fn stale_version_conflicts_and_wrong_state_is_unprocessable() {
     for backend in backends() {
         let app = spawn(backend).await;
-        let id = app.start_transfer("immediate").await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = app.start_transfer("immediate").await["id"].as_str().unwrap().to_owned();
 
         // Not from this state: the court has not transferred yet.
         let r = app
@@ -239,38 +178,18 @@ async fn stale_version_conflicts_and_wrong_state_is_unprocessable() {
         .await;
 
         let data = transfer_data("Bản án");
-        assert_eq!(
-            app.fire(&id, &app.court(), "transfer", 1, data.clone())
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(app.fire(&id, &app.court(), "transfer", 1, data.clone()).await.status(), 200);
         // The same step again with the version the caller saw before: someone moved it on.
-        let body = expect_problem(
-            app.fire(&id, &app.court(), "transfer", 1, data).await,
-            409,
-            "version_conflict",
-        )
-        .await;
+        let body =
+            expect_problem(app.fire(&id, &app.court(), "transfer", 1, data).await, 409, "version_conflict")
+                .await;
         assert!(body["detail"].as_str().unwrap().contains("version 2"), "{body}");
 
         // Missing and malformed data are named field by field.
-        let r = app
-            .fire(
-                &id,
-                &app.officer(),
-                "register",
-                2,
-                json!({"received_date": "27/10/2026"}),
-            )
-            .await;
+        let r = app.fire(&id, &app.officer(), "register", 2, json!({"received_date": "27/10/2026"})).await;
         let body = expect_problem(r, 422, "validation_failed").await;
-        let fields: Vec<&str> = body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
+        let fields: Vec<&str> =
+            body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
         assert_eq!(fields, ["data.received_date", "data.register_number"]);
     }
 }
@@ -281,10 +200,7 @@ async fn concurrent_steps_have_exactly_one_winner() {
     for backend in backends() {
         let app = spawn(backend).await;
         for round in 0..5 {
-            let id = app.start_transfer("standard").await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            let id = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
             let data = |n: i32| transfer_data(&format!("Bản {n}"));
             let court = app.court();
             let (a, b) = tokio::join!(
@@ -321,12 +237,7 @@ async fn instances_take_the_version_in_force_on_their_reference_date() {
 
         let mut new = transfer_request("standard");
         new["reference_date"] = json!("2026-07-01");
-        let new: Value = app
-            .post("/api/v1/instances", &app.court(), &new)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let new: Value = app.post("/api/v1/instances", &app.court(), &new).await.json().await.unwrap();
         assert_eq!(new["workflow_version"], 2);
 
         // The 2008 version has no regional office to assign.
@@ -370,30 +281,14 @@ async fn instances_take_the_version_in_force_on_their_reference_date() {
         )
         .await;
 
-        let versions: Value = app
-            .get("/api/v1/workflows/court_transfer", &app.court())
-            .await
-            .json()
-            .await
-            .unwrap();
-        let listed: Vec<i64> = versions["versions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["version"].as_i64().unwrap())
-            .collect();
+        let versions: Value =
+            app.get("/api/v1/workflows/court_transfer", &app.court()).await.json().await.unwrap();
+        let listed: Vec<i64> =
+            versions["versions"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
         assert_eq!(listed, [1, 2]);
         assert_eq!(versions["versions"][0]["valid_until"], "2026-06-30");
         let deadline = &versions["versions"][0]["deadlines"][0];
-        assert!(
-            deadline["legal_basis"].as_str().unwrap().contains("Điều 28"),
-            "{deadline}"
-        );
-        expect_problem(
-            app.get("/api/v1/workflows/nope", &app.court()).await,
-            404,
-            "not_found",
-        )
-        .await;
+        assert!(deadline["legal_basis"].as_str().unwrap().contains("Điều 28"), "{deadline}");
+        expect_problem(app.get("/api/v1/workflows/nope", &app.court()).await, 404, "not_found").await;
     }
 }

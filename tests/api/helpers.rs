@@ -75,8 +75,7 @@ fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<Pg
             let admin_url = std::env::var("LIENGANH_TEST_POSTGRES_URL").expect("postgres url");
             let name = format!("t_{}", uuid::Uuid::new_v4().simple());
             let mut conn = PgConnection::establish(&admin_url).expect("connect to the test PostgreSQL");
-            conn.batch_execute(&format!("CREATE SCHEMA {name}"))
-                .expect("create schema");
+            conn.batch_execute(&format!("CREATE SCHEMA {name}")).expect("create schema");
             let sep = if admin_url.contains('?') { '&' } else { '?' };
             let url = format!("{admin_url}{sep}options=-csearch_path%3D{name}");
             (url, Some(PgSchema { admin_url, name }))
@@ -95,10 +94,7 @@ pub async fn spawn(backend: Backend) -> TestApp {
     let app = TestApp {
         backend,
         base: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client"),
+        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
         database_url,
         keys: JwtKeys::new(SECRET.as_bytes(), &settings.jwt_issuer, &settings.jwt_audience),
         _dir: dir,
@@ -128,13 +124,7 @@ impl TestApp {
     pub fn token(&self, sub: &str, agency: &str, roles: &[Role]) -> String {
         let agency = AgencyCode::parse(agency).expect("agency code");
         self.keys
-            .issue(
-                sub,
-                &format!("User {sub}"),
-                &agency,
-                roles,
-                Duration::from_secs(3600),
-            )
+            .issue(sub, &format!("User {sub}"), &agency, roles, Duration::from_secs(3600))
             .expect("token")
     }
 
@@ -158,33 +148,18 @@ impl TestApp {
         let admin = self.admin();
         for (code, kind, name) in AGENCIES {
             let r = self
-                .post(
-                    "/api/v1/agencies",
-                    &admin,
-                    &json!({"code": code, "kind": kind, "name": name}),
-                )
+                .post("/api/v1/agencies", &admin, &json!({"code": code, "kind": kind, "name": name}))
                 .await;
             assert_eq!(r.status(), StatusCode::CREATED, "seeding {code}");
         }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request")
+        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        self.client.post(self.url(path)).bearer_auth(token).json(body).send().await.expect("request")
     }
 
     pub async fn post_with_key(&self, path: &str, token: &str, key: &str, body: &Value) -> Response {
@@ -200,9 +175,7 @@ impl TestApp {
 
     /// Starts a court_transfer in Hà Nội as the court liaison; returns the instance.
     pub async fn start_transfer(&self, category: &str) -> Value {
-        let r = self
-            .post("/api/v1/instances", &self.court(), &transfer_request(category))
-            .await;
+        let r = self.post("/api/v1/instances", &self.court(), &transfer_request(category)).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         r.json().await.expect("json")
     }
@@ -218,10 +191,24 @@ impl TestApp {
     }
 
     /// Runs raw SQL against the test's database, as someone with direct access would.
-    pub fn sql(&self, statement: &str) {
+    pub fn try_sql(&self, statement: &str) -> Result<(), String> {
         let db = lienganh::db::Db::connect(&self.database_url, 1).expect("db");
         let mut conn = db.write().expect("conn");
-        conn.batch_execute(statement).expect("sql");
+        conn.batch_execute(statement).map_err(|e| e.to_string())
+    }
+
+    pub fn sql(&self, statement: &str) {
+        self.try_sql(statement).expect("sql");
+    }
+
+    /// Removes the triggers that keep events append-only, as a database owner could.
+    pub fn drop_append_only_guard(&self) {
+        match self.backend {
+            Backend::Sqlite => self.sql("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;"),
+            Backend::Postgres => {
+                self.sql("DROP TRIGGER events_no_update ON events; DROP TRIGGER events_no_delete ON events;")
+            }
+        }
     }
 }
 
@@ -250,12 +237,7 @@ pub fn transfer_data(description: &str) -> Value {
 /// Asserts a problem+json answer with this status and code; returns the body.
 pub async fn expect_problem(r: Response, status: u16, code: &str) -> Value {
     assert_eq!(r.status().as_u16(), status, "expected {status} {code}");
-    let content_type = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     assert_eq!(content_type, "application/problem+json");
     let body: Value = r.json().await.expect("problem body");
     assert_eq!(body["code"], code, "{body}");

@@ -1,55 +1,95 @@
 use serde_json::{json, Value};
 
-use crate::helpers::{backends, spawn};
+use crate::helpers::{backends, spawn, transfer_data, TestApp};
+
+/// An instance with two steps, the second carrying an item with a declared value.
+async fn walked(app: &TestApp) -> String {
+    let id = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
+    let mut data = transfer_data("Xe máy Honda");
+    data["documents"][0]["declared_value"] = json!("15000000");
+    assert_eq!(app.fire(&id, &app.court(), "transfer", 1, data).await.status(), 200);
+    let registered = json!({"received_date": "2026-10-27", "register_number": "5"});
+    assert_eq!(app.fire(&id, &app.officer(), "register", 2, registered).await.status(), 200);
+    id
+}
+
+async fn verify(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/api/v1/instances/{id}/history/verify"), &app.court()).await.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_database_refuses_to_change_events() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let id = walked(&app).await;
+        let update = app.try_sql(&format!("UPDATE events SET comment = 'x' WHERE instance_id = '{id}'"));
+        assert!(update.is_err_and(|e| e.contains("append-only")), "{backend:?}");
+        let delete = app.try_sql(&format!("DELETE FROM events WHERE instance_id = '{id}' AND seq = 3"));
+        assert!(delete.is_err_and(|e| e.contains("append-only")), "{backend:?}");
+        assert_eq!(verify(&app, &id).await["valid"], true);
+    }
+}
 
 #[tokio::test]
 async fn verification_detects_a_tampered_event() {
     for backend in backends() {
         let app = spawn(backend).await;
-        let id = app.start_transfer("standard").await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let data = json!({"transfer_date": "2026-10-25", "method": "post", "documents": [{"description": "Xe máy Honda", "quantity": "1", "unit": "chiếc", "declared_value": "15000000"}]});
-        assert_eq!(
-            app.fire(&id, &app.court(), "transfer", 1, data).await.status(),
-            200
-        );
-        assert_eq!(
-            app.fire(
-                &id,
-                &app.officer(),
-                "register",
-                2,
-                json!({"received_date": "2026-10-27", "register_number": "5"})
-            )
-            .await
-            .status(),
-            200
-        );
-        let verify_path = format!("/api/v1/instances/{id}/history/verify");
-        let ok: Value = app.get(&verify_path, &app.court()).await.json().await.unwrap();
-        assert_eq!(ok["valid"], true, "{ok}");
+        let id = walked(&app).await;
+        assert_eq!(verify(&app, &id).await["valid"], true);
+        app.drop_append_only_guard();
 
         // Someone with database access lowers the declared value of the handed-over item.
-        app.sql(&format!(
-            "UPDATE events SET data = REPLACE(data, '15000000', '1500000') WHERE instance_id = '{id}' AND seq = 2"
-        ));
-        let bad: Value = app.get(&verify_path, &app.court()).await.json().await.unwrap();
+        let lower = format!("UPDATE events SET data = REPLACE(data, '15000000', '1500000') WHERE instance_id = '{id}' AND seq = 2");
+        app.sql(&lower);
+        let bad = verify(&app, &id).await;
         assert_eq!(bad["valid"], false, "{backend:?} {bad}");
         assert_eq!(bad["first_broken_seq"], 2);
 
         // Putting it back restores the chain; deleting the last event breaks it at the head.
-        app.sql(&format!(
-            "UPDATE events SET data = REPLACE(data, '1500000', '15000000') WHERE instance_id = '{id}' AND seq = 2"
-        ));
-        let ok: Value = app.get(&verify_path, &app.court()).await.json().await.unwrap();
-        assert_eq!(ok["valid"], true, "{ok}");
-        app.sql(&format!(
-            "DELETE FROM events WHERE instance_id = '{id}' AND seq = 3"
-        ));
-        let bad: Value = app.get(&verify_path, &app.court()).await.json().await.unwrap();
+        let restore = format!("UPDATE events SET data = REPLACE(data, '1500000', '15000000') WHERE instance_id = '{id}' AND seq = 2");
+        app.sql(&restore);
+        assert_eq!(verify(&app, &id).await["valid"], true);
+        app.sql(&format!("DELETE FROM events WHERE instance_id = '{id}' AND seq = 3"));
+        let bad = verify(&app, &id).await;
         assert_eq!(bad["valid"], false);
         assert_eq!(bad["first_broken_seq"], 3);
+    }
+}
+
+/// The instance row itself is checked against its history.
+#[tokio::test]
+async fn verification_detects_a_tampered_instance() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let tampering = [
+            // Moved on without an event.
+            ("UPDATE instances SET state = 'decision_sent' WHERE id = '{id}'", "decision_sent"),
+            // A party rebound to another court.
+            (
+                "UPDATE instances SET parties = REPLACE(parties, 'TAND-HN', 'TAND-LC') WHERE id = '{id}'",
+                "content",
+            ),
+            // The data changed without a step.
+            ("UPDATE instances SET data = REPLACE(data, '5', '6') WHERE id = '{id}'", "data"),
+            // Another agency let in.
+            ("INSERT INTO instance_agencies (agency_code, instance_id) VALUES ('CA-HN', '{id}')", "CA-HN"),
+        ];
+        for (statement, reason) in tampering {
+            let id = walked(&app).await;
+            app.sql(&statement.replace("{id}", &id));
+            let token = if reason == "content" {
+                app.token("c", "TAND-LC", &[lienganh::domain::Role::CourtLiaison])
+            } else {
+                app.court()
+            };
+            let bad: Value = app
+                .get(&format!("/api/v1/instances/{id}/history/verify"), &token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(bad["valid"], false, "{backend:?} {statement}: {bad}");
+            assert!(bad["reason"].as_str().unwrap().contains(reason), "{statement}: {bad}");
+        }
     }
 }

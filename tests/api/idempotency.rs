@@ -9,24 +9,12 @@ async fn a_retried_request_replays_its_first_answer() {
         let court = app.court();
 
         // Creation: the retry returns the same instance and creates no second one.
-        let first = app
-            .post_with_key(
-                "/api/v1/instances",
-                &court,
-                "create-1",
-                &transfer_request("standard"),
-            )
-            .await;
+        let first =
+            app.post_with_key("/api/v1/instances", &court, "create-1", &transfer_request("standard")).await;
         assert_eq!(first.status(), 201);
         let first: Value = first.json().await.unwrap();
-        let again = app
-            .post_with_key(
-                "/api/v1/instances",
-                &court,
-                "create-1",
-                &transfer_request("standard"),
-            )
-            .await;
+        let again =
+            app.post_with_key("/api/v1/instances", &court, "create-1", &transfer_request("standard")).await;
         assert_eq!(again.status(), 201);
         assert_eq!(again.headers()["idempotent-replayed"], "true");
         assert_eq!(again.json::<Value>().await.unwrap(), first);
@@ -38,21 +26,12 @@ async fn a_retried_request_replays_its_first_answer() {
         let path = format!("/api/v1/instances/{id}/transitions");
         let step = json!({"transition": "transfer", "expected_version": 1, "data": {"transfer_date": "2026-10-25", "method": "post",
             "documents": [{"description": "Bản án", "quantity": "1", "unit": "bản"}]}});
-        let a: Value = app
-            .post_with_key(&path, &court, "step-1", &step)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let a: Value = app.post_with_key(&path, &court, "step-1", &step).await.json().await.unwrap();
         let r = app.post_with_key(&path, &court, "step-1", &step).await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.json::<Value>().await.unwrap(), a);
-        let history: Value = app
-            .get(&format!("/api/v1/instances/{id}/history"), &court)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let history: Value =
+            app.get(&format!("/api/v1/instances/{id}/history"), &court).await.json().await.unwrap();
         assert_eq!(history["events"].as_array().unwrap().len(), 2);
 
         // The same key for another body is refused; the key belongs to its first request.
@@ -68,30 +47,41 @@ async fn a_retried_request_replays_its_first_answer() {
         // Keys are per user: another user's identical key is a request of its own.
         let other_user = app.token("court-2", "TAND-HN", &[lienganh::domain::Role::CourtLiaison]);
         let r = app
-            .post_with_key(
-                "/api/v1/instances",
-                &other_user,
-                "create-1",
-                &transfer_request("standard"),
-            )
+            .post_with_key("/api/v1/instances", &other_user, "create-1", &transfer_request("standard"))
             .await;
         assert_eq!(r.status(), 201);
         assert!(r.headers().get("idempotent-replayed").is_none());
 
-        // A refused request is not remembered: fixing it and retrying with the key works.
+        // A refusal is a first answer too: the retry gets it back, marked as a replay, even
+        // after what caused it has changed; fixing the request takes a new key.
         let mut bad = transfer_request("standard");
-        bad["data"]["category"] = json!("whatever");
-        expect_problem(
-            app.post_with_key("/api/v1/instances", &court, "create-2", &bad)
-                .await,
+        bad["parties"]["court"] = json!("TAND-QT");
+        let first = expect_problem(
+            app.post_with_key("/api/v1/instances", &court, "create-2", &bad).await,
             422,
             "validation_failed",
         )
         .await;
-        let r = app
-            .post_with_key("/api/v1/instances", &court, "create-2", &bad)
-            .await;
-        assert_eq!(r.status(), 422);
+        let admin = app.admin();
+        let quang_tri = json!({"code": "TAND-QT", "kind": "court", "name": "Tòa án nhân dân tỉnh Quảng Trị"});
+        assert_eq!(app.post("/api/v1/agencies", &admin, &quang_tri).await.status(), 201);
+        let r = app.post_with_key("/api/v1/instances", &court, "create-2", &bad).await;
+        assert_eq!(r.headers()["idempotent-replayed"], "true");
+        assert_eq!(expect_problem(r, 422, "validation_failed").await, first);
+        let fixed = transfer_request("standard");
+        expect_problem(
+            app.post_with_key("/api/v1/instances", &court, "create-2", &fixed).await,
+            422,
+            "idempotency_key_reused",
+        )
+        .await;
+        assert_eq!(app.post_with_key("/api/v1/instances", &court, "create-3", &fixed).await.status(), 201);
+
+        // The same step spelled with an upper-case id is the same request.
+        let upper = format!("/api/v1/instances/{}/transitions", id.to_uppercase());
+        let r = app.post_with_key(&upper, &court, "step-1", &step).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["idempotent-replayed"], "true");
     }
 }
 
@@ -104,17 +94,16 @@ async fn concurrent_retries_run_once() {
         let body = transfer_request("standard");
         let sends = (0..4).map(|_| app.post_with_key("/api/v1/instances", &court, "same", &body));
         let answers = futures_util::future::join_all(sends).await;
-        let mut ids = Vec::new();
+        let mut ids = std::collections::BTreeSet::new();
+        let mut first_answers = 0;
         for r in answers {
             assert_eq!(r.status(), 201, "{backend:?}");
-            ids.push(
-                r.json::<Value>().await.unwrap()["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            );
+            if r.headers().get("idempotent-replayed").is_none() {
+                first_answers += 1;
+            }
+            ids.insert(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
         }
-        ids.dedup();
         assert_eq!(ids.len(), 1, "{backend:?}: {ids:?}");
+        assert_eq!(first_answers, 1, "{backend:?}");
     }
 }

@@ -11,19 +11,11 @@ async fn lists_page_by_cursor_and_filter() {
         let app = spawn(backend).await;
         let mut created = Vec::new();
         for _ in 0..5 {
-            created.push(
-                app.start_transfer("standard").await["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            );
+            created.push(app.start_transfer("standard").await["id"].as_str().unwrap().to_owned());
         }
         let first = &created[0];
         let data = transfer_data("Bản án");
-        assert_eq!(
-            app.fire(first, &app.court(), "transfer", 1, data).await.status(),
-            200
-        );
+        assert_eq!(app.fire(first, &app.court(), "transfer", 1, data).await.status(), 200);
 
         // Three pages of 2, 2 and 1, newest first, no repeats.
         let mut seen = Vec::new();
@@ -37,11 +29,7 @@ async fn lists_page_by_cursor_and_filter() {
             let page: Value = app.get(&path, &app.head()).await.json().await.unwrap();
             pages += 1;
             seen.extend(
-                page["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|i| i["id"].as_str().unwrap().to_owned()),
+                page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()),
             );
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
@@ -53,35 +41,20 @@ async fn lists_page_by_cursor_and_filter() {
         newest_first.reverse();
         assert_eq!(seen, newest_first, "{backend:?}");
 
-        let page: Value = app
-            .get("/api/v1/instances?state=transferred", &app.head())
-            .await
-            .json()
-            .await
-            .unwrap();
-        let ids: Vec<&str> = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_str().unwrap())
-            .collect();
+        let page: Value =
+            app.get("/api/v1/instances?state=transferred", &app.head()).await.json().await.unwrap();
+        let ids: Vec<&str> =
+            page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
         assert_eq!(ids, [first.as_str()]);
         let page: Value = app
-            .get(
-                "/api/v1/instances?workflow=court_transfer&party=VKS-HN",
-                &app.head(),
-            )
+            .get("/api/v1/instances?workflow=court_transfer&party=VKS-HN", &app.head())
             .await
             .json()
             .await
             .unwrap();
         assert_eq!(page["items"].as_array().unwrap().len(), 5);
-        let page: Value = app
-            .get("/api/v1/instances?party=THADS-LC", &app.head())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page: Value =
+            app.get("/api/v1/instances?party=THADS-LC", &app.head()).await.json().await.unwrap();
         assert_eq!(page["items"], json!([]));
 
         // Lào Cai's own instance is invisible to Hà Nội, and the other way round.
@@ -89,25 +62,11 @@ async fn lists_page_by_cursor_and_filter() {
         let mut req = crate::helpers::transfer_request("standard");
         req["parties"] = json!({"court": "TAND-LC", "enforcement": "THADS-LC", "procuracy": "VKS-LC"});
         assert_eq!(app.post("/api/v1/instances", &lc_court, &req).await.status(), 201);
-        let hn: Value = app
-            .get("/api/v1/instances?limit=500", &app.head())
-            .await
-            .json()
-            .await
-            .unwrap();
-        let hn: HashSet<&str> = hn["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_str().unwrap())
-            .collect();
+        let hn: Value = app.get("/api/v1/instances?limit=500", &app.head()).await.json().await.unwrap();
+        let hn: HashSet<&str> =
+            hn["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
         assert_eq!(hn.len(), 5);
-        let lc: Value = app
-            .get("/api/v1/instances", &lc_court)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let lc: Value = app.get("/api/v1/instances", &lc_court).await.json().await.unwrap();
         assert_eq!(lc["items"].as_array().unwrap().len(), 1);
         assert!(!hn.contains(lc["items"][0]["id"].as_str().unwrap()));
     }

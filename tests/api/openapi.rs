@@ -14,15 +14,7 @@ async fn committed_openapi_is_what_the_server_serves() {
         "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
     );
     let app = spawn(backends()[0]).await;
-    let served: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let served: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     let committed: Value = serde_json::from_str(COMMITTED).unwrap();
     assert_eq!(served, committed);
 

@@ -50,6 +50,18 @@ CREATE TABLE events (
     PRIMARY KEY (instance_id, seq)
 );
 
+-- The history is append-only: changing or removing an event is refused by the database
+-- itself (and, should someone remove these guards, detected by verification).
+CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'events are append-only';
+END
+$$;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+    FOR EACH ROW EXECUTE FUNCTION events_append_only();
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION events_append_only();
+
 -- Effects decided by the engine, written with the event, carried out after commit.
 CREATE TABLE outbox (
     id           TEXT PRIMARY KEY NOT NULL,
