@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use lienganh::auth::{parse_ttl, JwtKeys};
 use lienganh::config::Settings;
 use lienganh::domain::{AgencyCode, Role};
-use lienganh::workflow::loader::Registry;
+use lienganh::workflow::registry::Registry;
 
 /// lienganh: interagency workflows of civil judgment enforcement.
 #[derive(Parser)]

@@ -10,7 +10,7 @@ use crate::api::{self, AppState};
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::workflow::loader::Registry;
+use crate::workflow::registry::Registry;
 
 /// Loads the workflows; a bad definition stops the start with every problem listed.
 pub fn load_registry(settings: &Settings) -> Result<Registry, String> {

@@ -7,8 +7,9 @@ use super::{parse_id, reply, AppState, IdempotencyHeader};
 use crate::domain::{is_identifier, AgencyCode};
 use crate::error::{ApiError, ApiResult};
 use crate::history::Verification;
+use crate::service::history::{self as history_service, HandoverRecord, History};
 use crate::service::instances::{
-    self, AvailableTransition, CreateInstance, FireTransition, History, Instance, InstancePage, ListQuery,
+    self, AvailableTransition, CreateInstance, FireTransition, Instance, InstancePage, ListQuery,
 };
 use crate::service::{idempotency, page_limit};
 use crate::workflow::engine::Actor;
@@ -195,7 +196,7 @@ pub async fn history(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
-    let history = state.read(move |conn, _| instances::history(conn, &actor, id)).await?;
+    let history = state.read(move |conn, _| history_service::history(conn, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(history))
 }
 
@@ -215,6 +216,28 @@ pub async fn verify(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
-    let verification = state.read(move |conn, _| instances::verify(conn, &actor, id)).await?;
+    let verification = state.read(move |conn, _| history_service::verify(conn, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(verification))
+}
+
+/// The handover record of a two-party handover (biên bản giao nhận): both signatures, the
+/// items as sent and as received, and the signatures that settled any discrepancy.
+#[utoipa::path(
+    get,
+    path = "/api/v1/instances/{id}/handover",
+    tag = "instances",
+    params(("id" = String, Path, description = "Instance id (UUID)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = HandoverRecord), Unauthorized, NotFound, Unavailable)
+)]
+#[get("/instances/{id}/handover")]
+pub async fn handover(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "instance")?;
+    let record =
+        state.read(move |conn, registry| history_service::handover(conn, registry, &actor, id)).await?;
+    Ok(HttpResponse::Ok().json(record))
 }

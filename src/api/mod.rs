@@ -20,7 +20,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::db::{Db, DbConn};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::service::idempotency::{IdempotencyKey, Reply};
-use crate::workflow::loader::Registry;
+use crate::workflow::registry::Registry;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -152,7 +152,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .service(instances::transitions)
                     .service(instances::fire)
                     .service(instances::history)
-                    .service(instances::verify),
+                    .service(instances::verify)
+                    .service(instances::handover),
             )
             .default_service(web::to(not_found));
     }
@@ -196,6 +197,7 @@ impl Modify for BearerAuth {
         instances::fire,
         instances::history,
         instances::verify,
+        instances::handover,
     ),
     modifiers(&BearerAuth),
     tags(

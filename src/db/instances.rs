@@ -22,6 +22,10 @@ pub struct InstanceRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_hash: String,
+    /// JSON object: joint steps under way, transition to signatures.
+    pub pending: String,
+    pub started_by_instance: Option<String>,
+    pub started_by_seq: Option<i64>,
 }
 
 /// Inserts an instance and the agencies that may see it.
@@ -49,6 +53,34 @@ pub fn access_of(conn: &mut DbConn, id: &str) -> QueryResult<Vec<String>> {
         .load(conn)
 }
 
+/// What a link to another instance shows.
+#[derive(Debug, Clone, Queryable)]
+pub struct LinkRow {
+    pub id: String,
+    pub workflow_id: String,
+    pub state: String,
+    pub started_by_seq: Option<i64>,
+}
+
+/// The instances `id` started, oldest first; only those `agency` can see, unless it is None.
+pub fn follow_ups(conn: &mut DbConn, id: &str, agency: Option<&str>) -> QueryResult<Vec<LinkRow>> {
+    let columns = (instances::id, instances::workflow_id, instances::state, instances::started_by_seq);
+    match agency {
+        None => instances::table
+            .filter(instances::started_by_instance.eq(id))
+            .select(columns)
+            .order(instances::id.asc())
+            .load(conn),
+        Some(agency) => instances::table
+            .inner_join(instance_agencies::table)
+            .filter(instances::started_by_instance.eq(id))
+            .filter(instance_agencies::agency_code.eq(agency))
+            .select(columns)
+            .order(instances::id.asc())
+            .load(conn),
+    }
+}
+
 /// The new state of an instance after a step.
 pub struct Advance<'a> {
     pub id: &'a str,
@@ -57,6 +89,7 @@ pub struct Advance<'a> {
     pub data: &'a str,
     pub updated_at: i64,
     pub last_hash: &'a str,
+    pub pending: &'a str,
 }
 
 /// Moves an instance on if it is still at `expected_version`; false if someone else moved it.
@@ -70,6 +103,7 @@ pub fn advance(conn: &mut DbConn, a: &Advance<'_>) -> QueryResult<bool> {
         instances::data.eq(a.data),
         instances::updated_at.eq(a.updated_at),
         instances::last_hash.eq(a.last_hash),
+        instances::pending.eq(a.pending),
     ))
     .execute(conn)?;
     Ok(changed == 1)

@@ -24,6 +24,9 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         last_hash -> Text,
+        pending -> Text,
+        started_by_instance -> Nullable<Text>,
+        started_by_seq -> Nullable<BigInt>,
     }
 }
 

@@ -1,4 +1,4 @@
-//! Instances: start one, read one, list, fire a step, read and verify the history.
+//! Instances: start one, read one, list, see what may be done, fire a step.
 //!
 //! An instance is visible only to the agencies bound to its parties (auditors and admins see
 //! all); to anyone else it does not exist, so they get 404, never 403.
@@ -16,12 +16,14 @@ use crate::db::events::{self as event_store, EventRow};
 use crate::db::instances::{self as store, Advance, InstanceRow, ListFilter};
 use crate::db::outbox::{self as outbox_store, OutboxRow};
 use crate::db::{agencies as agency_store, DbConn};
-use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode, AgencyKind};
+use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::history::{self, EventBody, Head, StoredEvent, Verification, GENESIS};
+use crate::history::{EventBody, GENESIS};
 use crate::workflow::definition::{DataField, Definition};
-use crate::workflow::engine::{self, Actor, Decision, InstanceView, Refusal};
-use crate::workflow::loader::Registry;
+use crate::workflow::engine::{
+    self, Actor, BoundAgency, Decision, InstanceView, Pending, Refusal, Signature,
+};
+use crate::workflow::registry::Registry;
 
 /// Longest comment accepted on a step, in characters.
 pub const MAX_COMMENT: usize = 4000;
@@ -31,7 +33,7 @@ pub const MAX_COMMENT: usize = 4000;
 pub struct CreateInstance {
     /// The workflow id, such as `court_transfer`.
     pub workflow: String,
-    /// Party slot to agency code, one entry per slot of the workflow.
+    /// Party slot to agency code, one entry per slot of the workflow (optional slots may be left out).
     #[schema(example = json!({"court": "TAND-HN", "enforcement": "THADS-HN", "procuracy": "VKS-HN"}))]
     pub parties: BTreeMap<String, String>,
     /// The data the workflow's create rule asks for.
@@ -70,6 +72,30 @@ pub struct Instance {
     pub reference_date: NaiveDate,
     pub created_at: String,
     pub updated_at: String,
+    /// Joint steps under way: transition to the signatures given so far.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending_signatures: Pending,
+    /// The instances this one is linked to (on a single instance, not in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<Links>,
+}
+
+/// Instances linked to one, those the caller may see.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Links {
+    /// The instance whose step started this one.
+    pub started_by: Option<Link>,
+    /// The instances this one's steps started.
+    pub started: Vec<Link>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Link {
+    pub id: String,
+    pub workflow: String,
+    pub state: String,
+    /// The event of the starting instance that started the other.
+    pub seq: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,35 +112,13 @@ pub struct AvailableTransition {
     pub title_vi: String,
     pub title_en: String,
     pub to: String,
+    /// For a joint step: the slots that must sign, and those that have.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signed_by: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signed: Vec<String>,
+    /// The data to give (empty when another party already gave it with a joint step).
     pub data: Vec<DataField>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventActor {
-    pub sub: String,
-    pub name: String,
-    pub agency: String,
-    pub role: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Event {
-    pub seq: i64,
-    pub occurred_at: String,
-    pub actor: EventActor,
-    pub transition: String,
-    pub from_state: Option<String>,
-    pub to_state: String,
-    pub data: Value,
-    pub comment: Option<String>,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct History {
-    pub instance_id: String,
-    pub events: Vec<Event>,
 }
 
 /// What the caller asked to list.
@@ -127,10 +131,13 @@ pub struct ListQuery {
     pub limit: i64,
 }
 
-fn refusal(r: Refusal) -> ApiError {
+pub(super) fn refusal(r: Refusal) -> ApiError {
     match r {
         Refusal::UnknownTransition(_) => ApiError::new(ErrorCode::UnknownTransition, r.to_string()),
-        Refusal::NotFromState { .. } => ApiError::new(ErrorCode::TransitionNotAllowed, r.to_string()),
+        Refusal::NotFromState { .. } | Refusal::GuardFailed { .. } => {
+            ApiError::new(ErrorCode::TransitionNotAllowed, r.to_string())
+        }
+        Refusal::AlreadySigned(_) => ApiError::new(ErrorCode::AlreadySigned, r.to_string()),
         Refusal::WrongAgency { .. } | Refusal::WrongRole { .. } => ApiError::forbidden(r.to_string()),
         Refusal::InvalidParties(errors) => {
             ApiError::validation("the parties do not fit the workflow", errors)
@@ -144,18 +151,31 @@ fn json_of<T: Serialize>(value: &T) -> ApiResult<String> {
 }
 
 /// A stored instance with its JSON columns read.
-struct Loaded {
-    row: InstanceRow,
-    parties: BTreeMap<String, AgencyCode>,
-    data: Map<String, Value>,
+pub(super) struct Loaded {
+    pub row: InstanceRow,
+    pub parties: BTreeMap<String, AgencyCode>,
+    pub data: Map<String, Value>,
+    pub pending: Pending,
 }
 
 impl Loaded {
-    fn view(&self) -> InstanceView<'_> {
-        InstanceView { state: &self.row.state, parties: &self.parties, data: &self.data }
+    pub fn read(row: InstanceRow) -> ApiResult<Self> {
+        let parties = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
+        let data = serde_json::from_str(&row.data).map_err(ApiError::internal)?;
+        let pending = serde_json::from_str(&row.pending).map_err(ApiError::internal)?;
+        Ok(Loaded { row, parties, data, pending })
     }
 
-    fn to_api(&self, def: Option<&Definition>) -> ApiResult<Instance> {
+    fn view(&self) -> InstanceView<'_> {
+        InstanceView {
+            state: &self.row.state,
+            parties: &self.parties,
+            data: &self.data,
+            pending: &self.pending,
+        }
+    }
+
+    fn to_api(&self, def: Option<&Definition>, links: Option<Links>) -> ApiResult<Instance> {
         Ok(Instance {
             id: self.row.id.clone(),
             workflow: self.row.workflow_id.clone(),
@@ -169,21 +189,17 @@ impl Loaded {
             reference_date: self.row.reference_date.parse().map_err(ApiError::internal)?,
             created_at: local_rfc3339(self.row.created_at),
             updated_at: local_rfc3339(self.row.updated_at),
+            pending_signatures: self.pending.clone(),
+            links,
         })
     }
 }
 
-fn load(row: InstanceRow) -> ApiResult<Loaded> {
-    let parties = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
-    let data = serde_json::from_str(&row.data).map_err(ApiError::internal)?;
-    Ok(Loaded { row, parties, data })
-}
-
 /// Finds an instance the actor may see; 404 whether it is missing or someone else's.
-fn find_visible(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Loaded> {
+pub(super) fn find_visible(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Loaded> {
     let missing = || ApiError::not_found(format!("no instance {id}"));
     let row = store::find(conn, &id.to_string())?.ok_or_else(missing)?;
-    let loaded = load(row)?;
+    let loaded = Loaded::read(row)?;
     if actor.can_see(&loaded.parties) {
         Ok(loaded)
     } else {
@@ -191,7 +207,7 @@ fn find_visible(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Loaded>
     }
 }
 
-fn definition<'r>(registry: &'r Registry, row: &InstanceRow) -> ApiResult<&'r Definition> {
+pub(super) fn definition<'r>(registry: &'r Registry, row: &InstanceRow) -> ApiResult<&'r Definition> {
     let version = u32::try_from(row.workflow_version).map_err(ApiError::internal)?;
     registry.get(&row.workflow_id, version).map(AsRef::as_ref).ok_or_else(|| {
         // A definition file was removed while instances still run under it: an operator must
@@ -207,6 +223,46 @@ fn definition<'r>(registry: &'r Registry, row: &InstanceRow) -> ApiResult<&'r De
     })
 }
 
+/// The instances linked to `loaded` that the actor may see.
+fn links(conn: &mut DbConn, actor: &Actor, loaded: &Loaded) -> ApiResult<Links> {
+    let agency = (!actor.reads_everything()).then(|| actor.agency.to_string());
+    let to_link =
+        |r: store::LinkRow| Link { id: r.id, workflow: r.workflow_id, state: r.state, seq: r.started_by_seq };
+    let started =
+        store::follow_ups(conn, &loaded.row.id, agency.as_deref())?.into_iter().map(to_link).collect();
+    let started_by = match &loaded.row.started_by_instance {
+        None => None,
+        Some(parent) => store::find(conn, parent)?
+            .map(Loaded::read)
+            .transpose()?
+            .filter(|p| actor.can_see(&p.parties))
+            .map(|p| Link {
+                id: p.row.id,
+                workflow: p.row.workflow_id,
+                state: p.row.state,
+                seq: loaded.row.started_by_seq,
+            }),
+    };
+    Ok(Links { started_by, started })
+}
+
+/// What an instance is, as its first event's hash covers it: workflow and version, parties,
+/// reference date, case, and the step that started it if another instance's step did.
+pub(super) fn identity(row: &InstanceRow) -> ApiResult<Value> {
+    let parties: Value = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
+    let mut identity = serde_json::json!({
+        "workflow": row.workflow_id,
+        "workflow_version": row.workflow_version,
+        "parties": parties,
+        "reference_date": row.reference_date,
+        "case_id": row.case_id,
+    });
+    if let (Some(parent), Some(seq)) = (&row.started_by_instance, row.started_by_seq) {
+        identity["started_by"] = serde_json::json!({"instance": parent, "seq": seq});
+    }
+    Ok(identity)
+}
+
 /// Who did what, and when: the step's context as the history records it.
 struct Step<'a> {
     instance_id: &'a str,
@@ -217,19 +273,6 @@ struct Step<'a> {
     at: i64,
     /// The first step only: the instance's identity, which its hash covers.
     identity: Option<&'a Value>,
-}
-
-/// What an instance is, as its first event's hash covers it: workflow and version, parties,
-/// reference date and case.
-fn identity(row: &InstanceRow) -> ApiResult<Value> {
-    let parties: Value = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
-    Ok(serde_json::json!({
-        "workflow": row.workflow_id,
-        "workflow_version": row.workflow_version,
-        "parties": parties,
-        "reference_date": row.reference_date,
-        "case_id": row.case_id,
-    }))
 }
 
 /// Seals a decision into its hash-chained event and its effects, ready to be written.
@@ -311,6 +354,127 @@ fn check_comment(comment: Option<&str>) -> ApiResult<Option<String>> {
     }
 }
 
+/// Looks up the agencies bound to slots; unknown codes are reported per slot.
+fn bind(
+    conn: &mut DbConn,
+    codes: &BTreeMap<String, AgencyCode>,
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<BTreeMap<String, BoundAgency>> {
+    let wanted: Vec<&str> = codes.values().map(AgencyCode::as_str).collect();
+    let found = agency_store::find_many(conn, &wanted)?;
+    let mut bound = BTreeMap::new();
+    for (slot, code) in codes {
+        match found.iter().find(|a| a.code == code.as_str()) {
+            Some(a) => {
+                let parent = a
+                    .parent_code
+                    .as_deref()
+                    .map(AgencyCode::parse)
+                    .transpose()
+                    .map_err(ApiError::internal)?;
+                let kind = a.kind.parse().map_err(ApiError::internal)?;
+                bound.insert(slot.clone(), BoundAgency { code: code.clone(), kind, parent });
+            }
+            None => errors.push(FieldError::new(format!("parties.{slot}"), format!("no agency {code}"))),
+        }
+    }
+    Ok(bound)
+}
+
+/// Where a new instance comes from.
+struct Origin<'a> {
+    case_id: Option<String>,
+    reference_date: NaiveDate,
+    /// The instance and event that started it, for a follow-up.
+    started_by: Option<(&'a str, i64)>,
+}
+
+/// Writes a new instance decided by the engine: its row, who may see it, its first event.
+fn insert_instance(
+    conn: &mut DbConn,
+    def: &Definition,
+    parties: BTreeMap<String, AgencyCode>,
+    decision: Decision,
+    actor: &Actor,
+    origin: Origin<'_>,
+    at: i64,
+) -> ApiResult<Loaded> {
+    let id = Uuid::now_v7().to_string();
+    let row = InstanceRow {
+        id: id.clone(),
+        workflow_id: def.id.clone(),
+        workflow_version: i32::try_from(def.version).map_err(ApiError::internal)?,
+        state: decision.to.clone(),
+        version: 1,
+        parties: json_of(&parties)?,
+        data: json_of(&decision.merged_data)?,
+        case_id: origin.case_id,
+        reference_date: origin.reference_date.to_string(),
+        created_at: at,
+        updated_at: at,
+        last_hash: String::new(),
+        pending: "{}".into(),
+        started_by_instance: origin.started_by.map(|(parent, _)| parent.to_owned()),
+        started_by_seq: origin.started_by.map(|(_, seq)| seq),
+    };
+    let identity = identity(&row)?;
+    let step = Step {
+        instance_id: &id,
+        seq: 1,
+        prev_hash: GENESIS,
+        actor,
+        comment: None,
+        at,
+        identity: Some(&identity),
+    };
+    let (event, effects) = seal(&step, &decision)?;
+    let row = InstanceRow { last_hash: event.hash.clone(), ..row };
+    let visible: BTreeSet<&str> = parties.values().map(AgencyCode::as_str).collect();
+    store::insert(conn, &row, &visible.into_iter().collect::<Vec<_>>())?;
+    write_event(conn, &event, &effects)?;
+    Ok(Loaded { row, parties, data: decision.merged_data, pending: Pending::new() })
+}
+
+/// Starts the follow-up instances a step decided, under the version in force on the
+/// starting instance's reference date.
+fn start_follow_ups(
+    conn: &mut DbConn,
+    registry: &Registry,
+    parent: &InstanceRow,
+    seq: i64,
+    actor: &Actor,
+    decision: &Decision,
+    at: i64,
+) -> ApiResult<()> {
+    let reference_date: NaiveDate = parent.reference_date.parse().map_err(ApiError::internal)?;
+    for request in &decision.follow_ups {
+        let def = registry.in_force(&request.workflow, reference_date).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NoDefinitionInForce,
+                format!(
+                    "this step starts {}, but no version of it is in force on {reference_date}",
+                    request.workflow
+                ),
+            )
+        })?;
+        let mut errors = Vec::new();
+        let bound = bind(conn, &request.parties, &mut errors)?;
+        if !errors.is_empty() {
+            return Err(ApiError::validation("the follow-up's parties do not exist", errors));
+        }
+        let started = engine::start_follow_up(def, &bound, decision.role, &request.data).map_err(|r| {
+            let mut e = refusal(r);
+            e.detail =
+                format!("this step starts {}, which refuses what it carries over: {}", def.id, e.detail);
+            e
+        })?;
+        let origin =
+            Origin { case_id: parent.case_id.clone(), reference_date, started_by: Some((&parent.id, seq)) };
+        insert_instance(conn, def, request.parties.clone(), started, actor, origin, at)?;
+    }
+    Ok(())
+}
+
 /// Starts an instance of the version of `req.workflow` in force on its reference date.
 pub fn create(
     conn: &mut DbConn,
@@ -328,12 +492,8 @@ pub fn create(
         let known: Vec<String> = versions
             .iter()
             .map(|d| {
-                format!(
-                    "v{} from {} until {}",
-                    d.version,
-                    d.valid_from,
-                    d.valid_until.map_or("open".into(), |u| u.to_string())
-                )
+                let until = d.valid_until.map_or("open".into(), |u| u.to_string());
+                format!("v{} from {} until {until}", d.version, d.valid_from)
             })
             .collect();
         ApiError::new(
@@ -359,18 +519,7 @@ pub fn create(
     }
 
     idempotency::run(conn, actor, key, fingerprint, |conn| {
-        let wanted: Vec<&str> = codes.values().map(AgencyCode::as_str).collect();
-        let found = agency_store::find_many(conn, &wanted)?;
-        let mut bound: BTreeMap<String, (AgencyCode, AgencyKind)> = BTreeMap::new();
-        for (slot, code) in &codes {
-            match found.iter().find(|a| a.code == code.as_str()) {
-                Some(a) => {
-                    let kind = a.kind.parse().map_err(ApiError::internal)?;
-                    bound.insert(slot.clone(), (code.clone(), kind));
-                }
-                None => errors.push(FieldError::new(format!("parties.{slot}"), format!("no agency {code}"))),
-            }
-        }
+        let bound = bind(conn, &codes, &mut errors)?;
         // Every problem with the parties at once: those found here and those the engine finds.
         let decision = match engine::start(def, &bound, actor, &req.data) {
             Err(Refusal::InvalidParties(more)) => {
@@ -385,41 +534,10 @@ pub fn create(
             return Err(ApiError::validation("the parties do not fit the workflow", errors));
         }
         let decision = decision.map_err(refusal)?;
-
-        let id = Uuid::now_v7().to_string();
-        let at = now().timestamp_micros();
-        let parties: BTreeMap<String, AgencyCode> = bound.into_iter().map(|(s, (c, _))| (s, c)).collect();
-        let row = InstanceRow {
-            id: id.clone(),
-            workflow_id: def.id.clone(),
-            workflow_version: i32::try_from(def.version).map_err(ApiError::internal)?,
-            state: decision.to.clone(),
-            version: 1,
-            parties: json_of(&parties)?,
-            data: json_of(&decision.merged_data)?,
-            case_id: req.case_id.map(|c| c.to_string()),
-            reference_date: date.to_string(),
-            created_at: at,
-            updated_at: at,
-            last_hash: String::new(),
-        };
-        let identity = identity(&row)?;
-        let step = Step {
-            instance_id: &id,
-            seq: 1,
-            prev_hash: GENESIS,
-            actor,
-            comment: None,
-            at,
-            identity: Some(&identity),
-        };
-        let (event, effects) = seal(&step, &decision)?;
-        let row = InstanceRow { last_hash: event.hash.clone(), ..row };
-        let visible: BTreeSet<&str> = parties.values().map(AgencyCode::as_str).collect();
-        store::insert(conn, &row, &visible.into_iter().collect::<Vec<_>>())?;
-        write_event(conn, &event, &effects)?;
-        let loaded = Loaded { row, parties, data: decision.merged_data };
-        let body = serde_json::to_value(loaded.to_api(Some(def))?).map_err(ApiError::internal)?;
+        let origin =
+            Origin { case_id: req.case_id.map(|c| c.to_string()), reference_date: date, started_by: None };
+        let loaded = insert_instance(conn, def, codes, decision, actor, origin, now().timestamp_micros())?;
+        let body = serde_json::to_value(loaded.to_api(Some(def), None)?).map_err(ApiError::internal)?;
         Ok((201, body))
     })
 }
@@ -437,62 +555,83 @@ pub fn fire(
     let comment = check_comment(req.comment.as_deref())?;
     idempotency::run(conn, actor, key, fingerprint, |conn| {
         let loaded = find_visible(conn, actor, id)?;
+        let row = &loaded.row;
         let stale = || {
             ApiError::new(
                 ErrorCode::VersionConflict,
                 format!(
                     "instance {id} is at version {}, not {}; read it again and decide anew",
-                    loaded.row.version, req.expected_version
+                    row.version, req.expected_version
                 ),
             )
         };
-        if loaded.row.version != req.expected_version {
+        if row.version != req.expected_version {
             return Err(stale());
         }
-        let def = definition(registry, &loaded.row)?;
+        let def = definition(registry, row)?;
         let decision =
             engine::fire(def, loaded.view(), actor, &req.transition, &req.data).map_err(refusal)?;
 
         let at = now().timestamp_micros();
+        let seq = row.version + 1;
         let step = Step {
-            instance_id: &loaded.row.id,
-            seq: loaded.row.version + 1,
-            prev_hash: &loaded.row.last_hash,
+            instance_id: &row.id,
+            seq,
+            prev_hash: &row.last_hash,
             actor,
             comment: comment.as_deref(),
             at,
             identity: None,
         };
         let (event, effects) = seal(&step, &decision)?;
+        // Signatures of joint steps count only within a state.
+        let mut pending = if decision.to == row.state { loaded.pending.clone() } else { Pending::new() };
+        if let Some(joint) = decision.joint.as_ref().filter(|j| !j.complete) {
+            pending.entry(decision.transition.clone()).or_default().push(Signature {
+                slot: joint.slot.clone(),
+                sub: actor.sub.clone(),
+                name: actor.name.clone(),
+                agency: actor.agency.to_string(),
+                role: decision.role.as_str().to_owned(),
+                at: crate::domain::local_rfc3339(at),
+                seq,
+            });
+        } else if decision.joint.is_some() {
+            pending.remove(&decision.transition);
+        }
         let data = json_of(&decision.merged_data)?;
-        let moved = store::advance(
-            conn,
-            &Advance {
-                id: &loaded.row.id,
-                expected_version: loaded.row.version,
-                state: &decision.to,
-                data: &data,
-                updated_at: at,
-                last_hash: &event.hash,
-            },
-        )?;
-        if !moved {
+        let pending_json = json_of(&pending)?;
+        let advance = Advance {
+            id: &row.id,
+            expected_version: row.version,
+            state: &decision.to,
+            data: &data,
+            updated_at: at,
+            last_hash: &event.hash,
+            pending: &pending_json,
+        };
+        if !store::advance(conn, &advance)? {
             return Err(stale());
         }
         write_event(conn, &event, &effects)?;
+        start_follow_ups(conn, registry, row, seq, actor, &decision, at)?;
+
         let after = Loaded {
             row: InstanceRow {
                 state: decision.to.clone(),
-                version: loaded.row.version + 1,
+                version: seq,
                 data,
                 updated_at: at,
                 last_hash: event.hash.clone(),
-                ..loaded.row.clone()
+                pending: pending_json,
+                ..row.clone()
             },
             parties: loaded.parties.clone(),
             data: decision.merged_data,
+            pending,
         };
-        let body = serde_json::to_value(after.to_api(Some(def))?).map_err(ApiError::internal)?;
+        let links = links(conn, actor, &after)?;
+        let body = serde_json::to_value(after.to_api(Some(def), Some(links))?).map_err(ApiError::internal)?;
         Ok((200, body))
     })
 }
@@ -500,7 +639,8 @@ pub fn fire(
 pub fn get(conn: &mut DbConn, registry: &Registry, actor: &Actor, id: Uuid) -> ApiResult<Instance> {
     let loaded = find_visible(conn, actor, id)?;
     let def = definition(registry, &loaded.row).ok();
-    loaded.to_api(def)
+    let links = links(conn, actor, &loaded)?;
+    loaded.to_api(def, Some(links))
 }
 
 pub fn list(conn: &mut DbConn, registry: &Registry, actor: &Actor, q: ListQuery) -> ApiResult<InstancePage> {
@@ -520,7 +660,7 @@ pub fn list(conn: &mut DbConn, registry: &Registry, actor: &Actor, q: ListQuery)
         .into_iter()
         .map(|row| {
             let def = definition(registry, &row).ok();
-            load(row)?.to_api(def)
+            Loaded::read(row)?.to_api(def, None)
         })
         .collect::<ApiResult<_>>()?;
     Ok(InstancePage { items, next_cursor })
@@ -536,109 +676,18 @@ pub fn available(
     let def = definition(registry, &loaded.row)?;
     Ok(engine::available(def, loaded.view(), actor)
         .into_iter()
-        .map(|t| AvailableTransition {
-            name: t.name.clone(),
-            title_vi: t.title_vi.clone(),
-            title_en: t.title_en.clone(),
-            to: t.to.clone(),
-            data: t.data.clone(),
+        .map(|t| {
+            let signed: Vec<String> =
+                loaded.pending.get(&t.name).into_iter().flatten().map(|s| s.slot.clone()).collect();
+            AvailableTransition {
+                name: t.name.clone(),
+                title_vi: t.title_vi.clone(),
+                title_en: t.title_en.clone(),
+                to: t.to.clone(),
+                signed_by: t.signed_by.clone(),
+                data: if signed.is_empty() { t.data.clone() } else { Vec::new() },
+                signed,
+            }
         })
         .collect())
-}
-
-pub fn history(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<History> {
-    let loaded = find_visible(conn, actor, id)?;
-    // Up to the version read: a step committed since then belongs to the next read.
-    let events = event_store::of_instance(conn, &loaded.row.id, loaded.row.version)?
-        .into_iter()
-        .map(|e| {
-            Ok(Event {
-                seq: e.seq,
-                occurred_at: local_rfc3339(e.occurred_at),
-                actor: EventActor {
-                    sub: e.actor_sub,
-                    name: e.actor_name,
-                    agency: e.actor_agency,
-                    role: e.actor_role,
-                },
-                transition: e.transition,
-                from_state: e.from_state,
-                to_state: e.to_state,
-                data: serde_json::from_str(&e.data).map_err(ApiError::internal)?,
-                comment: e.comment,
-                prev_hash: e.prev_hash,
-                hash: e.hash,
-            })
-        })
-        .collect::<ApiResult<_>>()?;
-    Ok(History { instance_id: loaded.row.id, events })
-}
-
-/// Recomputes every hash of the instance's chain, then checks that the instance row says
-/// what its history says: its state, version, data and who may see it.
-pub fn verify(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Verification> {
-    let loaded = find_visible(conn, actor, id)?;
-    let row = &loaded.row;
-    // Up to the version read, so that a step committing meanwhile is not taken for tampering.
-    let events = event_store::of_instance(conn, &row.id, row.version)?;
-    let head = Head { hash: &row.last_hash, state: &row.state, version: row.version };
-    let verification = verify_rows(&events, head, &identity(row)?);
-    if !verification.valid {
-        return Ok(verification);
-    }
-    let broken = |reason: String| Verification {
-        valid: false,
-        events: events.len(),
-        first_broken_seq: None,
-        reason: Some(reason),
-        head_hash: None,
-    };
-    let mut folded = Map::new();
-    for e in &events {
-        if let Ok(Value::Object(data)) = serde_json::from_str::<Value>(&e.data) {
-            folded.extend(data);
-        }
-    }
-    if folded != loaded.data {
-        return Ok(broken("the instance's data is not what its events recorded".into()));
-    }
-    let parties: BTreeSet<&str> = loaded.parties.values().map(AgencyCode::as_str).collect();
-    let access = store::access_of(conn, &row.id)?;
-    if access.iter().map(String::as_str).collect::<BTreeSet<_>>() != parties {
-        return Ok(broken(format!(
-            "the agencies that can see the instance ({}) are not its parties",
-            access.join(", ")
-        )));
-    }
-    Ok(verification)
-}
-
-/// Verifies stored events against what their instance row says; `identity` is the instance's
-/// identity as its first event covers it.
-pub fn verify_rows(rows: &[EventRow], head: Head<'_>, identity: &Value) -> Verification {
-    // A data column that no longer parses is itself tampering: compare it as a string.
-    let data: Vec<Value> = rows
-        .iter()
-        .map(|e| serde_json::from_str(&e.data).unwrap_or_else(|_| Value::String(e.data.clone())))
-        .collect();
-    let events = rows.iter().zip(&data).map(|(e, data)| StoredEvent {
-        body: EventBody {
-            instance_id: &e.instance_id,
-            seq: e.seq,
-            occurred_at: e.occurred_at,
-            actor_sub: &e.actor_sub,
-            actor_name: &e.actor_name,
-            actor_agency: &e.actor_agency,
-            actor_role: &e.actor_role,
-            transition: &e.transition,
-            from_state: e.from_state.as_deref(),
-            to_state: &e.to_state,
-            data,
-            comment: e.comment.as_deref(),
-            prev_hash: &e.prev_hash,
-            instance: (e.seq == 1).then_some(identity),
-        },
-        hash: &e.hash,
-    });
-    history::verify(events, head)
 }

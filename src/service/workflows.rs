@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::definition::Definition;
-use crate::workflow::loader::Registry;
+use crate::workflow::registry::Registry;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WorkflowSummary {

@@ -1,6 +1,7 @@
 //! A validated workflow definition. Built only by the loader, which checks every reference,
 //! so the engine can rely on states, slots and fields named here existing.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
@@ -23,11 +24,16 @@ pub struct Definition {
     /// The law the version follows, such as "Luật THADS 26/2008/QH12 (sửa đổi 2014, 2022)".
     pub law: String,
     pub parties: Vec<Party>,
+    /// Rules on which agencies may be bound together.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub party_rules: Vec<PartyRule>,
     pub states: Vec<State>,
     pub initial_state: String,
     pub create: CreateRule,
     pub transitions: Vec<Transition>,
     pub deadlines: Vec<Deadline>,
+    /// For a two-party handover: which fields hold the manifest and the receipt.
+    pub handover: Option<Handover>,
     #[serde(skip)]
     pub source: PathBuf,
 }
@@ -37,8 +43,26 @@ pub struct Definition {
 pub struct Party {
     pub slot: String,
     pub kind: AgencyKind,
+    /// An optional slot may be left unbound; its steps are then unavailable.
+    pub required: bool,
     pub title_vi: String,
     pub title_en: String,
+}
+
+/// A rule on the agencies bound to some slots.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartyRule {
+    pub rule: PartyRuleKind,
+    pub slots: Vec<String>,
+    pub legal_basis: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyRuleKind {
+    /// The agencies must belong to different provinces: not the same agency, nor two offices
+    /// under one provincial parent, nor a provincial office and one of its own offices.
+    DifferentProvince,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -56,6 +80,8 @@ pub struct CreateRule {
     pub party: String,
     pub roles: Vec<Role>,
     pub data: Vec<DataField>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<DateCheck>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -64,13 +90,60 @@ pub struct Transition {
     pub title_vi: String,
     pub title_en: String,
     pub from: Vec<String>,
+    /// Where the step leads unless one of `routes` applies.
     pub to: String,
-    /// The party slot whose agency fires this transition.
-    pub party: String,
+    /// The party slot whose agency fires this transition (absent for a joint step).
+    pub party: Option<String>,
+    /// For a joint step: every one of these slots must sign before the instance moves on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signed_by: Vec<String>,
     pub roles: Vec<Role>,
+    /// The step is available only while this holds on the instance's data.
+    pub guard: Option<Condition>,
+    /// Other destinations, the first whose condition holds after the step's data is merged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<Route>,
     pub data: Vec<DataField>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<DateCheck>,
     /// Party slots told when the transition happens.
     pub notify: Vec<String>,
+    /// Instances of other workflows this step starts, linked to this one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub starts: Vec<FollowUp>,
+}
+
+impl Transition {
+    /// The slots that act in this step: its party, or every signer of a joint step.
+    pub fn slots(&self) -> &[String] {
+        match &self.party {
+            Some(party) => std::slice::from_ref(party),
+            None => &self.signed_by,
+        }
+    }
+
+    pub fn is_joint(&self) -> bool {
+        !self.signed_by.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Route {
+    pub when: Condition,
+    pub to: String,
+}
+
+/// An instance of another workflow started by a step, its parties and data carried over.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FollowUp {
+    pub workflow: String,
+    /// Slot of the new instance to slot of this one.
+    pub parties: BTreeMap<String, String>,
+    /// Field of the new instance's creation data to field of this one's data.
+    pub data: BTreeMap<String, String>,
+    /// Where the file declares it, for problems found across files.
+    #[serde(skip)]
+    pub line: usize,
 }
 
 /// A piece of data a step requires or accepts.
@@ -85,6 +158,12 @@ pub struct DataField {
     /// The allowed values of a `choice` field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
+    /// For a `receipt`: the `items` field whose lines it confirms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub of: Option<String>,
+    /// For a `datetime`: a legal rule the time must satisfy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_rule: Option<TimeRule>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -98,8 +177,11 @@ pub enum DataType {
     /// A decimal string, in VND.
     Money,
     Integer,
+    Boolean,
     /// A list of items: description, quantity, unit, seal, declared value.
     Items,
+    /// One line per item of a manifest: received, missing or damaged.
+    Receipt,
     /// One of `options`.
     Choice,
 }
@@ -112,11 +194,35 @@ impl DataType {
             "datetime" => Self::Datetime,
             "money" => Self::Money,
             "integer" => Self::Integer,
+            "boolean" => Self::Boolean,
             "items" => Self::Items,
+            "receipt" => Self::Receipt,
             "choice" => Self::Choice,
             _ => return None,
         })
     }
+}
+
+/// A legal rule on a point in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeRule {
+    /// No coercion at night (22:00-06:00), on rest days, on holidays or around Tết.
+    Coercion,
+}
+
+/// A limit between two dates of a step's data, such as a protest lodged within 15 days of
+/// receiving the decision it contests.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DateCheck {
+    /// The later date.
+    pub field: String,
+    /// The earlier date it is measured from.
+    pub after_field: String,
+    /// The most calendar days allowed between them.
+    pub within_days: u32,
+    pub when: Option<Condition>,
+    pub legal_basis: String,
 }
 
 /// A legal time limit, opened when the instance enters one of `states` from outside them and
@@ -129,14 +235,19 @@ pub struct Deadline {
     pub unit: DeadlineUnit,
     /// A date or datetime field that starts the clock; the state's entry when absent.
     pub starts_from_field: Option<String>,
+    /// A date field that, when given, is itself the due date (a date set in a document).
+    pub due_date_field: Option<String>,
     /// The party slot that must act.
     pub responsible: String,
     /// The party slot told when the deadline is missed.
-    pub escalate_to: Option<String>,
-    /// Article and law, such as "Art. 36.1 Luật THADS 26/2008/QH12".
+    pub escalate_to: String,
+    /// Article and law, such as "Điều 36 khoản 1 Luật THADS 26/2008/QH12".
     pub legal_basis: String,
-    /// Applies only when a choice field has one of these values.
+    /// Applies only when this holds on the instance's data.
     pub when: Option<Condition>,
+    /// Steps that meet the deadline and start it again (a recurring obligation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restarted_by: Vec<String>,
     /// Why a number is as it is, where the law leaves it uncertain.
     pub note: Option<String>,
 }
@@ -147,13 +258,34 @@ pub enum DeadlineUnit {
     CalendarDays,
     WorkingDays,
     Hours,
+    Months,
 }
 
+/// A condition on an instance's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Condition {
+    /// A choice field has one of these values.
+    FieldIn {
+        field: String,
+        #[serde(rename = "in")]
+        values: Vec<String>,
+    },
+    /// A boolean field has this value.
+    FieldIs { field: String, is: bool },
+    /// A receipt field records at least one line not received as sent.
+    Discrepancy { discrepancy_in: String },
+}
+
+/// Which fields make up a two-party handover record.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Condition {
-    pub field: String,
-    #[serde(rename = "in")]
-    pub values: Vec<String>,
+pub struct Handover {
+    pub sender: String,
+    pub receiver: String,
+    /// The `items` field the sender fills.
+    pub manifest: String,
+    /// The `receipt` field the receiver fills (and a resolution may restate).
+    pub receipt: String,
 }
 
 impl Definition {
@@ -167,6 +299,11 @@ impl Definition {
 
     pub fn party(&self, slot: &str) -> Option<&Party> {
         self.parties.iter().find(|p| p.slot == slot)
+    }
+
+    /// Every data field a step of this workflow declares, creation first.
+    pub fn fields(&self) -> impl Iterator<Item = &DataField> {
+        self.create.data.iter().chain(self.transitions.iter().flat_map(|t| t.data.iter()))
     }
 
     /// Whether new instances with this legal reference date take this version.

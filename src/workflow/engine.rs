@@ -1,16 +1,19 @@
 //! The engine: pure decisions, no I/O.
 //!
 //! Given a definition, an instance and an actor, it decides whether a step is allowed and
-//! what follows from it: the new state, the normalized data, and the effects (`Action`s) to
-//! carry out after commit. The store records the decision; nothing is sent from here.
+//! what follows from it: the new state, the normalized data, the effects (`Action`s) to carry
+//! out after commit, and the follow-up instances to start with it. The store records the
+//! decision; nothing is sent from here.
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::data;
-use super::definition::{Deadline, Definition, Transition};
+use super::definition::{Condition, DateCheck, Deadline, Definition, PartyRuleKind, Transition};
 use crate::domain::{AgencyCode, AgencyKind, Role};
 use crate::error::FieldError;
 
@@ -39,30 +42,81 @@ impl Actor {
     }
 }
 
+/// One signature on a joint step still waiting for others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Signature {
+    pub slot: String,
+    pub sub: String,
+    pub name: String,
+    pub agency: String,
+    pub role: String,
+    pub at: String,
+    /// The event that recorded it.
+    pub seq: i64,
+}
+
+/// Joint steps under way: transition name to the signatures given so far.
+pub type Pending = BTreeMap<String, Vec<Signature>>;
+
 /// What the engine needs to know of an instance.
 #[derive(Debug, Clone, Copy)]
 pub struct InstanceView<'a> {
     pub state: &'a str,
     pub parties: &'a BTreeMap<String, AgencyCode>,
     pub data: &'a Map<String, Value>,
+    pub pending: &'a Pending,
+}
+
+/// An agency as bound to a slot: what the party checks need of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundAgency {
+    pub code: AgencyCode,
+    pub kind: AgencyKind,
+    pub parent: Option<AgencyCode>,
+}
+
+impl BoundAgency {
+    /// The agency that stands for its province: its parent if it has one, else itself.
+    fn province(&self) -> &AgencyCode {
+        self.parent.as_ref().unwrap_or(&self.code)
+    }
 }
 
 /// An effect decided by a step, carried out after the step commits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
-    /// A deadline of the entered state starts running.
+    /// A deadline of the entered states starts running.
     OpenDeadline {
         deadline: String,
         responsible: AgencyCode,
         escalate_to: Option<AgencyCode>,
         /// The value of the data field that starts the clock; the step's time when absent.
         starts_at: Option<String>,
+        /// A due date set by the document itself, which then replaces the computed one.
+        due_date: Option<String>,
     },
-    /// A deadline of the left state stops: met if not yet due, missed otherwise.
+    /// A deadline of the left states stops: met if not yet due, missed otherwise.
     CloseDeadline { deadline: String },
     /// An agency is told of the step.
     Notify { slot: String, agency: AgencyCode },
+}
+
+/// An instance of another workflow that a step starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpRequest {
+    pub workflow: String,
+    pub parties: BTreeMap<String, AgencyCode>,
+    pub data: Map<String, Value>,
+}
+
+/// Where a joint step stands after a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JointProgress {
+    /// The slot the actor signed for.
+    pub slot: String,
+    /// Whether every slot has now signed.
+    pub complete: bool,
 }
 
 /// What a step does, once the engine has allowed it.
@@ -78,6 +132,9 @@ pub struct Decision {
     /// The instance's data after the step.
     pub merged_data: Map<String, Value>,
     pub actions: Vec<Action>,
+    pub follow_ups: Vec<FollowUpRequest>,
+    /// Set for a signature on a joint step.
+    pub joint: Option<JointProgress>,
 }
 
 /// Why the engine refused a step.
@@ -87,14 +144,27 @@ pub enum Refusal {
     UnknownTransition(String),
     #[error("transition {transition:?} cannot be fired from state {state:?}")]
     NotFromState { transition: String, state: String },
+    #[error("transition {transition:?} is not open for this instance: {reason}")]
+    GuardFailed { transition: String, reason: String },
     #[error("only the agency bound to party {slot:?} may do this")]
     WrongAgency { slot: String },
     #[error("this step needs one of the roles {}", .allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))]
     WrongRole { allowed: Vec<Role> },
+    #[error("{0}")]
+    AlreadySigned(String),
     #[error("the parties do not fit the workflow")]
     InvalidParties(Vec<FieldError>),
     #[error("the data does not fit the step")]
     InvalidData(Vec<FieldError>),
+}
+
+/// Finds the role under which the actor may act among `allowed`.
+fn role_for(actor: &Actor, allowed: &[Role]) -> Result<Role, Refusal> {
+    allowed
+        .iter()
+        .copied()
+        .find(|r| actor.has_role(*r))
+        .ok_or_else(|| Refusal::WrongRole { allowed: allowed.to_vec() })
 }
 
 /// Checks that the actor may act for `slot` under one of `allowed`; returns the role used.
@@ -107,90 +177,227 @@ fn authorize(
     if parties.get(slot) != Some(&actor.agency) {
         return Err(Refusal::WrongAgency { slot: slot.to_owned() });
     }
-    allowed
-        .iter()
-        .copied()
-        .find(|r| actor.has_role(*r))
-        .ok_or_else(|| Refusal::WrongRole { allowed: allowed.to_vec() })
+    role_for(actor, allowed)
 }
 
-/// Whether a deadline applies given the instance's data.
+/// Whether a condition holds on an instance's data.
+pub fn holds(condition: &Condition, data: &Map<String, Value>) -> bool {
+    match condition {
+        Condition::FieldIn { field, values } => {
+            data.get(field).and_then(Value::as_str).is_some_and(|v| values.iter().any(|x| x == v))
+        }
+        Condition::FieldIs { field, is } => data.get(field).and_then(Value::as_bool).unwrap_or(false) == *is,
+        Condition::Discrepancy { discrepancy_in } => {
+            data.get(discrepancy_in).is_some_and(data::has_discrepancy)
+        }
+    }
+}
+
+fn describe(condition: &Condition) -> String {
+    match condition {
+        Condition::FieldIn { field, values } => format!("only when {field} is {}", values.join(" or ")),
+        Condition::FieldIs { field, is } => format!("only when {field} is {is}"),
+        Condition::Discrepancy { discrepancy_in } => {
+            format!("only when {discrepancy_in} records a discrepancy")
+        }
+    }
+}
+
 fn applies(deadline: &Deadline, data: &Map<String, Value>) -> bool {
-    deadline.when.as_ref().is_none_or(|cond| {
-        data.get(&cond.field).and_then(Value::as_str).is_some_and(|v| cond.values.iter().any(|x| x == v))
-    })
+    deadline.when.as_ref().is_none_or(|c| holds(c, data))
 }
 
 fn covers(deadline: &Deadline, state: Option<&str>) -> bool {
     state.is_some_and(|s| deadline.states.iter().any(|x| x == s))
 }
 
-/// Opens the deadlines that `to` is in and `from` is not.
-fn open_deadlines(
+fn text_of(data: &Map<String, Value>, field: Option<&String>) -> Option<String> {
+    field.and_then(|f| data.get(f)).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn open(d: &Deadline, parties: &BTreeMap<String, AgencyCode>, data: &Map<String, Value>) -> Option<Action> {
+    // No agency bound to the responsible slot (an optional party): nobody to hold to it.
+    let responsible = parties.get(&d.responsible)?.clone();
+    Some(Action::OpenDeadline {
+        deadline: d.name.clone(),
+        responsible,
+        escalate_to: parties.get(&d.escalate_to).cloned(),
+        starts_at: text_of(data, d.starts_from_field.as_ref()),
+        due_date: text_of(data, d.due_date_field.as_ref()),
+    })
+}
+
+/// The deadline actions of moving from `from` to `to` by `transition` (None at the start).
+fn deadline_actions(
     def: &Definition,
     from: Option<&str>,
     to: &str,
+    transition: Option<&str>,
     parties: &BTreeMap<String, AgencyCode>,
-    data: &Map<String, Value>,
-    actions: &mut Vec<Action>,
-) {
-    let entered = def.deadlines.iter().filter(|d| covers(d, Some(to)) && !covers(d, from));
-    for d in entered.filter(|d| applies(d, data)) {
-        // The loader checked the slots; an unbound one would be a definition change under a
-        // running instance, and then there is nobody to hold responsible.
-        let Some(responsible) = parties.get(&d.responsible) else {
-            continue;
-        };
-        actions.push(Action::OpenDeadline {
-            deadline: d.name.clone(),
-            responsible: responsible.clone(),
-            escalate_to: d.escalate_to.as_ref().and_then(|s| parties.get(s)).cloned(),
-            starts_at: d
-                .starts_from_field
-                .as_ref()
-                .and_then(|f| data.get(f))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        });
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    for d in &def.deadlines {
+        let was = covers(d, from) && applies(d, before);
+        let restarted = transition.is_some_and(|t| d.restarted_by.iter().any(|r| r == t));
+        let stays = covers(d, Some(to));
+        if was && (!stays || restarted) {
+            actions.push(Action::CloseDeadline { deadline: d.name.clone() });
+        }
+        let runs_now = stays && applies(d, after);
+        if runs_now && (!was || restarted) {
+            actions.extend(open(d, parties, after));
+        }
+    }
+    actions
+}
+
+/// Refuses dates further apart than a check allows.
+fn check_dates(checks: &[DateCheck], data: &Map<String, Value>) -> Result<(), Refusal> {
+    let date = |f: &str| {
+        let raw = data.get(f)?.as_str()?;
+        NaiveDate::parse_from_str(raw.get(..10)?, "%Y-%m-%d").ok()
+    };
+    let mut errors = Vec::new();
+    for c in checks.iter().filter(|c| c.when.as_ref().is_none_or(|w| holds(w, data))) {
+        if let (Some(later), Some(earlier)) = (date(&c.field), date(&c.after_field)) {
+            let days = (later - earlier).num_days();
+            if days > i64::from(c.within_days) {
+                errors.push(FieldError::new(
+                    format!("data.{}", c.field),
+                    format!(
+                        "{later} is {days} days after {} ({earlier}); the limit is {} days ({})",
+                        c.after_field, c.within_days, c.legal_basis
+                    ),
+                ));
+            } else if days < 0 {
+                errors.push(FieldError::new(
+                    format!("data.{}", c.field),
+                    format!("{later} is before {} ({earlier})", c.after_field),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::InvalidData(errors))
     }
 }
 
-/// Decides the start of a new instance: the parties bound to agencies (with their kinds),
-/// the actor, and the creation data.
-pub fn start(
-    def: &Definition,
-    parties: &BTreeMap<String, (AgencyCode, AgencyKind)>,
-    actor: &Actor,
-    given: &Map<String, Value>,
-) -> Result<Decision, Refusal> {
+/// Checks the agencies bound to the slots against the definition's parties and rules.
+fn check_parties(def: &Definition, parties: &BTreeMap<String, BoundAgency>) -> Result<(), Refusal> {
     let mut errors = Vec::new();
     for p in &def.parties {
         match parties.get(&p.slot) {
-            None => errors.push(FieldError::new(
+            None if p.required => errors.push(FieldError::new(
                 format!("parties.{}", p.slot),
                 format!("required: the code of a {} agency", p.kind.as_str()),
             )),
-            Some((code, kind)) if *kind != p.kind => errors.push(FieldError::new(
+            Some(a) if a.kind != p.kind => errors.push(FieldError::new(
                 format!("parties.{}", p.slot),
-                format!("{code} is a {} agency; this slot takes a {} agency", kind.as_str(), p.kind.as_str()),
+                format!(
+                    "{} is a {} agency; this slot takes a {} agency",
+                    a.code,
+                    a.kind.as_str(),
+                    p.kind.as_str()
+                ),
             )),
-            Some(_) => {}
+            _ => {}
         }
     }
-    for slot in parties.keys() {
-        if def.party(slot).is_none() {
-            errors.push(FieldError::new(format!("parties.{slot}"), "not a party slot of this workflow"));
+    for slot in parties.keys().filter(|s| def.party(s).is_none()) {
+        errors.push(FieldError::new(format!("parties.{slot}"), "not a party slot of this workflow"));
+    }
+    for rule in &def.party_rules {
+        let bound: Vec<(&String, &BoundAgency)> =
+            rule.slots.iter().filter_map(|s| parties.get(s).map(|a| (s, a))).collect();
+        match rule.rule {
+            PartyRuleKind::DifferentProvince => {
+                for (i, (slot, a)) in bound.iter().enumerate() {
+                    if let Some((other, b)) = bound[..i].iter().find(|(_, b)| b.province() == a.province()) {
+                        errors.push(FieldError::new(
+                            format!("parties.{slot}"),
+                            format!(
+                                "{} and {} ({other}) belong to one province, which this step does not allow ({})",
+                                a.code, b.code, rule.legal_basis
+                            ),
+                        ));
+                    }
+                }
+            }
         }
     }
-    if !errors.is_empty() {
-        return Err(Refusal::InvalidParties(errors));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::InvalidParties(errors))
     }
-    let bound: BTreeMap<String, AgencyCode> =
-        parties.iter().map(|(slot, (code, _))| (slot.clone(), code.clone())).collect();
-    let role = authorize(actor, &bound, &def.create.party, &def.create.roles)?;
-    let data = data::validate(&def.create.data, given).map_err(Refusal::InvalidData)?;
-    let mut actions = Vec::new();
-    open_deadlines(def, None, &def.initial_state, &bound, &data, &mut actions);
+}
+
+fn follow_ups(
+    t: &Transition,
+    parties: &BTreeMap<String, AgencyCode>,
+    data: &Map<String, Value>,
+) -> Vec<FollowUpRequest> {
+    t.starts
+        .iter()
+        .map(|f| FollowUpRequest {
+            workflow: f.workflow.clone(),
+            parties: f
+                .parties
+                .iter()
+                .filter_map(|(target, source)| Some((target.clone(), parties.get(source)?.clone())))
+                .collect(),
+            data: f
+                .data
+                .iter()
+                .filter_map(|(target, source)| Some((target.clone(), data.get(source)?.clone())))
+                .collect(),
+        })
+        .collect()
+}
+
+/// Decides the start of a new instance: the parties bound to agencies, the actor, and the
+/// creation data.
+pub fn start(
+    def: &Definition,
+    parties: &BTreeMap<String, BoundAgency>,
+    actor: &Actor,
+    given: &Map<String, Value>,
+) -> Result<Decision, Refusal> {
+    check_parties(def, parties)?;
+    let codes = codes(parties);
+    let role = authorize(actor, &codes, &def.create.party, &def.create.roles)?;
+    begin(def, &codes, role, given)
+}
+
+/// Decides the start of an instance that another instance's step starts: the parties and
+/// data are carried over, and the actor is whoever fired that step, under the role they used.
+pub fn start_follow_up(
+    def: &Definition,
+    parties: &BTreeMap<String, BoundAgency>,
+    role: Role,
+    given: &Map<String, Value>,
+) -> Result<Decision, Refusal> {
+    check_parties(def, parties)?;
+    begin(def, &codes(parties), role, given)
+}
+
+fn codes(parties: &BTreeMap<String, BoundAgency>) -> BTreeMap<String, AgencyCode> {
+    parties.iter().map(|(slot, a)| (slot.clone(), a.code.clone())).collect()
+}
+
+fn begin(
+    def: &Definition,
+    parties: &BTreeMap<String, AgencyCode>,
+    role: Role,
+    given: &Map<String, Value>,
+) -> Result<Decision, Refusal> {
+    let data = data::validate(&def.create.data, given, &Map::new()).map_err(Refusal::InvalidData)?;
+    check_dates(&def.create.checks, &data)?;
+    let actions = deadline_actions(def, None, &def.initial_state, None, parties, &Map::new(), &data);
     Ok(Decision {
         transition: "create".into(),
         from: None,
@@ -199,16 +406,44 @@ pub fn start(
         merged_data: data.clone(),
         data,
         actions,
+        follow_ups: Vec::new(),
+        joint: None,
     })
+}
+
+/// The slot the actor would sign for in a joint step, and the role they would sign under.
+fn joint_signer(t: &Transition, inst: InstanceView<'_>, actor: &Actor) -> Result<(String, Role), Refusal> {
+    let signed = inst.pending.get(&t.name).map(Vec::as_slice).unwrap_or_default();
+    let mine: Vec<&String> =
+        t.signed_by.iter().filter(|s| inst.parties.get(*s) == Some(&actor.agency)).collect();
+    let Some(first) = mine.first() else {
+        return Err(Refusal::WrongAgency { slot: t.signed_by.join(" or ") });
+    };
+    let role = role_for(actor, &t.roles)?;
+    match mine.iter().find(|s| !signed.iter().any(|x| x.slot == ***s)) {
+        Some(slot) => Ok(((*slot).clone(), role)),
+        None => Err(Refusal::AlreadySigned(format!(
+            "{} has already signed {:?} for {first:?}; the other parties must sign now",
+            actor.agency, t.name
+        ))),
+    }
+}
+
+/// Whether the actor may fire `t` now (state, guard, agency, role, signatures).
+fn may_fire(t: &Transition, inst: InstanceView<'_>, actor: &Actor) -> bool {
+    t.from.iter().any(|f| f == inst.state)
+        && t.guard.as_ref().is_none_or(|g| holds(g, inst.data))
+        && t.slots().iter().all(|s| inst.parties.contains_key(s))
+        && if t.is_joint() {
+            joint_signer(t, inst, actor).is_ok()
+        } else {
+            t.party.as_ref().is_some_and(|p| authorize(actor, inst.parties, p, &t.roles).is_ok())
+        }
 }
 
 /// The transitions the actor may fire now.
 pub fn available<'d>(def: &'d Definition, inst: InstanceView<'_>, actor: &Actor) -> Vec<&'d Transition> {
-    def.transitions
-        .iter()
-        .filter(|t| t.from.iter().any(|f| f == inst.state))
-        .filter(|t| authorize(actor, inst.parties, &t.party, &t.roles).is_ok())
-        .collect()
+    def.transitions.iter().filter(|t| may_fire(t, inst, actor)).collect()
 }
 
 /// Decides one step of a running instance.
@@ -220,21 +455,72 @@ pub fn fire(
     given: &Map<String, Value>,
 ) -> Result<Decision, Refusal> {
     let t = def.transition(transition).ok_or_else(|| Refusal::UnknownTransition(transition.to_owned()))?;
-    let role = authorize(actor, inst.parties, &t.party, &t.roles)?;
+    if let Some(unbound) = t.slots().iter().find(|s| !inst.parties.contains_key(*s)) {
+        return Err(Refusal::GuardFailed {
+            transition: t.name.clone(),
+            reason: format!("no agency is bound to party {unbound:?}"),
+        });
+    }
+    let (role, signer) = if t.is_joint() {
+        let (slot, role) = joint_signer(t, inst, actor)?;
+        (role, Some(slot))
+    } else {
+        let party = t.party.as_deref().unwrap_or_default();
+        (authorize(actor, inst.parties, party, &t.roles)?, None)
+    };
     if !t.from.iter().any(|f| f == inst.state) {
         return Err(Refusal::NotFromState { transition: t.name.clone(), state: inst.state.to_owned() });
     }
-    let data = data::validate(&t.data, given).map_err(Refusal::InvalidData)?;
+    if let Some(guard) = t.guard.as_ref().filter(|g| !holds(g, inst.data)) {
+        return Err(Refusal::GuardFailed { transition: t.name.clone(), reason: describe(guard) });
+    }
+
+    // A joint step: the first signer states the data; the others sign it as it stands.
+    let signed_before = inst.pending.get(&t.name).map_or(0, Vec::len);
+    if signed_before > 0 && !given.is_empty() {
+        return Err(Refusal::InvalidData(vec![FieldError::new(
+            "data",
+            "the data of this joint step was given with its first signature; sign it as it stands \
+             (a comment may say more)",
+        )]));
+    }
+    let data = if signed_before > 0 {
+        Map::new()
+    } else {
+        data::validate(&t.data, given, inst.data).map_err(Refusal::InvalidData)?
+    };
     let mut merged = inst.data.clone();
     merged.extend(data.clone());
+    check_dates(&t.checks, &merged)?;
 
-    let mut actions = Vec::new();
-    // A clock runs while the instance stays among its deadline's states.
-    let left = def.deadlines.iter().filter(|d| covers(d, Some(inst.state)) && !covers(d, Some(&t.to)));
-    for d in left.filter(|d| applies(d, inst.data)) {
-        actions.push(Action::CloseDeadline { deadline: d.name.clone() });
+    let joint = signer.map(|slot| JointProgress { slot, complete: signed_before + 1 == t.signed_by.len() });
+    if let Some(progress) = joint.as_ref().filter(|j| !j.complete) {
+        // Not everyone has signed: the instance stays; the others are told to sign.
+        let actions = t
+            .signed_by
+            .iter()
+            .filter(|s| {
+                **s != progress.slot
+                    && !inst.pending.get(&t.name).is_some_and(|v| v.iter().any(|x| x.slot == **s))
+            })
+            .filter_map(|s| Some(Action::Notify { slot: s.clone(), agency: inst.parties.get(s)?.clone() }))
+            .collect();
+        return Ok(Decision {
+            transition: t.name.clone(),
+            from: Some(inst.state.to_owned()),
+            to: inst.state.to_owned(),
+            role,
+            data,
+            merged_data: merged,
+            actions,
+            follow_ups: Vec::new(),
+            joint,
+        });
     }
-    open_deadlines(def, Some(inst.state), &t.to, inst.parties, &merged, &mut actions);
+
+    let to = t.routes.iter().find(|r| holds(&r.when, &merged)).map_or(&t.to, |r| &r.to).clone();
+    let mut actions =
+        deadline_actions(def, Some(inst.state), &to, Some(&t.name), inst.parties, inst.data, &merged);
     for slot in &t.notify {
         if let Some(agency) = inst.parties.get(slot) {
             actions.push(Action::Notify { slot: slot.clone(), agency: agency.clone() });
@@ -243,166 +529,16 @@ pub fn fire(
     Ok(Decision {
         transition: t.name.clone(),
         from: Some(inst.state.to_owned()),
-        to: t.to.clone(),
+        to,
         role,
+        follow_ups: follow_ups(t, inst.parties, &merged),
         data,
         merged_data: merged,
         actions,
+        joint,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use serde_json::json;
-
-    use super::*;
-    use crate::workflow::loader::parse_definition;
-
-    fn court_transfer() -> Definition {
-        let text = include_str!("../../workflows/court_transfer.2008.toml");
-        parse_definition(Path::new("court_transfer.2008.toml"), text).unwrap()
-    }
-
-    fn code(c: &str) -> AgencyCode {
-        AgencyCode::parse(c).unwrap()
-    }
-
-    fn actor(agency: &str, roles: &[Role]) -> Actor {
-        Actor { sub: "u".into(), name: "U".into(), agency: code(agency), roles: roles.to_vec() }
-    }
-
-    fn bound() -> BTreeMap<String, (AgencyCode, AgencyKind)> {
-        BTreeMap::from([
-            ("court".into(), (code("TAND-HN"), AgencyKind::Court)),
-            ("enforcement".into(), (code("THADS-HN"), AgencyKind::Enforcement)),
-            ("procuracy".into(), (code("VKS-HN"), AgencyKind::Procuracy)),
-        ])
-    }
-
-    fn parties() -> BTreeMap<String, AgencyCode> {
-        bound().into_iter().map(|(s, (c, _))| (s, c)).collect()
-    }
-
-    fn creation(category: &str) -> Map<String, Value> {
-        json!({"judgment_number": "1/2026", "judgment_date": "2026-03-01", "effective_date": "2026-03-20", "category": category})
-            .as_object()
-            .cloned()
-            .unwrap()
-    }
-
-    #[test]
-    fn start_opens_the_deadline_that_fits_the_category() {
-        let def = court_transfer();
-        let court = actor("TAND-HN", &[Role::CourtLiaison]);
-        let d = start(&def, &bound(), &court, &creation("standard")).unwrap();
-        assert_eq!((d.from, d.to.as_str(), d.role), (None, "judgment_effective", Role::CourtLiaison));
-        assert_eq!(
-            d.actions,
-            [Action::OpenDeadline {
-                deadline: "transfer".into(),
-                responsible: code("TAND-HN"),
-                escalate_to: Some(code("VKS-HN")),
-                starts_at: Some("2026-03-20".into()),
-            }]
-        );
-        let urgent = start(&def, &bound(), &court, &creation("urgent_measure")).unwrap();
-        assert!(
-            matches!(&urgent.actions[..], [Action::OpenDeadline { deadline, starts_at: None, .. }] if deadline == "transfer_urgent")
-        );
-    }
-
-    #[test]
-    fn start_checks_parties_and_who_starts() {
-        let def = court_transfer();
-        let court = actor("TAND-HN", &[Role::CourtLiaison]);
-        let mut wrong_kind = bound();
-        wrong_kind.insert("procuracy".into(), (code("CA-HN"), AgencyKind::Police));
-        wrong_kind.remove("court");
-        let Err(Refusal::InvalidParties(errors)) = start(&def, &wrong_kind, &court, &creation("standard"))
-        else {
-            panic!("parties accepted")
-        };
-        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["parties.court", "parties.procuracy"]);
-
-        let head = actor("THADS-HN", &[Role::EnforcementHead]);
-        assert_eq!(
-            start(&def, &bound(), &head, &creation("standard")),
-            Err(Refusal::WrongAgency { slot: "court".into() })
-        );
-        let clerk = actor("TAND-HN", &[Role::Auditor]);
-        assert!(matches!(
-            start(&def, &bound(), &clerk, &creation("standard")),
-            Err(Refusal::WrongRole { .. })
-        ));
-    }
-
-    #[test]
-    fn a_step_closes_the_left_deadlines_and_opens_the_entered_ones() {
-        let def = court_transfer();
-        let p = parties();
-        let data = creation("standard");
-        let head = actor("THADS-HN", &[Role::EnforcementHead]);
-        let given = json!({"decision_number": "9/QĐ", "decision_date": "2026-04-02"});
-        let inst = InstanceView { state: "registered", parties: &p, data: &data };
-        let d = fire(&def, inst, &head, "issue_decision", given.as_object().unwrap()).unwrap();
-        assert_eq!(d.to, "decision_issued");
-        assert_eq!(d.merged_data["decision_date"], "2026-04-02");
-        let names: Vec<String> = d
-            .actions
-            .iter()
-            .map(|a| match a {
-                Action::OpenDeadline { deadline, .. } => format!("open {deadline}"),
-                Action::CloseDeadline { deadline } => format!("close {deadline}"),
-                Action::Notify { slot, .. } => format!("notify {slot}"),
-            })
-            .collect();
-        assert_eq!(names, ["close enforcement_decision", "open assign_officer", "open send_decision"]);
-
-        // The notification clock spans two states: assigning the officer keeps it running.
-        let after = d.merged_data;
-        let inst = InstanceView { state: "decision_issued", parties: &p, data: &after };
-        let given = json!({"officer_name": "A", "assigned_date": "2026-04-03"});
-        let d = fire(&def, inst, &head, "assign_officer", given.as_object().unwrap()).unwrap();
-        assert_eq!(d.actions, [Action::CloseDeadline { deadline: "assign_officer".into() }]);
-    }
-
-    #[test]
-    fn refusals_name_their_reason() {
-        let def = court_transfer();
-        let p = parties();
-        let data = creation("standard");
-        let inst = InstanceView { state: "judgment_effective", parties: &p, data: &data };
-        let officer = actor("THADS-HN", &[Role::EnforcementOfficer]);
-        let none = Map::new();
-        assert_eq!(fire(&def, inst, &officer, "fly", &none), Err(Refusal::UnknownTransition("fly".into())));
-        assert_eq!(
-            fire(&def, inst, &officer, "register", &none),
-            Err(Refusal::NotFromState { transition: "register".into(), state: "judgment_effective".into() })
-        );
-        assert_eq!(
-            fire(&def, inst, &officer, "transfer", &none),
-            Err(Refusal::WrongAgency { slot: "court".into() })
-        );
-        let court = actor("TAND-HN", &[Role::CourtLiaison]);
-        let Err(Refusal::InvalidData(errors)) = fire(&def, inst, &court, "transfer", &none) else {
-            panic!("empty data accepted")
-        };
-        assert_eq!(errors.len(), 3);
-    }
-
-    #[test]
-    fn available_lists_only_the_callers_steps() {
-        let def = court_transfer();
-        let p = parties();
-        let data = creation("standard");
-        let inst = InstanceView { state: "transferred", parties: &p, data: &data };
-        let names =
-            |a: &Actor| available(&def, inst, a).into_iter().map(|t| t.name.as_str()).collect::<Vec<_>>();
-        assert_eq!(names(&actor("THADS-HN", &[Role::EnforcementOfficer])), ["register", "return_to_court"]);
-        assert!(names(&actor("TAND-HN", &[Role::CourtLiaison])).is_empty());
-        assert!(names(&actor("THADS-LC", &[Role::EnforcementHead])).is_empty());
-    }
-}
+#[path = "engine_tests.rs"]
+mod tests;

@@ -1,4 +1,4 @@
-//! Reads workflow definition files and refuses a bad one with its path, line and reason.
+//! Reads one workflow definition file and refuses a bad one with its path, line and reason.
 //!
 //! Parsing keeps the byte span of every name, so each check can point at the line that is
 //! wrong. All problems of a file are reported at once, not only the first.
@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -29,39 +28,54 @@ impl fmt::Display for DefinitionError {
     }
 }
 
+type Name = Spanned<String>;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDefinition {
-    id: Spanned<String>,
+    id: Name,
     version: Spanned<u32>,
     valid_from: Spanned<toml::value::Datetime>,
     valid_until: Option<Spanned<toml::value::Datetime>>,
     title_vi: String,
     title_en: String,
     law: String,
-    initial_state: Spanned<String>,
+    initial_state: Name,
     parties: Vec<RawParty>,
+    #[serde(default)]
+    party_rules: Vec<RawPartyRule>,
     states: Vec<RawState>,
     create: RawCreate,
     #[serde(default)]
     transitions: Vec<RawTransition>,
     #[serde(default)]
     deadlines: Vec<RawDeadline>,
+    handover: Option<Spanned<RawHandover>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawParty {
-    slot: Spanned<String>,
-    kind: Spanned<String>,
+    slot: Name,
+    kind: Name,
+    #[serde(default = "yes")]
+    required: bool,
     title_vi: String,
     title_en: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawPartyRule {
+    rule: Name,
+    slots: Vec<Name>,
+    legal_basis: Name,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawState {
-    name: Spanned<String>,
+    name: Name,
     title_vi: String,
     title_en: String,
     #[serde(default)]
@@ -71,42 +85,71 @@ struct RawState {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCreate {
-    party: Spanned<String>,
+    party: Name,
     #[serde(default)]
-    roles: Vec<Spanned<String>>,
+    roles: Vec<Name>,
     #[serde(default)]
     data: Vec<RawField>,
+    #[serde(default)]
+    checks: Vec<RawCheck>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTransition {
-    name: Spanned<String>,
+    name: Name,
     title_vi: String,
     title_en: String,
-    from: Vec<Spanned<String>>,
-    to: Spanned<String>,
-    party: Spanned<String>,
+    from: Vec<Name>,
+    to: Name,
+    party: Option<Name>,
     #[serde(default)]
-    roles: Vec<Spanned<String>>,
+    signed_by: Vec<Name>,
+    #[serde(default)]
+    roles: Vec<Name>,
+    guard: Option<Spanned<RawCondition>>,
+    #[serde(default)]
+    routes: Vec<RawRoute>,
     #[serde(default)]
     data: Vec<RawField>,
     #[serde(default)]
-    notify: Vec<Spanned<String>>,
+    checks: Vec<RawCheck>,
+    #[serde(default)]
+    notify: Vec<Name>,
+    #[serde(default)]
+    starts: Vec<RawFollowUp>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    when: Spanned<RawCondition>,
+    to: Name,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFollowUp {
+    workflow: Name,
+    parties: BTreeMap<String, Name>,
+    #[serde(default)]
+    data: BTreeMap<String, Name>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawField {
-    name: Spanned<String>,
+    name: Name,
     #[serde(rename = "type")]
-    kind: Spanned<String>,
+    kind: Name,
     #[serde(default = "yes")]
     required: bool,
     title_vi: String,
     title_en: String,
     #[serde(default)]
     options: Vec<String>,
+    of: Option<Name>,
+    time_rule: Option<Name>,
 }
 
 fn yes() -> bool {
@@ -115,25 +158,49 @@ fn yes() -> bool {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawCheck {
+    field: Name,
+    after_field: Name,
+    within_days: Spanned<u32>,
+    when: Option<Spanned<RawCondition>>,
+    legal_basis: Name,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawDeadline {
-    name: Spanned<String>,
-    states: Vec<Spanned<String>>,
+    name: Name,
+    states: Vec<Name>,
     duration: Spanned<u32>,
-    unit: Spanned<String>,
-    starts_from_field: Option<Spanned<String>>,
-    responsible: Spanned<String>,
-    escalate_to: Option<Spanned<String>>,
-    legal_basis: Spanned<String>,
-    when: Option<RawCondition>,
+    unit: Name,
+    starts_from_field: Option<Name>,
+    due_date_field: Option<Name>,
+    responsible: Name,
+    escalate_to: Name,
+    legal_basis: Name,
+    when: Option<Spanned<RawCondition>>,
+    #[serde(default)]
+    restarted_by: Vec<Name>,
     note: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCondition {
-    field: Spanned<String>,
+    field: Option<Name>,
     #[serde(rename = "in")]
-    values: Vec<Spanned<String>>,
+    values: Option<Vec<Name>>,
+    is: Option<bool>,
+    discrepancy_in: Option<Name>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHandover {
+    sender: Name,
+    receiver: Name,
+    manifest: Name,
+    receipt: Name,
 }
 
 /// Collects the problems of one file, turning byte offsets into line numbers.
@@ -144,8 +211,12 @@ struct Problems<'a> {
 }
 
 impl Problems<'_> {
+    fn line(&self, offset: usize) -> usize {
+        self.source[..offset.min(self.source.len())].matches('\n').count() + 1
+    }
+
     fn at(&mut self, offset: usize, reason: impl Into<String>) {
-        let line = self.source[..offset.min(self.source.len())].matches('\n').count() + 1;
+        let line = self.line(offset);
         self.found.push(DefinitionError { path: self.path.to_owned(), line, reason: reason.into() });
     }
 
@@ -182,14 +253,14 @@ pub fn parse_definition(path: &Path, source: &str) -> Result<Definition, Vec<Def
             return Err(p.found);
         }
     };
-    let def = validate(&mut p, raw);
+    let def = Checker::new(&mut p, &raw).and_then(|c| c.build(raw));
     match def {
         Some(def) if p.found.is_empty() => Ok(def),
         _ => Err(p.found),
     }
 }
 
-fn check_unique<'a>(p: &mut Problems<'_>, what: &str, names: impl IntoIterator<Item = &'a Spanned<String>>) {
+fn check_unique<'a>(p: &mut Problems<'_>, what: &str, names: impl IntoIterator<Item = &'a Name>) {
     let mut seen = HashSet::new();
     for name in names {
         if !is_identifier(name.get_ref()) {
@@ -204,7 +275,7 @@ fn check_unique<'a>(p: &mut Problems<'_>, what: &str, names: impl IntoIterator<I
     }
 }
 
-fn roles(p: &mut Problems<'_>, raw: &[Spanned<String>], owner: &Spanned<String>, what: &str) -> Vec<Role> {
+fn roles(p: &mut Problems<'_>, raw: &[Name], owner: &Name, what: &str) -> Vec<Role> {
     if raw.is_empty() {
         p.at_span(owner, format!("{what} {:?} has no allowed role", owner.get_ref()));
     }
@@ -219,571 +290,492 @@ fn roles(p: &mut Problems<'_>, raw: &[Spanned<String>], owner: &Spanned<String>,
         .collect()
 }
 
-fn fields(p: &mut Problems<'_>, raw: Vec<RawField>) -> Vec<DataField> {
-    check_unique(p, "data field", raw.iter().map(|f| &f.name));
-    raw.into_iter()
-        .filter_map(|f| {
-            let kind = DataType::parse(f.kind.get_ref());
-            match kind {
-                None => p.at_span(
-                    &f.kind,
-                    format!(
-                        "unknown data type {:?}: use text, date, datetime, money, integer, items or choice",
-                        f.kind.get_ref()
-                    ),
-                ),
-                Some(DataType::Choice) if f.options.is_empty() => {
-                    p.at_span(&f.name, format!("choice field {:?} lists no options", f.name.get_ref()))
-                }
-                Some(k) if k != DataType::Choice && !f.options.is_empty() => p.at_span(
-                    &f.name,
-                    format!("only a choice field has options; {:?} is not one", f.name.get_ref()),
-                ),
-                _ => {}
-            }
-            Some(DataField {
-                name: f.name.into_inner(),
-                kind: kind?,
-                required: f.required,
-                title_vi: f.title_vi,
-                title_en: f.title_en,
-                options: f.options,
-            })
-        })
-        .collect()
+/// What the checks of one file need to know of the file as a whole.
+struct Checker<'p, 'a> {
+    p: &'p mut Problems<'a>,
+    /// Slot to its kind.
+    slots: HashMap<String, AgencyKind>,
+    /// State to whether it is terminal.
+    states: HashMap<String, bool>,
+    transitions: HashSet<String>,
+    /// Every data field of the workflow, by name (the first declaration of a name wins).
+    fields: HashMap<String, DataField>,
 }
 
-fn validate(p: &mut Problems<'_>, raw: RawDefinition) -> Option<Definition> {
-    if !is_identifier(raw.id.get_ref()) {
-        p.at_span(&raw.id, "id must be lower-case letters, digits and '_'");
+impl<'p, 'a> Checker<'p, 'a> {
+    fn new(p: &'p mut Problems<'a>, raw: &RawDefinition) -> Option<Self> {
+        let mut slots = HashMap::new();
+        check_unique(p, "party slot", raw.parties.iter().map(|x| &x.slot));
+        for party in &raw.parties {
+            match party.kind.get_ref().parse::<AgencyKind>() {
+                Ok(kind) => {
+                    slots.insert(party.slot.get_ref().clone(), kind);
+                }
+                Err(e) => p.at_span(&party.kind, format!("party slot {:?}: {e}", party.slot.get_ref())),
+            }
+        }
+        check_unique(p, "state", raw.states.iter().map(|s| &s.name));
+        if raw.states.is_empty() {
+            p.at(0, "no states");
+        }
+        let states = raw.states.iter().map(|s| (s.name.get_ref().clone(), s.terminal)).collect();
+        check_unique(p, "transition", raw.transitions.iter().map(|t| &t.name));
+        let transitions = raw.transitions.iter().map(|t| t.name.get_ref().clone()).collect();
+        let mut checker = Self { p, slots, states, transitions, fields: HashMap::new() };
+        let all_raw = raw.create.data.iter().chain(raw.transitions.iter().flat_map(|t| t.data.iter()));
+        for f in all_raw {
+            if let Some(field) = checker.field(f) {
+                checker.fields.entry(field.name.clone()).or_insert(field);
+            }
+        }
+        Some(checker)
     }
-    if *raw.version.get_ref() == 0 {
-        p.at_span(&raw.version, "version starts at 1");
-    }
-    let valid_from = toml_date(p, &raw.valid_from, "valid_from");
-    let valid_until = raw.valid_until.as_ref().and_then(|v| toml_date(p, v, "valid_until"));
-    if let (Some(from), Some(until), Some(span)) = (valid_from, valid_until, raw.valid_until.as_ref()) {
-        if until < from {
-            p.at_span(span, "valid_until is before valid_from");
+
+    fn slot(&mut self, s: &Name, what: &str) {
+        if !self.slots.contains_key(s.get_ref()) {
+            self.p.at_span(s, format!("{what} names unknown party slot {:?}", s.get_ref()));
         }
     }
 
-    // Parties.
-    check_unique(p, "party slot", raw.parties.iter().map(|x| &x.slot));
-    let parties: Vec<Party> = raw
-        .parties
-        .into_iter()
-        .filter_map(|x| match x.kind.get_ref().parse::<AgencyKind>() {
-            Ok(kind) => {
-                Some(Party { slot: x.slot.into_inner(), kind, title_vi: x.title_vi, title_en: x.title_en })
+    fn state(&mut self, s: &Name, what: &str) {
+        if !self.states.contains_key(s.get_ref()) {
+            self.p.at_span(s, format!("{what} names unknown state {:?}", s.get_ref()));
+        }
+    }
+
+    /// A field of this workflow of one of the given types.
+    fn field_of(&mut self, name: &Name, what: &str, kinds: &[DataType]) -> Option<DataField> {
+        let found = self.fields.get(name.get_ref()).filter(|f| kinds.contains(&f.kind)).cloned();
+        if found.is_none() {
+            let kinds: Vec<String> = kinds.iter().map(|k| format!("{k:?}").to_lowercase()).collect();
+            self.p.at_span(
+                name,
+                format!("{what} {:?} is not a {} field of this workflow", name.get_ref(), kinds.join(" or ")),
+            );
+        }
+        found
+    }
+
+    /// Checks one data field's declaration on its own (references are checked after all are read).
+    fn field(&mut self, f: &RawField) -> Option<DataField> {
+        let kind = DataType::parse(f.kind.get_ref());
+        let name = f.name.get_ref();
+        match kind {
+            None => self.p.at_span(
+                &f.kind,
+                format!(
+                    "unknown data type {:?}: use text, date, datetime, money, integer, boolean, items, receipt or choice",
+                    f.kind.get_ref()
+                ),
+            ),
+            Some(DataType::Choice) if f.options.is_empty() => {
+                self.p.at_span(&f.name, format!("choice field {name:?} lists no options"))
             }
-            Err(e) => {
-                p.at_span(&x.kind, format!("party slot {:?}: {e}", x.slot.get_ref()));
+            Some(k) if k != DataType::Choice && !f.options.is_empty() => {
+                self.p.at_span(&f.name, format!("only a choice field has options; {name:?} is not one"))
+            }
+            Some(DataType::Receipt) if f.of.is_none() => self.p.at_span(
+                &f.name,
+                format!("receipt field {name:?} must name the items field it confirms with `of`"),
+            ),
+            Some(k) if k != DataType::Receipt && f.of.is_some() => {
+                self.p.at_span(&f.name, format!("only a receipt field has `of`; {name:?} is not one"))
+            }
+            _ => {}
+        }
+        let time_rule = match (f.time_rule.as_ref(), kind) {
+            (None, _) => None,
+            (Some(r), Some(DataType::Datetime)) if r.get_ref() == "coercion" => Some(TimeRule::Coercion),
+            (Some(r), Some(DataType::Datetime)) => {
+                self.p.at_span(r, format!("unknown time_rule {:?}: use coercion", r.get_ref()));
                 None
             }
+            (Some(r), _) => {
+                self.p.at_span(r, "only a datetime field has a time_rule");
+                None
+            }
+        };
+        Some(DataField {
+            name: name.clone(),
+            kind: kind?,
+            required: f.required,
+            title_vi: f.title_vi.clone(),
+            title_en: f.title_en.clone(),
+            options: f.options.clone(),
+            of: f.of.as_ref().map(|o| o.get_ref().clone()),
+            time_rule,
         })
-        .collect();
-    let slots: HashSet<String> = parties.iter().map(|x| x.slot.clone()).collect();
-    let check_slot = |p: &mut Problems<'_>, s: &Spanned<String>, what: &str| {
-        if !slots.contains(s.get_ref()) {
-            p.at_span(s, format!("{what} names unknown party slot {:?}", s.get_ref()));
-        }
-    };
-
-    // States.
-    check_unique(p, "state", raw.states.iter().map(|s| &s.name));
-    if raw.states.is_empty() {
-        p.at(0, "no states");
     }
-    let terminal: HashMap<String, bool> =
-        raw.states.iter().map(|s| (s.name.get_ref().clone(), s.terminal)).collect();
-    let check_state = |p: &mut Problems<'_>, s: &Spanned<String>, what: &str| {
-        if !terminal.contains_key(s.get_ref()) {
-            p.at_span(s, format!("{what} names unknown state {:?}", s.get_ref()));
+
+    fn fields(&mut self, raw: &[RawField]) -> Vec<DataField> {
+        check_unique(self.p, "data field", raw.iter().map(|f| &f.name));
+        let out: Vec<DataField> = raw.iter().filter_map(|f| self.field(f)).collect();
+        for (f, field) in raw.iter().zip(&out) {
+            if let Some(of) = &f.of {
+                if field.kind == DataType::Receipt {
+                    self.field_of(of, "of", &[DataType::Items]);
+                }
+            }
         }
-    };
-    check_state(p, &raw.initial_state, "initial_state");
+        out
+    }
 
-    // Creation.
-    check_slot(p, &raw.create.party, "create");
-    let create = CreateRule {
-        party: raw.create.party.get_ref().clone(),
-        roles: roles(p, &raw.create.roles, &raw.create.party, "create rule for party"),
-        data: fields(p, raw.create.data),
-    };
+    fn condition(&mut self, raw: &Spanned<RawCondition>) -> Option<Condition> {
+        let c = raw.get_ref();
+        match (&c.field, &c.values, c.is, &c.discrepancy_in) {
+            (Some(field), Some(values), None, None) => {
+                let choice = self.field_of(field, "when.field", &[DataType::Choice])?;
+                for v in values {
+                    if !choice.options.contains(v.get_ref()) {
+                        self.p.at_span(v, format!("{:?} is not an option of {:?}", v.get_ref(), choice.name));
+                    }
+                }
+                Some(Condition::FieldIn {
+                    field: field.get_ref().clone(),
+                    values: values.iter().map(|v| v.get_ref().clone()).collect(),
+                })
+            }
+            (Some(field), None, Some(is), None) => {
+                self.field_of(field, "when.field", &[DataType::Boolean])?;
+                Some(Condition::FieldIs { field: field.get_ref().clone(), is })
+            }
+            (None, None, None, Some(receipt)) => {
+                self.field_of(receipt, "discrepancy_in", &[DataType::Receipt])?;
+                Some(Condition::Discrepancy { discrepancy_in: receipt.get_ref().clone() })
+            }
+            _ => {
+                self.p.at_span(
+                    raw,
+                    "a condition is { field = ..., in = [...] }, { field = ..., is = true } or { discrepancy_in = ... }",
+                );
+                None
+            }
+        }
+    }
 
-    // Transitions.
-    check_unique(p, "transition", raw.transitions.iter().map(|t| &t.name));
-    let mut edges: Vec<(String, String)> = Vec::new();
-    let mut transitions = Vec::new();
-    for t in raw.transitions {
-        if t.name.get_ref() == "create" {
-            p.at_span(&t.name, "\"create\" is reserved for the start of an instance");
+    fn checks(&mut self, raw: &[RawCheck]) -> Vec<DateCheck> {
+        let dates = [DataType::Date, DataType::Datetime];
+        raw.iter()
+            .map(|c| {
+                self.field_of(&c.field, "field", &dates);
+                self.field_of(&c.after_field, "after_field", &dates);
+                if c.legal_basis.get_ref().trim().is_empty() {
+                    self.p.at_span(&c.legal_basis, "legal_basis is empty: cite the article and the law");
+                }
+                DateCheck {
+                    field: c.field.get_ref().clone(),
+                    after_field: c.after_field.get_ref().clone(),
+                    within_days: *c.within_days.get_ref(),
+                    when: c.when.as_ref().and_then(|w| self.condition(w)),
+                    legal_basis: c.legal_basis.get_ref().clone(),
+                }
+            })
+            .collect()
+    }
+
+    fn transition(&mut self, t: &RawTransition) -> Transition {
+        let name = t.name.get_ref();
+        if name == "create" {
+            self.p.at_span(&t.name, "\"create\" is reserved for the start of an instance");
         }
         if t.from.is_empty() {
-            p.at_span(&t.name, format!("transition {:?} has no from state", t.name.get_ref()));
+            self.p.at_span(&t.name, format!("transition {name:?} has no from state"));
         }
         for f in &t.from {
-            check_state(p, f, "from");
-            if terminal.get(f.get_ref()) == Some(&true) {
-                p.at_span(
-                    f,
-                    format!("transition {:?} leaves terminal state {:?}", t.name.get_ref(), f.get_ref()),
-                );
+            self.state(f, "from");
+            if self.states.get(f.get_ref()) == Some(&true) {
+                self.p.at_span(f, format!("transition {name:?} leaves terminal state {:?}", f.get_ref()));
             }
-            edges.push((f.get_ref().clone(), t.to.get_ref().clone()));
         }
-        check_state(p, &t.to, "to");
-        check_slot(p, &t.party, "party");
+        self.state(&t.to, "to");
+        match (&t.party, t.signed_by.len()) {
+            (Some(party), 0) => self.slot(party, "party"),
+            (None, n) if n >= 2 => {
+                let mut seen = HashSet::new();
+                for s in &t.signed_by {
+                    self.slot(s, "signed_by");
+                    if !seen.insert(s.get_ref()) {
+                        self.p.at_span(s, format!("{:?} signs twice", s.get_ref()));
+                    }
+                }
+            }
+            _ => self.p.at_span(
+                &t.name,
+                format!("transition {name:?} needs either a party or signed_by with two or more slots"),
+            ),
+        }
         for n in &t.notify {
-            check_slot(p, n, "notify");
+            self.slot(n, "notify");
         }
-        let allowed = roles(p, &t.roles, &t.name, "transition");
-        transitions.push(Transition {
-            name: t.name.get_ref().clone(),
-            title_vi: t.title_vi,
-            title_en: t.title_en,
-            from: t.from.into_iter().map(Spanned::into_inner).collect(),
-            to: t.to.into_inner(),
-            party: t.party.into_inner(),
-            roles: allowed,
-            data: fields(p, t.data),
-            notify: t.notify.into_iter().map(Spanned::into_inner).collect(),
-        });
+        for r in &t.routes {
+            self.state(&r.to, "route");
+        }
+        let data = self.fields(&t.data);
+        let starts = t
+            .starts
+            .iter()
+            .map(|s| {
+                if !is_identifier(s.workflow.get_ref()) {
+                    self.p.at_span(&s.workflow, "starts.workflow must be a workflow id");
+                }
+                for source in s.parties.values() {
+                    self.slot(source, "starts.parties");
+                }
+                for source in s.data.values() {
+                    if !self.fields.contains_key(source.get_ref()) {
+                        self.p.at_span(
+                            source,
+                            format!("starts.data names unknown field {:?}", source.get_ref()),
+                        );
+                    }
+                }
+                FollowUp {
+                    workflow: s.workflow.get_ref().clone(),
+                    parties: s.parties.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
+                    data: s.data.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
+                    line: self.p.line(s.workflow.span().start),
+                }
+            })
+            .collect();
+        Transition {
+            name: name.clone(),
+            title_vi: t.title_vi.clone(),
+            title_en: t.title_en.clone(),
+            from: t.from.iter().map(|f| f.get_ref().clone()).collect(),
+            to: t.to.get_ref().clone(),
+            party: t.party.as_ref().map(|p| p.get_ref().clone()),
+            signed_by: t.signed_by.iter().map(|s| s.get_ref().clone()).collect(),
+            roles: roles(self.p, &t.roles, &t.name, "transition"),
+            guard: t.guard.as_ref().and_then(|g| self.condition(g)),
+            routes: t
+                .routes
+                .iter()
+                .filter_map(|r| Some(Route { when: self.condition(&r.when)?, to: r.to.get_ref().clone() }))
+                .collect(),
+            data,
+            checks: self.checks(&t.checks),
+            notify: t.notify.iter().map(|n| n.get_ref().clone()).collect(),
+            starts,
+        }
     }
 
-    // Every state reachable from the start; every non-terminal state has a way out.
-    let mut reached = HashSet::from([raw.initial_state.get_ref().clone()]);
-    let mut queue = VecDeque::from([raw.initial_state.get_ref().clone()]);
-    while let Some(s) = queue.pop_front() {
-        for (from, to) in &edges {
-            if *from == s && reached.insert(to.clone()) {
-                queue.push_back(to.clone());
-            }
-        }
-    }
-    for s in &raw.states {
-        if !reached.contains(s.name.get_ref()) {
-            p.at_span(
-                &s.name,
-                format!("state {:?} is unreachable from {:?}", s.name.get_ref(), raw.initial_state.get_ref()),
-            );
-        }
-        if !s.terminal && !edges.iter().any(|(from, _)| from == s.name.get_ref()) {
-            p.at_span(
-                &s.name,
-                format!("state {:?} is not terminal but no transition leaves it", s.name.get_ref()),
-            );
-        }
-    }
-
-    // Deadlines.
-    let all_fields: Vec<&DataField> =
-        create.data.iter().chain(transitions.iter().flat_map(|t| t.data.iter())).collect();
-    check_unique(p, "deadline", raw.deadlines.iter().map(|d| &d.name));
-    let mut deadlines = Vec::new();
-    for d in raw.deadlines {
+    fn deadline(&mut self, d: &RawDeadline) -> Option<Deadline> {
+        let name = d.name.get_ref();
         if d.states.is_empty() {
-            p.at_span(&d.name, format!("deadline {:?} names no states", d.name.get_ref()));
+            self.p.at_span(&d.name, format!("deadline {name:?} names no states"));
         }
         for s in &d.states {
-            check_state(p, s, "deadline");
-            if terminal.get(s.get_ref()) == Some(&true) {
-                p.at_span(
+            self.state(s, "deadline");
+            if self.states.get(s.get_ref()) == Some(&true) {
+                self.p.at_span(
                     s,
-                    format!(
-                        "deadline {:?} is on terminal state {:?}, which is never left",
-                        d.name.get_ref(),
-                        s.get_ref()
-                    ),
+                    format!("deadline {name:?} is on terminal state {:?}, which is never left", s.get_ref()),
                 );
             }
         }
         if *d.duration.get_ref() == 0 {
-            p.at_span(&d.duration, "duration must be at least 1");
+            self.p.at_span(&d.duration, "duration must be at least 1");
         }
         let unit = match d.unit.get_ref().as_str() {
             "calendar_days" => Some(DeadlineUnit::CalendarDays),
             "working_days" => Some(DeadlineUnit::WorkingDays),
             "hours" => Some(DeadlineUnit::Hours),
+            "months" => Some(DeadlineUnit::Months),
             other => {
-                p.at_span(
+                self.p.at_span(
                     &d.unit,
-                    format!("unknown unit {other:?}: use calendar_days, working_days or hours"),
+                    format!("unknown unit {other:?}: use calendar_days, working_days, hours or months"),
                 );
                 None
             }
         };
         if let Some(f) = &d.starts_from_field {
-            let ok = all_fields
-                .iter()
-                .any(|x| x.name == *f.get_ref() && matches!(x.kind, DataType::Date | DataType::Datetime));
-            if !ok {
-                p.at_span(
-                    f,
-                    format!(
-                        "starts_from_field {:?} is not a date or datetime field of this workflow",
-                        f.get_ref()
-                    ),
-                );
-            }
+            self.field_of(f, "starts_from_field", &[DataType::Date, DataType::Datetime]);
         }
-        check_slot(p, &d.responsible, "responsible");
-        if let Some(e) = &d.escalate_to {
-            check_slot(p, e, "escalate_to");
+        if let Some(f) = &d.due_date_field {
+            self.field_of(f, "due_date_field", &[DataType::Date]);
         }
+        self.slot(&d.responsible, "responsible");
+        self.slot(&d.escalate_to, "escalate_to");
         if d.legal_basis.get_ref().trim().is_empty() {
-            p.at_span(&d.legal_basis, "legal_basis is empty: cite the article and the law");
+            self.p.at_span(&d.legal_basis, "legal_basis is empty: cite the article and the law");
         }
-        let when = d.when.map(|w| {
-            match all_fields.iter().find(|x| x.name == *w.field.get_ref() && x.kind == DataType::Choice) {
-                None => p.at_span(
-                    &w.field,
-                    format!("when.field {:?} is not a choice field of this workflow", w.field.get_ref()),
-                ),
-                Some(field) => {
-                    for v in &w.values {
-                        if !field.options.contains(v.get_ref()) {
-                            p.at_span(v, format!("{:?} is not an option of {:?}", v.get_ref(), field.name));
-                        }
-                    }
-                }
+        for t in &d.restarted_by {
+            if !self.transitions.contains(t.get_ref()) {
+                self.p.at_span(t, format!("restarted_by names unknown transition {:?}", t.get_ref()));
             }
-            Condition {
-                field: w.field.into_inner(),
-                values: w.values.into_iter().map(Spanned::into_inner).collect(),
-            }
-        });
-        deadlines.push(Deadline {
-            name: d.name.into_inner(),
-            states: d.states.into_iter().map(Spanned::into_inner).collect(),
-            duration: d.duration.into_inner(),
+        }
+        Some(Deadline {
+            name: name.clone(),
+            states: d.states.iter().map(|s| s.get_ref().clone()).collect(),
+            duration: *d.duration.get_ref(),
             unit: unit?,
-            starts_from_field: d.starts_from_field.map(Spanned::into_inner),
-            responsible: d.responsible.into_inner(),
-            escalate_to: d.escalate_to.map(Spanned::into_inner),
-            legal_basis: d.legal_basis.into_inner(),
-            when,
-            note: d.note,
-        });
+            starts_from_field: d.starts_from_field.as_ref().map(|f| f.get_ref().clone()),
+            due_date_field: d.due_date_field.as_ref().map(|f| f.get_ref().clone()),
+            responsible: d.responsible.get_ref().clone(),
+            escalate_to: d.escalate_to.get_ref().clone(),
+            legal_basis: d.legal_basis.get_ref().clone(),
+            when: d.when.as_ref().and_then(|w| self.condition(w)),
+            restarted_by: d.restarted_by.iter().map(|t| t.get_ref().clone()).collect(),
+            note: d.note.clone(),
+        })
     }
 
-    Some(Definition {
-        id: raw.id.into_inner(),
-        version: raw.version.into_inner(),
-        valid_from: valid_from?,
-        valid_until,
-        title_vi: raw.title_vi,
-        title_en: raw.title_en,
-        law: raw.law,
-        parties,
-        states: raw
-            .states
-            .into_iter()
-            .map(|s| State {
-                name: s.name.into_inner(),
-                title_vi: s.title_vi,
-                title_en: s.title_en,
-                terminal: s.terminal,
-            })
-            .collect(),
-        initial_state: raw.initial_state.into_inner(),
-        create,
-        transitions,
-        deadlines,
-        source: p.path.to_owned(),
-    })
-}
-
-/// Every version of every workflow, loaded from one directory.
-#[derive(Debug, Default)]
-pub struct Registry {
-    by_id: BTreeMap<String, Vec<Arc<Definition>>>,
-}
-
-impl Registry {
-    /// Loads every `*.toml` file directly in `dir` (sub-folders hold other data and are skipped).
-    pub fn load_dir(dir: &Path) -> Result<Self, Vec<DefinitionError>> {
-        let problem = |reason: String| vec![DefinitionError { path: dir.to_owned(), line: 0, reason }];
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| problem(format!("cannot read the workflows folder: {e}")))?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
-        let mut files = Vec::new();
-        for path in paths {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                vec![DefinitionError { path: path.clone(), line: 0, reason: format!("cannot read: {e}") }]
-            })?;
-            files.push((path, text));
+    fn build(mut self, raw: RawDefinition) -> Option<Definition> {
+        let p = &mut *self.p;
+        if !is_identifier(raw.id.get_ref()) {
+            p.at_span(&raw.id, "id must be lower-case letters, digits and '_'");
         }
-        Self::from_sources(files.iter().map(|(p, t)| (p.as_path(), t.as_str())))
-    }
-
-    /// Builds the registry from file texts, checking that versions of one workflow neither
-    /// repeat nor overlap in time.
-    pub fn from_sources<'a>(
-        files: impl IntoIterator<Item = (&'a Path, &'a str)>,
-    ) -> Result<Self, Vec<DefinitionError>> {
-        let mut errors = Vec::new();
-        let mut registry = Registry::default();
-        for (path, text) in files {
-            match parse_definition(path, text) {
-                Ok(def) => registry.by_id.entry(def.id.clone()).or_default().push(Arc::new(def)),
-                Err(mut e) => errors.append(&mut e),
+        if *raw.version.get_ref() == 0 {
+            p.at_span(&raw.version, "version starts at 1");
+        }
+        let valid_from = toml_date(p, &raw.valid_from, "valid_from");
+        let valid_until = raw.valid_until.as_ref().and_then(|v| toml_date(p, v, "valid_until"));
+        if let (Some(from), Some(until), Some(span)) = (valid_from, valid_until, raw.valid_until.as_ref()) {
+            if until < from {
+                p.at_span(span, "valid_until is before valid_from");
             }
         }
-        for versions in registry.by_id.values_mut() {
-            versions.sort_by_key(|d| (d.valid_from, d.version));
-            for pair in versions.windows(2) {
-                let (a, b) = (&pair[0], &pair[1]);
-                let at = |reason: String| DefinitionError { path: b.source.clone(), line: 1, reason };
-                if a.version == b.version {
-                    errors.push(at(format!(
-                        "workflow {:?} version {} is also defined in {}",
-                        b.id,
-                        b.version,
-                        a.source.display()
-                    )));
-                } else if a.valid_until.is_none_or(|until| until >= b.valid_from) {
-                    errors.push(at(format!(
-                        "workflow {:?} version {} starts {} while version {} ({}) is still in force",
-                        b.id,
-                        b.version,
-                        b.valid_from,
-                        a.version,
-                        a.source.display()
-                    )));
+        self.state(&raw.initial_state, "initial_state");
+
+        let parties: Vec<Party> = raw
+            .parties
+            .iter()
+            .filter_map(|x| {
+                Some(Party {
+                    slot: x.slot.get_ref().clone(),
+                    kind: *self.slots.get(x.slot.get_ref())?,
+                    required: x.required,
+                    title_vi: x.title_vi.clone(),
+                    title_en: x.title_en.clone(),
+                })
+            })
+            .collect();
+        let party_rules = raw
+            .party_rules
+            .iter()
+            .filter_map(|r| {
+                for s in &r.slots {
+                    self.slot(s, "party rule");
+                }
+                if r.slots.len() < 2 {
+                    self.p.at_span(&r.rule, "a party rule names two or more slots");
+                }
+                if r.legal_basis.get_ref().trim().is_empty() {
+                    self.p.at_span(&r.legal_basis, "legal_basis is empty: cite the article and the law");
+                }
+                let rule = match r.rule.get_ref().as_str() {
+                    "different_province" => PartyRuleKind::DifferentProvince,
+                    other => {
+                        self.p.at_span(
+                            &r.rule,
+                            format!("unknown party rule {other:?}: use different_province"),
+                        );
+                        return None;
+                    }
+                };
+                Some(PartyRule {
+                    rule,
+                    slots: r.slots.iter().map(|s| s.get_ref().clone()).collect(),
+                    legal_basis: r.legal_basis.get_ref().clone(),
+                })
+            })
+            .collect();
+
+        self.slot(&raw.create.party, "create");
+        if self.slots.contains_key(raw.create.party.get_ref())
+            && !raw.parties.iter().any(|x| x.slot.get_ref() == raw.create.party.get_ref() && x.required)
+        {
+            self.p.at_span(&raw.create.party, "the party that starts an instance must be a required slot");
+        }
+        let create = CreateRule {
+            party: raw.create.party.get_ref().clone(),
+            roles: roles(self.p, &raw.create.roles, &raw.create.party, "create rule for party"),
+            data: self.fields(&raw.create.data),
+            checks: self.checks(&raw.create.checks),
+        };
+        let transitions: Vec<Transition> = raw.transitions.iter().map(|t| self.transition(t)).collect();
+
+        // Every state reachable from the start; every non-terminal state has a way out.
+        let edges: Vec<(&str, &str)> = transitions
+            .iter()
+            .flat_map(|t| {
+                let targets = std::iter::once(t.to.as_str()).chain(t.routes.iter().map(|r| r.to.as_str()));
+                let targets: Vec<&str> = targets.collect();
+                t.from.iter().flat_map(move |f| targets.clone().into_iter().map(move |to| (f.as_str(), to)))
+            })
+            .collect();
+        let start = raw.initial_state.get_ref().as_str();
+        let mut reached = HashSet::from([start]);
+        let mut queue = VecDeque::from([start]);
+        while let Some(s) = queue.pop_front() {
+            for (from, to) in &edges {
+                if *from == s && reached.insert(to) {
+                    queue.push_back(to);
                 }
             }
-            versions.sort_by_key(|d| d.version);
         }
-        if errors.is_empty() {
-            Ok(registry)
-        } else {
-            Err(errors)
+        for s in &raw.states {
+            let name = s.name.get_ref().as_str();
+            if !reached.contains(name) {
+                self.p.at_span(&s.name, format!("state {name:?} is unreachable from {start:?}"));
+            }
+            if !s.terminal && !edges.iter().any(|(from, _)| *from == name) {
+                self.p
+                    .at_span(&s.name, format!("state {name:?} is not terminal but no transition leaves it"));
+            }
         }
-    }
 
-    pub fn get(&self, id: &str, version: u32) -> Option<&Arc<Definition>> {
-        self.by_id.get(id)?.iter().find(|d| d.version == version)
-    }
+        check_unique(self.p, "deadline", raw.deadlines.iter().map(|d| &d.name));
+        let deadlines: Vec<Deadline> = raw.deadlines.iter().filter_map(|d| self.deadline(d)).collect();
 
-    /// The version that new instances take for a legal reference date.
-    pub fn in_force(&self, id: &str, date: NaiveDate) -> Option<&Arc<Definition>> {
-        self.by_id.get(id)?.iter().find(|d| d.in_force_on(date))
-    }
+        let handover = raw.handover.as_ref().map(|h| {
+            let raw_h = h.get_ref();
+            self.slot(&raw_h.sender, "handover.sender");
+            self.slot(&raw_h.receiver, "handover.receiver");
+            self.field_of(&raw_h.manifest, "handover.manifest", &[DataType::Items]);
+            let receipt = self.field_of(&raw_h.receipt, "handover.receipt", &[DataType::Receipt]);
+            if receipt.is_some_and(|r| r.of.as_deref() != Some(raw_h.manifest.get_ref())) {
+                self.p.at_span(&raw_h.receipt, "handover.receipt must confirm the handover's manifest");
+            }
+            Handover {
+                sender: raw_h.sender.get_ref().clone(),
+                receiver: raw_h.receiver.get_ref().clone(),
+                manifest: raw_h.manifest.get_ref().clone(),
+                receipt: raw_h.receipt.get_ref().clone(),
+            }
+        });
 
-    pub fn versions(&self, id: &str) -> Option<&[Arc<Definition>]> {
-        self.by_id.get(id).map(Vec::as_slice)
-    }
-
-    pub fn all(&self) -> impl Iterator<Item = &Arc<Definition>> {
-        self.by_id.values().flatten()
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_id.values().map(Vec::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        Some(Definition {
+            id: raw.id.get_ref().clone(),
+            version: *raw.version.get_ref(),
+            valid_from: valid_from?,
+            valid_until,
+            title_vi: raw.title_vi,
+            title_en: raw.title_en,
+            law: raw.law,
+            parties,
+            party_rules,
+            states: raw
+                .states
+                .iter()
+                .map(|s| State {
+                    name: s.name.get_ref().clone(),
+                    title_vi: s.title_vi.clone(),
+                    title_en: s.title_en.clone(),
+                    terminal: s.terminal,
+                })
+                .collect(),
+            initial_state: raw.initial_state.get_ref().clone(),
+            create,
+            transitions,
+            deadlines,
+            handover,
+            source: self.p.path.to_owned(),
+        })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const VALID: &str = r#"
-id = "demo"
-version = 1
-valid_from = 2026-07-01
-title_vi = "Thử"
-title_en = "Demo"
-law = "Luật 106/2025/QH15"
-initial_state = "open"
-
-[[parties]]
-slot = "court"
-kind = "court"
-title_vi = "Tòa án"
-title_en = "Court"
-
-[[states]]
-name = "open"
-title_vi = "Mở"
-title_en = "Open"
-
-[[states]]
-name = "done"
-title_vi = "Xong"
-title_en = "Done"
-terminal = true
-
-[create]
-party = "court"
-roles = ["court_liaison"]
-
-[[transitions]]
-name = "finish"
-title_vi = "Kết thúc"
-title_en = "Finish"
-from = ["open"]
-to = "done"
-party = "court"
-roles = ["court_liaison"]
-
-[[deadlines]]
-name = "finish"
-states = ["open"]
-duration = 5
-unit = "working_days"
-responsible = "court"
-legal_basis = "Điều 1"
-"#;
-
-    fn problems(text: &str) -> Vec<(usize, String)> {
-        match parse_definition(Path::new("demo.toml"), text) {
-            Ok(_) => vec![],
-            Err(errors) => errors.into_iter().map(|e| (e.line, e.reason)).collect(),
-        }
-    }
-
-    /// The line in `text` holding `needle`, counted from 1.
-    fn line_of(text: &str, needle: &str) -> usize {
-        text.lines().position(|l| l.contains(needle)).unwrap() + 1
-    }
-
-    fn assert_refused(text: &str, needle: &str, reason: &str) {
-        let found = problems(text);
-        let line = line_of(text, needle);
-        assert!(
-            found.iter().any(|(l, r)| *l == line && r.contains(reason)),
-            "expected line {line} ({needle}) to say {reason:?}; got {found:?}"
-        );
-    }
-
-    #[test]
-    fn the_valid_file_loads() {
-        assert_eq!(problems(VALID), vec![]);
-    }
-
-    #[test]
-    fn unknown_states_are_refused_at_their_line() {
-        let text = VALID.replace("to = \"done\"", "to = \"closed\"");
-        assert_refused(&text, "to = \"closed\"", "unknown state \"closed\"");
-        let text = VALID.replace("states = [\"open\"]", "states = [\"waiting\"]");
-        assert_refused(&text, "states = [\"waiting\"]", "unknown state \"waiting\"");
-    }
-
-    #[test]
-    fn unreachable_states_are_refused() {
-        let text = VALID.replace(
-            "[create]",
-            "[[states]]\nname = \"limbo\"\ntitle_vi = \"x\"\ntitle_en = \"x\"\nterminal = true\n\n[create]",
-        );
-        assert_refused(&text, "name = \"limbo\"", "unreachable");
-    }
-
-    #[test]
-    fn transitions_without_a_role_are_refused() {
-        let text = VALID.replace(
-            "from = [\"open\"]\nto = \"done\"\nparty = \"court\"\nroles = [\"court_liaison\"]",
-            "from = [\"open\"]\nto = \"done\"\nparty = \"court\"\nroles = []",
-        );
-        assert_refused(&text, "name = \"finish\"", "no allowed role");
-        let text = VALID.replace(
-            "roles = [\"court_liaison\"]\n\n[[transitions]]",
-            "roles = [\"judge\"]\n\n[[transitions]]",
-        );
-        assert_refused(&text, "roles = [\"judge\"]", "unknown role \"judge\"");
-    }
-
-    #[test]
-    fn unknown_agency_kinds_are_refused() {
-        let text = VALID.replace("kind = \"court\"", "kind = \"ministry\"");
-        assert_refused(&text, "kind = \"ministry\"", "unknown agency kind \"ministry\"");
-    }
-
-    #[test]
-    fn duplicate_names_are_refused() {
-        let text = VALID.replace(
-            "[create]",
-            "[[states]]\nname = \"open\"\ntitle_vi = \"x\"\ntitle_en = \"x\"\n\n[create]",
-        );
-        let found = problems(&text);
-        let second =
-            text.lines().enumerate().filter(|(_, l)| l.contains("name = \"open\"")).nth(1).unwrap().0 + 1;
-        assert!(
-            found.iter().any(|(l, r)| *l == second && r.contains("duplicate state name \"open\"")),
-            "{found:?}"
-        );
-    }
-
-    #[test]
-    fn other_mistakes_are_refused_with_their_line() {
-        assert_refused(
-            &VALID.replace("unit = \"working_days\"", "unit = \"weeks\""),
-            "unit = \"weeks\"",
-            "unknown unit",
-        );
-        assert_refused(
-            &VALID.replace("legal_basis = \"Điều 1\"", "legal_basis = \" \""),
-            "legal_basis = \" \"",
-            "cite the article",
-        );
-        assert_refused(
-            &VALID.replace("law = ", "colour = \"red\"\nlaw = "),
-            "colour",
-            "unknown field `colour`",
-        );
-        assert_refused(
-            &VALID.replace("duration = 5", "duration = \"5\""),
-            "duration = \"5\"",
-            "invalid type",
-        );
-        assert_refused(
-            &VALID.replace("valid_from = 2026-07-01", "valid_from = \"2026-07-01\""),
-            "valid_from",
-            "invalid type",
-        );
-        assert_refused(
-            &VALID.replace(
-                "party = \"court\"\nroles = [\"court_liaison\"]\n\n[[transitions]]",
-                "party = \"judge\"\nroles = [\"court_liaison\"]\n\n[[transitions]]",
-            ),
-            "party = \"judge\"",
-            "unknown party slot",
-        );
-    }
-
-    #[test]
-    fn overlapping_versions_are_refused() {
-        let v2 = VALID.replace("version = 1", "version = 2");
-        let files = [(Path::new("a.toml"), VALID), (Path::new("b.toml"), v2.as_str())];
-        let errors = Registry::from_sources(files).unwrap_err();
-        assert!(errors[0].reason.contains("still in force"), "{errors:?}");
-
-        let v1 =
-            VALID.replace("valid_from = 2026-07-01", "valid_from = 2020-01-01\nvalid_until = 2026-06-30");
-        let files = [(Path::new("a.toml"), v1.as_str()), (Path::new("b.toml"), v2.as_str())];
-        let registry = Registry::from_sources(files).unwrap();
-        let on = |d: &str| registry.in_force("demo", d.parse().unwrap()).map(|d| d.version);
-        assert_eq!((on("2026-06-30"), on("2026-07-01"), on("2019-12-31")), (Some(1), Some(2), None));
-    }
-
-    #[test]
-    fn the_shipped_workflows_load() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
-        let registry = Registry::load_dir(&dir).unwrap();
-        assert!(registry.versions("court_transfer").is_some_and(|v| v.len() == 2));
-        for def in registry.all() {
-            for d in &def.deadlines {
-                assert!(!d.legal_basis.trim().is_empty(), "{} {}", def.id, d.name);
-            }
-        }
-    }
-}
+#[path = "loader_tests.rs"]
+mod tests;

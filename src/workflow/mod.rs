@@ -4,3 +4,4 @@ pub mod data;
 pub mod definition;
 pub mod engine;
 pub mod loader;
+pub mod registry;

@@ -15,8 +15,11 @@ fn lienganh() -> Command {
 #[test]
 fn check_names_the_file_line_and_reason() {
     let dir = tempfile::tempdir().unwrap();
+    // A transfer starts condition verification: the two go together.
     let good = include_str!("../../workflows/court_transfer.2008.toml");
     std::fs::write(dir.path().join("good.toml"), good).unwrap();
+    let follow_up = include_str!("../../workflows/condition_verification.toml");
+    std::fs::write(dir.path().join("condition_verification.toml"), follow_up).unwrap();
     let out = lienganh().args(["check"]).arg(dir.path()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 

@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{backends, expect_problem, spawn, transfer_data, transfer_request};
+use crate::helpers::{backends, expect_problem, register_data, spawn, transfer_data, transfer_request};
 
 /// The whole transfer, court to enforcement to procuracy, with the tokens of each side.
 #[tokio::test]
@@ -30,12 +30,7 @@ async fn court_transfer_walks_to_its_end() {
                 "documents": [{"description": "Bản án phúc thẩm 125/2026/KDTM-PT", "quantity": "2", "unit": "bản"}]}),
                 "transferred",
             ),
-            (
-                app.officer(),
-                "register",
-                json!({"received_date": "2026-10-27", "register_number": "1024/NBA"}),
-                "registered",
-            ),
+            (app.officer(), "register", register_data("2026-10-27"), "registered"),
             (
                 app.head(),
                 "issue_decision",
@@ -70,6 +65,28 @@ async fn court_transfer_walks_to_its_end() {
         assert_eq!(done["terminal"], true);
         assert_eq!(done["data"]["decision_number"], "88/QĐ-THADS");
         assert_eq!(done["data"]["documents"][0]["quantity"], "2");
+
+        // Sending the decision started the verification of the conditions of enforcement,
+        // linked both ways, its parties and data carried over.
+        let started = &done["links"]["started"];
+        assert_eq!(started.as_array().unwrap().len(), 1, "{done}");
+        assert_eq!(started[0]["workflow"], "condition_verification");
+        assert_eq!(started[0]["seq"], 6);
+        let follow_up_path = format!("/api/v1/instances/{}", started[0]["id"].as_str().unwrap());
+        let follow_up: Value = app.get(&follow_up_path, &app.officer()).await.json().await.unwrap();
+        assert_eq!(follow_up["state"], "voluntary_period");
+        assert_eq!(follow_up["parties"], json!({"enforcement": "THADS-HN", "procuracy": "VKS-HN"}));
+        assert_eq!(follow_up["data"]["notified_date"], "2026-10-30");
+        assert_eq!(follow_up["links"]["started_by"]["id"], id.as_str());
+        assert_eq!(follow_up["reference_date"], inst["reference_date"]);
+        let verified: Value =
+            app.get(&format!("{follow_up_path}/history/verify"), &app.officer()).await.json().await.unwrap();
+        assert_eq!(verified["valid"], true, "{verified}");
+        // The court is no party to it: it sees neither the link nor the instance.
+        let court_view: Value =
+            app.get(&format!("/api/v1/instances/{id}"), &app.court()).await.json().await.unwrap();
+        assert_eq!(court_view["links"]["started"], json!([]));
+        expect_problem(app.get(&follow_up_path, &app.court()).await, 404, "not_found").await;
 
         // Nothing is left to fire at the end.
         let left: Value =
@@ -114,8 +131,10 @@ async fn wrong_role_or_party_is_forbidden() {
 
         let data = transfer_data("Bản án");
         assert_eq!(app.fire(&id, &app.court(), "transfer", 1, data).await.status(), 200);
-        let registered = json!({"received_date": "2026-10-27", "register_number": "7"});
-        assert_eq!(app.fire(&id, &app.officer(), "register", 2, registered).await.status(), 200);
+        assert_eq!(
+            app.fire(&id, &app.officer(), "register", 2, register_data("2026-10-27")).await.status(),
+            200
+        );
 
         // Only the head issues the decision: an officer of the right office is refused.
         let decision = json!({"decision_number": "1/QĐ", "decision_date": "2026-10-28"});
@@ -160,15 +179,7 @@ async fn stale_version_conflicts_and_wrong_state_is_unprocessable() {
         let id = app.start_transfer("immediate").await["id"].as_str().unwrap().to_owned();
 
         // Not from this state: the court has not transferred yet.
-        let r = app
-            .fire(
-                &id,
-                &app.officer(),
-                "register",
-                1,
-                json!({"received_date": "2026-10-27", "register_number": "7"}),
-            )
-            .await;
+        let r = app.fire(&id, &app.officer(), "register", 1, register_data("2026-10-27")).await;
         expect_problem(r, 422, "transition_not_allowed").await;
         expect_problem(
             app.fire(&id, &app.court(), "teleport", 1, json!({})).await,
@@ -190,7 +201,7 @@ async fn stale_version_conflicts_and_wrong_state_is_unprocessable() {
         let body = expect_problem(r, 422, "validation_failed").await;
         let fields: Vec<&str> =
             body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-        assert_eq!(fields, ["data.received_date", "data.register_number"]);
+        assert_eq!(fields, ["data.receipt", "data.received_date", "data.register_number"]);
     }
 }
 
@@ -243,23 +254,13 @@ async fn instances_take_the_version_in_force_on_their_reference_date() {
         // The 2008 version has no regional office to assign.
         let id = old["id"].as_str().unwrap();
         let data = json!({"transfer_date": "2026-05-02", "method": "post", "documents": [{"description": "Bản án", "quantity": "1", "unit": "bản"}]});
-        app.fire(id, &app.court(), "transfer", 1, data).await;
-        app.fire(
-            id,
-            &app.officer(),
-            "register",
-            2,
-            json!({"received_date": "2026-05-04", "register_number": "1"}),
-        )
-        .await;
-        app.fire(
-            id,
-            &app.head(),
-            "issue_decision",
-            3,
-            json!({"decision_number": "2/QĐ", "decision_date": "2026-05-05"}),
-        )
-        .await;
+        assert_eq!(app.fire(id, &app.court(), "transfer", 1, data).await.status(), 200);
+        assert_eq!(
+            app.fire(id, &app.officer(), "register", 2, register_data("2026-05-04")).await.status(),
+            200
+        );
+        let decision = json!({"decision_number": "2/QĐ", "decision_date": "2026-05-05"});
+        assert_eq!(app.fire(id, &app.head(), "issue_decision", 3, decision).await.status(), 200);
         let r = app
             .fire(
                 id,

@@ -234,6 +234,15 @@ pub fn transfer_data(description: &str) -> Value {
     })
 }
 
+/// The data of the office's `register` step: every document received.
+pub fn register_data(received_date: &str) -> Value {
+    json!({
+        "received_date": received_date,
+        "register_number": "1024/NBA",
+        "receipt": [{"item": 1, "status": "received"}]
+    })
+}
+
 /// Asserts a problem+json answer with this status and code; returns the body.
 pub async fn expect_problem(r: Response, status: u16, code: &str) -> Value {
     assert_eq!(r.status().as_u16(), status, "expected {status} {code}");

@@ -1,6 +1,6 @@
 use serde_json::{json, Value};
 
-use crate::helpers::{backends, spawn, transfer_data, TestApp};
+use crate::helpers::{backends, register_data, spawn, transfer_data, TestApp};
 
 /// An instance with two steps, the second carrying an item with a declared value.
 async fn walked(app: &TestApp) -> String {
@@ -8,8 +8,7 @@ async fn walked(app: &TestApp) -> String {
     let mut data = transfer_data("Xe máy Honda");
     data["documents"][0]["declared_value"] = json!("15000000");
     assert_eq!(app.fire(&id, &app.court(), "transfer", 1, data).await.status(), 200);
-    let registered = json!({"received_date": "2026-10-27", "register_number": "5"});
-    assert_eq!(app.fire(&id, &app.officer(), "register", 2, registered).await.status(), 200);
+    assert_eq!(app.fire(&id, &app.officer(), "register", 2, register_data("2026-10-27")).await.status(), 200);
     id
 }
 

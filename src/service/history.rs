@@ -1,0 +1,278 @@
+//! The history of an instance: its events, their verification, and the handover record that
+//! the events of a two-party handover make up.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::instances::{definition, find_visible, identity, Loaded};
+use crate::db::events::{self as event_store, EventRow};
+use crate::db::instances as store;
+use crate::db::DbConn;
+use crate::domain::{local_rfc3339, AgencyCode};
+use crate::error::{ApiError, ApiResult};
+use crate::history::{self, EventBody, Head, StoredEvent, Verification};
+use crate::workflow::data::{has_discrepancy, Item, ReceiptLine, ReceiptStatus};
+use crate::workflow::engine::Actor;
+use crate::workflow::registry::Registry;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventActor {
+    pub sub: String,
+    pub name: String,
+    pub agency: String,
+    pub role: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Event {
+    pub seq: i64,
+    pub occurred_at: String,
+    pub actor: EventActor,
+    pub transition: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub data: Value,
+    pub comment: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct History {
+    pub instance_id: String,
+    pub events: Vec<Event>,
+}
+
+/// Who signed a step of a handover, and when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedBy {
+    pub seq: i64,
+    pub transition: String,
+    pub sub: String,
+    pub name: String,
+    pub agency: String,
+    pub role: String,
+    pub at: String,
+}
+
+/// One item of a handover, as sent and as received.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandoverItem {
+    /// Its position in the manifest, counted from 1.
+    pub item: u32,
+    #[serde(flatten)]
+    pub sent: Item,
+    /// What the receiver recorded; absent until the receipt.
+    pub status: Option<ReceiptStatus>,
+    pub note: Option<String>,
+}
+
+/// The record of a two-party handover (biên bản giao nhận).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandoverRecord {
+    pub instance_id: String,
+    pub state: String,
+    /// The sender's signature: who recorded the manifest.
+    pub sender: Option<SignedBy>,
+    /// The receiver's signature: who recorded the receipt.
+    pub receiver: Option<SignedBy>,
+    /// The items as sent and as received.
+    pub items: Vec<HandoverItem>,
+    /// Whether the receipt as it stands records an item missing or damaged.
+    pub discrepancy: bool,
+    /// Signatures on the joint steps that settled a discrepancy, in order.
+    pub resolution: Vec<SignedBy>,
+    /// Whether the history behind this record verifies.
+    pub verified: bool,
+}
+
+fn event_view(e: EventRow) -> ApiResult<Event> {
+    Ok(Event {
+        seq: e.seq,
+        occurred_at: local_rfc3339(e.occurred_at),
+        actor: EventActor {
+            sub: e.actor_sub,
+            name: e.actor_name,
+            agency: e.actor_agency,
+            role: e.actor_role,
+        },
+        transition: e.transition,
+        from_state: e.from_state,
+        to_state: e.to_state,
+        data: serde_json::from_str(&e.data).map_err(ApiError::internal)?,
+        comment: e.comment,
+        prev_hash: e.prev_hash,
+        hash: e.hash,
+    })
+}
+
+/// The events up to the version read: a step committed since then belongs to the next read,
+/// so a history and its instance always agree.
+fn events_of(conn: &mut DbConn, loaded: &Loaded) -> ApiResult<Vec<EventRow>> {
+    Ok(event_store::of_instance(conn, &loaded.row.id, loaded.row.version)?)
+}
+
+pub fn history(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<History> {
+    let loaded = find_visible(conn, actor, id)?;
+    let events = events_of(conn, &loaded)?.into_iter().map(event_view).collect::<ApiResult<_>>()?;
+    Ok(History { instance_id: loaded.row.id, events })
+}
+
+/// Recomputes every hash of the instance's chain, then checks that the instance row says
+/// what its history says: its state, version, data and who may see it.
+pub fn verify(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Verification> {
+    let loaded = find_visible(conn, actor, id)?;
+    let events = events_of(conn, &loaded)?;
+    verify_loaded(conn, &loaded, &events)
+}
+
+fn verify_loaded(conn: &mut DbConn, loaded: &Loaded, events: &[EventRow]) -> ApiResult<Verification> {
+    let row = &loaded.row;
+    let head = Head { hash: &row.last_hash, state: &row.state, version: row.version };
+    let verification = verify_rows(events, head, &identity(row)?);
+    if !verification.valid {
+        return Ok(verification);
+    }
+    let broken = |reason: String| Verification {
+        valid: false,
+        events: events.len(),
+        first_broken_seq: None,
+        reason: Some(reason),
+        head_hash: None,
+    };
+    let mut folded = Map::new();
+    for e in events {
+        if let Ok(Value::Object(data)) = serde_json::from_str::<Value>(&e.data) {
+            folded.extend(data);
+        }
+    }
+    if folded != loaded.data {
+        return Ok(broken("the instance's data is not what its events recorded".into()));
+    }
+    let parties: BTreeSet<&str> = loaded.parties.values().map(AgencyCode::as_str).collect();
+    let access = store::access_of(conn, &row.id)?;
+    if access.iter().map(String::as_str).collect::<BTreeSet<_>>() != parties {
+        return Ok(broken(format!(
+            "the agencies that can see the instance ({}) are not its parties",
+            access.join(", ")
+        )));
+    }
+    Ok(verification)
+}
+
+/// Verifies stored events against what their instance row says; `identity` is the instance's
+/// identity as its first event covers it.
+pub fn verify_rows(rows: &[EventRow], head: Head<'_>, identity: &Value) -> Verification {
+    // A data column that no longer parses is itself tampering: compare it as a string.
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|e| serde_json::from_str(&e.data).unwrap_or_else(|_| Value::String(e.data.clone())))
+        .collect();
+    let events = rows.iter().zip(&data).map(|(e, data)| StoredEvent {
+        body: EventBody {
+            instance_id: &e.instance_id,
+            seq: e.seq,
+            occurred_at: e.occurred_at,
+            actor_sub: &e.actor_sub,
+            actor_name: &e.actor_name,
+            actor_agency: &e.actor_agency,
+            actor_role: &e.actor_role,
+            transition: &e.transition,
+            from_state: e.from_state.as_deref(),
+            to_state: &e.to_state,
+            data,
+            comment: e.comment.as_deref(),
+            prev_hash: &e.prev_hash,
+            instance: (e.seq == 1).then_some(identity),
+        },
+        hash: &e.hash,
+    });
+    history::verify(events, head)
+}
+
+fn signed_by(e: &EventRow) -> SignedBy {
+    SignedBy {
+        seq: e.seq,
+        transition: e.transition.clone(),
+        sub: e.actor_sub.clone(),
+        name: e.actor_name.clone(),
+        agency: e.actor_agency.clone(),
+        role: e.actor_role.clone(),
+        at: local_rfc3339(e.occurred_at),
+    }
+}
+
+fn sets(e: &EventRow, field: &str) -> bool {
+    serde_json::from_str::<Map<String, Value>>(&e.data).is_ok_and(|d| d.contains_key(field))
+}
+
+/// The handover record of an instance whose workflow is a two-party handover.
+pub fn handover(
+    conn: &mut DbConn,
+    registry: &Registry,
+    actor: &Actor,
+    id: Uuid,
+) -> ApiResult<HandoverRecord> {
+    let loaded = find_visible(conn, actor, id)?;
+    let def = definition(registry, &loaded.row)?;
+    let h = def.handover.as_ref().ok_or_else(|| {
+        ApiError::not_found(format!("{} is not a handover; it has no handover record", def.id))
+    })?;
+    let events = events_of(conn, &loaded)?;
+    let verified = verify_loaded(conn, &loaded, &events)?.valid;
+
+    let receiver_agency = loaded.parties.get(&h.receiver).map(AgencyCode::as_str);
+    let sender = events.iter().rev().find(|e| sets(e, &h.manifest)).map(signed_by);
+    let receipt_event =
+        events.iter().rev().find(|e| sets(e, &h.receipt) && Some(e.actor_agency.as_str()) == receiver_agency);
+    let receiver = receipt_event.map(signed_by);
+    let after_receipt = receipt_event.map_or(i64::MAX, |e| e.seq);
+    let resolution = events
+        .iter()
+        .filter(|e| e.seq > after_receipt && def.transition(&e.transition).is_some_and(|t| t.is_joint()))
+        .map(signed_by)
+        .collect();
+
+    let sent: Vec<Item> = loaded
+        .data
+        .get(&h.manifest)
+        .map(|v| serde_json::from_value(v.clone()))
+        .transpose()
+        .map_err(ApiError::internal)?
+        .unwrap_or_default();
+    let lines: Vec<ReceiptLine> = loaded
+        .data
+        .get(&h.receipt)
+        .map(|v| serde_json::from_value(v.clone()))
+        .transpose()
+        .map_err(ApiError::internal)?
+        .unwrap_or_default();
+    let items = sent
+        .into_iter()
+        .enumerate()
+        .map(|(i, sent)| {
+            let item = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let line = lines.iter().find(|l| l.item == item);
+            HandoverItem {
+                item,
+                sent,
+                status: line.map(|l| l.status),
+                note: line.and_then(|l| l.note.clone()),
+            }
+        })
+        .collect();
+    Ok(HandoverRecord {
+        instance_id: loaded.row.id.clone(),
+        state: loaded.row.state.clone(),
+        sender,
+        receiver,
+        items,
+        discrepancy: loaded.data.get(&h.receipt).is_some_and(has_discrepancy),
+        resolution,
+        verified,
+    })
+}
