@@ -13,4 +13,5 @@ mod input;
 mod listing;
 mod migrations;
 mod openapi;
+mod scenarios;
 mod visibility;
