@@ -10,6 +10,7 @@ pub mod auth;
 pub mod calendar;
 pub mod config;
 pub mod db;
+pub mod diagram;
 pub mod domain;
 pub mod error;
 pub mod history;

@@ -3,6 +3,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::problems::*;
+use super::workflows::diagram_response;
 use super::{parse_id, reply, AppState, IdempotencyHeader};
 use crate::domain::{is_identifier, AgencyCode};
 use crate::error::{ApiError, ApiResult};
@@ -11,6 +12,7 @@ use crate::service::history::{self as history_service, HandoverRecord, History};
 use crate::service::instances::{
     self, AvailableTransition, CreateInstance, FireTransition, Instance, InstancePage, ListQuery,
 };
+use crate::service::workflows::{self, DiagramFormat};
 use crate::service::{idempotency, page_limit};
 use crate::workflow::engine::Actor;
 
@@ -240,4 +242,39 @@ pub async fn handover(
     let record =
         state.read(move |conn, registry| history_service::handover(conn, registry, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(record))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InstanceDiagramQuery {
+    /// `svg` (the default) or `mermaid`.
+    pub format: Option<DiagramFormat>,
+}
+
+/// The instance's workflow drawn as a state diagram with its current state highlighted.
+#[utoipa::path(
+    get,
+    path = "/api/v1/instances/{id}/diagram",
+    tag = "instances",
+    params(("id" = String, Path, description = "Instance id (UUID)"), InstanceDiagramQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The diagram", content((String = "image/svg+xml"), (String = "text/vnd.mermaid"))),
+        BadRequest, Unauthorized, NotFound, Unavailable
+    )
+)]
+#[get("/instances/{id}/diagram")]
+pub async fn diagram(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+    q: web::Query<InstanceDiagramQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "instance")?;
+    let format = q.into_inner().format.unwrap_or_default();
+    let drawn = state
+        .read(move |conn, registry| workflows::instance_diagram(conn, registry, &actor, id, format))
+        .await?;
+    Ok(diagram_response(drawn))
 }

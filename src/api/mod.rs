@@ -44,6 +44,16 @@ impl AppState {
         .await?
     }
 
+    /// Runs CPU-bound work that needs no database on the blocking pool.
+    pub async fn compute<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&Registry) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let registry = self.registry.clone();
+        web::block(move || f(&registry)).await?
+    }
+
     /// Runs database work that writes on the blocking pool, with the writer connection.
     pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
     where
@@ -146,6 +156,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .service(agencies::create)
                     .service(workflows::list)
                     .service(workflows::get)
+                    .service(workflows::diagram)
                     .service(instances::create)
                     .service(instances::list)
                     .service(instances::get)
@@ -153,7 +164,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .service(instances::fire)
                     .service(instances::history)
                     .service(instances::verify)
-                    .service(instances::handover),
+                    .service(instances::handover)
+                    .service(instances::diagram),
             )
             .default_service(web::to(not_found));
     }
@@ -190,6 +202,7 @@ impl Modify for BearerAuth {
         agencies::create,
         workflows::list,
         workflows::get,
+        workflows::diagram,
         instances::create,
         instances::list,
         instances::get,
@@ -198,6 +211,7 @@ impl Modify for BearerAuth {
         instances::history,
         instances::verify,
         instances::handover,
+        instances::diagram,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -1,10 +1,12 @@
 use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::problems::*;
 use super::AppState;
 use crate::domain::today_local;
 use crate::error::ApiResult;
-use crate::service::workflows::{self, WorkflowSummary, WorkflowVersions};
+use crate::service::workflows::{self, Diagram, DiagramFormat, WorkflowSummary, WorkflowVersions};
 use crate::workflow::engine::Actor;
 
 /// Lists every loaded version of every workflow.
@@ -36,4 +38,48 @@ pub async fn get(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(workflows::versions(&state.registry, &id)?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DiagramQuery {
+    /// `svg` (the default) or `mermaid`.
+    pub format: Option<DiagramFormat>,
+    /// The version to draw; the one in force today when absent.
+    pub version: Option<u32>,
+}
+
+/// Sends a diagram with its content type.
+pub fn diagram_response(d: Diagram) -> HttpResponse {
+    HttpResponse::Ok().content_type(d.content_type).body(d.body)
+}
+
+/// The workflow drawn as a state diagram: SVG drawn by the service, or Mermaid text.
+#[utoipa::path(
+    get,
+    path = "/api/v1/workflows/{id}/diagram",
+    tag = "workflows",
+    params(("id" = String, Path, description = "Workflow id, such as court_transfer"), DiagramQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The diagram", content((String = "image/svg+xml"), (String = "text/vnd.mermaid"))),
+        BadRequest, Unauthorized, NotFound
+    )
+)]
+#[get("/workflows/{id}/diagram")]
+pub async fn diagram(
+    state: web::Data<AppState>,
+    _actor: Actor,
+    id: web::Path<String>,
+    q: web::Query<DiagramQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let id = id.into_inner();
+    let drawn = state
+        .compute(move |registry| {
+            workflows::workflow_diagram(registry, &id, q.version, q.format.unwrap_or_default())
+        })
+        .await?;
+    Ok(diagram_response(drawn))
 }
