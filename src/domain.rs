@@ -137,6 +137,26 @@ impl Role {
     }
 }
 
+impl Role {
+    /// Whether someone with this role can act for an agency of this kind. Auditors and admins
+    /// act for no party: they read and administer.
+    pub fn acts_for(self, kind: AgencyKind) -> bool {
+        use AgencyKind as K;
+        match self {
+            Self::EnforcementOfficer | Self::EnforcementHead => {
+                matches!(kind, K::Enforcement | K::PrivateEnforcement)
+            }
+            Self::CourtLiaison => kind == K::Court,
+            Self::PoliceLiaison => kind == K::Police,
+            Self::ProcuracyInspector => kind == K::Procuracy,
+            Self::SteeringMember | Self::SteeringChair => {
+                matches!(kind, K::SteeringCommittee | K::PeopleCommittee)
+            }
+            Self::Auditor | Self::Admin => false,
+        }
+    }
+}
+
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

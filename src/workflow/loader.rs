@@ -331,6 +331,30 @@ impl<'p, 'a> Checker<'p, 'a> {
         Some(checker)
     }
 
+    /// Refuses a step nobody could take: every role must be able to act for one of the
+    /// step's slots, given the kind of agency each slot takes.
+    fn roles_fit(&mut self, roles: &[Role], slots: &[&Name], owner: &Name) {
+        let kinds: Vec<AgencyKind> =
+            slots.iter().filter_map(|s| self.slots.get(s.get_ref()).copied()).collect();
+        if kinds.len() < slots.len() {
+            return; // an unknown slot is reported on its own
+        }
+        for role in roles {
+            if !kinds.iter().any(|k| role.acts_for(*k)) {
+                let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+                self.p.at_span(
+                    owner,
+                    format!(
+                        "{:?}: role {} cannot act for a {} agency, so nobody could take this step with it",
+                        owner.get_ref(),
+                        role.as_str(),
+                        kinds.join(" or ")
+                    ),
+                );
+            }
+        }
+    }
+
     fn slot(&mut self, s: &Name, what: &str) {
         if !self.slots.contains_key(s.get_ref()) {
             self.p.at_span(s, format!("{what} names unknown party slot {:?}", s.get_ref()));
@@ -545,7 +569,12 @@ impl<'p, 'a> Checker<'p, 'a> {
             to: t.to.get_ref().clone(),
             party: t.party.as_ref().map(|p| p.get_ref().clone()),
             signed_by: t.signed_by.iter().map(|s| s.get_ref().clone()).collect(),
-            roles: roles(self.p, &t.roles, &t.name, "transition"),
+            roles: {
+                let allowed = roles(self.p, &t.roles, &t.name, "transition");
+                let slots: Vec<&Name> = t.party.iter().chain(t.signed_by.iter()).collect();
+                self.roles_fit(&allowed, &slots, &t.name);
+                allowed
+            },
             guard: t.guard.as_ref().and_then(|g| self.condition(g)),
             routes: t
                 .routes
@@ -688,9 +717,11 @@ impl<'p, 'a> Checker<'p, 'a> {
         {
             self.p.at_span(&raw.create.party, "the party that starts an instance must be a required slot");
         }
+        let create_roles = roles(self.p, &raw.create.roles, &raw.create.party, "create rule for party");
+        self.roles_fit(&create_roles, &[&raw.create.party], &raw.create.party);
         let create = CreateRule {
             party: raw.create.party.get_ref().clone(),
-            roles: roles(self.p, &raw.create.roles, &raw.create.party, "create rule for party"),
+            roles: create_roles,
             data: self.fields(&raw.create.data),
             checks: self.checks(&raw.create.checks),
         };

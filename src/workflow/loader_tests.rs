@@ -108,6 +108,21 @@ fn transitions_without_a_role_are_refused() {
 }
 
 #[test]
+fn a_step_nobody_could_take_is_refused() {
+    // The court's step given to the police: no police liaison acts for a court.
+    let text = VALID.replace(
+        "party = \"court\"\nroles = [\"court_liaison\"]\n\n[[deadlines]]",
+        "party = \"court\"\nroles = [\"police_liaison\"]\n\n[[deadlines]]",
+    );
+    assert_refused(&text, "name = \"finish\"", "role police_liaison cannot act for a court agency");
+    let text = VALID.replace(
+        "roles = [\"court_liaison\"]\n\n[[transitions]]",
+        "roles = [\"auditor\"]\n\n[[transitions]]",
+    );
+    assert_refused(&text, "party = \"court\"", "role auditor cannot act");
+}
+
+#[test]
 fn unknown_agency_kinds_are_refused() {
     let text = VALID.replace("kind = \"court\"", "kind = \"ministry\"");
     assert_refused(&text, "kind = \"ministry\"", "unknown agency kind \"ministry\"");
