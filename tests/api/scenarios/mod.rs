@@ -1,2 +1,12 @@
 //! One scenario per workflow of the catalogue, through HTTP with the tokens of the agencies
 //! of one seed province: the main path, an alternative path, and refusals.
+
+mod coercion_plan;
+mod common;
+mod condition_verification;
+mod court_explanation;
+mod court_transfer;
+mod entrustment;
+mod evidence_handover;
+mod exemption_reduction;
+mod procuracy_supervision;
