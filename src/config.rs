@@ -66,6 +66,11 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The holiday calendar: `calendar/holidays.toml` in the workflows folder.
+    pub fn calendar_file(&self) -> PathBuf {
+        self.workflows.join("calendar").join("holidays.toml")
+    }
+
     /// Where the generated token secret lives: beside a SQLite database file, else in the
     /// working directory.
     pub fn secret_file(&self) -> PathBuf {

@@ -3,7 +3,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use chrono::Datelike;
 use lienganh::auth::{parse_ttl, JwtKeys};
+use lienganh::calendar::Calendar;
 use lienganh::config::Settings;
 use lienganh::domain::{AgencyCode, Role};
 use lienganh::workflow::registry::Registry;
@@ -93,6 +95,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 Some(dir) => dir,
                 None => settings()?.workflows,
             };
+            let mut failed = false;
             match Registry::load_dir(&dir) {
                 Ok(registry) => {
                     for def in registry.all() {
@@ -105,8 +108,38 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         println!("{e}");
                     }
                     println!("{} problem(s) found", errors.len());
-                    return Ok(ExitCode::FAILURE);
+                    failed = true;
                 }
+            }
+            let calendar_file = dir.join("calendar").join("holidays.toml");
+            match Calendar::load(&calendar_file) {
+                Ok(calendar) => {
+                    let years: Vec<String> = calendar
+                        .years()
+                        .iter()
+                        .map(
+                            |(y, data)| {
+                                if data.provisional {
+                                    format!("{y} (provisional)")
+                                } else {
+                                    y.to_string()
+                                }
+                            },
+                        )
+                        .collect();
+                    println!("ok  calendar  {}: {}", calendar_file.display(), years.join(", "));
+                    let next_year = lienganh::domain::today_local().year() + 1;
+                    if !calendar.covers(next_year) {
+                        println!("warning: the calendar has no holidays for {next_year}; add the year before it starts");
+                    }
+                }
+                Err(e) => {
+                    println!("{e}");
+                    failed = true;
+                }
+            }
+            if failed {
+                return Ok(ExitCode::FAILURE);
             }
         }
         Command::Token { sub, agency, roles, name, ttl } => {

@@ -8,9 +8,11 @@ use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, AppState};
 use crate::auth::JwtKeys;
+use crate::calendar::Calendar;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::workflow::registry::Registry;
+use arc_swap::ArcSwap;
 
 /// Loads the workflows; a bad definition stops the start with every problem listed.
 pub fn load_registry(settings: &Settings) -> Result<Registry, String> {
@@ -18,6 +20,11 @@ pub fn load_registry(settings: &Settings) -> Result<Registry, String> {
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         format!("the workflow definitions are not valid:\n{}", lines.join("\n"))
     })
+}
+
+/// Loads the legal calendar kept beside the workflows.
+pub fn load_calendar(settings: &Settings) -> Result<Calendar, String> {
+    Calendar::load(&settings.calendar_file()).map_err(|e| format!("the calendar is not valid: {e}"))
 }
 
 /// Connects to the database and applies pending migrations.
@@ -35,7 +42,8 @@ pub fn build(settings: &Settings, listener: TcpListener) -> Result<actix_web::de
     let registry = Arc::new(load_registry(settings)?);
     let db = open_database(settings)?;
     let keys = web::Data::new(JwtKeys::from_settings(settings)?);
-    let state = web::Data::new(AppState { db, registry });
+    let calendar = Arc::new(ArcSwap::from_pointee(load_calendar(settings)?));
+    let state = web::Data::new(AppState { db, registry, calendar });
     let max_body = settings.max_body_bytes;
     let server = HttpServer::new(move || {
         App::new()

@@ -25,9 +25,9 @@ pub struct Health {
 pub async fn healthz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let backend = state.db.backend;
     let workflows = state
-        .read(|conn, registry| {
+        .read(|conn, rules| {
             diesel::sql_query("SELECT 1").execute(conn)?;
-            Ok(registry.len())
+            Ok(rules.registry.len())
         })
         .await?;
     Ok(HttpResponse::Ok().json(Health {

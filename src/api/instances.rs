@@ -68,9 +68,7 @@ pub async fn create(
     let fingerprint =
         idempotency::fingerprint("POST", req.path(), &serde_json::to_value(&body).unwrap_or_default());
     let r = state
-        .write(move |conn, registry| {
-            instances::create(conn, registry, &actor, body, key.0.as_ref(), &fingerprint)
-        })
+        .write(move |conn, rules| instances::create(conn, rules, &actor, body, key.0.as_ref(), &fingerprint))
         .await?;
     Ok(reply(r))
 }
@@ -103,7 +101,7 @@ pub async fn list(
         workflow: q.workflow.map(|w| name_filter("workflow", w)).transpose()?,
         state: q.state.map(|s| name_filter("state", s)).transpose()?,
     };
-    let page = state.read(move |conn, registry| instances::list(conn, registry, &actor, query)).await?;
+    let page = state.read(move |conn, rules| instances::list(conn, &rules.registry, &actor, query)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -119,7 +117,7 @@ pub async fn list(
 #[get("/instances/{id}")]
 pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
-    let instance = state.read(move |conn, registry| instances::get(conn, registry, &actor, id)).await?;
+    let instance = state.read(move |conn, rules| instances::get(conn, &rules.registry, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(instance))
 }
 
@@ -140,7 +138,7 @@ pub async fn transitions(
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
     let available =
-        state.read(move |conn, registry| instances::available(conn, registry, &actor, id)).await?;
+        state.read(move |conn, rules| instances::available(conn, &rules.registry, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(available))
 }
 
@@ -175,8 +173,8 @@ pub async fn fire(
     let fingerprint =
         idempotency::fingerprint("POST", &path, &serde_json::to_value(&body).unwrap_or_default());
     let r = state
-        .write(move |conn, registry| {
-            instances::fire(conn, registry, &actor, id, body, key.0.as_ref(), &fingerprint)
+        .write(move |conn, rules| {
+            instances::fire(conn, rules, &actor, id, body, key.0.as_ref(), &fingerprint)
         })
         .await?;
     Ok(reply(r))
@@ -240,7 +238,7 @@ pub async fn handover(
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
     let record =
-        state.read(move |conn, registry| history_service::handover(conn, registry, &actor, id)).await?;
+        state.read(move |conn, rules| history_service::handover(conn, &rules.registry, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(record))
 }
 
@@ -274,7 +272,7 @@ pub async fn diagram(
     let id = parse_id(&id, "instance")?;
     let format = q.into_inner().format.unwrap_or_default();
     let drawn = state
-        .read(move |conn, registry| workflows::instance_diagram(conn, registry, &actor, id, format))
+        .read(move |conn, rules| workflows::instance_diagram(conn, &rules.registry, &actor, id, format))
         .await?;
     Ok(diagram_response(drawn))
 }

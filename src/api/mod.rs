@@ -17,29 +17,39 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::calendar::Calendar;
 use crate::db::{Db, DbConn};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::service::idempotency::{IdempotencyKey, Reply};
 use crate::workflow::registry::Registry;
+use crate::workflow::Rules;
+use arc_swap::ArcSwap;
 
 /// What every handler can reach.
 pub struct AppState {
     pub db: Db,
     pub registry: Arc<Registry>,
+    /// Replaced whole when an admin adds a year.
+    pub calendar: Arc<ArcSwap<Calendar>>,
 }
 
 impl AppState {
+    /// The rules as they stand now.
+    pub fn rules(&self) -> Rules {
+        Rules { registry: self.registry.clone(), calendar: self.calendar.load_full() }
+    }
+
     /// Runs read-only database work on the blocking pool.
     pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
     where
-        F: FnOnce(&mut DbConn, &Registry) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut DbConn, &Rules) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let db = self.db.clone();
-        let registry = self.registry.clone();
+        let rules = self.rules();
         web::block(move || {
             let mut conn = db.read()?;
-            f(&mut conn, &registry)
+            f(&mut conn, &rules)
         })
         .await?
     }
@@ -57,14 +67,14 @@ impl AppState {
     /// Runs database work that writes on the blocking pool, with the writer connection.
     pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
     where
-        F: FnOnce(&mut DbConn, &Registry) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut DbConn, &Rules) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let db = self.db.clone();
-        let registry = self.registry.clone();
+        let rules = self.rules();
         web::block(move || {
             let mut conn = db.write()?;
-            f(&mut conn, &registry)
+            f(&mut conn, &rules)
         })
         .await?
     }

@@ -206,10 +206,6 @@ fn signed_by(e: &EventRow) -> SignedBy {
     }
 }
 
-fn sets(e: &EventRow, field: &str) -> bool {
-    serde_json::from_str::<Map<String, Value>>(&e.data).is_ok_and(|d| d.contains_key(field))
-}
-
 /// The handover record of an instance whose workflow is a two-party handover.
 pub fn handover(
     conn: &mut DbConn,
@@ -225,29 +221,29 @@ pub fn handover(
     let events = events_of(conn, &loaded)?;
     let verified = verify_loaded(conn, &loaded, &events)?.valid;
 
-    let receiver_agency = loaded.parties.get(&h.receiver).map(AgencyCode::as_str);
-    let sender = events.iter().rev().find(|e| sets(e, &h.manifest)).map(signed_by);
-    let receipt_event =
-        events.iter().rev().find(|e| sets(e, &h.receipt) && Some(e.actor_agency.as_str()) == receiver_agency);
-    let receiver = receipt_event.map(signed_by);
-    let after_receipt = receipt_event.map_or(i64::MAX, |e| e.seq);
-    let resolution = events
-        .iter()
-        .filter(|e| e.seq > after_receipt && def.transition(&e.transition).is_some_and(|t| t.is_joint()))
-        .map(signed_by)
-        .collect();
-
-    let sent: Vec<Item> = loaded
-        .data
-        .get(&h.manifest)
-        .map(|v| serde_json::from_value(v.clone()))
-        .transpose()
-        .map_err(ApiError::internal)?
+    // The record is that of the latest manifest: a new transfer after a return starts anew.
+    let data: Vec<Map<String, Value>> =
+        events.iter().map(|e| serde_json::from_str(&e.data).unwrap_or_default()).collect();
+    let joint = |e: &EventRow| def.transition(&e.transition).is_some_and(|t| t.is_joint());
+    let sent_at = events.iter().zip(&data).rposition(|(e, d)| d.contains_key(&h.manifest) && !joint(e));
+    let after_sending = || events.iter().zip(&data).enumerate().skip(sent_at.map_or(events.len(), |i| i + 1));
+    // The receiver signs the receipt in a step of its own; a settlement may restate it later.
+    let received_at =
+        after_sending().find(|(_, (e, d))| d.contains_key(&h.receipt) && !joint(e)).map(|(i, _)| i);
+    let sender = sent_at.map(|i| signed_by(&events[i]));
+    let receiver = received_at.map(|i| signed_by(&events[i]));
+    let resolution = received_at
+        .map(|r| events.iter().skip(r + 1).filter(|e| joint(e)).map(signed_by).collect())
         .unwrap_or_default();
-    let lines: Vec<ReceiptLine> = loaded
-        .data
-        .get(&h.receipt)
-        .map(|v| serde_json::from_value(v.clone()))
+    let receipt = after_sending().filter_map(|(_, (_, d))| d.get(&h.receipt)).next_back().cloned();
+
+    let sent: Vec<Item> = match sent_at {
+        Some(i) => serde_json::from_value(data[i][&h.manifest].clone()).map_err(ApiError::internal)?,
+        None => Vec::new(),
+    };
+    let lines: Vec<ReceiptLine> = receipt
+        .clone()
+        .map(serde_json::from_value)
         .transpose()
         .map_err(ApiError::internal)?
         .unwrap_or_default();
@@ -271,7 +267,7 @@ pub fn handover(
         sender,
         receiver,
         items,
-        discrepancy: loaded.data.get(&h.receipt).is_some_and(has_discrepancy),
+        discrepancy: receipt.as_ref().is_some_and(has_discrepancy),
         resolution,
         verified,
     })

@@ -24,6 +24,7 @@ use crate::workflow::engine::{
     self, Actor, BoundAgency, Decision, InstanceView, Pending, Refusal, Signature,
 };
 use crate::workflow::registry::Registry;
+use crate::workflow::Rules;
 
 /// Longest comment accepted on a step, in characters.
 pub const MAX_COMMENT: usize = 4000;
@@ -439,7 +440,7 @@ fn insert_instance(
 /// starting instance's reference date.
 fn start_follow_ups(
     conn: &mut DbConn,
-    registry: &Registry,
+    rules: &Rules,
     parent: &InstanceRow,
     seq: i64,
     actor: &Actor,
@@ -448,7 +449,7 @@ fn start_follow_ups(
 ) -> ApiResult<()> {
     let reference_date: NaiveDate = parent.reference_date.parse().map_err(ApiError::internal)?;
     for request in &decision.follow_ups {
-        let def = registry.in_force(&request.workflow, reference_date).ok_or_else(|| {
+        let def = rules.registry.in_force(&request.workflow, reference_date).ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NoDefinitionInForce,
                 format!(
@@ -462,12 +463,13 @@ fn start_follow_ups(
         if !errors.is_empty() {
             return Err(ApiError::validation("the follow-up's parties do not exist", errors));
         }
-        let started = engine::start_follow_up(def, &bound, decision.role, &request.data).map_err(|r| {
-            let mut e = refusal(r);
-            e.detail =
-                format!("this step starts {}, which refuses what it carries over: {}", def.id, e.detail);
-            e
-        })?;
+        let started = engine::start_follow_up(def, &bound, decision.role, &request.data, &rules.calendar)
+            .map_err(|r| {
+                let mut e = refusal(r);
+                e.detail =
+                    format!("this step starts {}, which refuses what it carries over: {}", def.id, e.detail);
+                e
+            })?;
         let origin =
             Origin { case_id: parent.case_id.clone(), reference_date, started_by: Some((&parent.id, seq)) };
         insert_instance(conn, def, request.parties.clone(), started, actor, origin, at)?;
@@ -478,12 +480,13 @@ fn start_follow_ups(
 /// Starts an instance of the version of `req.workflow` in force on its reference date.
 pub fn create(
     conn: &mut DbConn,
-    registry: &Registry,
+    rules: &Rules,
     actor: &Actor,
     req: CreateInstance,
     key: Option<&IdempotencyKey>,
     fingerprint: &str,
 ) -> ApiResult<Reply> {
+    let registry = &rules.registry;
     let versions = registry.versions(&req.workflow).ok_or_else(|| {
         ApiError::new(ErrorCode::UnknownWorkflow, format!("no workflow {:?}", req.workflow))
     })?;
@@ -521,7 +524,7 @@ pub fn create(
     idempotency::run(conn, actor, key, fingerprint, |conn| {
         let bound = bind(conn, &codes, &mut errors)?;
         // Every problem with the parties at once: those found here and those the engine finds.
-        let decision = match engine::start(def, &bound, actor, &req.data) {
+        let decision = match engine::start(def, &bound, actor, &req.data, &rules.calendar) {
             Err(Refusal::InvalidParties(more)) => {
                 let known: BTreeSet<String> = errors.iter().map(|e| e.field.clone()).collect();
                 errors.extend(more.into_iter().filter(|e| !known.contains(&e.field)));
@@ -545,7 +548,7 @@ pub fn create(
 /// Fires one step on an instance the actor can see, if it is still at `expected_version`.
 pub fn fire(
     conn: &mut DbConn,
-    registry: &Registry,
+    rules: &Rules,
     actor: &Actor,
     id: Uuid,
     req: FireTransition,
@@ -568,9 +571,9 @@ pub fn fire(
         if row.version != req.expected_version {
             return Err(stale());
         }
-        let def = definition(registry, row)?;
-        let decision =
-            engine::fire(def, loaded.view(), actor, &req.transition, &req.data).map_err(refusal)?;
+        let def = definition(&rules.registry, row)?;
+        let decision = engine::fire(def, loaded.view(), actor, &req.transition, &req.data, &rules.calendar)
+            .map_err(refusal)?;
 
         let at = now().timestamp_micros();
         let seq = row.version + 1;
@@ -614,7 +617,7 @@ pub fn fire(
             return Err(stale());
         }
         write_event(conn, &event, &effects)?;
-        start_follow_ups(conn, registry, row, seq, actor, &decision, at)?;
+        start_follow_ups(conn, rules, row, seq, actor, &decision, at)?;
 
         let after = Loaded {
             row: InstanceRow {

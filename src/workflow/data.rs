@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::definition::{DataField, DataType, TimeRule};
-use crate::calendar;
+use super::definition::{Condition, DataField, DataType, TimeRule};
+use super::engine::holds;
+use crate::calendar::Calendar;
 use crate::domain::{check_text, Money};
 use crate::error::FieldError;
 
@@ -61,6 +62,7 @@ pub fn validate(
     fields: &[DataField],
     given: &Map<String, Value>,
     prior: &Map<String, Value>,
+    calendar: &Calendar,
 ) -> Result<Map<String, Value>, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut out = Map::new();
@@ -75,16 +77,25 @@ pub fn validate(
             errors.push(FieldError::new(format!("data.{key}"), reason));
         }
     }
+    // A field required only in some cases is judged on the data as it would stand.
+    let mut as_it_stands = prior.clone();
+    as_it_stands.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
     for field in fields {
         let path = format!("data.{}", field.name);
         match given.get(&field.name) {
             None | Some(Value::Null) => {
+                let required_now = field.required_when.as_ref().filter(|c| holds(c, &as_it_stands));
                 if field.required {
                     errors.push(FieldError::new(path, format!("required ({})", describe(field))));
+                } else if let Some(condition) = required_now {
+                    errors.push(FieldError::new(
+                        path,
+                        format!("required here, {} ({})", describe_condition(condition), describe(field)),
+                    ));
                 }
             }
             Some(value) => {
-                if let Some(v) = normalize(field, value, &path, &mut errors) {
+                if let Some(v) = normalize(field, value, &path, calendar, &mut errors) {
                     out.insert(field.name.clone(), v);
                 }
             }
@@ -133,6 +144,14 @@ pub fn has_discrepancy(receipt: &Value) -> bool {
         .any(|line| line.get("status").and_then(Value::as_str) != Some("received"))
 }
 
+fn describe_condition(c: &Condition) -> String {
+    match c {
+        Condition::FieldIn { field, values } => format!("as {field} is {}", values.join(" or ")),
+        Condition::FieldIs { field, is } => format!("as {field} is {is}"),
+        Condition::Discrepancy { discrepancy_in } => format!("as {discrepancy_in} records a discrepancy"),
+    }
+}
+
 fn describe(field: &DataField) -> String {
     match field.kind {
         DataType::Text => "text".into(),
@@ -162,7 +181,13 @@ fn text(value: &Value, path: &str, errors: &mut Vec<FieldError>) -> Option<Strin
     None
 }
 
-fn normalize(field: &DataField, value: &Value, path: &str, errors: &mut Vec<FieldError>) -> Option<Value> {
+fn normalize(
+    field: &DataField,
+    value: &Value,
+    path: &str,
+    calendar: &Calendar,
+    errors: &mut Vec<FieldError>,
+) -> Option<Value> {
     let fail = |errors: &mut Vec<FieldError>| {
         errors.push(FieldError::new(path, format!("must be {}", describe(field))));
         None
@@ -176,7 +201,7 @@ fn normalize(field: &DataField, value: &Value, path: &str, errors: &mut Vec<Fiel
         DataType::Datetime => match value.as_str().map(DateTime::parse_from_rfc3339) {
             Some(Ok(t)) => {
                 let rule = match field.time_rule {
-                    Some(TimeRule::Coercion) => calendar::check_coercion_time(&t),
+                    Some(TimeRule::Coercion) => calendar.check_coercion_time(&t),
                     None => Ok(()),
                 };
                 match rule {
@@ -310,6 +335,7 @@ mod tests {
             name: name.into(),
             kind,
             required,
+            required_when: None,
             title_vi: name.into(),
             title_en: name.into(),
             options: if kind == DataType::Choice { vec!["a".into(), "b".into()] } else { vec![] },
@@ -318,8 +344,15 @@ mod tests {
         }
     }
 
+    fn test_calendar() -> Calendar {
+        Calendar::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/calendar/holidays.toml"),
+        )
+        .unwrap()
+    }
+
     fn check(fields: &[DataField], given: Value) -> Result<Map<String, Value>, Vec<FieldError>> {
-        validate(fields, given.as_object().unwrap(), &Map::new())
+        validate(fields, given.as_object().unwrap(), &Map::new(), &test_calendar())
     }
 
     #[test]
@@ -364,8 +397,9 @@ mod tests {
         let fields = [field("items", DataType::Items, false), field("receipt", DataType::Receipt, true)];
         let two = json!([{"description": "A", "quantity": "1", "unit": "cái"}, {"description": "B", "quantity": "2", "unit": "cái"}]);
         let prior = json!({"items": two}).as_object().cloned().unwrap();
+        let cal = test_calendar();
         let confirm =
-            |lines: Value| validate(&fields, json!({"receipt": lines}).as_object().unwrap(), &prior);
+            |lines: Value| validate(&fields, json!({"receipt": lines}).as_object().unwrap(), &prior, &cal);
 
         let out = confirm(
             json!([{"item": 2, "status": "missing", "note": "không có"}, {"item": 1, "status": "received"}]),
@@ -403,5 +437,7 @@ mod tests {
         let night = check(&fields, json!({"at": "2026-11-24T23:00:00+07:00"})).unwrap_err();
         assert!(night[0].reason.contains("22:00"), "{night:?}");
         assert!(check(&fields, json!({"at": "2026-11-29T09:00:00+07:00"})).is_err());
+        let holiday = check(&fields, json!({"at": "2026-09-02T09:00:00+07:00"})).unwrap_err();
+        assert!(holiday[0].reason.contains("holiday"), "{holiday:?}");
     }
 }

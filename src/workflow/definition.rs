@@ -45,6 +45,9 @@ pub struct Party {
     pub kind: AgencyKind,
     /// An optional slot may be left unbound; its steps are then unavailable.
     pub required: bool,
+    /// An optional slot becomes required when this holds on the creation data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_when: Option<Condition>,
     pub title_vi: String,
     pub title_en: String,
 }
@@ -98,6 +101,9 @@ pub struct Transition {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signed_by: Vec<String>,
     pub roles: Vec<Role>,
+    /// Optional slots that must be bound for the step to be available.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requires_parties: Vec<String>,
     /// The step is available only while this holds on the instance's data.
     pub guard: Option<Condition>,
     /// Other destinations, the first whose condition holds after the step's data is merged.
@@ -141,6 +147,10 @@ pub struct FollowUp {
     pub parties: BTreeMap<String, String>,
     /// Field of the new instance's creation data to field of this one's data.
     pub data: BTreeMap<String, String>,
+    /// Field of the new instance's creation data to a fixed value.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
+    pub values: BTreeMap<String, serde_json::Value>,
     /// Where the file declares it, for problems found across files.
     #[serde(skip)]
     pub line: usize,
@@ -153,6 +163,9 @@ pub struct DataField {
     #[serde(rename = "type")]
     pub kind: DataType,
     pub required: bool,
+    /// An optional field becomes required when this holds on the data (given or earlier).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_when: Option<Condition>,
     pub title_vi: String,
     pub title_en: String,
     /// The allowed values of a `choice` field.

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use super::data;
 use super::definition::{Condition, DateCheck, Deadline, Definition, PartyRuleKind, Transition};
+use crate::calendar::Calendar;
 use crate::domain::{AgencyCode, AgencyKind, Role};
 use crate::error::FieldError;
 
@@ -286,14 +287,28 @@ fn check_dates(checks: &[DateCheck], data: &Map<String, Value>) -> Result<(), Re
     }
 }
 
-/// Checks the agencies bound to the slots against the definition's parties and rules.
-fn check_parties(def: &Definition, parties: &BTreeMap<String, BoundAgency>) -> Result<(), Refusal> {
+/// Checks the agencies bound to the slots against the definition's parties and rules;
+/// `given` is the creation data, on which a slot may be required.
+fn check_parties(
+    def: &Definition,
+    parties: &BTreeMap<String, BoundAgency>,
+    given: &Map<String, Value>,
+) -> Result<(), Refusal> {
     let mut errors = Vec::new();
     for p in &def.parties {
+        let required_now = p.required_when.as_ref().is_some_and(|c| holds(c, given));
         match parties.get(&p.slot) {
             None if p.required => errors.push(FieldError::new(
                 format!("parties.{}", p.slot),
                 format!("required: the code of a {} agency", p.kind.as_str()),
+            )),
+            None if required_now => errors.push(FieldError::new(
+                format!("parties.{}", p.slot),
+                format!(
+                    "required here ({}): the code of a {} agency",
+                    p.required_when.as_ref().map(describe).unwrap_or_default().trim_start_matches("only "),
+                    p.kind.as_str()
+                ),
             )),
             Some(a) if a.kind != p.kind => errors.push(FieldError::new(
                 format!("parties.{}", p.slot),
@@ -354,6 +369,7 @@ fn follow_ups(
                 .data
                 .iter()
                 .filter_map(|(target, source)| Some((target.clone(), data.get(source)?.clone())))
+                .chain(f.values.iter().map(|(k, v)| (k.clone(), v.clone())))
                 .collect(),
         })
         .collect()
@@ -366,11 +382,12 @@ pub fn start(
     parties: &BTreeMap<String, BoundAgency>,
     actor: &Actor,
     given: &Map<String, Value>,
+    calendar: &Calendar,
 ) -> Result<Decision, Refusal> {
-    check_parties(def, parties)?;
+    check_parties(def, parties, given)?;
     let codes = codes(parties);
     let role = authorize(actor, &codes, &def.create.party, &def.create.roles)?;
-    begin(def, &codes, role, given)
+    begin(def, &codes, role, given, calendar)
 }
 
 /// Decides the start of an instance that another instance's step starts: the parties and
@@ -380,9 +397,10 @@ pub fn start_follow_up(
     parties: &BTreeMap<String, BoundAgency>,
     role: Role,
     given: &Map<String, Value>,
+    calendar: &Calendar,
 ) -> Result<Decision, Refusal> {
-    check_parties(def, parties)?;
-    begin(def, &codes(parties), role, given)
+    check_parties(def, parties, given)?;
+    begin(def, &codes(parties), role, given, calendar)
 }
 
 fn codes(parties: &BTreeMap<String, BoundAgency>) -> BTreeMap<String, AgencyCode> {
@@ -394,8 +412,10 @@ fn begin(
     parties: &BTreeMap<String, AgencyCode>,
     role: Role,
     given: &Map<String, Value>,
+    calendar: &Calendar,
 ) -> Result<Decision, Refusal> {
-    let data = data::validate(&def.create.data, given, &Map::new()).map_err(Refusal::InvalidData)?;
+    let data =
+        data::validate(&def.create.data, given, &Map::new(), calendar).map_err(Refusal::InvalidData)?;
     check_dates(&def.create.checks, &data)?;
     let actions = deadline_actions(def, None, &def.initial_state, None, parties, &Map::new(), &data);
     Ok(Decision {
@@ -433,7 +453,7 @@ fn joint_signer(t: &Transition, inst: InstanceView<'_>, actor: &Actor) -> Result
 fn may_fire(t: &Transition, inst: InstanceView<'_>, actor: &Actor) -> bool {
     t.from.iter().any(|f| f == inst.state)
         && t.guard.as_ref().is_none_or(|g| holds(g, inst.data))
-        && t.slots().iter().all(|s| inst.parties.contains_key(s))
+        && t.slots().iter().chain(&t.requires_parties).all(|s| inst.parties.contains_key(s))
         && if t.is_joint() {
             joint_signer(t, inst, actor).is_ok()
         } else {
@@ -453,9 +473,12 @@ pub fn fire(
     actor: &Actor,
     transition: &str,
     given: &Map<String, Value>,
+    calendar: &Calendar,
 ) -> Result<Decision, Refusal> {
     let t = def.transition(transition).ok_or_else(|| Refusal::UnknownTransition(transition.to_owned()))?;
-    if let Some(unbound) = t.slots().iter().find(|s| !inst.parties.contains_key(*s)) {
+    if let Some(unbound) =
+        t.slots().iter().chain(&t.requires_parties).find(|s| !inst.parties.contains_key(*s))
+    {
         return Err(Refusal::GuardFailed {
             transition: t.name.clone(),
             reason: format!("no agency is bound to party {unbound:?}"),
@@ -487,7 +510,7 @@ pub fn fire(
     let data = if signed_before > 0 {
         Map::new()
     } else {
-        data::validate(&t.data, given, inst.data).map_err(Refusal::InvalidData)?
+        data::validate(&t.data, given, inst.data, calendar).map_err(Refusal::InvalidData)?
     };
     let mut merged = inst.data.clone();
     merged.extend(data.clone());

@@ -57,11 +57,15 @@ fn names(actions: &[Action]) -> Vec<String> {
 
 const NONE: &Pending = &BTreeMap::new();
 
+fn cal() -> Calendar {
+    Calendar::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/calendar/holidays.toml")).unwrap()
+}
+
 #[test]
 fn start_opens_the_deadline_that_fits_the_category() {
     let def = court_transfer();
     let court = actor("TAND-HN", &[Role::CourtLiaison]);
-    let d = start(&def, &bound(), &court, &creation("standard")).unwrap();
+    let d = start(&def, &bound(), &court, &creation("standard"), &cal()).unwrap();
     assert_eq!((d.from, d.to.as_str(), d.role), (None, "judgment_effective", Role::CourtLiaison));
     assert_eq!(
         d.actions,
@@ -73,7 +77,7 @@ fn start_opens_the_deadline_that_fits_the_category() {
             due_date: None,
         }]
     );
-    let urgent = start(&def, &bound(), &court, &creation("urgent_measure")).unwrap();
+    let urgent = start(&def, &bound(), &court, &creation("urgent_measure"), &cal()).unwrap();
     assert_eq!(names(&urgent.actions), ["open transfer_urgent"]);
 }
 
@@ -84,7 +88,9 @@ fn start_checks_parties_and_who_starts() {
     let mut wrong_kind = bound();
     wrong_kind.insert("procuracy".into(), agency("CA-HN", AgencyKind::Police, None));
     wrong_kind.remove("court");
-    let Err(Refusal::InvalidParties(errors)) = start(&def, &wrong_kind, &court, &creation("standard")) else {
+    let Err(Refusal::InvalidParties(errors)) =
+        start(&def, &wrong_kind, &court, &creation("standard"), &cal())
+    else {
         panic!("parties accepted")
     };
     let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -92,11 +98,14 @@ fn start_checks_parties_and_who_starts() {
 
     let head = actor("THADS-HN", &[Role::EnforcementHead]);
     assert_eq!(
-        start(&def, &bound(), &head, &creation("standard")),
+        start(&def, &bound(), &head, &creation("standard"), &cal()),
         Err(Refusal::WrongAgency { slot: "court".into() })
     );
     let clerk = actor("TAND-HN", &[Role::Auditor]);
-    assert!(matches!(start(&def, &bound(), &clerk, &creation("standard")), Err(Refusal::WrongRole { .. })));
+    assert!(matches!(
+        start(&def, &bound(), &clerk, &creation("standard"), &cal()),
+        Err(Refusal::WrongRole { .. })
+    ));
 }
 
 #[test]
@@ -107,7 +116,7 @@ fn a_step_closes_the_left_deadlines_and_opens_the_entered_ones() {
     let head = actor("THADS-HN", &[Role::EnforcementHead]);
     let given = obj(json!({"decision_number": "9/QĐ", "decision_date": "2026-04-02"}));
     let inst = InstanceView { state: "registered", parties: &p, data: &data, pending: NONE };
-    let d = fire(&def, inst, &head, "issue_decision", &given).unwrap();
+    let d = fire(&def, inst, &head, "issue_decision", &given, &cal()).unwrap();
     assert_eq!(d.to, "decision_issued");
     assert_eq!(d.merged_data["decision_date"], "2026-04-02");
     assert_eq!(
@@ -119,7 +128,7 @@ fn a_step_closes_the_left_deadlines_and_opens_the_entered_ones() {
     let after = d.merged_data;
     let inst = InstanceView { state: "decision_issued", parties: &p, data: &after, pending: NONE };
     let given = obj(json!({"officer_name": "A", "assigned_date": "2026-04-03"}));
-    let d = fire(&def, inst, &head, "assign_officer", &given).unwrap();
+    let d = fire(&def, inst, &head, "assign_officer", &given, &cal()).unwrap();
     assert_eq!(names(&d.actions), ["close assign_officer"]);
 }
 
@@ -131,17 +140,20 @@ fn refusals_name_their_reason() {
     let inst = InstanceView { state: "judgment_effective", parties: &p, data: &data, pending: NONE };
     let officer = actor("THADS-HN", &[Role::EnforcementOfficer]);
     let none = Map::new();
-    assert_eq!(fire(&def, inst, &officer, "fly", &none), Err(Refusal::UnknownTransition("fly".into())));
     assert_eq!(
-        fire(&def, inst, &officer, "register", &none),
+        fire(&def, inst, &officer, "fly", &none, &cal()),
+        Err(Refusal::UnknownTransition("fly".into()))
+    );
+    assert_eq!(
+        fire(&def, inst, &officer, "register", &none, &cal()),
         Err(Refusal::NotFromState { transition: "register".into(), state: "judgment_effective".into() })
     );
     assert_eq!(
-        fire(&def, inst, &officer, "transfer", &none),
+        fire(&def, inst, &officer, "transfer", &none, &cal()),
         Err(Refusal::WrongAgency { slot: "court".into() })
     );
     let court = actor("TAND-HN", &[Role::CourtLiaison]);
-    let Err(Refusal::InvalidData(errors)) = fire(&def, inst, &court, "transfer", &none) else {
+    let Err(Refusal::InvalidData(errors)) = fire(&def, inst, &court, "transfer", &none, &cal()) else {
         panic!("empty data accepted")
     };
     assert_eq!(errors.len(), 3);
@@ -373,11 +385,11 @@ fn a_discrepancy_routes_to_the_dispute_and_both_sides_must_sign() {
     let inst = InstanceView { state: "sent", parties: &p, data: &data, pending: NONE };
 
     let all = obj(json!({"receipt": [{"item": 1, "status": "received"}, {"item": 2, "status": "received"}]}));
-    assert_eq!(fire(&def, inst, &officer, "confirm", &all).unwrap().to, "stored");
+    assert_eq!(fire(&def, inst, &officer, "confirm", &all, &cal()).unwrap().to, "stored");
     let short = obj(
         json!({"receipt": [{"item": 1, "status": "received"}, {"item": 2, "status": "missing", "note": "thiếu 1"}]}),
     );
-    let d = fire(&def, inst, &officer, "confirm", &short).unwrap();
+    let d = fire(&def, inst, &officer, "confirm", &short, &cal()).unwrap();
     assert_eq!(d.to, "disputed");
     assert_eq!(names(&d.actions), ["open resolve"]);
 
@@ -385,7 +397,7 @@ fn a_discrepancy_routes_to_the_dispute_and_both_sides_must_sign() {
     let disputed = d.merged_data;
     let inst = InstanceView { state: "disputed", parties: &p, data: &disputed, pending: NONE };
     let resolution = obj(json!({"resolution": "Biên bản bổ sung: 1 điện thoại chưa bàn giao"}));
-    let first = fire(&def, inst, &police, "resolve", &resolution).unwrap();
+    let first = fire(&def, inst, &police, "resolve", &resolution, &cal()).unwrap();
     assert_eq!(first.to, "disputed");
     assert_eq!(first.joint, Some(JointProgress { slot: "sender".into(), complete: false }));
     assert_eq!(names(&first.actions), ["notify receiver"]);
@@ -403,10 +415,16 @@ fn a_discrepancy_routes_to_the_dispute_and_both_sides_must_sign() {
     let merged = first.merged_data;
     let inst = InstanceView { state: "disputed", parties: &p, data: &merged, pending: &pending };
     // The police cannot sign twice, nor the receiver restate the data.
-    assert!(matches!(fire(&def, inst, &police, "resolve", &Map::new()), Err(Refusal::AlreadySigned(_))));
-    assert!(matches!(fire(&def, inst, &officer, "resolve", &resolution), Err(Refusal::InvalidData(_))));
+    assert!(matches!(
+        fire(&def, inst, &police, "resolve", &Map::new(), &cal()),
+        Err(Refusal::AlreadySigned(_))
+    ));
+    assert!(matches!(
+        fire(&def, inst, &officer, "resolve", &resolution, &cal()),
+        Err(Refusal::InvalidData(_))
+    ));
     assert_eq!(available(&def, inst, &police).len(), 0);
-    let last = fire(&def, inst, &officer, "resolve", &Map::new()).unwrap();
+    let last = fire(&def, inst, &officer, "resolve", &Map::new(), &cal()).unwrap();
     assert_eq!(last.to, "stored");
     assert_eq!(last.joint, Some(JointProgress { slot: "receiver".into(), complete: true }));
     assert_eq!(names(&last.actions), ["close resolve", "open review"]);
@@ -420,7 +438,7 @@ fn guards_restarts_and_optional_parties() {
     let simple = obj(json!({"complex": false}));
     let inst = InstanceView { state: "stored", parties: &p, data: &simple, pending: NONE };
     assert_eq!(
-        names(&fire(&def, inst, &officer, "review", &Map::new()).unwrap().actions),
+        names(&fire(&def, inst, &officer, "review", &Map::new(), &cal()).unwrap().actions),
         ["close review", "open review"]
     );
     let steps: Vec<&str> = available(&def, inst, &officer).iter().map(|t| t.name.as_str()).collect();
@@ -429,15 +447,18 @@ fn guards_restarts_and_optional_parties() {
     // A complex case is disposed of by the committee, which must then be bound.
     let complex = obj(json!({"complex": true}));
     let inst = InstanceView { state: "stored", parties: &p, data: &complex, pending: NONE };
-    assert!(matches!(fire(&def, inst, &officer, "dispose", &Map::new()), Err(Refusal::GuardFailed { .. })));
+    assert!(matches!(
+        fire(&def, inst, &officer, "dispose", &Map::new(), &cal()),
+        Err(Refusal::GuardFailed { .. })
+    ));
     let member = actor("BCD-HN", &[Role::SteeringMember]);
     assert!(matches!(
-        fire(&def, inst, &member, "dispose_complex", &Map::new()),
+        fire(&def, inst, &member, "dispose_complex", &Map::new(), &cal()),
         Err(Refusal::GuardFailed { .. })
     ));
     p.insert("committee".into(), code("BCD-HN"));
     let inst = InstanceView { state: "stored", parties: &p, data: &complex, pending: NONE };
-    assert_eq!(fire(&def, inst, &member, "dispose_complex", &Map::new()).unwrap().to, "done");
+    assert_eq!(fire(&def, inst, &member, "dispose_complex", &Map::new(), &cal()).unwrap().to, "done");
 }
 
 #[test]
@@ -449,19 +470,19 @@ fn party_rules_and_date_checks_are_enforced_at_the_start() {
         ("receiver".to_owned(), agency("THADS-HN", AgencyKind::Enforcement, None)),
     ]);
     let given = obj(json!({"complex": false, "received_on": "2026-08-01", "protested_on": "2026-08-16"}));
-    assert!(start(&def, &parties, &officer, &given).is_ok());
+    assert!(start(&def, &parties, &officer, &given, &cal()).is_ok());
     let late = obj(json!({"complex": false, "received_on": "2026-08-01", "protested_on": "2026-08-17"}));
-    let Err(Refusal::InvalidData(errors)) = start(&def, &parties, &officer, &late) else {
+    let Err(Refusal::InvalidData(errors)) = start(&def, &parties, &officer, &late, &cal()) else {
         panic!("late accepted")
     };
     assert!(errors[0].reason.contains("16 days") && errors[0].reason.contains("Điều 160"), "{errors:?}");
 
     // A regional office of the same province is refused; another province's office is not.
     parties.insert("other".into(), agency("THADS-HN-KV1", AgencyKind::Enforcement, Some("THADS-HN")));
-    let Err(Refusal::InvalidParties(errors)) = start(&def, &parties, &officer, &given) else {
+    let Err(Refusal::InvalidParties(errors)) = start(&def, &parties, &officer, &given, &cal()) else {
         panic!("same province accepted")
     };
     assert_eq!(errors[0].field, "parties.other");
     parties.insert("other".into(), agency("THADS-LC-KV2", AgencyKind::Enforcement, Some("THADS-LC")));
-    assert!(start(&def, &parties, &officer, &given).is_ok());
+    assert!(start(&def, &parties, &officer, &given, &cal()).is_ok());
 }

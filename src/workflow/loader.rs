@@ -60,6 +60,7 @@ struct RawParty {
     kind: Name,
     #[serde(default = "yes")]
     required: bool,
+    required_when: Option<Spanned<RawCondition>>,
     title_vi: String,
     title_en: String,
 }
@@ -107,6 +108,8 @@ struct RawTransition {
     signed_by: Vec<Name>,
     #[serde(default)]
     roles: Vec<Name>,
+    #[serde(default)]
+    requires_parties: Vec<Name>,
     guard: Option<Spanned<RawCondition>>,
     #[serde(default)]
     routes: Vec<RawRoute>,
@@ -134,6 +137,8 @@ struct RawFollowUp {
     parties: BTreeMap<String, Name>,
     #[serde(default)]
     data: BTreeMap<String, Name>,
+    #[serde(default)]
+    values: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -142,8 +147,8 @@ struct RawField {
     name: Name,
     #[serde(rename = "type")]
     kind: Name,
-    #[serde(default = "yes")]
-    required: bool,
+    required: Option<bool>,
+    required_when: Option<Spanned<RawCondition>>,
     title_vi: String,
     title_en: String,
     #[serde(default)]
@@ -321,14 +326,19 @@ impl<'p, 'a> Checker<'p, 'a> {
         let states = raw.states.iter().map(|s| (s.name.get_ref().clone(), s.terminal)).collect();
         check_unique(p, "transition", raw.transitions.iter().map(|t| &t.name));
         let transitions = raw.transitions.iter().map(|t| t.name.get_ref().clone()).collect();
-        let mut checker = Self { p, slots, states, transitions, fields: HashMap::new() };
+        // Learn every field first, so that conditions can refer to fields of later steps. Their
+        // problems are reported when each step declares them, not here as well.
+        let mut fields = HashMap::new();
+        let mut scratch = Problems { path: p.path, source: p.source, found: Vec::new() };
+        let mut learning = Checker { p: &mut scratch, slots, states, transitions, fields: HashMap::new() };
         let all_raw = raw.create.data.iter().chain(raw.transitions.iter().flat_map(|t| t.data.iter()));
         for f in all_raw {
-            if let Some(field) = checker.field(f) {
-                checker.fields.entry(field.name.clone()).or_insert(field);
+            if let Some(field) = learning.field(f) {
+                fields.entry(field.name.clone()).or_insert(field);
             }
         }
-        Some(checker)
+        let Checker { slots, states, transitions, .. } = learning;
+        Some(Self { p, slots, states, transitions, fields })
     }
 
     /// Refuses a step nobody could take: every role must be able to act for one of the
@@ -419,10 +429,17 @@ impl<'p, 'a> Checker<'p, 'a> {
                 None
             }
         };
+        if f.required_when.is_some() && f.required == Some(true) {
+            self.p.at_span(
+                &f.name,
+                format!("{name:?} is required always; required_when applies to an optional field"),
+            );
+        }
         Some(DataField {
             name: name.clone(),
             kind: kind?,
-            required: f.required,
+            required: f.required.unwrap_or(f.required_when.is_none()),
+            required_when: None,
             title_vi: f.title_vi.clone(),
             title_en: f.title_en.clone(),
             options: f.options.clone(),
@@ -433,7 +450,12 @@ impl<'p, 'a> Checker<'p, 'a> {
 
     fn fields(&mut self, raw: &[RawField]) -> Vec<DataField> {
         check_unique(self.p, "data field", raw.iter().map(|f| &f.name));
-        let out: Vec<DataField> = raw.iter().filter_map(|f| self.field(f)).collect();
+        let mut out: Vec<DataField> = raw.iter().filter_map(|f| self.field(f)).collect();
+        for (f, field) in raw.iter().zip(out.iter_mut()) {
+            if let Some(when) = &f.required_when {
+                field.required_when = self.condition(when);
+            }
+        }
         for (f, field) in raw.iter().zip(&out) {
             if let Some(of) = &f.of {
                 if field.kind == DataType::Receipt {
@@ -531,6 +553,9 @@ impl<'p, 'a> Checker<'p, 'a> {
         for n in &t.notify {
             self.slot(n, "notify");
         }
+        for r in &t.requires_parties {
+            self.slot(r, "requires_parties");
+        }
         for r in &t.routes {
             self.state(&r.to, "route");
         }
@@ -553,10 +578,22 @@ impl<'p, 'a> Checker<'p, 'a> {
                         );
                     }
                 }
+                let values = s
+                    .values
+                    .iter()
+                    .filter_map(|(k, v)| match serde_json::to_value(v) {
+                        Ok(json) => Some((k.clone(), json)),
+                        Err(e) => {
+                            self.p.at_span(&s.workflow, format!("starts.values.{k}: {e}"));
+                            None
+                        }
+                    })
+                    .collect();
                 FollowUp {
                     workflow: s.workflow.get_ref().clone(),
                     parties: s.parties.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
                     data: s.data.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
+                    values,
                     line: self.p.line(s.workflow.span().start),
                 }
             })
@@ -569,6 +606,7 @@ impl<'p, 'a> Checker<'p, 'a> {
             to: t.to.get_ref().clone(),
             party: t.party.as_ref().map(|p| p.get_ref().clone()),
             signed_by: t.signed_by.iter().map(|s| s.get_ref().clone()).collect(),
+            requires_parties: t.requires_parties.iter().map(|r| r.get_ref().clone()).collect(),
             roles: {
                 let allowed = roles(self.p, &t.roles, &t.name, "transition");
                 let slots: Vec<&Name> = t.party.iter().chain(t.signed_by.iter()).collect();
@@ -671,10 +709,15 @@ impl<'p, 'a> Checker<'p, 'a> {
             .parties
             .iter()
             .filter_map(|x| {
+                if x.required && x.required_when.is_some() {
+                    self.p
+                        .at_span(&x.slot, "required_when applies to an optional slot: set required = false");
+                }
                 Some(Party {
                     slot: x.slot.get_ref().clone(),
                     kind: *self.slots.get(x.slot.get_ref())?,
                     required: x.required,
+                    required_when: x.required_when.as_ref().and_then(|w| self.condition(w)),
                     title_vi: x.title_vi.clone(),
                     title_en: x.title_en.clone(),
                 })

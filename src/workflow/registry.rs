@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use super::definition::{Definition, FollowUp};
+use super::definition::{DataType, Definition, FollowUp, Transition};
 use super::loader::{parse_definition, DefinitionError};
 
 #[derive(Debug, Default)]
@@ -77,7 +77,7 @@ impl Registry {
         for def in registry.all() {
             for t in &def.transitions {
                 for follow_up in &t.starts {
-                    errors.extend(registry.check_follow_up(def, follow_up));
+                    errors.extend(registry.check_follow_up(def, t, follow_up));
                 }
             }
         }
@@ -89,7 +89,7 @@ impl Registry {
     }
 
     /// Checks that every version of the started workflow can take what the step carries over.
-    fn check_follow_up(&self, def: &Definition, f: &FollowUp) -> Vec<DefinitionError> {
+    fn check_follow_up(&self, def: &Definition, t: &Transition, f: &FollowUp) -> Vec<DefinitionError> {
         let problem = |reason: String| DefinitionError { path: def.source.clone(), line: f.line, reason };
         let Some(targets) = self.versions(&f.workflow) else {
             return vec![problem(format!("starts unknown workflow {:?}", f.workflow))];
@@ -109,6 +109,17 @@ impl Registry {
                             party.kind.as_str()
                         )))
                     }
+                    // The step could start it without a party it needs: the step must require it.
+                    Some(source)
+                        if party.required
+                            && def.party(source).is_some_and(|s| !s.required)
+                            && !t.requires_parties.contains(source) =>
+                    {
+                        errors.push(problem(format!(
+                            "{name} needs its party {:?}, but {source:?} is optional here: list it in the step's requires_parties",
+                            party.slot
+                        )))
+                    }
                     _ => {}
                 }
             }
@@ -116,6 +127,26 @@ impl Registry {
                 errors.push(problem(format!("{name} has no party slot {slot:?}")));
             }
             for field in &target.create.data {
+                if let Some(value) = f.values.get(&field.name) {
+                    let fits = match field.kind {
+                        DataType::Choice => {
+                            value.as_str().is_some_and(|v| field.options.iter().any(|o| o == v))
+                        }
+                        DataType::Boolean => value.is_boolean(),
+                        DataType::Integer => value.is_i64(),
+                        DataType::Text | DataType::Date | DataType::Datetime | DataType::Money => {
+                            value.is_string()
+                        }
+                        DataType::Items | DataType::Receipt => false,
+                    };
+                    if !fits {
+                        errors.push(problem(format!(
+                            "{name} field {:?} cannot take the value {value}",
+                            field.name
+                        )));
+                    }
+                    continue;
+                }
                 match f.data.get(&field.name) {
                     None if field.required => errors.push(problem(format!(
                         "{name} needs its creation field {:?} carried over",
@@ -132,7 +163,12 @@ impl Registry {
                     _ => {}
                 }
             }
-            for field in f.data.keys().filter(|k| !target.create.data.iter().any(|x| &x.name == *k)) {
+            for field in f
+                .data
+                .keys()
+                .chain(f.values.keys())
+                .filter(|k| !target.create.data.iter().any(|x| &x.name == *k))
+            {
                 errors.push(problem(format!("{name} takes no creation field {field:?}")));
             }
         }

@@ -20,6 +20,9 @@ fn check_names_the_file_line_and_reason() {
     std::fs::write(dir.path().join("good.toml"), good).unwrap();
     let follow_up = include_str!("../../workflows/condition_verification.toml");
     std::fs::write(dir.path().join("condition_verification.toml"), follow_up).unwrap();
+    std::fs::create_dir(dir.path().join("calendar")).unwrap();
+    let holidays = include_str!("../../workflows/calendar/holidays.toml");
+    std::fs::write(dir.path().join("calendar/holidays.toml"), holidays).unwrap();
     let out = lienganh().args(["check"]).arg(dir.path()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 

@@ -413,8 +413,6 @@ async fn refusals_of_role_party_state_and_money() {
 /// A complex plan needs its coordinator: without one bound, nobody could ever schedule it
 /// (the head's `schedule` is closed to complex plans and `schedule_complex` has no party).
 #[tokio::test]
-#[ignore = "gap in workflows/coercion_plan*.toml: `coordinator` is optional even when `complex` is true, so a \
-            complex plan without one is accepted and can never be scheduled (only cancelled)"]
 async fn a_complex_plan_without_a_coordinator_is_refused() {
     for backend in backends() {
         let app = spawn(backend).await;
@@ -429,9 +427,6 @@ async fn a_complex_plan_without_a_coordinator_is_refused() {
 
 /// Public holidays are days without coercion too (Art. 46): 2 September is National Day.
 #[tokio::test]
-#[ignore = "not wired yet: src/calendar.rs has a Calendar with holidays and the Tết window, but \
-            src/workflow/data.rs still validates time_rule = \"coercion\" with the free check_coercion_time, \
-            which knows only nights and weekends"]
 async fn a_holiday_is_refused_for_coercion() {
     for backend in backends() {
         let app = spawn(backend).await;

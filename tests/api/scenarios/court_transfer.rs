@@ -234,8 +234,6 @@ async fn outsiders_and_wrong_roles_are_refused() {
 /// After a return to the court and a new transfer, the handover record is the new round's:
 /// the new documents, not yet received by anyone.
 #[tokio::test]
-#[ignore = "bug in src/service/history.rs handover(): after return_to_court and a new transfer, the record \
-            still shows the previous round's receiver signature and receipt statuses against the new manifest"]
 async fn a_new_transfer_after_a_return_starts_a_new_handover_record() {
     for backend in backends() {
         let app = spawn(backend).await;

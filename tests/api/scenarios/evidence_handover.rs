@@ -236,9 +236,6 @@ async fn a_missing_item_is_settled_by_both_signatures() {
 /// missing item); the record must still show the original receipt's signer and both
 /// settlement signatures.
 #[tokio::test]
-#[ignore = "bug in src/service/history.rs handover(): a resolve_discrepancy signed first by the receiver \
-            with a restated receipt is taken as the receipt itself, so `receiver` becomes the settlement \
-            signature and `resolution` loses it"]
 async fn a_settlement_that_restates_the_receipt_keeps_every_signature() {
     for backend in backends() {
         let app = spawn(backend).await;

@@ -157,7 +157,8 @@ async fn a_rejected_protest_is_escalated_to_the_superior_level() {
         );
         assert_eq!(follow_up["state"], "issued");
         assert_eq!(follow_up["version"], 1);
-        assert_eq!(follow_up["data"]["instrument"], "protest");
+        // At the superior level the matter is a recommendation to the superior enforcement office.
+        assert_eq!(follow_up["data"]["instrument"], "recommendation");
         assert_eq!(follow_up["data"]["document_number"], "03/QĐ-VKS-KN");
         assert_eq!(follow_up["data"]["issued_on"], "2026-12-01");
         assert_eq!(follow_up["data"]["content"], "Cơ quan THADS không thực hiện kháng nghị");
@@ -189,10 +190,12 @@ async fn escalation_needs_the_superior_parties() {
         let app = spawn(backend).await;
         let mut run =
             Run::start(&app, &app.procuracy(), issue("request", "90/YC-VKS", json!({})), "issued").await;
+        // With no superior level bound, escalation is not offered, and firing it is refused.
+        assert!(!run.available(&app.procuracy()).await.contains(&"escalate".to_owned()));
         let escalation = json!({"escalated_on": "2026-11-30", "escalation_reason": "Không trả lời"});
-        let problem = run.refused(&app.procuracy(), "escalate", escalation, 422, "validation_failed").await;
-        assert!(problem["detail"].as_str().unwrap().contains("procuracy_supervision"), "{problem}");
-        assert_eq!(error_fields(&problem), ["parties.procuracy", "parties.enforcement"], "{problem}");
+        let problem =
+            run.refused(&app.procuracy(), "escalate", escalation, 422, "transition_not_allowed").await;
+        assert!(problem["detail"].as_str().unwrap().contains("superior_procuracy"), "{problem}");
         // Withdrawn instead.
         run.step(&app.procuracy(), "withdraw", json!({"withdrawal_reason": "Đã khắc phục"}), "withdrawn")
             .await;
@@ -223,6 +226,20 @@ async fn the_protest_lodging_window_is_checked() {
         )
         .await;
         assert_eq!(error_fields(&problem), ["data.issued_on"]);
+
+        // A protest must say what it contests and when that was received.
+        let bare = issue("protest", "06/QĐ-VKS-KN", json!({}));
+        let problem = expect_problem(
+            app.post("/api/v1/instances", &app.procuracy(), &bare).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(
+            error_fields(&problem),
+            ["data.contested_decision", "data.contested_received_on", "data.level"],
+            "{problem}"
+        );
 
         // On the 15th day it is in time; the superior level may lodge the late one.
         let in_time = issue("protest", "04/QĐ-VKS-KN", protest_data("2026-11-16", "same_level"));
