@@ -8,6 +8,7 @@ use lienganh::auth::{parse_ttl, JwtKeys};
 use lienganh::calendar::Calendar;
 use lienganh::config::Settings;
 use lienganh::domain::{AgencyCode, Role};
+use lienganh::service::workflows::DiagramFormat;
 use lienganh::workflow::registry::Registry;
 
 /// lienganh: interagency workflows of civil judgment enforcement.
@@ -48,6 +49,18 @@ enum Command {
     },
     /// Print the OpenAPI document the server serves.
     Openapi,
+    /// Print a workflow's diagram (the version in force today unless --version is given).
+    Diagram {
+        workflow: String,
+        #[arg(long)]
+        version: Option<u32>,
+        /// svg or mermaid.
+        #[arg(long, default_value = "svg")]
+        format: String,
+        /// A state to highlight, as an instance in it would be.
+        #[arg(long)]
+        state: Option<String>,
+    },
     /// Run one reminder pass (arrives with deadlines and reminders).
     Remind {
         #[arg(long)]
@@ -151,6 +164,24 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             println!("{}", keys.issue(&sub, &name, &agency, &roles, parse_ttl(&ttl)?)?);
         }
         Command::Openapi => print!("{}", lienganh::api::openapi_json()),
+        Command::Diagram { workflow, version, format, state } => {
+            let registry = Registry::load_dir(&settings()?.workflows)
+                .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
+            let format = match format.as_str() {
+                "svg" => DiagramFormat::Svg,
+                "mermaid" => DiagramFormat::Mermaid,
+                other => return Err(format!("unknown format {other:?}: use svg or mermaid")),
+            };
+            let drawn = lienganh::service::workflows::workflow_diagram(
+                &registry,
+                &workflow,
+                version,
+                state.as_deref(),
+                format,
+            )
+            .map_err(|e| e.detail)?;
+            print!("{}", drawn.body);
+        }
         Command::Remind { .. } => {
             eprintln!("`lienganh remind` arrives with deadlines and reminders; this build has none to send");
             return Ok(ExitCode::from(2));

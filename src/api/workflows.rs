@@ -78,7 +78,7 @@ pub async fn diagram(
     let id = id.into_inner();
     let drawn = state
         .compute(move |registry| {
-            workflows::workflow_diagram(registry, &id, q.version, q.format.unwrap_or_default())
+            workflows::workflow_diagram(registry, &id, q.version, None, q.format.unwrap_or_default())
         })
         .await?;
     Ok(diagram_response(drawn))

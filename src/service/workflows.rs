@@ -95,6 +95,7 @@ pub fn workflow_diagram(
     registry: &Registry,
     id: &str,
     version: Option<u32>,
+    current: Option<&str>,
     format: DiagramFormat,
 ) -> ApiResult<Diagram> {
     let versions = registry.versions(id).ok_or_else(|| ApiError::not_found(format!("no workflow {id:?}")))?;
@@ -108,7 +109,10 @@ pub fn workflow_diagram(
             .or_else(|| versions.last())
             .ok_or_else(|| ApiError::not_found(format!("no workflow {id:?}")))?,
     };
-    draw(def, None, format)
+    if let Some(state) = current.filter(|s| def.state(s).is_none()) {
+        return Err(ApiError::not_found(format!("{id} v{} has no state {state:?}", def.version)));
+    }
+    draw(def, current, format)
 }
 
 /// The diagram of an instance's workflow version, its current state highlighted.
