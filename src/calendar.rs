@@ -312,14 +312,17 @@ impl Calendar {
     /// 15 days before or after Tết, in local time.
     pub fn check_coercion_time<Tz: TimeZone>(&self, at: &DateTime<Tz>) -> Result<(), String> {
         let local = at.with_timezone(&Ho_Chi_Minh);
-        let day = local.date_naive();
-        let hour = local.hour();
-        if !(6..22).contains(&hour) {
+        if !(6..22).contains(&local.hour()) {
             return Err(format!(
                 "{} is between 22:00 and 06:00, when coercion may not take place ({COERCION_BASIS})",
                 local.format("%H:%M %d/%m/%Y")
             ));
         }
+        self.check_coercion_day(local.date_naive())
+    }
+
+    /// Refuses a coercion day that is a rest day or holiday, or within 15 days of Tết.
+    pub fn check_coercion_day(&self, day: NaiveDate) -> Result<(), String> {
         let Some(year) = self.years.get(&day.year()) else {
             return Err(format!(
                 "the calendar has no holidays for {} yet, so a coercion date cannot be checked against them; an admin must add the year",
@@ -329,7 +332,7 @@ impl Calendar {
         let working = self.is_working_day(day);
         if !working.value {
             let what = if is_weekend(day) {
-                if local.weekday() == Weekday::Sat {
+                if day.weekday() == Weekday::Sat {
                     "a rest day (Saturday)"
                 } else {
                     "a rest day (Sunday)"

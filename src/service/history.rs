@@ -144,10 +144,11 @@ fn verify_loaded(conn: &mut DbConn, loaded: &Loaded, events: &[EventRow]) -> Api
         reason: Some(reason),
         head_hash: None,
     };
+    // The data is what the steps gave, in order; a proposal awaiting signatures is not data yet.
     let mut folded = Map::new();
     for e in events {
         if let Ok(Value::Object(data)) = serde_json::from_str::<Value>(&e.data) {
-            folded.extend(data);
+            folded.extend(data.into_iter().filter(|(k, _)| !k.starts_with('_')));
         }
     }
     if folded != loaded.data {
@@ -232,9 +233,24 @@ pub fn handover(
         after_sending().find(|(_, (e, d))| d.contains_key(&h.receipt) && !joint(e)).map(|(i, _)| i);
     let sender = sent_at.map(|i| signed_by(&events[i]));
     let receiver = received_at.map(|i| signed_by(&events[i]));
-    let resolution = received_at
-        .map(|r| events.iter().skip(r + 1).filter(|e| joint(e)).map(signed_by).collect())
-        .unwrap_or_default();
+    // Settlement signatures count once their round is complete; a round that another step
+    // interrupted was voided.
+    let mut resolution = Vec::new();
+    let mut round: Vec<&EventRow> = Vec::new();
+    for e in events.iter().skip(received_at.map_or(events.len(), |r| r + 1)) {
+        match def.transition(&e.transition).filter(|t| t.is_joint()) {
+            Some(t) => {
+                if round.first().is_some_and(|first| first.transition != e.transition) {
+                    round.clear();
+                }
+                round.push(e);
+                if round.len() == t.signed_by.len() {
+                    resolution.extend(round.drain(..).map(signed_by));
+                }
+            }
+            None => round.clear(),
+        }
+    }
     let receipt = after_sending().filter_map(|(_, (_, d))| d.get(&h.receipt)).next_back().cloned();
 
     let sent: Vec<Item> = match sent_at {

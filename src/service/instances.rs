@@ -94,7 +94,8 @@ pub struct Links {
 pub struct Link {
     pub id: String,
     pub workflow: String,
-    pub state: String,
+    /// Shown only to those who may see the linked instance.
+    pub state: Option<String>,
     /// The event of the starting instance that started the other.
     pub seq: Option<i64>,
 }
@@ -157,6 +158,8 @@ pub(super) struct Loaded {
     pub parties: BTreeMap<String, AgencyCode>,
     pub data: Map<String, Value>,
     pub pending: Pending,
+    /// The parents of the bound agencies, by slot; read only when a step may need them.
+    pub parents: BTreeMap<String, AgencyCode>,
 }
 
 impl Loaded {
@@ -164,7 +167,26 @@ impl Loaded {
         let parties = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
         let data = serde_json::from_str(&row.data).map_err(ApiError::internal)?;
         let pending = serde_json::from_str(&row.pending).map_err(ApiError::internal)?;
-        Ok(Loaded { row, parties, data, pending })
+        Ok(Loaded { row, parties, data, pending, parents: BTreeMap::new() })
+    }
+
+    /// Reads the parents of the bound agencies, if the workflow starts a follow-up at a
+    /// superior level.
+    fn with_parents(mut self, conn: &mut DbConn, def: &Definition) -> ApiResult<Self> {
+        let needed = def.transitions.iter().flat_map(|t| &t.starts).flat_map(|f| f.parties.values());
+        if !needed.into_iter().any(|source| source.starts_with(engine::PARENT_OF)) {
+            return Ok(self);
+        }
+        let codes: Vec<&str> = self.parties.values().map(AgencyCode::as_str).collect();
+        let agencies = agency_store::find_many(conn, &codes)?;
+        for (slot, code) in &self.parties {
+            let parent =
+                agencies.iter().find(|a| a.code == code.as_str()).and_then(|a| a.parent_code.as_deref());
+            if let Some(parent) = parent {
+                self.parents.insert(slot.clone(), AgencyCode::parse(parent).map_err(ApiError::internal)?);
+            }
+        }
+        Ok(self)
     }
 
     fn view(&self) -> InstanceView<'_> {
@@ -173,6 +195,7 @@ impl Loaded {
             parties: &self.parties,
             data: &self.data,
             pending: &self.pending,
+            parents: &self.parents,
         }
     }
 
@@ -224,25 +247,30 @@ pub(super) fn definition<'r>(registry: &'r Registry, row: &InstanceRow) -> ApiRe
     })
 }
 
-/// The instances linked to `loaded` that the actor may see.
+/// The instances linked to `loaded`: those its steps started and the one that started it. A
+/// party of this instance knows they exist (the starting step is in its history); the linked
+/// instance's state is shown only to those who may see it.
 fn links(conn: &mut DbConn, actor: &Actor, loaded: &Loaded) -> ApiResult<Links> {
     let agency = (!actor.reads_everything()).then(|| actor.agency.to_string());
-    let to_link =
-        |r: store::LinkRow| Link { id: r.id, workflow: r.workflow_id, state: r.state, seq: r.started_by_seq };
-    let started =
-        store::follow_ups(conn, &loaded.row.id, agency.as_deref())?.into_iter().map(to_link).collect();
+    let visible: BTreeSet<String> =
+        store::follow_ups(conn, &loaded.row.id, agency.as_deref())?.into_iter().map(|r| r.id).collect();
+    let started = store::follow_ups(conn, &loaded.row.id, None)?
+        .into_iter()
+        .map(|r| Link {
+            state: visible.contains(&r.id).then_some(r.state),
+            id: r.id,
+            workflow: r.workflow_id,
+            seq: r.started_by_seq,
+        })
+        .collect();
     let started_by = match &loaded.row.started_by_instance {
         None => None,
-        Some(parent) => store::find(conn, parent)?
-            .map(Loaded::read)
-            .transpose()?
-            .filter(|p| actor.can_see(&p.parties))
-            .map(|p| Link {
-                id: p.row.id,
-                workflow: p.row.workflow_id,
-                state: p.row.state,
-                seq: loaded.row.started_by_seq,
-            }),
+        Some(parent) => store::find(conn, parent)?.map(Loaded::read).transpose()?.map(|p| Link {
+            state: actor.can_see(&p.parties).then(|| p.row.state.clone()),
+            id: p.row.id,
+            workflow: p.row.workflow_id,
+            seq: loaded.row.started_by_seq,
+        }),
     };
     Ok(Links { started_by, started })
 }
@@ -433,7 +461,7 @@ fn insert_instance(
     let visible: BTreeSet<&str> = parties.values().map(AgencyCode::as_str).collect();
     store::insert(conn, &row, &visible.into_iter().collect::<Vec<_>>())?;
     write_event(conn, &event, &effects)?;
-    Ok(Loaded { row, parties, data: decision.merged_data, pending: Pending::new() })
+    Ok(Loaded { row, parties, data: decision.merged_data, pending: Pending::new(), parents: BTreeMap::new() })
 }
 
 /// Starts the follow-up instances a step decided, under the version in force on the
@@ -447,7 +475,9 @@ fn start_follow_ups(
     decision: &Decision,
     at: i64,
 ) -> ApiResult<()> {
-    let reference_date: NaiveDate = parent.reference_date.parse().map_err(ApiError::internal)?;
+    // A follow-up is governed by the law in force on the day of the step that starts it.
+    let reference_date =
+        crate::domain::from_micros(at).with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive();
     for request in &decision.follow_ups {
         let def = rules.registry.in_force(&request.workflow, reference_date).ok_or_else(|| {
             ApiError::new(
@@ -558,6 +588,8 @@ pub fn fire(
     let comment = check_comment(req.comment.as_deref())?;
     idempotency::run(conn, actor, key, fingerprint, |conn| {
         let loaded = find_visible(conn, actor, id)?;
+        let def = definition(&rules.registry, &loaded.row)?;
+        let loaded = loaded.with_parents(conn, def)?;
         let row = &loaded.row;
         let stale = || {
             ApiError::new(
@@ -571,7 +603,6 @@ pub fn fire(
         if row.version != req.expected_version {
             return Err(stale());
         }
-        let def = definition(&rules.registry, row)?;
         let decision = engine::fire(def, loaded.view(), actor, &req.transition, &req.data, &rules.calendar)
             .map_err(refusal)?;
 
@@ -587,20 +618,30 @@ pub fn fire(
             identity: None,
         };
         let (event, effects) = seal(&step, &decision)?;
-        // Signatures of joint steps count only within a state.
-        let mut pending = if decision.to == row.state { loaded.pending.clone() } else { Pending::new() };
-        if let Some(joint) = decision.joint.as_ref().filter(|j| !j.complete) {
-            pending.entry(decision.transition.clone()).or_default().push(Signature {
-                slot: joint.slot.clone(),
-                sub: actor.sub.clone(),
-                name: actor.name.clone(),
-                agency: actor.agency.to_string(),
-                role: decision.role.as_str().to_owned(),
-                at: crate::domain::local_rfc3339(at),
-                seq,
-            });
-        } else if decision.joint.is_some() {
-            pending.remove(&decision.transition);
+        // Signatures of a joint step stand while only its signers act: any other step, or a
+        // change of state, voids them.
+        let mut pending = match &decision.joint {
+            Some(_) if decision.to == row.state => loaded.pending.clone(),
+            _ => Pending::new(),
+        };
+        if let Some(joint) = decision.joint.as_ref() {
+            if joint.complete {
+                pending.remove(&decision.transition);
+            } else {
+                let entry = pending.entry(decision.transition.clone()).or_default();
+                if let Some(proposal) = &joint.proposal {
+                    entry.proposal = proposal.clone();
+                }
+                entry.signatures.push(Signature {
+                    slot: joint.slot.clone(),
+                    sub: actor.sub.clone(),
+                    name: actor.name.clone(),
+                    agency: actor.agency.to_string(),
+                    role: decision.role.as_str().to_owned(),
+                    at: crate::domain::local_rfc3339(at),
+                    seq,
+                });
+            }
         }
         let data = json_of(&decision.merged_data)?;
         let pending_json = json_of(&pending)?;
@@ -632,6 +673,7 @@ pub fn fire(
             parties: loaded.parties.clone(),
             data: decision.merged_data,
             pending,
+            parents: BTreeMap::new(),
         };
         let links = links(conn, actor, &after)?;
         let body = serde_json::to_value(after.to_api(Some(def), Some(links))?).map_err(ApiError::internal)?;
@@ -677,11 +719,17 @@ pub fn available(
 ) -> ApiResult<Vec<AvailableTransition>> {
     let loaded = find_visible(conn, actor, id)?;
     let def = definition(registry, &loaded.row)?;
+    let loaded = loaded.with_parents(conn, def)?;
     Ok(engine::available(def, loaded.view(), actor)
         .into_iter()
         .map(|t| {
-            let signed: Vec<String> =
-                loaded.pending.get(&t.name).into_iter().flatten().map(|s| s.slot.clone()).collect();
+            let signed: Vec<String> = loaded
+                .pending
+                .get(&t.name)
+                .into_iter()
+                .flat_map(|p| &p.signatures)
+                .map(|s| s.slot.clone())
+                .collect();
             AvailableTransition {
                 name: t.name.clone(),
                 title_vi: t.title_vi.clone(),

@@ -195,7 +195,13 @@ fn normalize(
     match field.kind {
         DataType::Text => text(value, path, errors).map(Value::String),
         DataType::Date => match value.as_str().map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d")) {
-            Some(Ok(d)) => Some(Value::String(d.format("%Y-%m-%d").to_string())),
+            Some(Ok(d)) => match field.time_rule.map(|_| calendar.check_coercion_day(d)) {
+                Some(Err(reason)) => {
+                    errors.push(FieldError::new(path, reason));
+                    None
+                }
+                _ => Some(Value::String(d.format("%Y-%m-%d").to_string())),
+            },
             _ => fail(errors),
         },
         DataType::Datetime => match value.as_str().map(DateTime::parse_from_rfc3339) {

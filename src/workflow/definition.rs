@@ -66,6 +66,8 @@ pub enum PartyRuleKind {
     /// The agencies must belong to different provinces: not the same agency, nor two offices
     /// under one provincial parent, nor a provincial office and one of its own offices.
     DifferentProvince,
+    /// The first slot's agency is the parent (the superior office) of the second's.
+    ParentOf,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -143,7 +145,8 @@ pub struct Route {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FollowUp {
     pub workflow: String,
-    /// Slot of the new instance to slot of this one.
+    /// Slot of the new instance to slot of this one, or to `parent:slot`, the superior office
+    /// of the agency bound to that slot.
     pub parties: BTreeMap<String, String>,
     /// Field of the new instance's creation data to field of this one's data.
     pub data: BTreeMap<String, String>,
@@ -174,7 +177,7 @@ pub struct DataField {
     /// For a `receipt`: the `items` field whose lines it confirms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub of: Option<String>,
-    /// For a `datetime`: a legal rule the time must satisfy.
+    /// For a `datetime` or `date`: a legal rule the time or day must satisfy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_rule: Option<TimeRule>,
 }
@@ -233,7 +236,9 @@ pub struct DateCheck {
     /// The earlier date it is measured from.
     pub after_field: String,
     /// The most calendar days allowed between them.
-    pub within_days: u32,
+    pub within_days: Option<u32>,
+    /// The fewest calendar days allowed between them (a window that must have passed).
+    pub at_least_days: Option<u32>,
     pub when: Option<Condition>,
     pub legal_basis: String,
 }
@@ -252,7 +257,7 @@ pub struct Deadline {
     pub due_date_field: Option<String>,
     /// The party slot that must act.
     pub responsible: String,
-    /// The party slot told when the deadline is missed.
+    /// The party slot told when the deadline is missed (a required slot).
     pub escalate_to: String,
     /// Article and law, such as "Điều 36 khoản 1 Luật THADS 26/2008/QH12".
     pub legal_basis: String,

@@ -56,8 +56,21 @@ pub struct Signature {
     pub seq: i64,
 }
 
-/// Joint steps under way: transition name to the signatures given so far.
-pub type Pending = BTreeMap<String, Vec<Signature>>;
+/// A joint step under way: what the first signer proposed, and the signatures so far.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PendingJoint {
+    /// The data the step will record once every party has signed.
+    pub proposal: Map<String, Value>,
+    pub signatures: Vec<Signature>,
+}
+
+/// Joint steps under way, by transition name.
+pub type Pending = BTreeMap<String, PendingJoint>;
+
+/// The key under which a first signature's event records the proposal it makes: field names
+/// never start with an underscore, and the instance's data takes the proposal only once the
+/// last party has signed.
+pub const PROPOSAL: &str = "_proposal";
 
 /// What the engine needs to know of an instance.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +79,8 @@ pub struct InstanceView<'a> {
     pub parties: &'a BTreeMap<String, AgencyCode>,
     pub data: &'a Map<String, Value>,
     pub pending: &'a Pending,
+    /// The parent agency of each bound agency that has one (a superior office), by slot.
+    pub parents: &'a BTreeMap<String, AgencyCode>,
 }
 
 /// An agency as bound to a slot: what the party checks need of it.
@@ -112,12 +127,14 @@ pub struct FollowUpRequest {
 }
 
 /// Where a joint step stands after a signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JointProgress {
     /// The slot the actor signed for.
     pub slot: String,
     /// Whether every slot has now signed.
     pub complete: bool,
+    /// The data the first signer proposed (on the first signature only).
+    pub proposal: Option<Map<String, Value>>,
 }
 
 /// What a step does, once the engine has allowed it.
@@ -241,12 +258,12 @@ fn deadline_actions(
     let mut actions = Vec::new();
     for d in &def.deadlines {
         let was = covers(d, from) && applies(d, before);
+        let runs_now = covers(d, Some(to)) && applies(d, after);
         let restarted = transition.is_some_and(|t| d.restarted_by.iter().any(|r| r == t));
-        let stays = covers(d, Some(to));
-        if was && (!stays || restarted) {
+        // A clock stops when the instance leaves its states or its condition no longer holds.
+        if was && (!runs_now || restarted) {
             actions.push(Action::CloseDeadline { deadline: d.name.clone() });
         }
-        let runs_now = stays && applies(d, after);
         if runs_now && (!was || restarted) {
             actions.extend(open(d, parties, after));
         }
@@ -264,12 +281,20 @@ fn check_dates(checks: &[DateCheck], data: &Map<String, Value>) -> Result<(), Re
     for c in checks.iter().filter(|c| c.when.as_ref().is_none_or(|w| holds(w, data))) {
         if let (Some(later), Some(earlier)) = (date(&c.field), date(&c.after_field)) {
             let days = (later - earlier).num_days();
-            if days > i64::from(c.within_days) {
+            if let Some(max) = c.within_days.filter(|max| days > i64::from(*max)) {
                 errors.push(FieldError::new(
                     format!("data.{}", c.field),
                     format!(
-                        "{later} is {days} days after {} ({earlier}); the limit is {} days ({})",
-                        c.after_field, c.within_days, c.legal_basis
+                        "{later} is {days} days after {} ({earlier}); the limit is {max} days ({})",
+                        c.after_field, c.legal_basis
+                    ),
+                ));
+            } else if let Some(min) = c.at_least_days.filter(|min| days >= 0 && days < i64::from(*min)) {
+                errors.push(FieldError::new(
+                    format!("data.{}", c.field),
+                    format!(
+                        "{later} is only {days} days after {} ({earlier}); at least {min} must pass ({})",
+                        c.after_field, c.legal_basis
                     ),
                 ));
             } else if days < 0 {
@@ -329,6 +354,19 @@ fn check_parties(
         let bound: Vec<(&String, &BoundAgency)> =
             rule.slots.iter().filter_map(|s| parties.get(s).map(|a| (s, a))).collect();
         match rule.rule {
+            PartyRuleKind::ParentOf => {
+                if let [(superior_slot, superior), (slot, lower)] = bound[..] {
+                    if lower.parent.as_ref() != Some(&superior.code) {
+                        errors.push(FieldError::new(
+                            format!("parties.{superior_slot}"),
+                            format!(
+                                "{} is not the superior office of {} ({slot}) ({})",
+                                superior.code, lower.code, rule.legal_basis
+                            ),
+                        ));
+                    }
+                }
+            }
             PartyRuleKind::DifferentProvince => {
                 for (i, (slot, a)) in bound.iter().enumerate() {
                     if let Some((other, b)) = bound[..i].iter().find(|(_, b)| b.province() == a.province()) {
@@ -351,11 +389,18 @@ fn check_parties(
     }
 }
 
-fn follow_ups(
-    t: &Transition,
-    parties: &BTreeMap<String, AgencyCode>,
-    data: &Map<String, Value>,
-) -> Vec<FollowUpRequest> {
+/// The agency a follow-up's party comes from: a slot's, or the parent of a slot's (`parent:slot`).
+fn source_agency(source: &str, inst: InstanceView<'_>) -> Option<AgencyCode> {
+    match source.strip_prefix(PARENT_OF) {
+        Some(slot) => inst.parents.get(slot).cloned(),
+        None => inst.parties.get(source).cloned(),
+    }
+}
+
+/// The prefix of a follow-up party taken from the parent of a slot's agency.
+pub const PARENT_OF: &str = "parent:";
+
+fn follow_ups(t: &Transition, inst: InstanceView<'_>, data: &Map<String, Value>) -> Vec<FollowUpRequest> {
     t.starts
         .iter()
         .map(|f| FollowUpRequest {
@@ -363,7 +408,7 @@ fn follow_ups(
             parties: f
                 .parties
                 .iter()
-                .filter_map(|(target, source)| Some((target.clone(), parties.get(source)?.clone())))
+                .filter_map(|(target, source)| Some((target.clone(), source_agency(source, inst)?)))
                 .collect(),
             data: f
                 .data
@@ -387,7 +432,19 @@ pub fn start(
     check_parties(def, parties, given)?;
     let codes = codes(parties);
     let role = authorize(actor, &codes, &def.create.party, &def.create.roles)?;
-    begin(def, &codes, role, given, calendar)
+    let mut decision = begin(def, &codes, role, given, calendar)?;
+    // The other parties learn of the new instance; the one that started it knows.
+    decision.actions.extend(notify_all(&codes, Some(&actor.agency)));
+    Ok(decision)
+}
+
+/// Tells every bound agency but `except`, once per slot.
+fn notify_all(parties: &BTreeMap<String, AgencyCode>, except: Option<&AgencyCode>) -> Vec<Action> {
+    parties
+        .iter()
+        .filter(|(_, agency)| Some(*agency) != except)
+        .map(|(slot, agency)| Action::Notify { slot: slot.clone(), agency: agency.clone() })
+        .collect()
 }
 
 /// Decides the start of an instance that another instance's step starts: the parties and
@@ -400,7 +457,10 @@ pub fn start_follow_up(
     calendar: &Calendar,
 ) -> Result<Decision, Refusal> {
     check_parties(def, parties, given)?;
-    begin(def, &codes(parties), role, given, calendar)
+    let codes = codes(parties);
+    let mut decision = begin(def, &codes, role, given, calendar)?;
+    decision.actions.extend(notify_all(&codes, None));
+    Ok(decision)
 }
 
 fn codes(parties: &BTreeMap<String, BoundAgency>) -> BTreeMap<String, AgencyCode> {
@@ -432,30 +492,38 @@ fn begin(
 }
 
 /// The slot the actor would sign for in a joint step, and the role they would sign under.
-fn joint_signer(t: &Transition, inst: InstanceView<'_>, actor: &Actor) -> Result<(String, Role), Refusal> {
-    let signed = inst.pending.get(&t.name).map(Vec::as_slice).unwrap_or_default();
+fn joint_signer(
+    def: &Definition,
+    t: &Transition,
+    inst: InstanceView<'_>,
+    actor: &Actor,
+) -> Result<(String, Role), Refusal> {
+    let signed = inst.pending.get(&t.name).map(|p| p.signatures.as_slice()).unwrap_or_default();
     let mine: Vec<&String> =
         t.signed_by.iter().filter(|s| inst.parties.get(*s) == Some(&actor.agency)).collect();
     let Some(first) = mine.first() else {
         return Err(Refusal::WrongAgency { slot: t.signed_by.join(" or ") });
     };
-    let role = role_for(actor, &t.roles)?;
-    match mine.iter().find(|s| !signed.iter().any(|x| x.slot == ***s)) {
-        Some(slot) => Ok(((*slot).clone(), role)),
-        None => Err(Refusal::AlreadySigned(format!(
+    let Some(slot) = mine.iter().find(|s| !signed.iter().any(|x| x.slot == ***s)) else {
+        return Err(Refusal::AlreadySigned(format!(
             "{} has already signed {:?} for {first:?}; the other parties must sign now",
             actor.agency, t.name
-        ))),
-    }
+        )));
+    };
+    // The role must be one that can act for the kind of agency the slot takes.
+    let kind = def.party(slot).map(|p| p.kind);
+    let fitting: Vec<Role> =
+        t.roles.iter().copied().filter(|r| kind.is_some_and(|k| r.acts_for(k))).collect();
+    Ok(((*slot).clone(), role_for(actor, &fitting)?))
 }
 
 /// Whether the actor may fire `t` now (state, guard, agency, role, signatures).
-fn may_fire(t: &Transition, inst: InstanceView<'_>, actor: &Actor) -> bool {
+fn may_fire(def: &Definition, t: &Transition, inst: InstanceView<'_>, actor: &Actor) -> bool {
     t.from.iter().any(|f| f == inst.state)
         && t.guard.as_ref().is_none_or(|g| holds(g, inst.data))
-        && t.slots().iter().chain(&t.requires_parties).all(|s| inst.parties.contains_key(s))
+        && missing_party(t, inst).is_none()
         && if t.is_joint() {
-            joint_signer(t, inst, actor).is_ok()
+            joint_signer(def, t, inst, actor).is_ok()
         } else {
             t.party.as_ref().is_some_and(|p| authorize(actor, inst.parties, p, &t.roles).is_ok())
         }
@@ -463,7 +531,23 @@ fn may_fire(t: &Transition, inst: InstanceView<'_>, actor: &Actor) -> bool {
 
 /// The transitions the actor may fire now.
 pub fn available<'d>(def: &'d Definition, inst: InstanceView<'_>, actor: &Actor) -> Vec<&'d Transition> {
-    def.transitions.iter().filter(|t| may_fire(t, inst, actor)).collect()
+    def.transitions.iter().filter(|t| may_fire(def, t, inst, actor)).collect()
+}
+
+/// Why a step cannot be taken for want of an agency: an unbound slot it needs, or a slot
+/// whose agency has no parent when a follow-up is to go to the parent.
+fn missing_party(t: &Transition, inst: InstanceView<'_>) -> Option<String> {
+    if let Some(unbound) =
+        t.slots().iter().chain(&t.requires_parties).find(|s| !inst.parties.contains_key(*s))
+    {
+        return Some(format!("no agency is bound to party {unbound:?}"));
+    }
+    t.starts.iter().flat_map(|f| f.parties.values()).find_map(|source| {
+        let slot = source.strip_prefix(PARENT_OF)?;
+        let agency = inst.parties.get(slot)?;
+        (!inst.parents.contains_key(slot))
+            .then(|| format!("{agency} ({slot}) has no superior agency on record"))
+    })
 }
 
 /// Decides one step of a running instance.
@@ -476,16 +560,11 @@ pub fn fire(
     calendar: &Calendar,
 ) -> Result<Decision, Refusal> {
     let t = def.transition(transition).ok_or_else(|| Refusal::UnknownTransition(transition.to_owned()))?;
-    if let Some(unbound) =
-        t.slots().iter().chain(&t.requires_parties).find(|s| !inst.parties.contains_key(*s))
-    {
-        return Err(Refusal::GuardFailed {
-            transition: t.name.clone(),
-            reason: format!("no agency is bound to party {unbound:?}"),
-        });
+    if let Some(reason) = missing_party(t, inst) {
+        return Err(Refusal::GuardFailed { transition: t.name.clone(), reason });
     }
     let (role, signer) = if t.is_joint() {
-        let (slot, role) = joint_signer(t, inst, actor)?;
+        let (slot, role) = joint_signer(def, t, inst, actor)?;
         (role, Some(slot))
     } else {
         let party = t.party.as_deref().unwrap_or_default();
@@ -498,48 +577,51 @@ pub fn fire(
         return Err(Refusal::GuardFailed { transition: t.name.clone(), reason: describe(guard) });
     }
 
-    // A joint step: the first signer states the data; the others sign it as it stands.
-    let signed_before = inst.pending.get(&t.name).map_or(0, Vec::len);
+    // A joint step: the first signer proposes the data; the others sign it as it stands; it
+    // takes effect with the last signature.
+    let pending = inst.pending.get(&t.name);
+    let signed_before = pending.map_or(0, |p| p.signatures.len());
     if signed_before > 0 && !given.is_empty() {
         return Err(Refusal::InvalidData(vec![FieldError::new(
             "data",
-            "the data of this joint step was given with its first signature; sign it as it stands \
+            "the data of this joint step was proposed with its first signature; sign it as it stands \
              (a comment may say more)",
         )]));
     }
-    let data = if signed_before > 0 {
-        Map::new()
-    } else {
-        data::validate(&t.data, given, inst.data, calendar).map_err(Refusal::InvalidData)?
+    let data = match pending {
+        Some(p) if signed_before > 0 => p.proposal.clone(),
+        _ => data::validate(&t.data, given, inst.data, calendar).map_err(Refusal::InvalidData)?,
     };
     let mut merged = inst.data.clone();
     merged.extend(data.clone());
     check_dates(&t.checks, &merged)?;
 
-    let joint = signer.map(|slot| JointProgress { slot, complete: signed_before + 1 == t.signed_by.len() });
-    if let Some(progress) = joint.as_ref().filter(|j| !j.complete) {
-        // Not everyone has signed: the instance stays; the others are told to sign.
+    if let Some(slot) = signer.clone().filter(|_| signed_before + 1 < t.signed_by.len()) {
+        // Not everyone has signed: the instance stays as it is; the others are told to sign.
         let actions = t
             .signed_by
             .iter()
-            .filter(|s| {
-                **s != progress.slot
-                    && !inst.pending.get(&t.name).is_some_and(|v| v.iter().any(|x| x.slot == **s))
-            })
+            .filter(|s| **s != slot && !pending.is_some_and(|p| p.signatures.iter().any(|x| x.slot == **s)))
             .filter_map(|s| Some(Action::Notify { slot: s.clone(), agency: inst.parties.get(s)?.clone() }))
             .collect();
+        let first = signed_before == 0;
+        let mut recorded = Map::new();
+        if first {
+            recorded.insert(PROPOSAL.to_owned(), Value::Object(data.clone()));
+        }
         return Ok(Decision {
             transition: t.name.clone(),
             from: Some(inst.state.to_owned()),
             to: inst.state.to_owned(),
             role,
-            data,
-            merged_data: merged,
+            data: recorded,
+            merged_data: inst.data.clone(),
             actions,
             follow_ups: Vec::new(),
-            joint,
+            joint: Some(JointProgress { slot, complete: false, proposal: first.then_some(data) }),
         });
     }
+    let joint = signer.map(|slot| JointProgress { slot, complete: true, proposal: None });
 
     let to = t.routes.iter().find(|r| holds(&r.when, &merged)).map_or(&t.to, |r| &r.to).clone();
     let mut actions =
@@ -554,7 +636,7 @@ pub fn fire(
         from: Some(inst.state.to_owned()),
         to,
         role,
-        follow_ups: follow_ups(t, inst.parties, &merged),
+        follow_ups: follow_ups(t, inst, &merged),
         data,
         merged_data: merged,
         actions,

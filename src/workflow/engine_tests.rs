@@ -56,6 +56,7 @@ fn names(actions: &[Action]) -> Vec<String> {
 }
 
 const NONE: &Pending = &BTreeMap::new();
+const NO_PARENTS: &BTreeMap<String, AgencyCode> = &BTreeMap::new();
 
 fn cal() -> Calendar {
     Calendar::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/calendar/holidays.toml")).unwrap()
@@ -68,17 +69,19 @@ fn start_opens_the_deadline_that_fits_the_category() {
     let d = start(&def, &bound(), &court, &creation("standard"), &cal()).unwrap();
     assert_eq!((d.from, d.to.as_str(), d.role), (None, "judgment_effective", Role::CourtLiaison));
     assert_eq!(
-        d.actions,
-        [Action::OpenDeadline {
+        d.actions[0],
+        Action::OpenDeadline {
             deadline: "transfer".into(),
             responsible: code("TAND-HN"),
             escalate_to: Some(code("VKS-HN")),
             starts_at: Some("2026-03-20".into()),
             due_date: None,
-        }]
+        }
     );
+    // The other parties learn of the new instance; the court that started it does not need to.
+    assert_eq!(names(&d.actions[1..]), ["notify enforcement", "notify procuracy"]);
     let urgent = start(&def, &bound(), &court, &creation("urgent_measure"), &cal()).unwrap();
-    assert_eq!(names(&urgent.actions), ["open transfer_urgent"]);
+    assert_eq!(names(&urgent.actions), ["open transfer_urgent", "notify enforcement", "notify procuracy"]);
 }
 
 #[test]
@@ -115,7 +118,8 @@ fn a_step_closes_the_left_deadlines_and_opens_the_entered_ones() {
     let data = creation("standard");
     let head = actor("THADS-HN", &[Role::EnforcementHead]);
     let given = obj(json!({"decision_number": "9/QĐ", "decision_date": "2026-04-02"}));
-    let inst = InstanceView { state: "registered", parties: &p, data: &data, pending: NONE };
+    let inst =
+        InstanceView { state: "registered", parties: &p, data: &data, pending: NONE, parents: NO_PARENTS };
     let d = fire(&def, inst, &head, "issue_decision", &given, &cal()).unwrap();
     assert_eq!(d.to, "decision_issued");
     assert_eq!(d.merged_data["decision_date"], "2026-04-02");
@@ -126,7 +130,13 @@ fn a_step_closes_the_left_deadlines_and_opens_the_entered_ones() {
 
     // The notification clock spans two states: assigning the officer keeps it running.
     let after = d.merged_data;
-    let inst = InstanceView { state: "decision_issued", parties: &p, data: &after, pending: NONE };
+    let inst = InstanceView {
+        state: "decision_issued",
+        parties: &p,
+        data: &after,
+        pending: NONE,
+        parents: NO_PARENTS,
+    };
     let given = obj(json!({"officer_name": "A", "assigned_date": "2026-04-03"}));
     let d = fire(&def, inst, &head, "assign_officer", &given, &cal()).unwrap();
     assert_eq!(names(&d.actions), ["close assign_officer"]);
@@ -137,7 +147,13 @@ fn refusals_name_their_reason() {
     let def = court_transfer();
     let p = parties();
     let data = creation("standard");
-    let inst = InstanceView { state: "judgment_effective", parties: &p, data: &data, pending: NONE };
+    let inst = InstanceView {
+        state: "judgment_effective",
+        parties: &p,
+        data: &data,
+        pending: NONE,
+        parents: NO_PARENTS,
+    };
     let officer = actor("THADS-HN", &[Role::EnforcementOfficer]);
     let none = Map::new();
     assert_eq!(
@@ -164,7 +180,8 @@ fn available_lists_only_the_callers_steps() {
     let def = court_transfer();
     let p = parties();
     let data = creation("standard");
-    let inst = InstanceView { state: "transferred", parties: &p, data: &data, pending: NONE };
+    let inst =
+        InstanceView { state: "transferred", parties: &p, data: &data, pending: NONE, parents: NO_PARENTS };
     let names = |a: &Actor| available(&def, inst, a).into_iter().map(|t| t.name.as_str()).collect::<Vec<_>>();
     assert_eq!(names(&actor("THADS-HN", &[Role::EnforcementOfficer])), ["register", "return_to_court"]);
     assert!(names(&actor("TAND-HN", &[Role::CourtLiaison])).is_empty());
@@ -382,7 +399,7 @@ fn a_discrepancy_routes_to_the_dispute_and_both_sides_must_sign() {
     let officer = actor("THADS-HN", &[Role::EnforcementOfficer]);
     let items = json!([{"description": "Xe máy", "quantity": "1", "unit": "chiếc"}, {"description": "Điện thoại", "quantity": "2", "unit": "chiếc"}]);
     let data = obj(json!({"complex": false, "items": items}));
-    let inst = InstanceView { state: "sent", parties: &p, data: &data, pending: NONE };
+    let inst = InstanceView { state: "sent", parties: &p, data: &data, pending: NONE, parents: NO_PARENTS };
 
     let all = obj(json!({"receipt": [{"item": 1, "status": "received"}, {"item": 2, "status": "received"}]}));
     assert_eq!(fire(&def, inst, &officer, "confirm", &all, &cal()).unwrap().to, "stored");
@@ -395,12 +412,19 @@ fn a_discrepancy_routes_to_the_dispute_and_both_sides_must_sign() {
 
     // The police sign first, stating the resolution; the instance stays disputed.
     let disputed = d.merged_data;
-    let inst = InstanceView { state: "disputed", parties: &p, data: &disputed, pending: NONE };
+    let inst =
+        InstanceView { state: "disputed", parties: &p, data: &disputed, pending: NONE, parents: NO_PARENTS };
     let resolution = obj(json!({"resolution": "Biên bản bổ sung: 1 điện thoại chưa bàn giao"}));
     let first = fire(&def, inst, &police, "resolve", &resolution, &cal()).unwrap();
     assert_eq!(first.to, "disputed");
-    assert_eq!(first.joint, Some(JointProgress { slot: "sender".into(), complete: false }));
+    assert_eq!(
+        first.joint,
+        Some(JointProgress { slot: "sender".into(), complete: false, proposal: Some(resolution.clone()) })
+    );
     assert_eq!(names(&first.actions), ["notify receiver"]);
+    // The proposal is recorded with the signature but is not the instance's data yet.
+    assert_eq!(first.data[PROPOSAL]["resolution"], resolution["resolution"]);
+    assert!(!first.merged_data.contains_key("resolution"));
 
     let signed = |slot: &str| Signature {
         slot: slot.into(),
@@ -411,9 +435,18 @@ fn a_discrepancy_routes_to_the_dispute_and_both_sides_must_sign() {
         at: "t".into(),
         seq: 5,
     };
-    let pending = BTreeMap::from([("resolve".to_owned(), vec![signed("sender")])]);
+    let pending = BTreeMap::from([(
+        "resolve".to_owned(),
+        PendingJoint { proposal: resolution.clone(), signatures: vec![signed("sender")] },
+    )]);
     let merged = first.merged_data;
-    let inst = InstanceView { state: "disputed", parties: &p, data: &merged, pending: &pending };
+    let inst = InstanceView {
+        state: "disputed",
+        parties: &p,
+        data: &merged,
+        pending: &pending,
+        parents: NO_PARENTS,
+    };
     // The police cannot sign twice, nor the receiver restate the data.
     assert!(matches!(
         fire(&def, inst, &police, "resolve", &Map::new(), &cal()),
@@ -426,7 +459,10 @@ fn a_discrepancy_routes_to_the_dispute_and_both_sides_must_sign() {
     assert_eq!(available(&def, inst, &police).len(), 0);
     let last = fire(&def, inst, &officer, "resolve", &Map::new(), &cal()).unwrap();
     assert_eq!(last.to, "stored");
-    assert_eq!(last.joint, Some(JointProgress { slot: "receiver".into(), complete: true }));
+    assert_eq!(last.joint, Some(JointProgress { slot: "receiver".into(), complete: true, proposal: None }));
+    // With the last signature the proposal becomes the step's data.
+    assert_eq!(last.data, resolution);
+    assert_eq!(last.merged_data["resolution"], resolution["resolution"]);
     assert_eq!(names(&last.actions), ["close resolve", "open review"]);
 }
 
@@ -436,7 +472,8 @@ fn guards_restarts_and_optional_parties() {
     let mut p = handover_parties();
     let officer = actor("THADS-HN", &[Role::EnforcementOfficer]);
     let simple = obj(json!({"complex": false}));
-    let inst = InstanceView { state: "stored", parties: &p, data: &simple, pending: NONE };
+    let inst =
+        InstanceView { state: "stored", parties: &p, data: &simple, pending: NONE, parents: NO_PARENTS };
     assert_eq!(
         names(&fire(&def, inst, &officer, "review", &Map::new(), &cal()).unwrap().actions),
         ["close review", "open review"]
@@ -446,7 +483,8 @@ fn guards_restarts_and_optional_parties() {
 
     // A complex case is disposed of by the committee, which must then be bound.
     let complex = obj(json!({"complex": true}));
-    let inst = InstanceView { state: "stored", parties: &p, data: &complex, pending: NONE };
+    let inst =
+        InstanceView { state: "stored", parties: &p, data: &complex, pending: NONE, parents: NO_PARENTS };
     assert!(matches!(
         fire(&def, inst, &officer, "dispose", &Map::new(), &cal()),
         Err(Refusal::GuardFailed { .. })
@@ -457,7 +495,8 @@ fn guards_restarts_and_optional_parties() {
         Err(Refusal::GuardFailed { .. })
     ));
     p.insert("committee".into(), code("BCD-HN"));
-    let inst = InstanceView { state: "stored", parties: &p, data: &complex, pending: NONE };
+    let inst =
+        InstanceView { state: "stored", parties: &p, data: &complex, pending: NONE, parents: NO_PARENTS };
     assert_eq!(fire(&def, inst, &member, "dispose_complex", &Map::new(), &cal()).unwrap().to, "done");
 }
 

@@ -166,7 +166,8 @@ fn yes() -> bool {
 struct RawCheck {
     field: Name,
     after_field: Name,
-    within_days: Spanned<u32>,
+    within_days: Option<u32>,
+    at_least_days: Option<u32>,
     when: Option<Spanned<RawCondition>>,
     legal_basis: Name,
 }
@@ -305,6 +306,8 @@ struct Checker<'p, 'a> {
     transitions: HashSet<String>,
     /// Every data field of the workflow, by name (the first declaration of a name wins).
     fields: HashMap<String, DataField>,
+    /// Slots that may be left unbound.
+    optional: HashSet<String>,
 }
 
 impl<'p, 'a> Checker<'p, 'a> {
@@ -330,7 +333,14 @@ impl<'p, 'a> Checker<'p, 'a> {
         // problems are reported when each step declares them, not here as well.
         let mut fields = HashMap::new();
         let mut scratch = Problems { path: p.path, source: p.source, found: Vec::new() };
-        let mut learning = Checker { p: &mut scratch, slots, states, transitions, fields: HashMap::new() };
+        let mut learning = Checker {
+            p: &mut scratch,
+            slots,
+            states,
+            transitions,
+            fields: HashMap::new(),
+            optional: HashSet::new(),
+        };
         let all_raw = raw.create.data.iter().chain(raw.transitions.iter().flat_map(|t| t.data.iter()));
         for f in all_raw {
             if let Some(field) = learning.field(f) {
@@ -338,7 +348,8 @@ impl<'p, 'a> Checker<'p, 'a> {
             }
         }
         let Checker { slots, states, transitions, .. } = learning;
-        Some(Self { p, slots, states, transitions, fields })
+        let optional = raw.parties.iter().filter(|x| !x.required).map(|x| x.slot.get_ref().clone()).collect();
+        Some(Self { p, slots, states, transitions, fields, optional })
     }
 
     /// Refuses a step nobody could take: every role must be able to act for one of the
@@ -419,13 +430,15 @@ impl<'p, 'a> Checker<'p, 'a> {
         }
         let time_rule = match (f.time_rule.as_ref(), kind) {
             (None, _) => None,
-            (Some(r), Some(DataType::Datetime)) if r.get_ref() == "coercion" => Some(TimeRule::Coercion),
-            (Some(r), Some(DataType::Datetime)) => {
+            (Some(r), Some(DataType::Datetime | DataType::Date)) if r.get_ref() == "coercion" => {
+                Some(TimeRule::Coercion)
+            }
+            (Some(r), Some(DataType::Datetime | DataType::Date)) => {
                 self.p.at_span(r, format!("unknown time_rule {:?}: use coercion", r.get_ref()));
                 None
             }
             (Some(r), _) => {
-                self.p.at_span(r, "only a datetime field has a time_rule");
+                self.p.at_span(r, "only a date or datetime field has a time_rule");
                 None
             }
         };
@@ -508,10 +521,17 @@ impl<'p, 'a> Checker<'p, 'a> {
                 if c.legal_basis.get_ref().trim().is_empty() {
                     self.p.at_span(&c.legal_basis, "legal_basis is empty: cite the article and the law");
                 }
+                if let (Some(max), Some(min)) = (c.within_days, c.at_least_days) {
+                    if min > max {
+                        self.p
+                            .at_span(&c.field, format!("at_least_days {min} is more than within_days {max}"));
+                    }
+                }
                 DateCheck {
                     field: c.field.get_ref().clone(),
                     after_field: c.after_field.get_ref().clone(),
-                    within_days: *c.within_days.get_ref(),
+                    within_days: c.within_days,
+                    at_least_days: c.at_least_days,
                     when: c.when.as_ref().and_then(|w| self.condition(w)),
                     legal_basis: c.legal_basis.get_ref().clone(),
                 }
@@ -543,6 +563,19 @@ impl<'p, 'a> Checker<'p, 'a> {
                     if !seen.insert(s.get_ref()) {
                         self.p.at_span(s, format!("{:?} signs twice", s.get_ref()));
                     }
+                    // Every signer needs a role that can act for its kind of agency.
+                    let kind = self.slots.get(s.get_ref()).copied();
+                    let roles: Vec<Role> = t.roles.iter().filter_map(|r| r.get_ref().parse().ok()).collect();
+                    if let Some(kind) = kind.filter(|k| !roles.iter().any(|r| r.acts_for(*k))) {
+                        self.p.at_span(
+                            s,
+                            format!(
+                                "no role of {name:?} can act for a {} agency, so {:?} could never sign",
+                                kind.as_str(),
+                                s.get_ref()
+                            ),
+                        );
+                    }
                 }
             }
             _ => self.p.at_span(
@@ -568,7 +601,11 @@ impl<'p, 'a> Checker<'p, 'a> {
                     self.p.at_span(&s.workflow, "starts.workflow must be a workflow id");
                 }
                 for source in s.parties.values() {
-                    self.slot(source, "starts.parties");
+                    let slot =
+                        source.get_ref().strip_prefix(super::engine::PARENT_OF).unwrap_or(source.get_ref());
+                    if !self.slots.contains_key(slot) {
+                        self.p.at_span(source, format!("starts.parties names unknown party slot {slot:?}"));
+                    }
                 }
                 for source in s.data.values() {
                     if !self.fields.contains_key(source.get_ref()) {
@@ -664,6 +701,12 @@ impl<'p, 'a> Checker<'p, 'a> {
         }
         self.slot(&d.responsible, "responsible");
         self.slot(&d.escalate_to, "escalate_to");
+        if self.optional.contains(d.escalate_to.get_ref()) {
+            self.p.at_span(
+                &d.escalate_to,
+                "escalate_to must be a required slot, so that a missed deadline always reaches someone",
+            );
+        }
         if d.legal_basis.get_ref().trim().is_empty() {
             self.p.at_span(&d.legal_basis, "legal_basis is empty: cite the article and the law");
         }
@@ -738,10 +781,18 @@ impl<'p, 'a> Checker<'p, 'a> {
                 }
                 let rule = match r.rule.get_ref().as_str() {
                     "different_province" => PartyRuleKind::DifferentProvince,
+                    "parent_of" if r.slots.len() == 2 => PartyRuleKind::ParentOf,
+                    "parent_of" => {
+                        self.p.at_span(
+                            &r.rule,
+                            "parent_of names exactly two slots: the superior, then the other",
+                        );
+                        return None;
+                    }
                     other => {
                         self.p.at_span(
                             &r.rule,
-                            format!("unknown party rule {other:?}: use different_province"),
+                            format!("unknown party rule {other:?}: use different_province or parent_of"),
                         );
                         return None;
                     }

@@ -102,6 +102,8 @@ impl Registry {
                     None if party.required => {
                         errors.push(problem(format!("{name} needs its party {:?} carried over", party.slot)))
                     }
+                    // A superior office's kind is known only at run time; the engine checks it then.
+                    Some(source) if source.starts_with(super::engine::PARENT_OF) => {}
                     Some(source) if def.party(source).is_some_and(|s| s.kind != party.kind) => {
                         errors.push(problem(format!(
                             "{name} party {:?} takes a {} agency; {source:?} is not one",
