@@ -50,6 +50,9 @@ async fn court_transfer_walks_to_its_end() {
                 "decision_sent",
             ),
         ];
+        // The follow-up started by the last step takes the law in force on the day of that
+        // step: today (the day before or after, should the test run over midnight).
+        let sent_on = lienganh::domain::today_local();
         for (i, (token, transition, data, to)) in steps.iter().enumerate() {
             let version = i as i64 + 1;
             let r = app.fire(&id, token, transition, version, data.clone()).await;
@@ -67,26 +70,49 @@ async fn court_transfer_walks_to_its_end() {
         assert_eq!(done["data"]["documents"][0]["quantity"], "2");
 
         // Sending the decision started the verification of the conditions of enforcement,
-        // linked both ways, its parties and data carried over.
+        // linked both ways, its parties and data carried over: it waits for the decision to
+        // be served on the obligor, and knows when it was sent.
         let started = &done["links"]["started"];
         assert_eq!(started.as_array().unwrap().len(), 1, "{done}");
         assert_eq!(started[0]["workflow"], "condition_verification");
         assert_eq!(started[0]["seq"], 6);
-        let follow_up_path = format!("/api/v1/instances/{}", started[0]["id"].as_str().unwrap());
+        assert_eq!(started[0]["state"], "awaiting_service", "a party of both sees the state: {done}");
+        let follow_up_id = started[0]["id"].as_str().unwrap().to_owned();
+        let follow_up_path = format!("/api/v1/instances/{follow_up_id}");
         let follow_up: Value = app.get(&follow_up_path, &app.officer()).await.json().await.unwrap();
-        assert_eq!(follow_up["state"], "voluntary_period");
+        assert_eq!(follow_up["state"], "awaiting_service");
+        assert_eq!(follow_up["workflow"], "condition_verification");
         assert_eq!(follow_up["parties"], json!({"enforcement": "THADS-HN", "procuracy": "VKS-HN"}));
-        assert_eq!(follow_up["data"]["notified_date"], "2026-10-30");
+        assert_eq!(
+            follow_up["data"],
+            json!({"decision_number": "88/QĐ-THADS", "decision_sent_date": "2026-10-30"}),
+            "the sending date, not yet the date of service"
+        );
         assert_eq!(follow_up["links"]["started_by"]["id"], id.as_str());
-        assert_eq!(follow_up["reference_date"], inst["reference_date"]);
+        assert_eq!(follow_up["links"]["started_by"]["seq"], 6);
+        assert_eq!(follow_up["links"]["started_by"]["state"], "decision_sent");
+        assert!(
+            [sent_on, lienganh::domain::today_local()]
+                .iter()
+                .any(|d| follow_up["reference_date"] == d.to_string()),
+            "{follow_up}"
+        );
+        assert_ne!(follow_up["reference_date"], inst["reference_date"]);
         let verified: Value =
             app.get(&format!("{follow_up_path}/history/verify"), &app.officer()).await.json().await.unwrap();
         assert_eq!(verified["valid"], true, "{verified}");
-        // The court is no party to it: it sees neither the link nor the instance.
+        // The court is no party to it: it sees that the step started it (the step is in its
+        // history), but not its state, and not the instance itself.
         let court_view: Value =
             app.get(&format!("/api/v1/instances/{id}"), &app.court()).await.json().await.unwrap();
-        assert_eq!(court_view["links"]["started"], json!([]));
+        assert_eq!(
+            court_view["links"]["started"],
+            json!([{"id": follow_up_id, "workflow": "condition_verification", "state": null, "seq": 6}]),
+            "{court_view}"
+        );
         expect_problem(app.get(&follow_up_path, &app.court()).await, 404, "not_found").await;
+        expect_problem(app.get(&format!("{follow_up_path}/history"), &app.court()).await, 404, "not_found")
+            .await;
 
         // Nothing is left to fire at the end.
         let left: Value =

@@ -123,6 +123,13 @@ async fn a_plan_is_postponed_rescheduled_then_cancelled() {
         // A postponement needs its reason and its new date.
         let problem = run.refused(&app.head(), "postpone", json!({}), 422, "validation_failed").await;
         assert_eq!(error_fields(&problem), ["data.postpone_reason", "data.new_date"]);
+        // The new date keeps to the rule on days: Sunday 29 November is refused.
+        let sunday = json!({"postpone_reason": "Người phải thi hành án đang điều trị tại bệnh viện", "new_date": "2026-11-29"});
+        let problem = run.refused(&app.head(), "postpone", sunday, 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), ["data.new_date"]);
+        let reason = error_reason(&problem, "data.new_date");
+        assert!(reason.contains("rest day") && reason.contains("Sunday"), "{reason}");
+        assert!(reason.contains("Điều 46"), "{reason}");
         let postponed = run
             .step(
                 &app.head(),
@@ -425,17 +432,38 @@ async fn a_complex_plan_without_a_coordinator_is_refused() {
     }
 }
 
-/// Public holidays are days without coercion too (Art. 46): 2 September is National Day.
+/// Public holidays are days without coercion too (Art. 46): 2 September is National Day. The
+/// rule holds for the time scheduled and for the new date of a postponement.
 #[tokio::test]
 async fn a_holiday_is_refused_for_coercion() {
     for backend in backends() {
         let app = spawn(backend).await;
         add_coercion_agencies(&app).await;
-        let run = protection_confirmed(&app, plan("2026-08-03", false, None)).await;
+        let mut run = protection_confirmed(&app, plan("2026-08-03", false, None)).await;
         // Wednesday 2 September 2026, National Day.
         let problem = run
             .refused(&app.head(), "schedule", at("2026-09-02T09:00:00+07:00"), 422, "validation_failed")
             .await;
         assert_eq!(error_fields(&problem), ["data.scheduled_at"]);
+        let reason = error_reason(&problem, "data.scheduled_at");
+        assert!(reason.contains("holiday") && reason.contains("02/09/2026"), "{reason}");
+
+        // Scheduled for Tuesday 25 August, then postponed: not to the holiday either.
+        run.step(&app.head(), "schedule", at("2026-08-25T08:00:00+07:00"), "scheduled").await;
+        let to_holiday = json!({"postpone_reason": "Mưa bão", "new_date": "2026-09-02"});
+        let problem = run.refused(&app.head(), "postpone", to_holiday, 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), ["data.new_date"]);
+        let reason = error_reason(&problem, "data.new_date");
+        assert!(reason.contains("holiday") && reason.contains("02/09/2026"), "{reason}");
+        let postponed = run
+            .step(
+                &app.head(),
+                "postpone",
+                json!({"postpone_reason": "Mưa bão", "new_date": "2026-09-08"}),
+                "postponed",
+            )
+            .await;
+        assert_eq!(postponed["data"]["new_date"], "2026-09-08");
+        run.verify(&app.head(), 6).await;
     }
 }

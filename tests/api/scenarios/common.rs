@@ -17,9 +17,10 @@ pub const COMMUNE: &str = "UBND-X-DONGANH";
 /// Two regional offices (phòng THADS khu vực) under the Hà Nội provincial office.
 pub const REGIONAL_1: &str = "THADS-HN-KV1";
 pub const REGIONAL_2: &str = "THADS-HN-KV2";
-/// The levels above the Hà Nội procuracy and enforcement office.
-pub const SUPERIOR_PROCURACY: &str = "VKSTC";
-pub const SUPERIOR_ENFORCEMENT: &str = "CQL-THADS";
+/// A regional procuracy and a regional court (khu vực) of Hà Nội, under the city's: with the
+/// regional office THADS-HN-KV1 they make the level below VKS-HN, TAND-HN and THADS-HN.
+pub const REGIONAL_PROCURACY: &str = "VKS-HN-KV1";
+pub const REGIONAL_COURT: &str = "TAND-HN-KV1";
 
 /// Creates an agency through the API as the admin.
 pub async fn add_agency(app: &TestApp, code: &str, kind: &str, name: &str, parent: Option<&str>) {
@@ -45,10 +46,15 @@ pub async fn add_regional_offices(app: &TestApp) {
     }
 }
 
-pub async fn add_superior_levels(app: &TestApp) {
-    add_agency(app, SUPERIOR_PROCURACY, "procuracy", "Viện kiểm sát nhân dân tối cao", None).await;
-    add_agency(app, SUPERIOR_ENFORCEMENT, "enforcement", "Cục Quản lý thi hành án dân sự, Bộ Tư pháp", None)
-        .await;
+/// The regional level of Hà Nội: the regional office THADS-HN-KV1 (parent THADS-HN), the
+/// regional procuracy VKS-HN-KV1 (parent VKS-HN) and the regional court TAND-HN-KV1 (parent
+/// TAND-HN). The city's agencies are their superior offices on record.
+pub async fn add_regional_level(app: &TestApp) {
+    let office = "Phòng Thi hành án dân sự khu vực 1 - Hà Nội";
+    add_agency(app, REGIONAL_1, "enforcement", office, Some("THADS-HN")).await;
+    let procuracy = "Viện kiểm sát nhân dân khu vực 1 - Hà Nội";
+    add_agency(app, REGIONAL_PROCURACY, "procuracy", procuracy, Some("VKS-HN")).await;
+    add_agency(app, REGIONAL_COURT, "court", "Tòa án nhân dân khu vực 1 - Hà Nội", Some("TAND-HN")).await;
 }
 
 pub fn police(app: &TestApp) -> String {
@@ -116,6 +122,31 @@ pub fn notified(app: &TestApp, id: &str, seq: i64) -> Vec<String> {
         .collect();
     agencies.sort();
     agencies
+}
+
+/// The payloads of the effects of one kind (`notify`, `open_deadline`, `close_deadline`) that
+/// the event `seq` of an instance recorded, in the order they were decided.
+pub fn effects(app: &TestApp, id: &str, seq: i64, kind: &str) -> Vec<Value> {
+    let db = lienganh::db::Db::connect(&app.database_url, 1).unwrap();
+    let mut conn = db.read().unwrap();
+    lienganh::db::outbox::of_instance(&mut conn, id)
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.event_seq == seq && row.kind == kind)
+        .map(|row| serde_json::from_str(&row.payload).unwrap())
+        .collect()
+}
+
+/// The deadlines the event `seq` of an instance opened and closed: (opened, closed), by name,
+/// sorted.
+pub fn deadlines_moved(app: &TestApp, id: &str, seq: i64) -> (Vec<String>, Vec<String>) {
+    let names = |kind: &str| {
+        let mut names: Vec<String> =
+            effects(app, id, seq, kind).iter().map(|p| p["deadline"].as_str().unwrap().to_owned()).collect();
+        names.sort();
+        names
+    };
+    (names("open_deadline"), names("close_deadline"))
 }
 
 /// One instance walked step by step: it remembers the version to send back.

@@ -1,19 +1,25 @@
-//! condition_verification: after the decision is served, the obligor's voluntary period runs;
-//! the Hà Nội enforcement office then verifies the conditions of enforcement, classifies the
-//! case, re-verifies a case not yet enforceable, reclassifies or closes it.
+//! condition_verification: the enforcement decision is served on the obligor (in person, by
+//! post, by public posting or through VNeID), which starts the voluntary period; the Hà Nội
+//! enforcement office then verifies the conditions of enforcement, classifies the case,
+//! re-verifies a case not yet enforceable, reclassifies or closes it.
 
 use lienganh::domain::Role;
 use serde_json::{json, Value};
 
-use super::common::{auditor, error_fields, Run};
+use super::common::{auditor, deadlines_moved, effects, error_fields, error_reason, Run};
 use crate::helpers::{backends, expect_problem, spawn, TestApp};
 
+/// The decision was sent on 31 July 2026.
 fn request() -> Value {
     json!({
         "workflow": "condition_verification",
         "parties": {"enforcement": "THADS-HN", "procuracy": "VKS-HN"},
-        "data": {"decision_number": "1520/QĐ-CTHADS", "notified_date": "2026-08-03"}
+        "data": {"decision_number": "1520/QĐ-CTHADS", "decision_sent_date": "2026-07-31"}
     })
+}
+
+fn service(served_on: &str, channel: &str) -> Value {
+    json!({"served_on": served_on, "service_channel": channel})
 }
 
 fn not_yet() -> Value {
@@ -25,8 +31,15 @@ fn not_yet() -> Value {
     })
 }
 
+/// Started and served in person on 3 August 2026: the voluntary period runs.
+async fn served(app: &TestApp) -> Run<'_> {
+    let mut run = Run::start(app, &app.officer(), request(), "awaiting_service").await;
+    run.step(&app.officer(), "record_service", service("2026-08-03", "in_person"), "voluntary_period").await;
+    run
+}
+
 async fn verifying(app: &TestApp) -> Run<'_> {
-    let mut run = Run::start(app, &app.officer(), request(), "voluntary_period").await;
+    let mut run = served(app).await;
     run.step(
         &app.officer(),
         "start_verification",
@@ -35,6 +48,139 @@ async fn verifying(app: &TestApp) -> Run<'_> {
     )
     .await;
     run
+}
+
+/// Served through VNeID: the VNeID-confirmed delivery date is the date of service, and the
+/// office's one verification clock (the 10-day voluntary period, then 10 days to verify) runs
+/// from it, through the voluntary period and the verification, and stops at the classification.
+#[tokio::test]
+async fn a_decision_served_through_vneid_starts_the_voluntary_period() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let mut run = Run::start(&app, &app.officer(), request(), "awaiting_service").await;
+        assert_eq!(run.last["data"]["decision_sent_date"], "2026-07-31");
+        assert!(run.last["data"].get("served_on").is_none(), "{}", run.last);
+        // Nothing runs against the office before the decision is served.
+        assert_eq!(deadlines_moved(&app, &run.id, 1), (vec![], vec![]));
+        // Until it is served, the voluntary period has not begun: nothing to record or verify.
+        assert_eq!(run.available(&app.officer()).await, ["record_service"]);
+        assert_eq!(run.available(&app.head()).await, ["record_service", "close"]);
+        run.refused(
+            &app.officer(),
+            "record_voluntary_compliance",
+            json!({"compliance_date": "2026-08-10"}),
+            422,
+            "transition_not_allowed",
+        )
+        .await;
+        run.refused(
+            &app.officer(),
+            "start_verification",
+            json!({"voluntary_period_ended": "2026-08-13"}),
+            422,
+            "transition_not_allowed",
+        )
+        .await;
+
+        let served = run
+            .step(&app.officer(), "record_service", service("2026-08-04", "vneid"), "voluntary_period")
+            .await;
+        assert_eq!(served["data"]["served_on"], "2026-08-04");
+        assert_eq!(served["data"]["service_channel"], "vneid");
+        assert_eq!(served["data"]["decision_sent_date"], "2026-07-31", "the sending date stays");
+        let opened = effects(&app, &run.id, 2, "open_deadline");
+        assert_eq!(opened.len(), 1, "{opened:?}");
+        assert_eq!(opened[0]["deadline"], "verification");
+        assert_eq!(opened[0]["starts_at"], "2026-08-04", "the clock starts from the date of service");
+        assert_eq!(opened[0]["responsible"], "THADS-HN");
+        assert_eq!(opened[0]["escalate_to"], "VKS-HN");
+
+        // The same clock runs on through the verification...
+        run.step(
+            &app.officer(),
+            "start_verification",
+            json!({"voluntary_period_ended": "2026-08-14"}),
+            "verifying",
+        )
+        .await;
+        assert_eq!(deadlines_moved(&app, &run.id, 3), (vec![], vec![]));
+        // ... and stops when the case is classified.
+        run.step(
+            &app.head(),
+            "classify_enforceable",
+            json!({"verification_date": "2026-08-20", "findings": "Có tài khoản tại Vietcombank"}),
+            "enforceable",
+        )
+        .await;
+        assert_eq!(deadlines_moved(&app, &run.id, 4), (vec![], vec!["verification".to_owned()]));
+
+        let history = run.history(&app.procuracy()).await;
+        let transitions: Vec<&str> = history.iter().map(|(t, _, _)| t.as_str()).collect();
+        assert_eq!(transitions, ["create", "record_service", "start_verification", "classify_enforceable"]);
+        run.verify(&app.procuracy(), 4).await;
+    }
+}
+
+/// The date of service is a date after the decision was sent, and the channel one the law
+/// knows.
+#[tokio::test]
+async fn the_service_is_checked() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let mut run = Run::start(&app, &app.officer(), request(), "awaiting_service").await;
+        // Served before it was sent.
+        let problem = run
+            .refused(
+                &app.officer(),
+                "record_service",
+                service("2026-07-30", "post"),
+                422,
+                "validation_failed",
+            )
+            .await;
+        assert_eq!(error_fields(&problem), ["data.served_on"]);
+        let reason = error_reason(&problem, "data.served_on");
+        assert!(reason.contains("before") && reason.contains("decision_sent_date"), "{reason}");
+        // By e-mail: not a channel of service.
+        let problem = run
+            .refused(
+                &app.officer(),
+                "record_service",
+                service("2026-08-03", "email"),
+                422,
+                "validation_failed",
+            )
+            .await;
+        assert_eq!(error_fields(&problem), ["data.service_channel"]);
+        // Both are required.
+        let problem =
+            run.refused(&app.officer(), "record_service", json!({}), 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), ["data.served_on", "data.service_channel"]);
+        // The procuracy supervises, it does not serve.
+        run.refused(&app.procuracy(), "record_service", service("2026-08-03", "post"), 403, "forbidden")
+            .await;
+
+        // Served by public posting on the day it was sent.
+        let served = run
+            .step(
+                &app.officer(),
+                "record_service",
+                service("2026-07-31", "public_posting"),
+                "voluntary_period",
+            )
+            .await;
+        assert_eq!(served["data"]["service_channel"], "public_posting");
+        // Served once: the step is not offered again.
+        run.refused(
+            &app.officer(),
+            "record_service",
+            service("2026-08-03", "post"),
+            422,
+            "transition_not_allowed",
+        )
+        .await;
+        run.verify(&auditor(&app), 2).await;
+    }
 }
 
 /// Not yet enforceable, re-verified twice, then enforceable once the obligor has assets.
@@ -46,9 +192,13 @@ async fn a_case_not_yet_enforceable_is_reverified_then_reclassified() {
         let classified = run.step(&app.head(), "classify_not_yet", not_yet(), "not_yet_enforceable").await;
         assert_eq!(classified["data"]["reverification_basis"], "standard");
         assert_eq!(classified["terminal"], false);
+        // The verification clock stops; the six-month cycle starts, and restarts at each
+        // re-verification.
+        let cycle = vec!["reverification".to_owned()];
+        assert_eq!(deadlines_moved(&app, &run.id, 4), (cycle.clone(), vec!["verification".to_owned()]));
 
         // Re-verified every six months: the state stays, the version moves on, the data follows.
-        for (version, date) in [(4, "2027-02-18"), (5, "2027-08-17")] {
+        for (version, date) in [(5, "2027-02-18"), (6, "2027-08-17")] {
             let after = run
                 .step(
                     &app.officer(),
@@ -63,6 +213,7 @@ async fn a_case_not_yet_enforceable_is_reverified_then_reclassified() {
                 after["data"]["reverification_basis"], "standard",
                 "the cycle is kept when not restated"
             );
+            assert_eq!(deadlines_moved(&app, &run.id, version), (cycle.clone(), cycle.clone()));
         }
         let enforceable = run
             .step(
@@ -80,6 +231,7 @@ async fn a_case_not_yet_enforceable_is_reverified_then_reclassified() {
             transitions,
             [
                 "create",
+                "record_service",
                 "start_verification",
                 "classify_not_yet",
                 "reverify",
@@ -87,7 +239,7 @@ async fn a_case_not_yet_enforceable_is_reverified_then_reclassified() {
                 "reclassify_enforceable"
             ]
         );
-        run.verify(&app.procuracy(), 6).await;
+        run.verify(&app.procuracy(), 7).await;
     }
 }
 
@@ -96,7 +248,7 @@ async fn a_case_not_yet_enforceable_is_reverified_then_reclassified() {
 async fn voluntary_compliance_ends_it() {
     for backend in backends() {
         let app = spawn(backend).await;
-        let mut run = Run::start(&app, &app.officer(), request(), "voluntary_period").await;
+        let mut run = served(&app).await;
         let done = run
             .step(
                 &app.officer(),
@@ -115,12 +267,13 @@ async fn voluntary_compliance_ends_it() {
             "transition_not_allowed",
         )
         .await;
-        run.verify(&app.procuracy(), 2).await;
+        run.verify(&app.procuracy(), 3).await;
     }
 }
 
-/// Classified as enforceable straight after verification; and a case closed while not yet
-/// enforceable (the obligee withdrew the request).
+/// Classified as enforceable straight after verification; a case closed while not yet
+/// enforceable (the obligee withdrew the request), its obligor in prison with two years or more
+/// left; and a case closed before the decision could even be served.
 #[tokio::test]
 async fn classified_enforceable_or_closed() {
     for backend in backends() {
@@ -133,24 +286,64 @@ async fn classified_enforceable_or_closed() {
             "enforceable",
         )
         .await;
-        run.verify(&app.head(), 3).await;
+        run.verify(&app.head(), 4).await;
 
         let mut run = verifying(&app).await;
         run.step(&app.head(), "classify_not_yet", not_yet(), "not_yet_enforceable").await;
+        // "prisoner" alone no longer names a cycle: the yearly one is for a prison term with
+        // two years or more left.
+        let problem = run
+            .refused(
+                &app.officer(),
+                "reverify",
+                json!({"verification_date": "2027-02-18", "findings": "Đang chấp hành án phạt tù", "reverification_basis": "prisoner"}),
+                422,
+                "validation_failed",
+            )
+            .await;
+        assert_eq!(error_fields(&problem), ["data.reverification_basis"]);
+        assert!(
+            error_reason(&problem, "data.reverification_basis").contains("prisoner_two_years_or_more"),
+            "{problem}"
+        );
         run.step(
             &app.officer(),
             "reverify",
-            json!({"verification_date": "2027-02-18", "findings": "Đang chấp hành án phạt tù", "reverification_basis": "prisoner"}),
+            json!({"verification_date": "2027-02-18", "findings": "Đang chấp hành án phạt tù, còn 05 năm",
+                   "reverification_basis": "prisoner_two_years_or_more"}),
             "not_yet_enforceable",
         )
         .await;
-        assert_eq!(run.last["data"]["reverification_basis"], "prisoner");
+        assert_eq!(run.last["data"]["reverification_basis"], "prisoner_two_years_or_more");
+        // The six-month cycle stops, the yearly one starts.
+        assert_eq!(
+            deadlines_moved(&app, &run.id, 5),
+            (vec!["reverification_yearly".to_owned()], vec!["reverification".to_owned()])
+        );
         // Only the head closes a case.
         let closing = json!({"closed_on": "2027-03-01", "reason": "Người được thi hành án rút đơn yêu cầu"});
         run.refused(&app.officer(), "close", closing.clone(), 403, "forbidden").await;
         let closed = run.step(&app.head(), "close", closing, "closed").await;
         assert_eq!(closed["terminal"], true);
-        run.verify(&app.head(), 5).await;
+        assert_eq!(deadlines_moved(&app, &run.id, 6), (vec![], vec!["reverification_yearly".to_owned()]));
+        run.verify(&app.head(), 6).await;
+
+        // Closed while the decision was still to be served.
+        let mut run = Run::start(&app, &app.officer(), request(), "awaiting_service").await;
+        let closing = json!({"closed_on": "2026-08-02", "reason": "Người được thi hành án rút đơn yêu cầu"});
+        run.refused(&app.officer(), "close", closing.clone(), 403, "forbidden").await;
+        let closed = run.step(&app.head(), "close", closing, "closed").await;
+        assert_eq!(closed["terminal"], true);
+        assert!(closed["data"].get("served_on").is_none(), "{closed}");
+        run.refused(
+            &app.officer(),
+            "record_service",
+            service("2026-08-03", "post"),
+            422,
+            "transition_not_allowed",
+        )
+        .await;
+        run.verify(&app.head(), 2).await;
     }
 }
 
@@ -183,6 +376,6 @@ async fn refusals_of_role_state_data_and_party() {
         let other = app.token("head-lc", "THADS-LC", &[Role::EnforcementHead]);
         run.refused(&other, "classify_not_yet", not_yet(), 404, "not_found").await;
         run.step(&app.head(), "classify_not_yet", not_yet(), "not_yet_enforceable").await;
-        run.verify(&auditor(&app), 3).await;
+        run.verify(&auditor(&app), 4).await;
     }
 }

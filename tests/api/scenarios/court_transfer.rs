@@ -5,7 +5,7 @@
 use lienganh::domain::Role;
 use serde_json::{json, Value};
 
-use super::common::{auditor, error_fields, police, Run};
+use super::common::{auditor, error_fields, notified, police, Run};
 use crate::helpers::{backends, expect_problem, spawn, TestApp};
 
 fn request(reference_date: &str) -> Value {
@@ -107,8 +107,21 @@ async fn disputed(app: &TestApp) -> Run<'_> {
     run
 }
 
-/// A document missing at receipt: the court and the office both sign the settlement, in
-/// either order, and the transfer is registered; the handover record shows it all.
+/// The events of an instance's history, as `token` reads them.
+async fn events(run: &Run<'_>, token: &str) -> Vec<Value> {
+    let history: Value = run.app.get(&run.path("/history"), token).await.json().await.unwrap();
+    history["events"].as_array().unwrap().clone()
+}
+
+/// Whether the history verifies, as `token` asks.
+async fn verifies(run: &Run<'_>, token: &str) -> bool {
+    let verify: Value = run.app.get(&run.path("/history/verify"), token).await.json().await.unwrap();
+    assert_eq!(verify["events"], run.version, "{verify}");
+    verify["valid"] == true
+}
+
+/// A document missing at receipt: the court proposes a settlement with its signature, which
+/// takes effect only with the office's; the handover record shows it all.
 #[tokio::test]
 async fn a_missing_document_is_settled_by_court_and_office() {
     for backend in backends() {
@@ -118,25 +131,45 @@ async fn a_missing_document_is_settled_by_court_and_office() {
         let decision = json!({"decision_number": "88/QĐ-THADS", "decision_date": "2026-10-29"});
         run.refused(&app.head(), "issue_decision", decision.clone(), 422, "transition_not_allowed").await;
 
-        // The court signs first, sending the missing document and restating the receipt.
-        let settlement = json!({
-            "resolution": "Tòa án giao bổ sung bản án sơ thẩm ngày 28/10/2026",
-            "receipt": receipt("received")
-        });
+        // The court signs first, proposing the settlement: it sends the missing document and
+        // restates the receipt.
+        let text = "Tòa án giao bổ sung bản án sơ thẩm ngày 28/10/2026";
+        let settlement = json!({"resolution": text, "receipt": receipt("received")});
         let once = run.step(&app.court(), "resolve_discrepancy", settlement, "disputed").await;
-        let pending = once["pending_signatures"]["resolve_discrepancy"].as_array().unwrap();
-        assert_eq!(pending.len(), 1);
+        let pending = &once["pending_signatures"]["resolve_discrepancy"];
+        assert_eq!(pending["proposal"]["resolution"], text, "{once}");
+        assert_eq!(pending["proposal"]["receipt"][1]["status"], "received", "{once}");
+        let signatures = pending["signatures"].as_array().unwrap();
+        assert_eq!(signatures.len(), 1);
         assert_eq!(
-            (pending[0]["slot"].as_str(), pending[0]["agency"].as_str()),
+            (signatures[0]["slot"].as_str(), signatures[0]["agency"].as_str()),
             (Some("court"), Some("TAND-HN"))
         );
+        assert_eq!(signatures[0]["seq"], 4);
+        // A proposal is not data yet: the instance still holds the receipt as registered.
+        assert!(once["data"].get("resolution").is_none(), "{once}");
+        assert_eq!(once["data"]["receipt"][1]["status"], "missing", "{once}");
+        let record: Value = app.get(&run.path("/handover"), &app.head()).await.json().await.unwrap();
+        assert_eq!(record["resolution"], json!([]), "{record}");
+        assert_eq!(record["discrepancy"], true, "{record}");
+        assert_eq!(record["items"][1]["status"], "missing", "{record}");
+        // The history records the proposal as such, and verifies.
+        let history = events(&run, &app.procuracy()).await;
+        assert_eq!(history[3]["transition"], "resolve_discrepancy");
+        assert_eq!(history[3]["data"]["_proposal"], pending["proposal"]);
+        assert!(history[3]["data"].get("resolution").is_none());
+        assert!(verifies(&run, &app.procuracy()).await);
+
         run.refused(&app.court(), "resolve_discrepancy", json!({}), 422, "already_signed").await;
         // The procuracy is told, but signs nothing.
         run.refused(&app.procuracy(), "resolve_discrepancy", json!({}), 403, "forbidden").await;
 
         let registered = run.step(&app.officer(), "resolve_discrepancy", json!({}), "registered").await;
         assert!(registered.get("pending_signatures").is_none());
+        assert_eq!(registered["data"]["resolution"], text);
         assert_eq!(registered["data"]["receipt"][1]["status"], "received");
+        let history = events(&run, &app.procuracy()).await;
+        assert_eq!(history[4]["data"]["resolution"], text, "the last signature records the settlement");
 
         let record: Value = app.get(&run.path("/handover"), &app.court()).await.json().await.unwrap();
         assert_eq!(record["sender"]["agency"], "TAND-HN", "{record}");
@@ -151,6 +184,96 @@ async fn a_missing_document_is_settled_by_court_and_office() {
         // Then on to the decision as usual.
         run.step(&app.head(), "issue_decision", decision, "decision_issued").await;
         run.verify(&app.court(), 6).await;
+    }
+}
+
+/// Either side may object to the other's proposal: the objection voids the pending signature;
+/// a new proposal, signed by both, settles the discrepancy, and the record shows only the
+/// signatures of that round.
+#[tokio::test]
+async fn an_objection_voids_the_proposal_and_a_new_one_is_signed() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let mut run = disputed(&app).await;
+        // The court proposes to settle without the missing document.
+        let first = json!({"resolution": "Bản án sơ thẩm không cần thiết cho việc thi hành"});
+        run.step(&app.court(), "resolve_discrepancy", first, "disputed").await;
+        assert!(verifies(&run, &app.court()).await);
+        assert_eq!(
+            run.available(&app.officer()).await,
+            ["resolve_discrepancy", "office_object", "return_to_court"]
+        );
+
+        // The office objects; it must say why; the procuracy cannot object.
+        let problem = run.refused(&app.officer(), "office_object", json!({}), 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), ["data.objection"]);
+        let objection = json!({"objection": "Bản án sơ thẩm là căn cứ xác định nghĩa vụ lãi chậm trả"});
+        run.refused(&app.procuracy(), "office_object", objection.clone(), 403, "forbidden").await;
+        let objected = run.step(&app.officer(), "office_object", objection, "disputed").await;
+        assert!(
+            objected.get("pending_signatures").is_none(),
+            "the objection voids the signature: {objected}"
+        );
+        assert!(objected["data"].get("resolution").is_none(), "{objected}");
+        assert_eq!(notified(&app, &run.id, 5), ["TAND-HN"]);
+        assert!(verifies(&run, &app.court()).await);
+        let record: Value = app.get(&run.path("/handover"), &app.court()).await.json().await.unwrap();
+        assert_eq!(record["resolution"], json!([]), "{record}");
+
+        // The office proposes its own settlement; the court objects to it in turn.
+        let second = json!({"resolution": "Tòa án giao bổ sung bản án sơ thẩm trong 03 ngày"});
+        run.step(&app.officer(), "resolve_discrepancy", second.clone(), "disputed").await;
+        assert_eq!(run.last["pending_signatures"]["resolve_discrepancy"]["proposal"], second);
+        run.step(&app.court(), "court_object", json!({"objection": "Cần 05 ngày để sao lục"}), "disputed")
+            .await;
+        assert!(run.last.get("pending_signatures").is_none(), "{}", run.last);
+        assert_eq!(notified(&app, &run.id, 7), ["THADS-HN"]);
+
+        // A third proposal, by the office, which the court, having signed and objected
+        // before, signs this time.
+        let third = json!({
+            "resolution": "Tòa án giao bổ sung bản án sơ thẩm ngày 02/11/2026",
+            "receipt": receipt("received")
+        });
+        run.step(&app.head(), "resolve_discrepancy", third, "disputed").await;
+        assert!(verifies(&run, &app.court()).await);
+        let registered = run.step(&app.court(), "resolve_discrepancy", json!({}), "registered").await;
+        assert_eq!(registered["data"]["resolution"], "Tòa án giao bổ sung bản án sơ thẩm ngày 02/11/2026");
+        assert_eq!(
+            registered["data"]["objection"], "Cần 05 ngày để sao lục",
+            "the objections stay on record"
+        );
+
+        let record: Value = app.get(&run.path("/handover"), &app.procuracy()).await.json().await.unwrap();
+        let signed: Vec<(i64, &str, &str)> = record["resolution"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["seq"].as_i64().unwrap(), s["agency"].as_str().unwrap(), s["role"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            signed,
+            [(8, "THADS-HN", "enforcement_head"), (9, "TAND-HN", "court_liaison")],
+            "{record}"
+        );
+        assert_eq!(record["discrepancy"], false, "{record}");
+        assert_eq!(record["verified"], true);
+
+        let transitions: Vec<(String, String)> =
+            run.history(&app.court()).await.into_iter().map(|(t, a, _)| (t, a)).collect();
+        let expected = [
+            ("create", "TAND-HN"),
+            ("transfer", "TAND-HN"),
+            ("register", "THADS-HN"),
+            ("resolve_discrepancy", "TAND-HN"),
+            ("office_object", "THADS-HN"),
+            ("resolve_discrepancy", "THADS-HN"),
+            ("court_object", "TAND-HN"),
+            ("resolve_discrepancy", "THADS-HN"),
+            ("resolve_discrepancy", "TAND-HN"),
+        ];
+        assert_eq!(transitions, expected.map(|(t, a)| (t.to_owned(), a.to_owned())));
+        run.verify(&app.court(), 9).await;
     }
 }
 

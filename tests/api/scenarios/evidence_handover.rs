@@ -139,21 +139,36 @@ async fn a_missing_item_is_settled_by_both_signatures() {
             run.step(&app.officer(), "confirm_receipt", receipt_with_missing_item(), "disputed").await;
         assert!(disputed.get("pending_signatures").is_none(), "{disputed}");
 
-        // The police sign first and state the settlement.
+        // The police sign first and propose the settlement.
         let resolution = "Xe máy đang được giám định tại Phòng Kỹ thuật hình sự; Công an giao bổ sung sau";
         let signed_once = run
             .step(&police(&app), "resolve_discrepancy", json!({"resolution": resolution}), "disputed")
             .await;
         let pending = &signed_once["pending_signatures"]["resolve_discrepancy"];
-        assert_eq!(pending.as_array().unwrap().len(), 1, "{signed_once}");
-        assert_eq!(pending[0]["slot"], "police");
-        assert_eq!(pending[0]["agency"], "CA-HN");
-        assert_eq!(pending[0]["role"], "police_liaison");
-        assert_eq!(pending[0]["name"], "User police-1");
-        assert!(pending[0]["at"].as_str().unwrap().ends_with("+07:00"));
+        assert_eq!(pending["proposal"], json!({"resolution": resolution}), "{signed_once}");
+        let signatures = pending["signatures"].as_array().unwrap();
+        assert_eq!(signatures.len(), 1, "{signed_once}");
+        assert_eq!(signatures[0]["slot"], "police");
+        assert_eq!(signatures[0]["agency"], "CA-HN");
+        assert_eq!(signatures[0]["role"], "police_liaison");
+        assert_eq!(signatures[0]["name"], "User police-1");
+        assert_eq!(signatures[0]["seq"], 5);
+        assert!(signatures[0]["at"].as_str().unwrap().ends_with("+07:00"));
         // Anyone reading the instance sees the signature waiting.
         let read = run.get(&app.procuracy()).await;
         assert_eq!(read["pending_signatures"], signed_once["pending_signatures"]);
+        // The proposal is not the instance's data until the office signs too, and the record
+        // has no settlement yet.
+        assert!(signed_once["data"].get("resolution").is_none(), "{signed_once}");
+        assert_eq!(read["data"], disputed["data"]);
+        let record: Value = app.get(&run.path("/handover"), &app.procuracy()).await.json().await.unwrap();
+        assert_eq!(record["resolution"], json!([]), "{record}");
+        assert_eq!(record["discrepancy"], true, "{record}");
+        let history: Value = app.get(&run.path("/history"), &app.procuracy()).await.json().await.unwrap();
+        assert_eq!(history["events"][4]["data"], json!({"_proposal": {"resolution": resolution}}));
+        let verify: Value =
+            app.get(&run.path("/history/verify"), &app.procuracy()).await.json().await.unwrap();
+        assert_eq!(verify["valid"], true, "{verify}");
 
         // The police cannot sign twice, even another liaison of the same department.
         run.refused(&police(&app), "resolve_discrepancy", json!({}), 422, "already_signed").await;
@@ -170,10 +185,11 @@ async fn a_missing_item_is_settled_by_both_signatures() {
             )
             .await;
         assert_eq!(problem["errors"][0]["field"], "data");
-        // The office still has its signature to give; the police have nothing left to do.
+        // The office still has its signature to give, or may object; the police may only
+        // object to a proposal of the office.
         let open: Vec<String> = run.available(&app.head()).await;
-        assert_eq!(open, ["resolve_discrepancy"]);
-        assert!(!run.available(&police(&app)).await.contains(&"resolve_discrepancy".to_owned()));
+        assert_eq!(open, ["resolve_discrepancy", "office_object"]);
+        assert_eq!(run.available(&police(&app)).await, ["police_object"]);
 
         let stored = run.step(&app.head(), "resolve_discrepancy", json!({}), "stored").await;
         assert!(stored.get("pending_signatures").is_none(), "{stored}");
@@ -229,6 +245,107 @@ async fn a_missing_item_is_settled_by_both_signatures() {
         assert_eq!(returned["terminal"], true);
         // confirm_receipt, two signatures, two steps of the return, after the four first events.
         run.verify(&police(&app), 8).await;
+    }
+}
+
+/// Checks that the history verifies, as it stands.
+async fn verifies(run: &Run<'_>) {
+    let verify: Value =
+        run.app.get(&run.path("/history/verify"), &auditor(run.app)).await.json().await.unwrap();
+    assert_eq!(verify["valid"], true, "{verify}");
+    assert_eq!(verify["events"], run.version, "{verify}");
+}
+
+/// An objection voids the pending signatures: the police object to the office's proposal, the
+/// office to the police's; the third proposal, signed by both, settles the discrepancy, and the
+/// record shows the two signatures of that round only. The history verifies throughout.
+#[tokio::test]
+async fn objections_void_proposals_until_both_sign_one() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let mut run = handed_over(&app).await;
+        run.step(&app.officer(), "confirm_receipt", receipt_with_missing_item(), "disputed").await;
+
+        // The office proposes to record the motorbike as never handed over.
+        let written_off = json!({"resolution": "Xe máy không được bàn giao; lập biên bản riêng"});
+        run.step(&app.head(), "resolve_discrepancy", written_off.clone(), "disputed").await;
+        assert_eq!(run.last["pending_signatures"]["resolve_discrepancy"]["proposal"], written_off);
+        verifies(&run).await;
+        // The police object: the proposal and its signature are void, nothing was settled.
+        let problem = run.refused(&police(&app), "police_object", json!({}), 422, "validation_failed").await;
+        assert_eq!(super::common::error_fields(&problem), ["data.objection"]);
+        let objection = json!({"objection": "Xe máy đã được giao, đang ở kho tạm giữ của Công an huyện"});
+        let objected = run.step(&police(&app), "police_object", objection, "disputed").await;
+        assert!(objected.get("pending_signatures").is_none(), "{objected}");
+        assert!(objected["data"].get("resolution").is_none(), "{objected}");
+        assert_eq!(super::common::notified(&app, &run.id, 6), ["THADS-HN", "VKS-HN"]);
+        verifies(&run).await;
+        // The office's earlier signature no longer counts: the police's signature alone does
+        // not settle anything.
+        let fetch = json!({"resolution": "Cơ quan THADS nhận xe máy tại kho Công an huyện"});
+        let proposed = run.step(&police(&app), "resolve_discrepancy", fetch, "disputed").await;
+        let signatures =
+            proposed["pending_signatures"]["resolve_discrepancy"]["signatures"].as_array().unwrap();
+        assert_eq!(signatures.len(), 1, "{proposed}");
+        assert_eq!(signatures[0]["agency"], "CA-HN");
+        // The office objects to that one in turn.
+        run.step(&app.officer(), "office_object", json!({"objection": "Kho Công an huyện ở xa"}), "disputed")
+            .await;
+        assert!(run.last.get("pending_signatures").is_none(), "{}", run.last);
+        assert_eq!(super::common::notified(&app, &run.id, 8), ["CA-HN", "VKS-HN"]);
+        let record: Value = app.get(&run.path("/handover"), &app.officer()).await.json().await.unwrap();
+        assert_eq!(record["resolution"], json!([]), "no round was completed: {record}");
+        verifies(&run).await;
+
+        // The third proposal restates the receipt; both sign it.
+        let delivered = json!({
+            "resolution": "Công an giao bổ sung xe máy tại kho vật chứng ngày 26/11/2026",
+            "receipt": [
+                {"item": 1, "status": "received"},
+                {"item": 2, "status": "received", "note": "Giao bổ sung"},
+                {"item": 3, "status": "received"}
+            ]
+        });
+        run.step(&police(&app), "resolve_discrepancy", delivered, "disputed").await;
+        verifies(&run).await;
+        let stored = run.step(&app.head(), "resolve_discrepancy", json!({}), "stored").await;
+        assert!(stored.get("pending_signatures").is_none(), "{stored}");
+        assert_eq!(
+            stored["data"]["resolution"],
+            "Công an giao bổ sung xe máy tại kho vật chứng ngày 26/11/2026"
+        );
+        assert_eq!(stored["data"]["receipt"][1]["status"], "received");
+
+        let record: Value = app.get(&run.path("/handover"), &app.procuracy()).await.json().await.unwrap();
+        let signed: Vec<(i64, &str)> = record["resolution"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["seq"].as_i64().unwrap(), s["agency"].as_str().unwrap()))
+            .collect();
+        assert_eq!(signed, [(9, "CA-HN"), (10, "THADS-HN")], "{record}");
+        assert_eq!(record["discrepancy"], false, "{record}");
+        assert_eq!(record["receiver"]["transition"], "confirm_receipt", "{record}");
+        assert_eq!(record["verified"], true);
+
+        let transitions: Vec<String> =
+            run.history(&app.procuracy()).await.into_iter().map(|(t, _, _)| t).collect();
+        assert_eq!(
+            transitions,
+            [
+                "create",
+                "schedule",
+                "hand_over",
+                "confirm_receipt",
+                "resolve_discrepancy",
+                "police_object",
+                "resolve_discrepancy",
+                "office_object",
+                "resolve_discrepancy",
+                "resolve_discrepancy"
+            ]
+        );
+        run.verify(&app.procuracy(), 10).await;
     }
 }
 

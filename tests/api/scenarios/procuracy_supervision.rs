@@ -1,18 +1,23 @@
 //! procuracy_supervision: the Hà Nội procuracy issues a request, a recommendation or a
 //! protest to the Hà Nội enforcement office, which answers with the measures it took; the
-//! procuracy accepts, or rejects and escalates to the superior level, where a supervision of
-//! its own starts.
+//! procuracy accepts, or rejects and escalates to the superior level: a supervision of its own
+//! starts between the superior offices on record (the parents of the two agencies).
 
 use lienganh::domain::Role;
 use serde_json::{json, Value};
 
 use super::common::{
-    add_superior_levels, auditor, create, error_fields, error_reason, head_of, inspector_of, Run,
-    SUPERIOR_ENFORCEMENT, SUPERIOR_PROCURACY,
+    add_regional_level, auditor, create, effects, error_fields, error_reason, head_of, inspector_of,
+    notified, Run, REGIONAL_1, REGIONAL_PROCURACY,
 };
 use crate::helpers::{backends, expect_problem, spawn};
 
 fn issue(instrument: &str, number: &str, extra: Value) -> Value {
+    issue_between("VKS-HN", "THADS-HN", instrument, number, extra)
+}
+
+/// A document of `procuracy` to `enforcement`.
+fn issue_between(procuracy: &str, enforcement: &str, instrument: &str, number: &str, extra: Value) -> Value {
     let mut data = json!({
         "instrument": instrument,
         "document_number": number,
@@ -22,7 +27,7 @@ fn issue(instrument: &str, number: &str, extra: Value) -> Value {
     data.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     json!({
         "workflow": "procuracy_supervision",
-        "parties": {"procuracy": "VKS-HN", "enforcement": "THADS-HN"},
+        "parties": {"procuracy": procuracy, "enforcement": enforcement},
         "data": data
     })
 }
@@ -55,6 +60,14 @@ async fn a_request_is_acknowledged_answered_and_accepted() {
         let mut run = Run::start(&app, &app.procuracy(), request, "issued").await;
         assert_eq!(run.last["data"]["reply_due"], "2026-11-20");
         assert_eq!(run.last["data"]["instrument"], "request");
+        // The office is told of the new document; the reply clock runs from the date it was
+        // issued to the date it sets, and a missed reply goes back to the issuing procuracy.
+        assert_eq!(notified(&app, &run.id, 1), ["THADS-HN"]);
+        assert_eq!(
+            effects(&app, &run.id, 1, "open_deadline"),
+            [json!({"kind": "open_deadline", "deadline": "reply_request", "responsible": "THADS-HN",
+                    "escalate_to": "VKS-HN", "starts_at": "2026-11-02", "due_date": "2026-11-20"})]
+        );
 
         run.step(&app.officer(), "acknowledge", json!({}), "acknowledged").await;
         let answered = run.step(&app.head(), "answer", answer(), "answered").await;
@@ -105,110 +118,147 @@ async fn a_recommendation_is_rejected_then_answered_anew() {
     }
 }
 
-/// A protest, rejected answer, escalation: a supervision starts at the superior level, linked
-/// both ways, and only the superior agencies are its parties.
+/// A protest of the regional procuracy to the regional office, its answer rejected, escalated:
+/// a supervision starts between the superior offices on record (VKS-HN and THADS-HN, the
+/// parents), as a recommendation. Each side sees that the other instance exists, through the
+/// link, but only the parties of an instance see it and its state.
 #[tokio::test]
 async fn a_rejected_protest_is_escalated_to_the_superior_level() {
     for backend in backends() {
         let app = spawn(backend).await;
-        add_superior_levels(&app).await;
-        let mut request = issue("protest", "03/QĐ-VKS-KN", protest_data("2026-11-10", "same_level"));
-        request["parties"]["superior_procuracy"] = json!(SUPERIOR_PROCURACY);
-        request["parties"]["superior_enforcement"] = json!(SUPERIOR_ENFORCEMENT);
-        let mut run = Run::start(&app, &app.procuracy(), request, "issued").await;
+        add_regional_level(&app).await;
+        let regional = inspector_of(&app, REGIONAL_PROCURACY);
+        let regional_head = head_of(&app, REGIONAL_1);
+        let request = issue_between(
+            REGIONAL_PROCURACY,
+            REGIONAL_1,
+            "protest",
+            "03/QĐ-VKS-KN",
+            protest_data("2026-11-10", "same_level"),
+        );
+        let mut run = Run::start(&app, &regional, request, "issued").await;
         assert_eq!(run.last["data"]["level"], "same_level");
         assert_eq!(run.last["data"]["contested_received_on"], "2026-11-01");
 
-        run.step(&app.head(), "acknowledge", json!({}), "acknowledged").await;
-        run.step(&app.head(), "answer", answer(), "answered").await;
-        run.step(
-            &app.procuracy(),
-            "reject",
-            json!({"rejection_reason": "Việc hoãn không có căn cứ"}),
-            "rejected",
-        )
-        .await;
+        run.step(&regional_head, "acknowledge", json!({}), "acknowledged").await;
+        run.step(&regional_head, "answer", answer(), "answered").await;
+        run.step(&regional, "reject", json!({"rejection_reason": "Việc hoãn không có căn cứ"}), "rejected")
+            .await;
         let escalation = json!({
             "escalated_on": "2026-12-01",
             "escalation_reason": "Cơ quan THADS không thực hiện kháng nghị"
         });
-        // Escalating is the procuracy's step, not the office's.
-        run.refused(&app.head(), "escalate", escalation.clone(), 403, "forbidden").await;
-        let escalated = run.step(&app.procuracy(), "escalate", escalation, "escalated").await;
+        // Escalating is the procuracy's step, not the office's; it is offered to the procuracy,
+        // both agencies having a superior office on record.
+        run.refused(&regional_head, "escalate", escalation.clone(), 403, "forbidden").await;
+        assert!(run.available(&regional).await.contains(&"escalate".to_owned()));
+        let escalated = run.step(&regional, "escalate", escalation, "escalated").await;
         assert_eq!(escalated["terminal"], true);
+        assert_eq!(notified(&app, &run.id, 5), [REGIONAL_1]);
 
-        // The superior procuracy, a party of both, sees the link from the first instance...
-        let superior = inspector_of(&app, SUPERIOR_PROCURACY);
-        let first = run.get(&superior).await;
-        let started = first["links"]["started"].as_array().unwrap();
-        assert_eq!(started.len(), 1, "{first}");
+        // The issuer sees the follow-up in its links, without its state: it is no party to it.
+        let started = escalated["links"]["started"].as_array().unwrap().clone();
+        assert_eq!(started.len(), 1, "{escalated}");
         assert_eq!(started[0]["workflow"], "procuracy_supervision");
-        assert_eq!(started[0]["state"], "issued");
         assert_eq!(started[0]["seq"], 5);
-        let follow_up_path = format!("/api/v1/instances/{}", started[0]["id"].as_str().unwrap());
+        assert_eq!(started[0]["state"], Value::Null, "{escalated}");
+        assert_eq!(run.get(&regional_head).await["links"]["started"], json!(started));
+        let follow_up_id = started[0]["id"].as_str().unwrap().to_owned();
+        let follow_up_path = format!("/api/v1/instances/{follow_up_id}");
+        // An auditor, who reads everything, sees its state.
+        assert_eq!(run.get(&auditor(&app)).await["links"]["started"][0]["state"], "issued");
 
-        // ... and the follow-up, started by it, between the superior agencies only.
+        // The follow-up is between the parents of the two agencies, and only them.
+        let superior = app.procuracy();
         let follow_up: Value = app.get(&follow_up_path, &superior).await.json().await.unwrap();
-        assert_eq!(follow_up["links"]["started_by"]["id"], run.id.as_str());
-        assert_eq!(follow_up["links"]["started_by"]["seq"], 5);
-        assert_eq!(
-            follow_up["parties"],
-            json!({"procuracy": SUPERIOR_PROCURACY, "enforcement": SUPERIOR_ENFORCEMENT})
-        );
+        assert_eq!(follow_up["parties"], json!({"procuracy": "VKS-HN", "enforcement": "THADS-HN"}));
         assert_eq!(follow_up["state"], "issued");
         assert_eq!(follow_up["version"], 1);
+        // Both are told of it.
+        assert_eq!(notified(&app, &follow_up_id, 1), ["THADS-HN", "VKS-HN"]);
         // At the superior level the matter is a recommendation to the superior enforcement office.
         assert_eq!(follow_up["data"]["instrument"], "recommendation");
         assert_eq!(follow_up["data"]["document_number"], "03/QĐ-VKS-KN");
         assert_eq!(follow_up["data"]["issued_on"], "2026-12-01");
         assert_eq!(follow_up["data"]["content"], "Cơ quan THADS không thực hiện kháng nghị");
-        // The Hà Nội agencies are no party to the superior level's supervision.
-        expect_problem(app.get(&follow_up_path, &app.procuracy()).await, 404, "not_found").await;
-        expect_problem(app.get(&follow_up_path, &app.head()).await, 404, "not_found").await;
-        assert_eq!(run.get(&app.procuracy()).await["links"]["started"], json!([]));
+        // It knows what started it, but the superior offices see nothing of the lower
+        // instance: not its state, not the instance, not its history.
+        assert_eq!(
+            follow_up["links"]["started_by"],
+            json!({"id": run.id, "workflow": "procuracy_supervision", "state": null, "seq": 5})
+        );
+        for token in [app.procuracy(), app.head()] {
+            expect_problem(app.get(&run.path(""), &token).await, 404, "not_found").await;
+            expect_problem(app.get(&run.path("/history"), &token).await, 404, "not_found").await;
+        }
+        // The regional agencies are no party to the superior level's supervision.
+        expect_problem(app.get(&follow_up_path, &regional).await, 404, "not_found").await;
+        expect_problem(app.get(&follow_up_path, &regional_head).await, 404, "not_found").await;
 
         // The superior enforcement office answers there, and the superior procuracy accepts.
-        let mut follow = Run {
-            app: &app,
-            id: started[0]["id"].as_str().unwrap().to_owned(),
-            version: 1,
-            last: follow_up.clone(),
-        };
-        follow.step(&head_of(&app, SUPERIOR_ENFORCEMENT), "answer", answer(), "answered").await;
+        let mut follow = Run { app: &app, id: follow_up_id.clone(), version: 1, last: follow_up.clone() };
+        assert_eq!(follow.available(&app.head()).await, ["acknowledge", "answer"]);
+        follow.step(&app.head(), "answer", answer(), "answered").await;
         follow.step(&superior, "accept", json!({}), "accepted").await;
+        assert_eq!(follow.last["links"]["started_by"]["state"], Value::Null);
         follow.verify(&superior, 3).await;
 
-        run.verify(&app.procuracy(), 5).await;
+        run.verify(&regional, 5).await;
     }
 }
 
-/// Escalating without superior agencies bound is not possible: there is nobody to start the
-/// supervision with.
+/// Escalation goes to the superior offices on record: when the procuracy or the office has no
+/// parent agency, there is nobody to escalate to, so escalation is neither offered nor allowed.
 #[tokio::test]
-async fn escalation_needs_the_superior_parties() {
+async fn escalation_needs_superior_offices_on_record() {
     for backend in backends() {
         let app = spawn(backend).await;
+        add_regional_level(&app).await;
+        let escalation = json!({"escalated_on": "2026-11-30", "escalation_reason": "Không trả lời"});
+
+        // VKS-HN and THADS-HN have no parent on record.
         let mut run =
             Run::start(&app, &app.procuracy(), issue("request", "90/YC-VKS", json!({})), "issued").await;
-        // With no superior level bound, escalation is not offered, and firing it is refused.
-        assert!(!run.available(&app.procuracy()).await.contains(&"escalate".to_owned()));
-        let escalation = json!({"escalated_on": "2026-11-30", "escalation_reason": "Không trả lời"});
-        let problem =
-            run.refused(&app.procuracy(), "escalate", escalation, 422, "transition_not_allowed").await;
-        assert!(problem["detail"].as_str().unwrap().contains("superior_procuracy"), "{problem}");
+        assert_eq!(run.available(&app.procuracy()).await, ["withdraw"]);
+        let problem = run
+            .refused(&app.procuracy(), "escalate", escalation.clone(), 422, "transition_not_allowed")
+            .await;
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains("no superior agency on record"), "{problem}");
         // Withdrawn instead.
         run.step(&app.procuracy(), "withdraw", json!({"withdrawal_reason": "Đã khắc phục"}), "withdrawn")
             .await;
         run.verify(&app.procuracy(), 2).await;
+
+        // The regional procuracy has a superior, the city office it supervises has none.
+        let regional = inspector_of(&app, REGIONAL_PROCURACY);
+        let request = issue_between(REGIONAL_PROCURACY, "THADS-HN", "request", "91/YC-VKS", json!({}));
+        let run = Run::start(&app, &regional, request, "issued").await;
+        assert!(!run.available(&regional).await.contains(&"escalate".to_owned()));
+        let problem =
+            run.refused(&regional, "escalate", escalation.clone(), 422, "transition_not_allowed").await;
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains("THADS-HN (enforcement) has no superior agency on record"), "{problem}");
+
+        // The city procuracy has none, the regional office has one.
+        let request = issue_between("VKS-HN", REGIONAL_1, "request", "92/YC-VKS", json!({}));
+        let run = Run::start(&app, &app.procuracy(), request, "issued").await;
+        assert!(!run.available(&app.procuracy()).await.contains(&"escalate".to_owned()));
+        let problem =
+            run.refused(&app.procuracy(), "escalate", escalation, 422, "transition_not_allowed").await;
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains("VKS-HN (procuracy) has no superior agency on record"), "{problem}");
     }
 }
 
-/// A protest by the same-level procuracy must be lodged within 15 days of receiving the
-/// contested decision; the superior level has 30.
+/// A protest must be lodged within 15 days of receiving the contested decision by the
+/// same-level procuracy, 30 by the directly superior one, which names the same-level
+/// procuracy it is superior to.
 #[tokio::test]
 async fn the_protest_lodging_window_is_checked() {
     for backend in backends() {
         let app = spawn(backend).await;
+        add_regional_level(&app).await;
         // Received on 1 November, lodged on 20 November: 19 days.
         let late = issue("protest", "04/QĐ-VKS-KN", protest_data("2026-11-20", "same_level"));
         let r = app.post("/api/v1/instances", &app.procuracy(), &late).await;
@@ -226,6 +276,16 @@ async fn the_protest_lodging_window_is_checked() {
         )
         .await;
         assert_eq!(error_fields(&problem), ["data.issued_on"]);
+        // So is a reply date before the document that sets it.
+        let backwards = issue("request", "93/YC-VKS", json!({"reply_due": "2026-11-01"}));
+        let problem = expect_problem(
+            app.post("/api/v1/instances", &app.procuracy(), &backwards).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(error_fields(&problem), ["data.reply_due"]);
+        assert!(error_reason(&problem, "data.reply_due").contains("before"), "{problem}");
 
         // A protest must say what it contests and when that was received.
         let bare = issue("protest", "06/QĐ-VKS-KN", json!({}));
@@ -241,18 +301,66 @@ async fn the_protest_lodging_window_is_checked() {
             "{problem}"
         );
 
-        // On the 15th day it is in time; the superior level may lodge the late one.
+        // On the 15th day it is in time.
         let in_time = issue("protest", "04/QĐ-VKS-KN", protest_data("2026-11-16", "same_level"));
         assert_eq!(create(&app, &app.procuracy(), &in_time).await["state"], "issued");
-        let superior = issue("protest", "04/QĐ-VKS-KN", protest_data("2026-11-20", "superior_level"));
-        assert_eq!(create(&app, &app.procuracy(), &superior).await["state"], "issued");
-        let too_late = issue("protest", "06/QĐ-VKS-KN", protest_data("2026-12-02", "superior_level"));
-        expect_problem(
-            app.post("/api/v1/instances", &app.procuracy(), &too_late).await,
+
+        // The city procuracy protests, as the superior level, a decision of the regional
+        // office: it must name the regional procuracy it is superior to.
+        let superior = |issued_on: &str, same_level: Option<&str>| {
+            let mut request = issue_between(
+                "VKS-HN",
+                REGIONAL_1,
+                "protest",
+                "07/QĐ-VKS-KN",
+                protest_data(issued_on, "superior_level"),
+            );
+            if let Some(same_level) = same_level {
+                request["parties"]["same_level_procuracy"] = json!(same_level);
+            }
+            request
+        };
+        let problem = expect_problem(
+            app.post("/api/v1/instances", &app.procuracy(), &superior("2026-11-20", None)).await,
             422,
             "validation_failed",
         )
         .await;
+        assert_eq!(error_fields(&problem), ["parties.same_level_procuracy"]);
+        // A procuracy the issuer is not the superior of does not fit.
+        let problem = expect_problem(
+            app.post("/api/v1/instances", &app.procuracy(), &superior("2026-11-20", Some("VKS-LC"))).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(error_fields(&problem), ["parties.procuracy"]);
+        let reason = error_reason(&problem, "parties.procuracy");
+        assert!(reason.contains("not the superior office of VKS-LC"), "{reason}");
+        // Named, the superior level may lodge after 19 days, but not after 31.
+        let lodged = create(&app, &app.procuracy(), &superior("2026-11-20", Some(REGIONAL_PROCURACY))).await;
+        assert_eq!(lodged["state"], "issued");
+        assert_eq!(
+            lodged["parties"],
+            json!({"procuracy": "VKS-HN", "enforcement": REGIONAL_1, "same_level_procuracy": REGIONAL_PROCURACY})
+        );
+        // The same-level procuracy, a party, sees it.
+        let regional = inspector_of(&app, REGIONAL_PROCURACY);
+        let seen = app.get(&format!("/api/v1/instances/{}", lodged["id"].as_str().unwrap()), &regional).await;
+        assert_eq!(seen.status(), 200);
+        let problem = expect_problem(
+            app.post(
+                "/api/v1/instances",
+                &app.procuracy(),
+                &superior("2026-12-02", Some(REGIONAL_PROCURACY)),
+            )
+            .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        let reason = error_reason(&problem, "data.issued_on");
+        assert!(reason.contains("31 days") && reason.contains("30 days"), "{reason}");
 
         let page: Value = app
             .get("/api/v1/instances?workflow=procuracy_supervision", &auditor(&app))
