@@ -90,6 +90,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes to standard output; a reader that stops early (`| head`) is not an error.
+fn out(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+        _ => Ok(()),
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode, String> {
     let settings = || Settings::load(cli.config.as_deref());
     match cli.command {
@@ -163,7 +172,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let name = name.unwrap_or_else(|| sub.clone());
             println!("{}", keys.issue(&sub, &name, &agency, &roles, parse_ttl(&ttl)?)?);
         }
-        Command::Openapi => print!("{}", lienganh::api::openapi_json()),
+        Command::Openapi => out(&lienganh::api::openapi_json())?,
         Command::Diagram { workflow, version, format, state } => {
             let registry = Registry::load_dir(&settings()?.workflows)
                 .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
@@ -180,7 +189,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 format,
             )
             .map_err(|e| e.detail)?;
-            print!("{}", drawn.body);
+            out(&drawn.body)?;
         }
         Command::Remind { .. } => {
             eprintln!("`lienganh remind` arrives with deadlines and reminders; this build has none to send");

@@ -216,7 +216,8 @@ pub async fn verify(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
-    let verification = state.read(move |conn, _| history_service::verify(conn, &actor, id)).await?;
+    let verification =
+        state.read(move |conn, rules| history_service::verify(conn, &rules.registry, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(verification))
 }
 

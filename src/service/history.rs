@@ -16,7 +16,8 @@ use crate::domain::{local_rfc3339, AgencyCode};
 use crate::error::{ApiError, ApiResult};
 use crate::history::{self, EventBody, Head, StoredEvent, Verification};
 use crate::workflow::data::{has_discrepancy, Item, ReceiptLine, ReceiptStatus};
-use crate::workflow::engine::Actor;
+use crate::workflow::definition::Definition;
+use crate::workflow::engine::{Actor, PROPOSAL};
 use crate::workflow::registry::Registry;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -124,13 +125,64 @@ pub fn history(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<History>
 
 /// Recomputes every hash of the instance's chain, then checks that the instance row says
 /// what its history says: its state, version, data and who may see it.
-pub fn verify(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Verification> {
+pub fn verify(conn: &mut DbConn, registry: &Registry, actor: &Actor, id: Uuid) -> ApiResult<Verification> {
     let loaded = find_visible(conn, actor, id)?;
+    let def = definition(registry, &loaded.row)?;
     let events = events_of(conn, &loaded)?;
-    verify_loaded(conn, &loaded, &events)
+    verify_loaded(conn, def, &loaded, &events)
 }
 
-fn verify_loaded(conn: &mut DbConn, loaded: &Loaded, events: &[EventRow]) -> ApiResult<Verification> {
+/// Replays the joint steps: each completing signature must record exactly what the round's
+/// first signer proposed, and the signatures the instance holds as pending must be those of
+/// the round still open, with its proposal. Returns why not, if not.
+fn check_rounds(def: &Definition, loaded: &Loaded, events: &[EventRow]) -> Option<(Option<i64>, String)> {
+    // (transition, proposal, signatures so far)
+    let mut round: Option<(&str, Value, usize)> = None;
+    for e in events {
+        let Some(t) = def.transition(&e.transition).filter(|t| t.is_joint()) else {
+            round = None;
+            continue;
+        };
+        let data: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
+        match &mut round {
+            Some((name, _, count)) if *name == t.name => *count += 1,
+            _ => {
+                let proposal = data.get(PROPOSAL).cloned().unwrap_or(Value::Null);
+                round = Some((&t.name, proposal, 1));
+                continue;
+            }
+        }
+        if let Some((_, proposal, count)) = &round {
+            if *count == t.signed_by.len() {
+                if &data != proposal {
+                    return Some((
+                        Some(e.seq),
+                        "the last signature records other data than was proposed".into(),
+                    ));
+                }
+                round = None;
+            } else if data != Value::Object(Map::new()) {
+                return Some((Some(e.seq), "a signature after the first carries data of its own".into()));
+            }
+        }
+    }
+    let expected: Vec<(String, Value, usize)> =
+        round.map(|(name, proposal, count)| (name.to_owned(), proposal, count)).into_iter().collect();
+    let held: Vec<(String, Value, usize)> = loaded
+        .pending
+        .iter()
+        .map(|(name, p)| (name.clone(), Value::Object(p.proposal.clone()), p.signatures.len()))
+        .collect();
+    (expected != held)
+        .then(|| (None, "the signatures pending on the instance are not those its events recorded".into()))
+}
+
+fn verify_loaded(
+    conn: &mut DbConn,
+    def: &Definition,
+    loaded: &Loaded,
+    events: &[EventRow],
+) -> ApiResult<Verification> {
     let row = &loaded.row;
     let head = Head { hash: &row.last_hash, state: &row.state, version: row.version };
     let verification = verify_rows(events, head, &identity(row)?);
@@ -153,6 +205,9 @@ fn verify_loaded(conn: &mut DbConn, loaded: &Loaded, events: &[EventRow]) -> Api
     }
     if folded != loaded.data {
         return Ok(broken("the instance's data is not what its events recorded".into()));
+    }
+    if let Some((seq, reason)) = check_rounds(def, loaded, events) {
+        return Ok(Verification { first_broken_seq: seq, ..broken(reason) });
     }
     let parties: BTreeSet<&str> = loaded.parties.values().map(AgencyCode::as_str).collect();
     let access = store::access_of(conn, &row.id)?;
@@ -220,7 +275,7 @@ pub fn handover(
         ApiError::not_found(format!("{} is not a handover; it has no handover record", def.id))
     })?;
     let events = events_of(conn, &loaded)?;
-    let verified = verify_loaded(conn, &loaded, &events)?.valid;
+    let verified = verify_loaded(conn, def, &loaded, &events)?.valid;
 
     // The record is that of the latest manifest: a new transfer after a return starts anew.
     let data: Vec<Map<String, Value>> =

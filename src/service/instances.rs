@@ -73,7 +73,7 @@ pub struct Instance {
     pub reference_date: NaiveDate,
     pub created_at: String,
     pub updated_at: String,
-    /// Joint steps under way: transition to the signatures given so far.
+    /// Joint steps under way: transition to the data proposed and the signatures given so far.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub pending_signatures: Pending,
     /// The instances this one is linked to (on a single instance, not in lists).
@@ -81,7 +81,7 @@ pub struct Instance {
     pub links: Option<Links>,
 }
 
-/// Instances linked to one, those the caller may see.
+/// Instances linked to one; the linked instance's state only for those who may see it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Links {
     /// The instance whose step started this one.
@@ -464,8 +464,8 @@ fn insert_instance(
     Ok(Loaded { row, parties, data: decision.merged_data, pending: Pending::new(), parents: BTreeMap::new() })
 }
 
-/// Starts the follow-up instances a step decided, under the version in force on the
-/// starting instance's reference date.
+/// Starts the follow-up instances a step decided, under the version in force on the day of
+/// the step.
 fn start_follow_ups(
     conn: &mut DbConn,
     rules: &Rules,

@@ -92,3 +92,33 @@ async fn verification_detects_a_tampered_instance() {
         }
     }
 }
+
+/// A proposal waiting for the other party's signature is not in the hash chain's instance row
+/// alone: editing it is detected before and after the last signature.
+#[tokio::test]
+async fn verification_detects_a_tampered_proposal() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let id = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
+        assert_eq!(app.fire(&id, &app.court(), "transfer", 1, transfer_data("Bản án")).await.status(), 200);
+        let mut missing = register_data("2026-10-27");
+        missing["receipt"] = json!([{"item": 1, "status": "missing", "note": "không có bản án"}]);
+        assert_eq!(app.fire(&id, &app.officer(), "register", 2, missing).await.status(), 200);
+        let proposal = json!({"resolution": "Tòa án giao bổ sung bản án ngày 28/10"});
+        assert_eq!(app.fire(&id, &app.court(), "resolve_discrepancy", 3, proposal).await.status(), 200);
+        assert_eq!(verify(&app, &id).await["valid"], true);
+
+        app.sql(&format!(
+            "UPDATE instances SET pending = REPLACE(pending, 'giao bổ sung', 'không giao') WHERE id = '{id}'"
+        ));
+        let bad = verify(&app, &id).await;
+        assert_eq!(bad["valid"], false, "{backend:?} {bad}");
+        assert!(bad["reason"].as_str().unwrap().contains("pending"), "{bad}");
+
+        // Signed anyway, the altered settlement does not verify either.
+        assert_eq!(app.fire(&id, &app.officer(), "resolve_discrepancy", 4, json!({})).await.status(), 200);
+        let bad = verify(&app, &id).await;
+        assert_eq!(bad["valid"], false, "{backend:?} {bad}");
+        assert_eq!(bad["first_broken_seq"], 5, "{bad}");
+    }
+}
