@@ -14,6 +14,7 @@ pub mod diagram;
 pub mod domain;
 pub mod error;
 pub mod history;
+pub mod reminders;
 pub mod server;
 pub mod service;
 pub mod workflow;

@@ -9,7 +9,11 @@ pub mod agencies;
 pub mod events;
 pub mod idempotency;
 pub mod instances;
-pub mod outbox;
+pub mod calendar_years;
+pub mod deadlines;
+pub mod notifications;
+pub mod reminders;
+pub mod webhooks;
 pub mod schema;
 
 use std::time::Duration;

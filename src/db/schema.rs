@@ -57,16 +57,100 @@ diesel::table! {
 }
 
 diesel::table! {
-    outbox (id) {
+    deadlines (id) {
         id -> Text,
         instance_id -> Text,
-        event_seq -> BigInt,
-        kind -> Text,
-        payload -> Text,
-        created_at -> BigInt,
-        processed_at -> Nullable<BigInt>,
+        workflow_id -> Text,
+        name -> Text,
+        title -> Text,
+        responsible_agency -> Text,
+        responsible_roles -> Text,
+        escalate_agency -> Nullable<Text>,
+        escalate_roles -> Text,
+        legal_basis -> Text,
+        unit -> Text,
+        duration -> Integer,
+        starts_at -> BigInt,
+        due_at -> BigInt,
+        due_date -> Text,
+        calendar_complete -> Bool,
+        status -> Text,
+        opened_seq -> BigInt,
+        opened_at -> BigInt,
+        closed_seq -> Nullable<BigInt>,
+        closed_at -> Nullable<BigInt>,
+        suspended_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    reminders (id) {
+        id -> Text,
+        deadline_id -> Text,
+        kind -> Text,
+        working_days_before -> Nullable<Integer>,
+        fire_at -> BigInt,
+        status -> Text,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        sent_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        agency_code -> Text,
+        roles -> Text,
+        kind -> Text,
+        instance_id -> Nullable<Text>,
+        deadline_id -> Nullable<Text>,
+        reminder_id -> Nullable<Text>,
+        subject -> Text,
+        payload -> Text,
+        created_at -> BigInt,
+        read_at -> Nullable<BigInt>,
+        read_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        agency_code -> Text,
+        url -> Text,
+        secret -> Text,
+        active -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        notification_id -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        last_error -> Nullable<Text>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        delivered_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    calendar_years (year) {
+        year -> Integer,
+        data -> Text,
+        updated_at -> BigInt,
+        updated_by -> Text,
+    }
+}
+
 
 diesel::table! {
     idempotency_keys (subject, key) {
@@ -81,12 +165,20 @@ diesel::table! {
 
 diesel::joinable!(instance_agencies -> instances (instance_id));
 diesel::joinable!(events -> instances (instance_id));
+diesel::joinable!(deadlines -> instances (instance_id));
+diesel::joinable!(reminders -> deadlines (deadline_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agencies,
     instances,
     instance_agencies,
     events,
-    outbox,
+    deadlines,
+    reminders,
+    notifications,
+    webhooks,
+    webhook_deliveries,
+    calendar_years,
     idempotency_keys,
 );

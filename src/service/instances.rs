@@ -11,10 +11,10 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::effects;
 use super::idempotency::{self, IdempotencyKey, Reply};
 use crate::db::events::{self as event_store, EventRow};
 use crate::db::instances::{self as store, Advance, InstanceRow, ListFilter};
-use crate::db::outbox::{self as outbox_store, OutboxRow};
 use crate::db::{agencies as agency_store, DbConn};
 use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -304,8 +304,8 @@ struct Step<'a> {
     identity: Option<&'a Value>,
 }
 
-/// Seals a decision into its hash-chained event and its effects, ready to be written.
-fn seal(step: &Step<'_>, decision: &Decision) -> ApiResult<(EventRow, Vec<OutboxRow>)> {
+/// Seals a decision into its hash-chained event, ready to be written.
+fn seal(step: &Step<'_>, decision: &Decision) -> EventRow {
     let data = Value::Object(decision.data.clone());
     let agency = step.actor.agency.to_string();
     let body = EventBody {
@@ -324,7 +324,7 @@ fn seal(step: &Step<'_>, decision: &Decision) -> ApiResult<(EventRow, Vec<Outbox
         prev_hash: step.prev_hash,
         instance: step.identity,
     };
-    let event = EventRow {
+    EventRow {
         hash: body.hash(),
         instance_id: step.instance_id.to_owned(),
         seq: step.seq,
@@ -339,31 +339,32 @@ fn seal(step: &Step<'_>, decision: &Decision) -> ApiResult<(EventRow, Vec<Outbox
         data: data.to_string(),
         comment: step.comment.map(str::to_owned),
         prev_hash: step.prev_hash.to_owned(),
-    };
-    let effects = decision
-        .actions
-        .iter()
-        .map(|action| {
-            let payload = serde_json::to_value(action).map_err(ApiError::internal)?;
-            let kind = payload.get("kind").and_then(Value::as_str).unwrap_or("action").to_owned();
-            Ok(OutboxRow {
-                id: Uuid::now_v7().to_string(),
-                instance_id: step.instance_id.to_owned(),
-                event_seq: step.seq,
-                kind,
-                payload: payload.to_string(),
-                created_at: step.at,
-                processed_at: None,
-            })
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok((event, effects))
+    }
 }
 
-fn write_event(conn: &mut DbConn, event: &EventRow, effects: &[OutboxRow]) -> ApiResult<()> {
+/// Writes a sealed event and carries out the decision's effects, in the step's transaction.
+fn write_event(
+    conn: &mut DbConn,
+    event: &EventRow,
+    decision: &Decision,
+    def: &Definition,
+    calendar: &crate::calendar::Calendar,
+) -> ApiResult<()> {
     event_store::insert(conn, event)?;
-    outbox_store::insert_all(conn, effects)?;
-    Ok(())
+    let transition_title = match def.transition(&decision.transition) {
+        Some(t) => t.title_vi.as_str(),
+        None => "Bắt đầu",
+    };
+    let ctx = effects::StepContext {
+        def,
+        instance_id: &event.instance_id,
+        seq: event.seq,
+        at: event.occurred_at,
+        transition: &decision.transition,
+        transition_title,
+        calendar,
+    };
+    effects::apply(conn, &ctx, &decision.actions)
 }
 
 fn check_comment(comment: Option<&str>) -> ApiResult<Option<String>> {
@@ -421,6 +422,7 @@ struct Origin<'a> {
 /// Writes a new instance decided by the engine: its row, who may see it, its first event.
 fn insert_instance(
     conn: &mut DbConn,
+    rules: &Rules,
     def: &Definition,
     parties: BTreeMap<String, AgencyCode>,
     decision: Decision,
@@ -456,11 +458,11 @@ fn insert_instance(
         at,
         identity: Some(&identity),
     };
-    let (event, effects) = seal(&step, &decision)?;
+    let event = seal(&step, &decision);
     let row = InstanceRow { last_hash: event.hash.clone(), ..row };
     let visible: BTreeSet<&str> = parties.values().map(AgencyCode::as_str).collect();
     store::insert(conn, &row, &visible.into_iter().collect::<Vec<_>>())?;
-    write_event(conn, &event, &effects)?;
+    write_event(conn, &event, &decision, def, &rules.calendar)?;
     Ok(Loaded { row, parties, data: decision.merged_data, pending: Pending::new(), parents: BTreeMap::new() })
 }
 
@@ -502,7 +504,7 @@ fn start_follow_ups(
             })?;
         let origin =
             Origin { case_id: parent.case_id.clone(), reference_date, started_by: Some((&parent.id, seq)) };
-        insert_instance(conn, def, request.parties.clone(), started, actor, origin, at)?;
+        insert_instance(conn, rules, def, request.parties.clone(), started, actor, origin, at)?;
     }
     Ok(())
 }
@@ -569,7 +571,7 @@ pub fn create(
         let decision = decision.map_err(refusal)?;
         let origin =
             Origin { case_id: req.case_id.map(|c| c.to_string()), reference_date: date, started_by: None };
-        let loaded = insert_instance(conn, def, codes, decision, actor, origin, now().timestamp_micros())?;
+        let loaded = insert_instance(conn, rules, def, codes, decision, actor, origin, now().timestamp_micros())?;
         let body = serde_json::to_value(loaded.to_api(Some(def), None)?).map_err(ApiError::internal)?;
         Ok((201, body))
     })
@@ -617,7 +619,7 @@ pub fn fire(
             at,
             identity: None,
         };
-        let (event, effects) = seal(&step, &decision)?;
+        let event = seal(&step, &decision);
         // Signatures of a joint step stand while only its signers act: any other step, or a
         // change of state, voids them.
         let mut pending = match &decision.joint {
@@ -657,7 +659,7 @@ pub fn fire(
         if !store::advance(conn, &advance)? {
             return Err(stale());
         }
-        write_event(conn, &event, &effects)?;
+        write_event(conn, &event, &decision, def, &rules.calendar)?;
         start_follow_ups(conn, rules, row, seq, actor, &decision, at)?;
 
         let after = Loaded {

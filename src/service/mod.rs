@@ -2,9 +2,11 @@
 //! engine, and records the outcome in one transaction. No HTTP here, no SQL either.
 
 pub mod agencies;
+pub mod effects;
 pub mod history;
 pub mod idempotency;
 pub mod instances;
+pub mod notify;
 pub mod workflows;
 
 /// How many rows a list returns unless asked otherwise, and at most.

@@ -266,6 +266,17 @@ pub struct Deadline {
     /// Steps that meet the deadline and start it again (a recurring obligation).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub restarted_by: Vec<String>,
+    /// Steps that stop the clock (the time until resumed does not count), and that restart it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suspended_by: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resumed_by: Vec<String>,
+    /// Steps that extend the deadline by the number (in its unit) in `extension_field`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extended_by: Vec<String>,
+    pub extension_field: Option<String>,
+    /// Reminders before the due day, in working days (for limits in days or months).
+    pub reminders: Vec<u32>,
     /// Why a number is as it is, where the law leaves it uncertain.
     pub note: Option<String>,
 }

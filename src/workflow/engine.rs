@@ -114,6 +114,12 @@ pub enum Action {
     },
     /// A deadline of the left states stops: met if not yet due, missed otherwise.
     CloseDeadline { deadline: String },
+    /// A running deadline's clock stops until it is resumed.
+    SuspendDeadline { deadline: String },
+    /// A suspended deadline runs again; the time it was suspended does not count.
+    ResumeDeadline { deadline: String },
+    /// A running deadline is extended by `by` of its units.
+    ExtendDeadline { deadline: String, by: u32 },
     /// An agency is told of the step.
     Notify { slot: String, agency: AgencyCode },
 }
@@ -266,6 +272,22 @@ fn deadline_actions(
         }
         if runs_now && (!was || restarted) {
             actions.extend(open(d, parties, after));
+        }
+        // Suspension and extension apply to a clock that keeps running through the step.
+        if was && runs_now && !restarted {
+            if let Some(t) = transition {
+                let named = |list: &[String]| list.iter().any(|x| x == t);
+                if named(&d.suspended_by) {
+                    actions.push(Action::SuspendDeadline { deadline: d.name.clone() });
+                }
+                if named(&d.resumed_by) {
+                    actions.push(Action::ResumeDeadline { deadline: d.name.clone() });
+                }
+                let by = d.extension_field.as_ref().and_then(|f| after.get(f)).and_then(Value::as_u64);
+                if let (true, Some(by)) = (named(&d.extended_by), by) {
+                    actions.push(Action::ExtendDeadline { deadline: d.name.clone(), by: u32::try_from(by).unwrap_or(u32::MAX) });
+                }
+            }
         }
     }
     actions

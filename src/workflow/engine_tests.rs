@@ -50,6 +50,9 @@ fn names(actions: &[Action]) -> Vec<String> {
         .map(|a| match a {
             Action::OpenDeadline { deadline, .. } => format!("open {deadline}"),
             Action::CloseDeadline { deadline } => format!("close {deadline}"),
+            Action::SuspendDeadline { deadline } => format!("suspend {deadline}"),
+            Action::ResumeDeadline { deadline } => format!("resume {deadline}"),
+            Action::ExtendDeadline { deadline, by } => format!("extend {deadline} by {by}"),
             Action::Notify { slot, .. } => format!("notify {slot}"),
         })
         .collect()

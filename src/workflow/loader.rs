@@ -187,8 +187,19 @@ struct RawDeadline {
     when: Option<Spanned<RawCondition>>,
     #[serde(default)]
     restarted_by: Vec<Name>,
+    #[serde(default)]
+    suspended_by: Vec<Name>,
+    #[serde(default)]
+    resumed_by: Vec<Name>,
+    #[serde(default)]
+    extended_by: Vec<Name>,
+    extension_field: Option<Name>,
+    reminders: Option<Vec<u32>>,
     note: Option<String>,
 }
+
+/// Working days before the due day on which a reminder goes out, unless a deadline says otherwise.
+pub const DEFAULT_REMINDERS: [u32; 2] = [3, 1];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -710,10 +721,31 @@ impl<'p, 'a> Checker<'p, 'a> {
         if d.legal_basis.get_ref().trim().is_empty() {
             self.p.at_span(&d.legal_basis, "legal_basis is empty: cite the article and the law");
         }
-        for t in &d.restarted_by {
-            if !self.transitions.contains(t.get_ref()) {
-                self.p.at_span(t, format!("restarted_by names unknown transition {:?}", t.get_ref()));
+        for (what, list) in [
+            ("restarted_by", &d.restarted_by),
+            ("suspended_by", &d.suspended_by),
+            ("resumed_by", &d.resumed_by),
+            ("extended_by", &d.extended_by),
+        ] {
+            for t in list {
+                if !self.transitions.contains(t.get_ref()) {
+                    self.p.at_span(t, format!("{what} names unknown transition {:?}", t.get_ref()));
+                }
             }
+        }
+        if d.suspended_by.is_empty() != d.resumed_by.is_empty() {
+            self.p.at_span(&d.name, format!("deadline {name:?} can be suspended only if it can be resumed, and the other way round"));
+        }
+        match (&d.extension_field, d.extended_by.is_empty()) {
+            (Some(f), false) => {
+                self.field_of(f, "extension_field", &[DataType::Integer]);
+            }
+            (None, true) => {}
+            _ => self.p.at_span(&d.name, format!("deadline {name:?}: extended_by and extension_field go together")),
+        }
+        let reminders = d.reminders.clone().unwrap_or_else(|| DEFAULT_REMINDERS.to_vec());
+        if reminders.iter().any(|r| *r == 0 || *r > 60) {
+            self.p.at_span(&d.name, format!("deadline {name:?}: reminders are 1 to 60 working days before"));
         }
         Some(Deadline {
             name: name.clone(),
@@ -727,6 +759,11 @@ impl<'p, 'a> Checker<'p, 'a> {
             legal_basis: d.legal_basis.get_ref().clone(),
             when: d.when.as_ref().and_then(|w| self.condition(w)),
             restarted_by: d.restarted_by.iter().map(|t| t.get_ref().clone()).collect(),
+            suspended_by: d.suspended_by.iter().map(|t| t.get_ref().clone()).collect(),
+            resumed_by: d.resumed_by.iter().map(|t| t.get_ref().clone()).collect(),
+            extended_by: d.extended_by.iter().map(|t| t.get_ref().clone()).collect(),
+            extension_field: d.extension_field.as_ref().map(|f| f.get_ref().clone()),
+            reminders,
             note: d.note.clone(),
         })
     }

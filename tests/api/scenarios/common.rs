@@ -106,19 +106,16 @@ pub fn error_reason(problem: &Value, field: &str) -> String {
     error["reason"].as_str().unwrap().to_owned()
 }
 
-/// The agencies notified by the event `seq` of an instance, as its effects were recorded
-/// (there is no inbox endpoint yet, so this reads what the step queued for delivery).
+/// The agencies notified of the event `seq` of an instance, as their inboxes received it.
 pub fn notified(app: &TestApp, id: &str, seq: i64) -> Vec<String> {
     let db = lienganh::db::Db::connect(&app.database_url, 1).unwrap();
     let mut conn = db.read().unwrap();
-    let mut agencies: Vec<String> = lienganh::db::outbox::of_instance(&mut conn, id)
+    let mut agencies: Vec<String> = lienganh::db::notifications::of_instance(&mut conn, id)
         .unwrap()
         .into_iter()
-        .filter(|row| row.event_seq == seq && row.kind == "notify")
-        .map(|row| {
-            let payload: Value = serde_json::from_str(&row.payload).unwrap();
-            payload["agency"].as_str().unwrap().to_owned()
-        })
+        .filter(|row| row.kind == "step")
+        .filter(|row| serde_json::from_str::<Value>(&row.payload).unwrap()["seq"] == seq)
+        .map(|row| row.agency_code)
         .collect();
     agencies.sort();
     agencies

@@ -1,0 +1,149 @@
+//! Deadlines as rows: opened when a state with a deadline is entered, closed as met or missed
+//! when it is left, suspended and extended where the definition allows.
+
+use diesel::prelude::*;
+
+use super::schema::{deadlines, instance_agencies};
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = deadlines)]
+pub struct DeadlineRow {
+    pub id: String,
+    pub instance_id: String,
+    pub workflow_id: String,
+    pub name: String,
+    /// What reminders say it is about.
+    pub title: String,
+    pub responsible_agency: String,
+    /// `,role,role,` of who acts for the responsible agency; empty for everyone there.
+    pub responsible_roles: String,
+    pub escalate_agency: Option<String>,
+    pub escalate_roles: String,
+    pub legal_basis: String,
+    pub unit: String,
+    pub duration: i32,
+    pub starts_at: i64,
+    /// The instant the deadline passes (exclusive).
+    pub due_at: i64,
+    /// Its last day, local, `YYYY-MM-DD`.
+    pub due_date: String,
+    /// False when a year it crosses had no holiday data.
+    pub calendar_complete: bool,
+    pub status: String,
+    pub opened_seq: i64,
+    pub opened_at: i64,
+    pub closed_seq: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub suspended_at: Option<i64>,
+}
+
+pub const OPEN: &str = "open";
+pub const SUSPENDED: &str = "suspended";
+pub const MET: &str = "met";
+pub const MISSED: &str = "missed";
+
+pub fn insert(conn: &mut DbConn, row: &DeadlineRow) -> QueryResult<()> {
+    diesel::insert_into(deadlines::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<DeadlineRow>> {
+    deadlines::table.find(id).select(DeadlineRow::as_select()).first(conn).optional()
+}
+
+/// The running (open or suspended) deadline of that name on an instance.
+pub fn running(conn: &mut DbConn, instance_id: &str, name: &str) -> QueryResult<Option<DeadlineRow>> {
+    deadlines::table
+        .filter(deadlines::instance_id.eq(instance_id))
+        .filter(deadlines::name.eq(name))
+        .filter(deadlines::status.eq_any([OPEN, SUSPENDED]))
+        .select(DeadlineRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Every deadline of an instance, oldest first.
+pub fn of_instance(conn: &mut DbConn, instance_id: &str) -> QueryResult<Vec<DeadlineRow>> {
+    deadlines::table
+        .filter(deadlines::instance_id.eq(instance_id))
+        .order((deadlines::opened_seq.asc(), deadlines::id.asc()))
+        .select(DeadlineRow::as_select())
+        .load(conn)
+}
+
+pub fn close(conn: &mut DbConn, id: &str, status: &str, seq: i64, at: i64) -> QueryResult<()> {
+    diesel::update(deadlines::table.find(id))
+        .set((deadlines::status.eq(status), deadlines::closed_seq.eq(seq), deadlines::closed_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn suspend(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<()> {
+    diesel::update(deadlines::table.find(id))
+        .set((deadlines::status.eq(SUSPENDED), deadlines::suspended_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Sets a new due time: on resuming (open again) or on an extension.
+pub fn reschedule(conn: &mut DbConn, id: &str, due_at: i64, due_date: &str, complete: bool) -> QueryResult<()> {
+    diesel::update(deadlines::table.find(id))
+        .set((
+            deadlines::status.eq(OPEN),
+            deadlines::suspended_at.eq(None::<i64>),
+            deadlines::due_at.eq(due_at),
+            deadlines::due_date.eq(due_date),
+            deadlines::calendar_complete.eq(complete),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// What to list.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    /// Only deadlines of instances this agency is a party to.
+    pub visible_to: Option<String>,
+    /// Only deadlines this agency must meet.
+    pub responsible: Option<String>,
+    pub workflow: Option<String>,
+    pub statuses: Vec<&'static str>,
+    /// Only those due before this instant (overdue when combined with open).
+    pub due_before: Option<i64>,
+    pub due_after: Option<i64>,
+    /// Page: after this (due_at, id).
+    pub after: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// A page of deadlines, soonest due first.
+pub fn list(conn: &mut DbConn, f: &ListFilter) -> QueryResult<Vec<DeadlineRow>> {
+    let mut query = deadlines::table.select(DeadlineRow::as_select()).into_boxed();
+    if let Some(agency) = &f.visible_to {
+        let mine = instance_agencies::table
+            .filter(instance_agencies::agency_code.eq(agency.clone()))
+            .select(instance_agencies::instance_id);
+        query = query.filter(deadlines::instance_id.eq_any(mine));
+    }
+    if let Some(agency) = &f.responsible {
+        query = query.filter(deadlines::responsible_agency.eq(agency.clone()));
+    }
+    if let Some(w) = &f.workflow {
+        query = query.filter(deadlines::workflow_id.eq(w.clone()));
+    }
+    if !f.statuses.is_empty() {
+        query = query.filter(deadlines::status.eq_any(f.statuses.clone()));
+    }
+    if let Some(before) = f.due_before {
+        query = query.filter(deadlines::due_at.lt(before));
+    }
+    if let Some(after) = f.due_after {
+        query = query.filter(deadlines::due_at.ge(after));
+    }
+    if let Some((due, id)) = &f.after {
+        query = query.filter(
+            deadlines::due_at.gt(*due).or(deadlines::due_at.eq(*due).and(deadlines::id.gt(id.clone()))),
+        );
+    }
+    query.order((deadlines::due_at.asc(), deadlines::id.asc())).limit(f.limit).load(conn)
+}

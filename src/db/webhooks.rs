@@ -1,0 +1,161 @@
+//! Webhooks per agency and the deliveries waiting to go out to them.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::schema::{webhook_deliveries, webhooks};
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhooks)]
+pub struct WebhookRow {
+    pub id: String,
+    pub agency_code: String,
+    pub url: String,
+    /// The HMAC-SHA256 key the agency verifies bodies with.
+    pub secret: String,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub webhook_id: String,
+    pub notification_id: String,
+    pub body: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub created_at: i64,
+}
+
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+pub const FAILED: &str = "failed";
+
+pub fn insert(conn: &mut DbConn, row: &WebhookRow) -> QueryResult<()> {
+    diesel::insert_into(webhooks::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn active_of(conn: &mut DbConn, agency: &str) -> QueryResult<Vec<WebhookRow>> {
+    webhooks::table
+        .filter(webhooks::agency_code.eq(agency))
+        .filter(webhooks::active.eq(true))
+        .select(WebhookRow::as_select())
+        .load(conn)
+}
+
+pub fn of_agency(conn: &mut DbConn, agency: &str) -> QueryResult<Vec<WebhookRow>> {
+    webhooks::table
+        .filter(webhooks::agency_code.eq(agency))
+        .order(webhooks::created_at.asc())
+        .select(WebhookRow::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<WebhookRow>> {
+    webhooks::table.find(id).select(WebhookRow::as_select()).first(conn).optional()
+}
+
+pub fn insert_delivery(conn: &mut DbConn, row: &DeliveryRow) -> QueryResult<()> {
+    diesel::insert_into(webhook_deliveries::table).values(row).execute(conn).map(|_| ())
+}
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// Claims up to `limit` deliveries due by `now`, as the reminder claim does.
+pub fn claim_due(conn: &mut DbConn, owner: &str, now: i64, lease_until: i64, limit: i64) -> QueryResult<Vec<String>> {
+    let claimed: Vec<Claimed> = match conn {
+        DbConn::Pg(_) => diesel::sql_query(
+            "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2 WHERE id IN (\
+                SELECT id FROM webhook_deliveries \
+                WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
+                ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             RETURNING id",
+        )
+        .bind::<Text, _>(owner)
+        .bind::<BigInt, _>(lease_until)
+        .bind::<BigInt, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?,
+        DbConn::Sqlite(_) => diesel::sql_query(
+            "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE id IN (\
+                SELECT id FROM webhook_deliveries \
+                WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) \
+                ORDER BY next_attempt_at LIMIT ?) \
+             RETURNING id",
+        )
+        .bind::<Text, _>(owner)
+        .bind::<BigInt, _>(lease_until)
+        .bind::<BigInt, _>(now)
+        .bind::<BigInt, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?,
+    };
+    Ok(claimed.into_iter().map(|c| c.id).collect())
+}
+
+/// A claimed delivery with its webhook, if `owner` still holds it.
+pub fn held(conn: &mut DbConn, id: &str, owner: &str) -> QueryResult<Option<(DeliveryRow, WebhookRow)>> {
+    webhook_deliveries::table
+        .inner_join(webhooks::table)
+        .filter(webhook_deliveries::id.eq(id))
+        .filter(webhook_deliveries::status.eq(PENDING))
+        .filter(webhook_deliveries::lease_owner.eq(owner))
+        .select((DeliveryRow::as_select(), WebhookRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// Records an attempt's outcome, if `owner` still holds the delivery.
+pub fn record_attempt(
+    conn: &mut DbConn,
+    id: &str,
+    owner: &str,
+    status: &str,
+    attempts: i32,
+    next_attempt_at: i64,
+    error: Option<&str>,
+    delivered_at: Option<i64>,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        webhook_deliveries::table
+            .find(id)
+            .filter(webhook_deliveries::status.eq(PENDING))
+            .filter(webhook_deliveries::lease_owner.eq(owner)),
+    )
+    .set((
+        webhook_deliveries::status.eq(status),
+        webhook_deliveries::attempts.eq(attempts),
+        webhook_deliveries::next_attempt_at.eq(next_attempt_at),
+        webhook_deliveries::last_error.eq(error),
+        webhook_deliveries::delivered_at.eq(delivered_at),
+        webhook_deliveries::lease_owner.eq(None::<String>),
+        webhook_deliveries::lease_until.eq(None::<i64>),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Deliveries of an agency's webhooks in a status, newest first.
+pub fn deliveries(conn: &mut DbConn, webhook_id: &str, status: Option<&str>, limit: i64) -> QueryResult<Vec<DeliveryRow>> {
+    let mut query = webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(webhook_id.to_owned()))
+        .select(DeliveryRow::as_select())
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(webhook_deliveries::status.eq(status.to_owned()));
+    }
+    query.order(webhook_deliveries::id.desc()).limit(limit).load(conn)
+}

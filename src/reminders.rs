@@ -1,0 +1,274 @@
+//! The reminder sweeper and the webhook pass.
+//!
+//! Rows are the truth; the scheduler only wakes the sweeper. A pass claims the reminders that
+//! are due, under a lease, and delivers each in a transaction of its own that marks it sent
+//! only if the lease is still held: on PostgreSQL two nodes never send one reminder twice
+//! (claims skip locked rows; a node that lost its lease rolls back), and a node that dies
+//! mid-pass leaves its claims to another once the lease runs out. The webhook pass then sends
+//! the deliveries that are due, signed with each agency's secret, retrying with backoff.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::db::deadlines::{self as deadline_store, DeadlineRow};
+use crate::db::notifications::NotificationRow;
+use crate::db::reminders::{self as reminder_store, ReminderRow};
+use crate::db::webhooks::{self as webhook_store, DeliveryRow, WebhookRow};
+use crate::db::{write_transaction, Db, DbConn};
+use crate::domain::local_rfc3339;
+use crate::error::{ApiError, ApiResult};
+use crate::service::notify;
+
+/// How long a claim holds before another node may take it over.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// Claims taken at a time.
+const BATCH: i64 = 500;
+/// Attempts before a webhook delivery is given up and shown as failed.
+pub const MAX_ATTEMPTS: i32 = 8;
+/// The first retry waits this long; each later one twice as long, up to an hour.
+const FIRST_RETRY: Duration = Duration::from_secs(30);
+/// The header that carries the body's signature.
+pub const SIGNATURE_HEADER: &str = "X-Lienganh-Signature";
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub reminders_sent: usize,
+    /// Reminders of deadlines met, closed or suspended meanwhile.
+    pub reminders_cancelled: usize,
+    /// Claims another node took over before this one finished.
+    pub reminders_lost: usize,
+    pub webhooks_delivered: usize,
+    pub webhooks_retried: usize,
+    pub webhooks_failed: usize,
+}
+
+/// A name for this node in leases: unique per process.
+pub fn node_name() -> String {
+    format!("{}-{}", std::process::id(), Uuid::now_v7().simple())
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+enum Outcome {
+    Sent,
+    Cancelled,
+    Lost,
+}
+
+/// What a reminder says, and to whom.
+fn notice(r: &ReminderRow, d: &DeadlineRow) -> Option<NotificationRow> {
+    let responsible = d.responsible_agency.as_str();
+    let (agency, roles, subject) = match r.kind.as_str() {
+        "before" => (
+            responsible,
+            d.responsible_roles.clone(),
+            format!(
+                "Còn {} ngày làm việc (hạn {}): {}",
+                r.working_days_before.unwrap_or_default(),
+                d.due_date,
+                d.title
+            ),
+        ),
+        "due" => (responsible, d.responsible_roles.clone(), format!("Đã đến hạn ({}): {}", d.due_date, d.title)),
+        "escalation" => (
+            d.escalate_agency.as_deref()?,
+            d.escalate_roles.clone(),
+            format!("Quá hạn ({}), {} chưa thực hiện: {}", d.due_date, responsible, d.title),
+        ),
+        _ => return None,
+    };
+    Some(NotificationRow {
+        id: Uuid::now_v7().to_string(),
+        agency_code: agency.to_owned(),
+        roles,
+        kind: if r.kind == "before" { "reminder".into() } else { r.kind.clone() },
+        instance_id: Some(d.instance_id.clone()),
+        deadline_id: Some(d.id.clone()),
+        reminder_id: Some(r.id.clone()),
+        subject,
+        payload: json!({
+            "instance_id": d.instance_id,
+            "workflow": d.workflow_id,
+            "deadline": d.name,
+            "responsible": responsible,
+            "due_date": d.due_date,
+            "due_at": local_rfc3339(d.due_at),
+            "legal_basis": d.legal_basis,
+            "working_days_before": r.working_days_before,
+        })
+        .to_string(),
+        created_at: r.fire_at,
+        read_at: None,
+        read_by: None,
+    })
+}
+
+/// Delivers one claimed reminder, or finds it is no longer ours or no longer needed.
+fn deliver(conn: &mut DbConn, id: &str, owner: &str, now: i64) -> ApiResult<Outcome> {
+    let outcome = write_transaction(conn, |conn| -> ApiResult<Outcome> {
+        let Some(r) = reminder_store::held(conn, id, owner)? else { return Ok(Outcome::Lost) };
+        let deadline = deadline_store::find(conn, &r.deadline_id)?;
+        let Some(d) = deadline.filter(|d| d.status == deadline_store::OPEN) else {
+            return if reminder_store::finish(conn, id, owner, reminder_store::CANCELLED, now)? {
+                Ok(Outcome::Cancelled)
+            } else {
+                Err(ApiError::internal("lost a reminder's lease"))
+            };
+        };
+        if let Some(note) = notice(&r, &d) {
+            notify::send(conn, &note)?;
+        }
+        // Only the holder of the lease may mark it sent; otherwise everything rolls back.
+        if reminder_store::finish(conn, id, owner, reminder_store::SENT, now)? {
+            Ok(Outcome::Sent)
+        } else {
+            Err(ApiError::new(crate::error::ErrorCode::VersionConflict, "another node took the reminder over"))
+        }
+    });
+    match outcome {
+        Err(e) if e.code == crate::error::ErrorCode::VersionConflict => Ok(Outcome::Lost),
+        other => other,
+    }
+}
+
+/// Sends every reminder due at `now` that no other node holds.
+pub fn sweep(db: &Db, owner: &str, now: i64) -> ApiResult<Report> {
+    let mut report = Report::default();
+    let mut conn = db.write()?;
+    loop {
+        let lease_until = now.max(crate::domain::now().timestamp_micros()) + micros(LEASE);
+        let claimed = write_transaction(&mut conn, |conn| -> ApiResult<Vec<String>> {
+            Ok(reminder_store::claim_due(conn, owner, now, lease_until, BATCH)?)
+        })?;
+        for id in &claimed {
+            match deliver(&mut conn, id, owner, now)? {
+                Outcome::Sent => report.reminders_sent += 1,
+                Outcome::Cancelled => report.reminders_cancelled += 1,
+                Outcome::Lost => report.reminders_lost += 1,
+            }
+        }
+        if (claimed.len() as i64) < BATCH {
+            return Ok(report);
+        }
+    }
+}
+
+/// The signature of a webhook body: `sha256=` and the hex HMAC-SHA256 of the body under the
+/// agency's secret.
+pub fn sign(secret: &str, body: &str) -> String {
+    match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(body.as_bytes());
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        }
+        // HMAC takes a key of any length.
+        Err(_) => String::new(),
+    }
+}
+
+/// When the attempt after `attempts` failed ones may be made.
+fn retry_at(now: i64, attempts: i32) -> i64 {
+    let factor = 2u32.saturating_pow(u32::try_from(attempts.saturating_sub(1)).unwrap_or(0));
+    let wait = FIRST_RETRY.saturating_mul(factor).min(Duration::from_secs(3600));
+    now + micros(wait)
+}
+
+async fn post(client: &reqwest::Client, delivery: &DeliveryRow, hook: &WebhookRow) -> Result<(), String> {
+    let response = client
+        .post(&hook.url)
+        .header("Content-Type", "application/json")
+        .header(SIGNATURE_HEADER, sign(&hook.secret, &delivery.body))
+        .header("X-Lienganh-Delivery", &delivery.id)
+        .body(delivery.body.clone())
+        .send()
+        .await
+        .map_err(|e| format!("not delivered: {e}"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the receiver answered {}", response.status()))
+    }
+}
+
+/// Sends the webhook deliveries due at `now`.
+pub async fn deliver_webhooks(db: &Db, owner: &str, now: i64, client: &reqwest::Client) -> ApiResult<Report> {
+    let mut report = Report::default();
+    loop {
+        let (db2, owner2) = (db.clone(), owner.to_owned());
+        let claimed = blocking(move || {
+            let mut conn = db2.write()?;
+            let lease_until = now.max(crate::domain::now().timestamp_micros()) + micros(LEASE);
+            write_transaction(&mut conn, |conn| -> ApiResult<Vec<String>> {
+                Ok(webhook_store::claim_due(conn, &owner2, now, lease_until, BATCH)?)
+            })
+        })
+        .await?;
+        for id in &claimed {
+            let (db2, owner2, id2) = (db.clone(), owner.to_owned(), id.clone());
+            let held = blocking(move || Ok(webhook_store::held(&mut *db2.write()?, &id2, &owner2)?)).await?;
+            let Some((delivery, hook)) = held else { continue };
+            let outcome = post(client, &delivery, &hook).await;
+            let attempts = delivery.attempts + 1;
+            let (status, next, error, delivered_at) = match &outcome {
+                Ok(()) => (webhook_store::DELIVERED, now, None, Some(now)),
+                Err(e) if attempts >= MAX_ATTEMPTS => (webhook_store::FAILED, now, Some(e.clone()), None),
+                Err(e) => (webhook_store::PENDING, retry_at(now, attempts), Some(e.clone()), None),
+            };
+            match status {
+                webhook_store::DELIVERED => report.webhooks_delivered += 1,
+                webhook_store::FAILED => report.webhooks_failed += 1,
+                _ => report.webhooks_retried += 1,
+            }
+            if let Some(e) = &error {
+                tracing::warn!(delivery = %delivery.id, url = %hook.url, attempts, error = %e, "webhook delivery failed");
+            }
+            let (db2, owner2, id2) = (db.clone(), owner.to_owned(), id.clone());
+            blocking(move || {
+                let mut conn = db2.write()?;
+                webhook_store::record_attempt(&mut conn, &id2, &owner2, status, attempts, next, error.as_deref(), delivered_at)?;
+                Ok(())
+            })
+            .await?;
+        }
+        if (claimed.len() as i64) < BATCH {
+            return Ok(report);
+        }
+    }
+}
+
+async fn blocking<T, F>(f: F) -> ApiResult<T>
+where
+    F: FnOnce() -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
+}
+
+/// One full pass: reminders, then webhooks.
+pub async fn pass(db: &Db, owner: &str, now: i64, client: &reqwest::Client) -> ApiResult<Report> {
+    let (db2, owner2) = (db.clone(), owner.to_owned());
+    let reminders = blocking(move || sweep(&db2, &owner2, now)).await?;
+    let hooks = deliver_webhooks(db, owner, now, client).await?;
+    Ok(Report {
+        webhooks_delivered: hooks.webhooks_delivered,
+        webhooks_retried: hooks.webhooks_retried,
+        webhooks_failed: hooks.webhooks_failed,
+        ..reminders
+    })
+}
+
+/// An HTTP client for webhooks: short timeouts, so one slow receiver does not hold a pass.
+pub fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())
+}

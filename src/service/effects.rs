@@ -1,0 +1,262 @@
+//! Carries out what the engine decided, inside the step's transaction: deadline rows and the
+//! reminders they schedule, and notifications into inboxes (with their webhook deliveries).
+//! Nothing here sends anything: the reminder sweeper and the webhook pass do, after commit.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Asia::Ho_Chi_Minh;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::calendar::{Calendar, Counted, Due, Unit};
+use crate::db::deadlines::{self as deadline_store, DeadlineRow};
+use crate::db::notifications::{roles_column, NotificationRow};
+use crate::db::reminders::{self as reminder_store, ReminderRow, PENDING};
+use crate::db::DbConn;
+use crate::error::{ApiError, ApiResult};
+use crate::service::notify;
+use crate::workflow::definition::{Deadline, DeadlineUnit, Definition};
+use crate::workflow::engine::Action;
+
+/// The hour (local) at which reminders of a coming due day go out.
+const REMINDER_HOUR: u32 = 8;
+
+/// The step whose decision is being carried out.
+pub struct StepContext<'a> {
+    pub def: &'a Definition,
+    pub instance_id: &'a str,
+    pub seq: i64,
+    /// When the step happened, in microseconds.
+    pub at: i64,
+    /// The step's name and title, for what notifications say.
+    pub transition: &'a str,
+    pub transition_title: &'a str,
+    pub calendar: &'a Calendar,
+}
+
+pub fn unit_of(unit: DeadlineUnit) -> Unit {
+    match unit {
+        DeadlineUnit::CalendarDays => Unit::CalendarDays,
+        DeadlineUnit::WorkingDays => Unit::WorkingDays,
+        DeadlineUnit::Hours => Unit::Hours,
+        DeadlineUnit::Months => Unit::Months,
+    }
+}
+
+fn unit_name(unit: DeadlineUnit) -> &'static str {
+    match unit {
+        DeadlineUnit::CalendarDays => "calendar_days",
+        DeadlineUnit::WorkingDays => "working_days",
+        DeadlineUnit::Hours => "hours",
+        DeadlineUnit::Months => "months",
+    }
+}
+
+fn start_of_day(day: NaiveDate) -> DateTime<Utc> {
+    Ho_Chi_Minh
+        .from_local_datetime(&day.and_time(NaiveTime::MIN))
+        .earliest()
+        .map_or_else(|| day.and_time(NaiveTime::MIN).and_utc(), |t| t.with_timezone(&Utc))
+}
+
+/// Reads a start given in the data: a date (the event is that day) or an RFC 3339 time.
+fn parse_start(raw: &str) -> Option<DateTime<Utc>> {
+    if let Ok(day) = raw.parse::<NaiveDate>() {
+        return Some(start_of_day(day));
+    }
+    DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// The roles that act for a slot: those of the steps that slot's agency may take.
+fn roles_of(def: &Definition, slot: &str) -> String {
+    let mut roles: Vec<&str> = def
+        .transitions
+        .iter()
+        .filter(|t| t.slots().iter().any(|s| s == slot))
+        .flat_map(|t| t.roles.iter().map(|r| r.as_str()))
+        .collect();
+    if def.create.party == slot {
+        roles.extend(def.create.roles.iter().map(|r| r.as_str()));
+    }
+    roles.sort_unstable();
+    roles.dedup();
+    roles_column(&roles)
+}
+
+/// The reminders of a deadline that runs until `due`: the chosen working days before its last
+/// day (at 08:00), the due time itself, and the escalation when it passes. Those whose time
+/// has already passed when the deadline is scheduled are not created.
+pub fn schedule(
+    d: &Deadline,
+    deadline_id: &str,
+    due: Due,
+    escalates: bool,
+    now: i64,
+    calendar: &Calendar,
+) -> Vec<ReminderRow> {
+    let reminder = |kind: &str, before: Option<u32>, fire_at: i64| ReminderRow {
+        id: Uuid::now_v7().to_string(),
+        deadline_id: deadline_id.to_owned(),
+        kind: kind.to_owned(),
+        working_days_before: before.map(|b| i32::try_from(b).unwrap_or(i32::MAX)),
+        fire_at,
+        status: PENDING.to_owned(),
+        lease_owner: None,
+        lease_until: None,
+        sent_at: None,
+    };
+    let mut out = Vec::new();
+    if d.unit != DeadlineUnit::Hours {
+        let mut days: Vec<u32> = d.reminders.clone();
+        days.sort_unstable_by(|a, b| b.cmp(a));
+        days.dedup();
+        for k in days {
+            let day = calendar.sub_working_days(due.last_day, k).value;
+            let at = start_of_day(day) + chrono::Duration::hours(i64::from(REMINDER_HOUR));
+            if at.timestamp_micros() > now {
+                out.push(reminder("before", Some(k), at.timestamp_micros()));
+            }
+        }
+    }
+    let due_at = due.at.timestamp_micros();
+    out.push(reminder("due", None, due_at));
+    if escalates {
+        out.push(reminder("escalation", None, due_at));
+    }
+    out
+}
+
+fn row_due(row: &DeadlineRow) -> ApiResult<Due> {
+    Ok(Due {
+        at: DateTime::from_timestamp_micros(row.due_at).unwrap_or(DateTime::UNIX_EPOCH),
+        last_day: row.due_date.parse().map_err(ApiError::internal)?,
+    })
+}
+
+fn reschedule(conn: &mut DbConn, ctx: &StepContext<'_>, d: &Deadline, row: &DeadlineRow, due: Counted<Due>) -> ApiResult<()> {
+    let last_day = due.value.last_day.to_string();
+    deadline_store::reschedule(conn, &row.id, due.value.at.timestamp_micros(), &last_day, due.complete)?;
+    let reminders = schedule(d, &row.id, due.value, row.escalate_agency.is_some(), ctx.at, ctx.calendar);
+    reminder_store::cancel_and_replace(conn, &row.id, &reminders)?;
+    Ok(())
+}
+
+/// Carries out the actions of one step.
+pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> ApiResult<()> {
+    // An agency bound to several slots hears of a step once.
+    let mut notified = std::collections::BTreeSet::new();
+    for action in actions {
+        match action {
+            Action::OpenDeadline { deadline, responsible, escalate_to, starts_at, due_date } => {
+                let Some(d) = ctx.def.deadlines.iter().find(|x| &x.name == deadline) else { continue };
+                let step_time = DateTime::from_timestamp_micros(ctx.at).unwrap_or(DateTime::UNIX_EPOCH);
+                let start = starts_at.as_deref().and_then(parse_start).unwrap_or(step_time);
+                let due = match due_date.as_deref().and_then(|s| s.parse::<NaiveDate>().ok()) {
+                    Some(day) => ctx.calendar.due_on(day),
+                    None => ctx.calendar.due(start, d.duration, unit_of(d.unit)),
+                };
+                if !due.complete {
+                    tracing::warn!(instance = ctx.instance_id, deadline, "the calendar lacks a year this deadline crosses");
+                }
+                let row = DeadlineRow {
+                    id: Uuid::now_v7().to_string(),
+                    instance_id: ctx.instance_id.to_owned(),
+                    workflow_id: ctx.def.id.clone(),
+                    name: deadline.clone(),
+                    title: format!("{}: {}", ctx.def.title_vi, deadline),
+                    responsible_agency: responsible.to_string(),
+                    responsible_roles: roles_of(ctx.def, &d.responsible),
+                    escalate_agency: escalate_to.as_ref().map(ToString::to_string),
+                    escalate_roles: roles_of(ctx.def, &d.escalate_to),
+                    legal_basis: d.legal_basis.clone(),
+                    unit: unit_name(d.unit).to_owned(),
+                    duration: i32::try_from(d.duration).unwrap_or(i32::MAX),
+                    starts_at: start.timestamp_micros(),
+                    due_at: due.value.at.timestamp_micros(),
+                    due_date: due.value.last_day.to_string(),
+                    calendar_complete: due.complete,
+                    status: deadline_store::OPEN.to_owned(),
+                    opened_seq: ctx.seq,
+                    opened_at: ctx.at,
+                    closed_seq: None,
+                    closed_at: None,
+                    suspended_at: None,
+                };
+                deadline_store::insert(conn, &row)?;
+                for r in schedule(d, &row.id, due.value, escalate_to.is_some(), ctx.at, ctx.calendar) {
+                    reminder_store::insert(conn, &r)?;
+                }
+            }
+            Action::CloseDeadline { deadline } => {
+                if let Some(row) = deadline_store::running(conn, ctx.instance_id, deadline)? {
+                    let status = if ctx.at < row.due_at { deadline_store::MET } else { deadline_store::MISSED };
+                    deadline_store::close(conn, &row.id, status, ctx.seq, ctx.at)?;
+                    reminder_store::cancel_pending(conn, &row.id)?;
+                }
+            }
+            Action::SuspendDeadline { deadline } => {
+                let row = deadline_store::running(conn, ctx.instance_id, deadline)?;
+                if let Some(row) = row.filter(|r| r.status == deadline_store::OPEN) {
+                    deadline_store::suspend(conn, &row.id, ctx.at)?;
+                    reminder_store::cancel_pending(conn, &row.id)?;
+                }
+            }
+            Action::ResumeDeadline { deadline } => {
+                let row = deadline_store::running(conn, ctx.instance_id, deadline)?;
+                let Some(row) = row.filter(|r| r.status == deadline_store::SUSPENDED) else { continue };
+                let Some(d) = ctx.def.deadlines.iter().find(|x| &x.name == deadline) else { continue };
+                // The time suspended does not count: the due time moves by as much, and a
+                // last day that falls on a day off moves on to the next working day.
+                let paused = ctx.at - row.suspended_at.unwrap_or(ctx.at);
+                let moved = DateTime::from_timestamp_micros(row.due_at + paused).unwrap_or(DateTime::UNIX_EPOCH);
+                let due = if d.unit == DeadlineUnit::Hours {
+                    Counted { value: Due { at: moved, last_day: moved.with_timezone(&Ho_Chi_Minh).date_naive() }, complete: true }
+                } else {
+                    let last = (moved - chrono::Duration::microseconds(1)).with_timezone(&Ho_Chi_Minh).date_naive();
+                    ctx.calendar.due_on(last)
+                };
+                reschedule(conn, ctx, d, &row, due)?;
+            }
+            Action::ExtendDeadline { deadline, by } => {
+                let row = deadline_store::running(conn, ctx.instance_id, deadline)?;
+                let Some(row) = row.filter(|r| r.status == deadline_store::OPEN) else { continue };
+                let Some(d) = ctx.def.deadlines.iter().find(|x| &x.name == deadline) else { continue };
+                let current = row_due(&row)?;
+                let due = if d.unit == DeadlineUnit::Hours {
+                    let at = current.at + chrono::Duration::hours(i64::from(*by));
+                    Counted { value: Due { at, last_day: at.with_timezone(&Ho_Chi_Minh).date_naive() }, complete: true }
+                } else {
+                    // Counted on from the current last day, in the deadline's own unit.
+                    ctx.calendar.due(start_of_day(current.last_day), *by, unit_of(d.unit))
+                };
+                reschedule(conn, ctx, d, &row, due)?;
+            }
+            Action::Notify { slot: _, agency } => {
+                if !notified.insert(agency.to_string()) {
+                    continue;
+                }
+                let note = NotificationRow {
+                    id: Uuid::now_v7().to_string(),
+                    agency_code: agency.to_string(),
+                    roles: String::new(),
+                    kind: "step".into(),
+                    instance_id: Some(ctx.instance_id.to_owned()),
+                    deadline_id: None,
+                    reminder_id: None,
+                    subject: format!("{}: {}", ctx.def.title_vi, ctx.transition_title),
+                    payload: json!({
+                        "instance_id": ctx.instance_id,
+                        "workflow": ctx.def.id,
+                        "transition": ctx.transition,
+                        "seq": ctx.seq,
+                    })
+                    .to_string(),
+                    created_at: ctx.at,
+                    read_at: None,
+                    read_by: None,
+                };
+                notify::send(conn, &note)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Delivering a notification: into the agency's inbox, and into the outbox of every active
+//! webhook of the agency, in the caller's transaction. The webhook pass sends them later.
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::db::notifications::{self as store, NotificationRow};
+use crate::db::webhooks::{self as webhook_store, DeliveryRow};
+use crate::db::DbConn;
+use crate::domain::local_rfc3339;
+use crate::error::ApiResult;
+
+/// What an agency's own system receives: the notification, and the id of the delivery so a
+/// retry can be recognised.
+pub fn webhook_body(delivery_id: &str, note: &NotificationRow) -> String {
+    let payload: Value = serde_json::from_str(&note.payload).unwrap_or(Value::Null);
+    json!({
+        "delivery_id": delivery_id,
+        "notification": {
+            "id": note.id,
+            "agency": note.agency_code,
+            "kind": note.kind,
+            "subject": note.subject,
+            "instance_id": note.instance_id,
+            "deadline_id": note.deadline_id,
+            "payload": payload,
+            "created_at": local_rfc3339(note.created_at),
+        }
+    })
+    .to_string()
+}
+
+pub fn send(conn: &mut DbConn, note: &NotificationRow) -> ApiResult<()> {
+    store::insert(conn, note)?;
+    for hook in webhook_store::active_of(conn, &note.agency_code)? {
+        let id = Uuid::now_v7().to_string();
+        webhook_store::insert_delivery(
+            conn,
+            &DeliveryRow {
+                body: webhook_body(&id, note),
+                id,
+                webhook_id: hook.id,
+                notification_id: note.id.clone(),
+                status: webhook_store::PENDING.to_owned(),
+                attempts: 0,
+                next_attempt_at: note.created_at,
+                last_error: None,
+                lease_owner: None,
+                lease_until: None,
+                delivered_at: None,
+                created_at: note.created_at,
+            },
+        )?;
+    }
+    Ok(())
+}
