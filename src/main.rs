@@ -61,10 +61,12 @@ enum Command {
         #[arg(long)]
         state: Option<String>,
     },
-    /// Run one reminder pass (arrives with deadlines and reminders).
+    /// Run one reminder pass: send the reminders and webhooks due, then exit.
     Remind {
+        /// One pass and exit (`serve` runs passes on its schedule).
         #[arg(long)]
         once: bool,
+        /// The time of the pass (RFC 3339), for operators and tests; now when absent.
         #[arg(long)]
         now: Option<String>,
     },
@@ -191,9 +193,34 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             .map_err(|e| e.detail)?;
             out(&drawn.body)?;
         }
-        Command::Remind { .. } => {
-            eprintln!("`lienganh remind` arrives with deadlines and reminders; this build has none to send");
-            return Ok(ExitCode::from(2));
+        Command::Remind { once, now } => {
+            if !once {
+                return Err(
+                    "use `lienganh remind --once`; `lienganh serve` sends reminders on its schedule".into()
+                );
+            }
+            let settings = settings()?;
+            let at = match now {
+                Some(raw) => chrono::DateTime::parse_from_rfc3339(&raw)
+                    .map_err(|e| format!("--now {raw:?} is not an RFC 3339 time: {e}"))?
+                    .timestamp_micros(),
+                None => lienganh::domain::now().timestamp_micros(),
+            };
+            let db = lienganh::server::open_database(&settings)?;
+            let client = lienganh::reminders::http_client()?;
+            let node = lienganh::reminders::node_name();
+            let report = actix_web::rt::System::new()
+                .block_on(lienganh::reminders::pass(&db, &node, at, &client))
+                .map_err(|e| e.detail)?;
+            out(&format!(
+                "reminders sent {}, cancelled {}, taken over {}; webhooks delivered {}, to retry {}, failed {}\n",
+                report.reminders_sent,
+                report.reminders_cancelled,
+                report.reminders_lost,
+                report.webhooks_delivered,
+                report.webhooks_retried,
+                report.webhooks_failed
+            ))?;
         }
         Command::Demo => {
             eprintln!("`lienganh demo` arrives with cases and reports; this build has no demo data");

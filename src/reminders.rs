@@ -76,7 +76,9 @@ fn notice(r: &ReminderRow, d: &DeadlineRow) -> Option<NotificationRow> {
                 d.title
             ),
         ),
-        "due" => (responsible, d.responsible_roles.clone(), format!("Đã đến hạn ({}): {}", d.due_date, d.title)),
+        "due" => {
+            (responsible, d.responsible_roles.clone(), format!("Đã đến hạn ({}): {}", d.due_date, d.title))
+        }
         "escalation" => (
             d.escalate_agency.as_deref()?,
             d.escalate_roles.clone(),
@@ -129,7 +131,10 @@ fn deliver(conn: &mut DbConn, id: &str, owner: &str, now: i64) -> ApiResult<Outc
         if reminder_store::finish(conn, id, owner, reminder_store::SENT, now)? {
             Ok(Outcome::Sent)
         } else {
-            Err(ApiError::new(crate::error::ErrorCode::VersionConflict, "another node took the reminder over"))
+            Err(ApiError::new(
+                crate::error::ErrorCode::VersionConflict,
+                "another node took the reminder over",
+            ))
         }
     });
     match outcome {
@@ -232,7 +237,14 @@ pub async fn deliver_webhooks(db: &Db, owner: &str, now: i64, client: &reqwest::
             let (db2, owner2, id2) = (db.clone(), owner.to_owned(), id.clone());
             blocking(move || {
                 let mut conn = db2.write()?;
-                webhook_store::record_attempt(&mut conn, &id2, &owner2, status, attempts, next, error.as_deref(), delivered_at)?;
+                let attempt = webhook_store::Attempt {
+                    status,
+                    attempts,
+                    next_attempt_at: next,
+                    error: error.as_deref(),
+                    delivered_at,
+                };
+                webhook_store::record_attempt(&mut conn, &id2, &owner2, &attempt)?;
                 Ok(())
             })
             .await?;

@@ -13,6 +13,8 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::workflow::registry::Registry;
 use arc_swap::ArcSwap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio_cron_scheduler::{Job, JobScheduler};
 
 /// Loads the workflows; a bad definition stops the start with every problem listed.
 pub fn load_registry(settings: &Settings) -> Result<Registry, String> {
@@ -39,12 +41,26 @@ pub fn open_database(settings: &Settings) -> Result<Db, String> {
 
 /// A server ready to run on `listener`.
 pub fn build(settings: &Settings, listener: TcpListener) -> Result<actix_web::dev::Server, String> {
+    build_with_state(settings, listener).map(|(server, _)| server)
+}
+
+/// A server ready to run on `listener`, and the state its handlers share.
+pub fn build_with_state(
+    settings: &Settings,
+    listener: TcpListener,
+) -> Result<(actix_web::dev::Server, web::Data<AppState>), String> {
     let registry = Arc::new(load_registry(settings)?);
     let db = open_database(settings)?;
     let keys = web::Data::new(JwtKeys::from_settings(settings)?);
-    let calendar = Arc::new(ArcSwap::from_pointee(load_calendar(settings)?));
-    let state = web::Data::new(AppState { db, registry, calendar });
+    let file_calendar = Arc::new(load_calendar(settings)?);
+    let calendar = {
+        let mut conn = db.read().map_err(|e| e.to_string())?;
+        crate::service::calendar::effective(&mut conn, &file_calendar).map_err(|e| e.detail)?
+    };
+    let calendar = Arc::new(ArcSwap::from_pointee(calendar));
+    let state = web::Data::new(AppState { db, registry, calendar, file_calendar });
     let max_body = settings.max_body_bytes;
+    let shared = state.clone();
     let server = HttpServer::new(move || {
         App::new()
             .wrap(TracingLogger::default())
@@ -55,7 +71,44 @@ pub fn build(settings: &Settings, listener: TcpListener) -> Result<actix_web::de
     .listen(listener)
     .map_err(|e| format!("cannot listen: {e}"))?
     .run();
-    Ok(server)
+    Ok((server, shared))
+}
+
+/// Wakes the reminder sweeper on `cron`: each pass sends what is due and refreshes the
+/// calendar from the database, so years an admin adds on another node apply here too.
+pub async fn start_sweeper(settings: &Settings, state: web::Data<AppState>) -> Result<JobScheduler, String> {
+    let client = crate::reminders::http_client()?;
+    let node = crate::reminders::node_name();
+    let running = Arc::new(AtomicBool::new(false));
+    let scheduler = JobScheduler::new().await.map_err(|e| format!("cannot start the scheduler: {e}"))?;
+    let job = Job::new_async(settings.reminder_cron.as_str(), move |_, _| {
+        let (state, client, node, running) = (state.clone(), client.clone(), node.clone(), running.clone());
+        Box::pin(async move {
+            // A pass still running when the next is due: let it finish, skip this one.
+            if running.swap(true, Ordering::SeqCst) {
+                return;
+            }
+            let now = crate::domain::now().timestamp_micros();
+            match crate::reminders::pass(&state.db, &node, now, &client).await {
+                Ok(report) if report != crate::reminders::Report::default() => {
+                    tracing::info!(?report, "reminder pass")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e.detail, "reminder pass failed"),
+            }
+            if let Ok(mut conn) = state.db.read() {
+                match crate::service::calendar::effective(&mut conn, &state.file_calendar) {
+                    Ok(calendar) => state.calendar.store(Arc::new(calendar)),
+                    Err(e) => tracing::error!(error = %e.detail, "calendar refresh failed"),
+                }
+            }
+            running.store(false, Ordering::SeqCst);
+        })
+    })
+    .map_err(|e| format!("LIENGANH_REMINDER_CRON {:?} is not a schedule: {e}", settings.reminder_cron))?;
+    scheduler.add(job).await.map_err(|e| e.to_string())?;
+    scheduler.start().await.map_err(|e| e.to_string())?;
+    Ok(scheduler)
 }
 
 /// Runs `lienganh serve` until stopped.
@@ -63,7 +116,8 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let listener =
         TcpListener::bind(&settings.bind).map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = build(&settings, listener)?;
+    let (server, state) = build_with_state(&settings, listener)?;
+    let _sweeper = start_sweeper(&settings, state).await?;
     let base = format!("http://{addr}");
     println!("lienganh is listening on {base}");
     println!("  database:   {}", crate::db::redact(&settings.database_url));

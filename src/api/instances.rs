@@ -26,6 +26,8 @@ pub struct InstanceQuery {
     pub state: Option<String>,
     /// Only instances this agency (a code) is a party to.
     pub party: Option<String>,
+    /// Only instances with an open deadline past due.
+    pub overdue: Option<bool>,
     /// 1 to 500; 50 when absent.
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
@@ -90,6 +92,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
     let query = ListQuery {
+        overdue: q.overdue.unwrap_or(false),
         limit: page_limit(q.limit)?,
         party: q.party.as_deref().map(AgencyCode::parse).transpose().map_err(ApiError::bad_request)?,
         cursor: q

@@ -3,8 +3,12 @@
 //! thread, and map the result. No SQL here.
 
 pub mod agencies;
+pub mod calendar;
+pub mod deadlines;
 pub mod health;
+pub mod inbox;
 pub mod instances;
+pub mod webhooks;
 pub mod workflows;
 
 use std::sync::Arc;
@@ -31,6 +35,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Replaced whole when an admin adds a year.
     pub calendar: Arc<ArcSwap<Calendar>>,
+    /// The calendar file as shipped, under the years added through the API.
+    pub file_calendar: Arc<Calendar>,
 }
 
 impl AppState {
@@ -175,7 +181,15 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .service(instances::history)
                     .service(instances::verify)
                     .service(instances::handover)
-                    .service(instances::diagram),
+                    .service(instances::diagram)
+                    .service(deadlines::list)
+                    .service(inbox::list)
+                    .service(inbox::read)
+                    .service(webhooks::create)
+                    .service(webhooks::list)
+                    .service(webhooks::deliveries)
+                    .service(calendar::years)
+                    .service(calendar::put),
             )
             .default_service(web::to(not_found));
     }
@@ -222,12 +236,24 @@ impl Modify for BearerAuth {
         instances::verify,
         instances::handover,
         instances::diagram,
+        deadlines::list,
+        inbox::list,
+        inbox::read,
+        webhooks::create,
+        webhooks::list,
+        webhooks::deliveries,
+        calendar::years,
+        calendar::put,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "agencies", description = "Courts, police, procuracy, enforcement offices, steering committees"),
         (name = "workflows", description = "Workflow definitions and their law-dated versions"),
         (name = "instances", description = "Running workflows, their steps and their verified history"),
+        (name = "deadlines", description = "Legal time limits, computed by the working-day calendar"),
+        (name = "inbox", description = "What an agency and its roles must know and do"),
+        (name = "webhooks", description = "Notifications posted to the agencies' own systems, signed"),
+        (name = "calendar", description = "Holidays, swaps and make-up working days, year by year"),
         (name = "health", description = "Liveness"),
     )
 )]

@@ -86,7 +86,13 @@ pub fn suspend(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<()> {
 }
 
 /// Sets a new due time: on resuming (open again) or on an extension.
-pub fn reschedule(conn: &mut DbConn, id: &str, due_at: i64, due_date: &str, complete: bool) -> QueryResult<()> {
+pub fn reschedule(
+    conn: &mut DbConn,
+    id: &str,
+    due_at: i64,
+    due_date: &str,
+    complete: bool,
+) -> QueryResult<()> {
     diesel::update(deadlines::table.find(id))
         .set((
             deadlines::status.eq(OPEN),

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{instance_agencies, instances};
+use super::schema::{deadlines, instance_agencies, instances};
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -120,6 +120,8 @@ pub struct ListFilter {
     pub state: Option<String>,
     /// Only ids before this one (ids are time-ordered, newest first).
     pub before: Option<String>,
+    /// Only instances with an open deadline due before this instant.
+    pub overdue_at: Option<i64>,
     pub limit: i64,
 }
 
@@ -135,6 +137,13 @@ macro_rules! common_filters {
         }
         if let Some(before) = &$f.before {
             query = query.filter(instances::id.lt(before.clone()));
+        }
+        if let Some(at) = $f.overdue_at {
+            let overdue = deadlines::table
+                .filter(deadlines::status.eq(super::deadlines::OPEN))
+                .filter(deadlines::due_at.lt(at))
+                .select(deadlines::instance_id);
+            query = query.filter(instances::id.eq_any(overdue));
         }
         query.limit($f.limit)
     }};

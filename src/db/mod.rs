@@ -6,15 +6,15 @@
 //! reads use a pool of their own and WAL lets them run beside the writer.
 
 pub mod agencies;
+pub mod calendar_years;
+pub mod deadlines;
 pub mod events;
 pub mod idempotency;
 pub mod instances;
-pub mod calendar_years;
-pub mod deadlines;
 pub mod notifications;
 pub mod reminders;
-pub mod webhooks;
 pub mod schema;
+pub mod webhooks;
 
 use std::time::Duration;
 

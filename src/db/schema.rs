@@ -151,7 +151,6 @@ diesel::table! {
     }
 }
 
-
 diesel::table! {
     idempotency_keys (subject, key) {
         subject -> Text,

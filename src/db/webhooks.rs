@@ -75,7 +75,13 @@ struct Claimed {
 }
 
 /// Claims up to `limit` deliveries due by `now`, as the reminder claim does.
-pub fn claim_due(conn: &mut DbConn, owner: &str, now: i64, lease_until: i64, limit: i64) -> QueryResult<Vec<String>> {
+pub fn claim_due(
+    conn: &mut DbConn,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
     let claimed: Vec<Claimed> = match conn {
         DbConn::Pg(_) => diesel::sql_query(
             "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2 WHERE id IN (\
@@ -118,17 +124,17 @@ pub fn held(conn: &mut DbConn, id: &str, owner: &str) -> QueryResult<Option<(Del
         .optional()
 }
 
+/// The outcome of one attempt to deliver.
+pub struct Attempt<'a> {
+    pub status: &'a str,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub error: Option<&'a str>,
+    pub delivered_at: Option<i64>,
+}
+
 /// Records an attempt's outcome, if `owner` still holds the delivery.
-pub fn record_attempt(
-    conn: &mut DbConn,
-    id: &str,
-    owner: &str,
-    status: &str,
-    attempts: i32,
-    next_attempt_at: i64,
-    error: Option<&str>,
-    delivered_at: Option<i64>,
-) -> QueryResult<bool> {
+pub fn record_attempt(conn: &mut DbConn, id: &str, owner: &str, a: &Attempt<'_>) -> QueryResult<bool> {
     let changed = diesel::update(
         webhook_deliveries::table
             .find(id)
@@ -136,11 +142,11 @@ pub fn record_attempt(
             .filter(webhook_deliveries::lease_owner.eq(owner)),
     )
     .set((
-        webhook_deliveries::status.eq(status),
-        webhook_deliveries::attempts.eq(attempts),
-        webhook_deliveries::next_attempt_at.eq(next_attempt_at),
-        webhook_deliveries::last_error.eq(error),
-        webhook_deliveries::delivered_at.eq(delivered_at),
+        webhook_deliveries::status.eq(a.status),
+        webhook_deliveries::attempts.eq(a.attempts),
+        webhook_deliveries::next_attempt_at.eq(a.next_attempt_at),
+        webhook_deliveries::last_error.eq(a.error),
+        webhook_deliveries::delivered_at.eq(a.delivered_at),
         webhook_deliveries::lease_owner.eq(None::<String>),
         webhook_deliveries::lease_until.eq(None::<i64>),
     ))
@@ -149,7 +155,12 @@ pub fn record_attempt(
 }
 
 /// Deliveries of an agency's webhooks in a status, newest first.
-pub fn deliveries(conn: &mut DbConn, webhook_id: &str, status: Option<&str>, limit: i64) -> QueryResult<Vec<DeliveryRow>> {
+pub fn deliveries(
+    conn: &mut DbConn,
+    webhook_id: &str,
+    status: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<DeliveryRow>> {
     let mut query = webhook_deliveries::table
         .filter(webhook_deliveries::webhook_id.eq(webhook_id.to_owned()))
         .select(DeliveryRow::as_select())

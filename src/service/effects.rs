@@ -132,7 +132,13 @@ fn row_due(row: &DeadlineRow) -> ApiResult<Due> {
     })
 }
 
-fn reschedule(conn: &mut DbConn, ctx: &StepContext<'_>, d: &Deadline, row: &DeadlineRow, due: Counted<Due>) -> ApiResult<()> {
+fn reschedule(
+    conn: &mut DbConn,
+    ctx: &StepContext<'_>,
+    d: &Deadline,
+    row: &DeadlineRow,
+    due: Counted<Due>,
+) -> ApiResult<()> {
     let last_day = due.value.last_day.to_string();
     deadline_store::reschedule(conn, &row.id, due.value.at.timestamp_micros(), &last_day, due.complete)?;
     let reminders = schedule(d, &row.id, due.value, row.escalate_agency.is_some(), ctx.at, ctx.calendar);
@@ -155,7 +161,11 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                     None => ctx.calendar.due(start, d.duration, unit_of(d.unit)),
                 };
                 if !due.complete {
-                    tracing::warn!(instance = ctx.instance_id, deadline, "the calendar lacks a year this deadline crosses");
+                    tracing::warn!(
+                        instance = ctx.instance_id,
+                        deadline,
+                        "the calendar lacks a year this deadline crosses"
+                    );
                 }
                 let row = DeadlineRow {
                     id: Uuid::now_v7().to_string(),
@@ -188,7 +198,8 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
             }
             Action::CloseDeadline { deadline } => {
                 if let Some(row) = deadline_store::running(conn, ctx.instance_id, deadline)? {
-                    let status = if ctx.at < row.due_at { deadline_store::MET } else { deadline_store::MISSED };
+                    let status =
+                        if ctx.at < row.due_at { deadline_store::MET } else { deadline_store::MISSED };
                     deadline_store::close(conn, &row.id, status, ctx.seq, ctx.at)?;
                     reminder_store::cancel_pending(conn, &row.id)?;
                 }
@@ -207,11 +218,16 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                 // The time suspended does not count: the due time moves by as much, and a
                 // last day that falls on a day off moves on to the next working day.
                 let paused = ctx.at - row.suspended_at.unwrap_or(ctx.at);
-                let moved = DateTime::from_timestamp_micros(row.due_at + paused).unwrap_or(DateTime::UNIX_EPOCH);
+                let moved =
+                    DateTime::from_timestamp_micros(row.due_at + paused).unwrap_or(DateTime::UNIX_EPOCH);
                 let due = if d.unit == DeadlineUnit::Hours {
-                    Counted { value: Due { at: moved, last_day: moved.with_timezone(&Ho_Chi_Minh).date_naive() }, complete: true }
+                    Counted {
+                        value: Due { at: moved, last_day: moved.with_timezone(&Ho_Chi_Minh).date_naive() },
+                        complete: true,
+                    }
                 } else {
-                    let last = (moved - chrono::Duration::microseconds(1)).with_timezone(&Ho_Chi_Minh).date_naive();
+                    let last =
+                        (moved - chrono::Duration::microseconds(1)).with_timezone(&Ho_Chi_Minh).date_naive();
                     ctx.calendar.due_on(last)
                 };
                 reschedule(conn, ctx, d, &row, due)?;
@@ -223,7 +239,10 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                 let current = row_due(&row)?;
                 let due = if d.unit == DeadlineUnit::Hours {
                     let at = current.at + chrono::Duration::hours(i64::from(*by));
-                    Counted { value: Due { at, last_day: at.with_timezone(&Ho_Chi_Minh).date_naive() }, complete: true }
+                    Counted {
+                        value: Due { at, last_day: at.with_timezone(&Ho_Chi_Minh).date_naive() },
+                        complete: true,
+                    }
                 } else {
                     // Counted on from the current last day, in the deadline's own unit.
                     ctx.calendar.due(start_of_day(current.last_day), *by, unit_of(d.unit))

@@ -50,9 +50,16 @@ fn roles(actor: &Actor) -> Vec<&'static str> {
     actor.roles.iter().map(|r| r.as_str()).collect()
 }
 
-pub fn list(conn: &mut DbConn, actor: &Actor, unread: bool, cursor: Option<Uuid>, limit: i64) -> ApiResult<InboxPage> {
+pub fn list(
+    conn: &mut DbConn,
+    actor: &Actor,
+    unread: bool,
+    cursor: Option<Uuid>,
+    limit: i64,
+) -> ApiResult<InboxPage> {
     let before = cursor.map(|c| c.to_string());
-    let mut rows = store::inbox(conn, actor.agency.as_str(), &roles(actor), unread, before.as_deref(), limit + 1)?;
+    let mut rows =
+        store::inbox(conn, actor.agency.as_str(), &roles(actor), unread, before.as_deref(), limit + 1)?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| r.id.clone()) } else { None };

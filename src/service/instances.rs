@@ -79,6 +79,9 @@ pub struct Instance {
     /// The instances this one is linked to (on a single instance, not in lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub links: Option<Links>,
+    /// Its deadlines, open and closed (on a single instance, not in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadlines: Option<Vec<super::deadlines::Deadline>>,
 }
 
 /// Instances linked to one; the linked instance's state only for those who may see it.
@@ -129,6 +132,8 @@ pub struct ListQuery {
     pub workflow: Option<String>,
     pub state: Option<String>,
     pub party: Option<AgencyCode>,
+    /// Only instances with an open deadline past due.
+    pub overdue: bool,
     pub cursor: Option<Uuid>,
     pub limit: i64,
 }
@@ -215,6 +220,7 @@ impl Loaded {
             updated_at: local_rfc3339(self.row.updated_at),
             pending_signatures: self.pending.clone(),
             links,
+            deadlines: None,
         })
     }
 }
@@ -273,6 +279,14 @@ fn links(conn: &mut DbConn, actor: &Actor, loaded: &Loaded) -> ApiResult<Links> 
         }),
     };
     Ok(Links { started_by, started })
+}
+
+fn deadlines_of(conn: &mut DbConn, id: &str) -> ApiResult<Vec<super::deadlines::Deadline>> {
+    let at = now().timestamp_micros();
+    Ok(crate::db::deadlines::of_instance(conn, id)?
+        .into_iter()
+        .map(|d| super::deadlines::view(d, at))
+        .collect())
 }
 
 /// What an instance is, as its first event's hash covers it: workflow and version, parties,
@@ -417,6 +431,8 @@ struct Origin<'a> {
     reference_date: NaiveDate,
     /// The instance and event that started it, for a follow-up.
     started_by: Option<(&'a str, i64)>,
+    /// When it starts, in microseconds.
+    at: i64,
 }
 
 /// Writes a new instance decided by the engine: its row, who may see it, its first event.
@@ -428,8 +444,8 @@ fn insert_instance(
     decision: Decision,
     actor: &Actor,
     origin: Origin<'_>,
-    at: i64,
 ) -> ApiResult<Loaded> {
+    let at = origin.at;
     let id = Uuid::now_v7().to_string();
     let row = InstanceRow {
         id: id.clone(),
@@ -502,9 +518,13 @@ fn start_follow_ups(
                     format!("this step starts {}, which refuses what it carries over: {}", def.id, e.detail);
                 e
             })?;
-        let origin =
-            Origin { case_id: parent.case_id.clone(), reference_date, started_by: Some((&parent.id, seq)) };
-        insert_instance(conn, rules, def, request.parties.clone(), started, actor, origin, at)?;
+        let origin = Origin {
+            case_id: parent.case_id.clone(),
+            reference_date,
+            started_by: Some((&parent.id, seq)),
+            at,
+        };
+        insert_instance(conn, rules, def, request.parties.clone(), started, actor, origin)?;
     }
     Ok(())
 }
@@ -569,9 +589,13 @@ pub fn create(
             return Err(ApiError::validation("the parties do not fit the workflow", errors));
         }
         let decision = decision.map_err(refusal)?;
-        let origin =
-            Origin { case_id: req.case_id.map(|c| c.to_string()), reference_date: date, started_by: None };
-        let loaded = insert_instance(conn, rules, def, codes, decision, actor, origin, now().timestamp_micros())?;
+        let origin = Origin {
+            case_id: req.case_id.map(|c| c.to_string()),
+            reference_date: date,
+            started_by: None,
+            at: now().timestamp_micros(),
+        };
+        let loaded = insert_instance(conn, rules, def, codes, decision, actor, origin)?;
         let body = serde_json::to_value(loaded.to_api(Some(def), None)?).map_err(ApiError::internal)?;
         Ok((201, body))
     })
@@ -678,7 +702,11 @@ pub fn fire(
             parents: BTreeMap::new(),
         };
         let links = links(conn, actor, &after)?;
-        let body = serde_json::to_value(after.to_api(Some(def), Some(links))?).map_err(ApiError::internal)?;
+        let view = Instance {
+            deadlines: Some(deadlines_of(conn, &after.row.id)?),
+            ..after.to_api(Some(def), Some(links))?
+        };
+        let body = serde_json::to_value(view).map_err(ApiError::internal)?;
         Ok((200, body))
     })
 }
@@ -687,7 +715,8 @@ pub fn get(conn: &mut DbConn, registry: &Registry, actor: &Actor, id: Uuid) -> A
     let loaded = find_visible(conn, actor, id)?;
     let def = definition(registry, &loaded.row).ok();
     let links = links(conn, actor, &loaded)?;
-    loaded.to_api(def, Some(links))
+    let deadlines = deadlines_of(conn, &loaded.row.id)?;
+    Ok(Instance { deadlines: Some(deadlines), ..loaded.to_api(def, Some(links))? })
 }
 
 pub fn list(conn: &mut DbConn, registry: &Registry, actor: &Actor, q: ListQuery) -> ApiResult<InstancePage> {
@@ -697,6 +726,7 @@ pub fn list(conn: &mut DbConn, registry: &Registry, actor: &Actor, q: ListQuery)
         workflow: q.workflow,
         state: q.state,
         before: q.cursor.map(|c| c.to_string()),
+        overdue_at: q.overdue.then(|| now().timestamp_micros()),
         limit: q.limit + 1,
     };
     let mut rows = store::list(conn, &filter)?;

@@ -2,11 +2,15 @@
 //! engine, and records the outcome in one transaction. No HTTP here, no SQL either.
 
 pub mod agencies;
+pub mod calendar;
+pub mod deadlines;
 pub mod effects;
 pub mod history;
 pub mod idempotency;
+pub mod inbox;
 pub mod instances;
 pub mod notify;
+pub mod webhooks;
 pub mod workflows;
 
 /// How many rows a list returns unless asked otherwise, and at most.

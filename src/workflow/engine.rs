@@ -285,7 +285,10 @@ fn deadline_actions(
                 }
                 let by = d.extension_field.as_ref().and_then(|f| after.get(f)).and_then(Value::as_u64);
                 if let (true, Some(by)) = (named(&d.extended_by), by) {
-                    actions.push(Action::ExtendDeadline { deadline: d.name.clone(), by: u32::try_from(by).unwrap_or(u32::MAX) });
+                    actions.push(Action::ExtendDeadline {
+                        deadline: d.name.clone(),
+                        by: u32::try_from(by).unwrap_or(u32::MAX),
+                    });
                 }
             }
         }

@@ -734,14 +734,21 @@ impl<'p, 'a> Checker<'p, 'a> {
             }
         }
         if d.suspended_by.is_empty() != d.resumed_by.is_empty() {
-            self.p.at_span(&d.name, format!("deadline {name:?} can be suspended only if it can be resumed, and the other way round"));
+            self.p.at_span(
+                &d.name,
+                format!(
+                    "deadline {name:?} can be suspended only if it can be resumed, and the other way round"
+                ),
+            );
         }
         match (&d.extension_field, d.extended_by.is_empty()) {
             (Some(f), false) => {
                 self.field_of(f, "extension_field", &[DataType::Integer]);
             }
             (None, true) => {}
-            _ => self.p.at_span(&d.name, format!("deadline {name:?}: extended_by and extension_field go together")),
+            _ => self
+                .p
+                .at_span(&d.name, format!("deadline {name:?}: extended_by and extension_field go together")),
         }
         let reminders = d.reminders.clone().unwrap_or_else(|| DEFAULT_REMINDERS.to_vec());
         if reminders.iter().any(|r| *r == 0 || *r > 60) {

@@ -83,5 +83,9 @@ async fn the_generated_secret_is_private_and_shared() {
 fn openapi_command_prints_the_committed_document() {
     let out = lienganh().arg("openapi").output().unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), include_str!("../../openapi/openapi.json"));
+    crate::helpers::assert_same_text(
+        &String::from_utf8(out.stdout).unwrap(),
+        include_str!("../../openapi/openapi.json"),
+        "`lienganh openapi` differs from openapi/openapi.json",
+    );
 }

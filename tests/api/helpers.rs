@@ -243,6 +243,21 @@ pub fn register_data(received_date: &str) -> Value {
     })
 }
 
+/// Asserts two texts are equal, showing only the first line that differs.
+pub fn assert_same_text(actual: &str, expected: &str, hint: &str) {
+    if actual == expected {
+        return;
+    }
+    let (a, e): (Vec<&str>, Vec<&str>) = (actual.lines().collect(), expected.lines().collect());
+    let at = a.iter().zip(&e).position(|(x, y)| x != y).unwrap_or(a.len().min(e.len()));
+    panic!(
+        "{hint}\nfirst difference at line {}:\n  actual:   {:?}\n  expected: {:?}",
+        at + 1,
+        a.get(at).unwrap_or(&"<end>"),
+        e.get(at).unwrap_or(&"<end>")
+    );
+}
+
 /// Asserts a problem+json answer with this status and code; returns the body.
 pub async fn expect_problem(r: Response, status: u16, code: &str) -> Value {
     assert_eq!(r.status().as_u16(), status, "expected {status} {code}");

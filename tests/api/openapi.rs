@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use crate::helpers::{backends, spawn};
+use crate::helpers::{assert_same_text, backends, spawn};
 
 const COMMITTED: &str = include_str!("../../openapi/openapi.json");
 
@@ -8,10 +8,10 @@ const COMMITTED: &str = include_str!("../../openapi/openapi.json");
 /// `cargo run -- openapi > openapi/openapi.json` when an endpoint or schema changes.
 #[tokio::test]
 async fn committed_openapi_is_what_the_server_serves() {
-    assert_eq!(
-        lienganh::api::openapi_json(),
+    assert_same_text(
+        &lienganh::api::openapi_json(),
         COMMITTED,
-        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`",
     );
     let app = spawn(backends()[0]).await;
     let served: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();

@@ -121,29 +121,31 @@ pub fn notified(app: &TestApp, id: &str, seq: i64) -> Vec<String> {
     agencies
 }
 
-/// The payloads of the effects of one kind (`notify`, `open_deadline`, `close_deadline`) that
-/// the event `seq` of an instance recorded, in the order they were decided.
-pub fn effects(app: &TestApp, id: &str, seq: i64, kind: &str) -> Vec<Value> {
-    let db = lienganh::db::Db::connect(&app.database_url, 1).unwrap();
-    let mut conn = db.read().unwrap();
-    lienganh::db::outbox::of_instance(&mut conn, id)
-        .unwrap()
-        .into_iter()
-        .filter(|row| row.event_seq == seq && row.kind == kind)
-        .map(|row| serde_json::from_str(&row.payload).unwrap())
-        .collect()
-}
-
 /// The deadlines the event `seq` of an instance opened and closed: (opened, closed), by name,
 /// sorted.
 pub fn deadlines_moved(app: &TestApp, id: &str, seq: i64) -> (Vec<String>, Vec<String>) {
-    let names = |kind: &str| {
-        let mut names: Vec<String> =
-            effects(app, id, seq, kind).iter().map(|p| p["deadline"].as_str().unwrap().to_owned()).collect();
+    let db = lienganh::db::Db::connect(&app.database_url, 1).unwrap();
+    let mut conn = db.read().unwrap();
+    let rows = lienganh::db::deadlines::of_instance(&mut conn, id).unwrap();
+    let names = |pick: &dyn Fn(&lienganh::db::deadlines::DeadlineRow) -> bool| {
+        let mut names: Vec<String> = rows.iter().filter(|r| pick(r)).map(|r| r.name.clone()).collect();
         names.sort();
         names
     };
-    (names("open_deadline"), names("close_deadline"))
+    (names(&|r| r.opened_seq == seq), names(&|r| r.closed_seq == Some(seq)))
+}
+
+/// The deadline of that name an instance shows, as the API gives it (the latest of the name).
+pub async fn deadline(app: &TestApp, id: &str, token: &str, name: &str) -> Value {
+    let instance: Value = app.get(&format!("/api/v1/instances/{id}"), token).await.json().await.unwrap();
+    instance["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|d| d["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no deadline {name}: {instance}"))
 }
 
 /// One instance walked step by step: it remembers the version to send back.

@@ -6,7 +6,7 @@
 use lienganh::domain::Role;
 use serde_json::{json, Value};
 
-use super::common::{auditor, deadlines_moved, effects, error_fields, error_reason, Run};
+use super::common::{auditor, deadline, deadlines_moved, error_fields, error_reason, Run};
 use crate::helpers::{backends, expect_problem, spawn, TestApp};
 
 /// The decision was sent on 31 July 2026.
@@ -88,12 +88,17 @@ async fn a_decision_served_through_vneid_starts_the_voluntary_period() {
         assert_eq!(served["data"]["served_on"], "2026-08-04");
         assert_eq!(served["data"]["service_channel"], "vneid");
         assert_eq!(served["data"]["decision_sent_date"], "2026-07-31", "the sending date stays");
-        let opened = effects(&app, &run.id, 2, "open_deadline");
-        assert_eq!(opened.len(), 1, "{opened:?}");
-        assert_eq!(opened[0]["deadline"], "verification");
-        assert_eq!(opened[0]["starts_at"], "2026-08-04", "the clock starts from the date of service");
-        assert_eq!(opened[0]["responsible"], "THADS-HN");
-        assert_eq!(opened[0]["escalate_to"], "VKS-HN");
+        assert_eq!(deadlines_moved(&app, &run.id, 2), (vec!["verification".to_owned()], vec![]));
+        let opened = deadline(&app, &run.id, &app.officer(), "verification").await;
+        assert_eq!(
+            opened["starts_at"], "2026-08-04T00:00:00.000000+07:00",
+            "the clock starts from the date of service"
+        );
+        // 20 days from Tuesday 4 August 2026: Monday 24 August.
+        assert_eq!(opened["due_date"], "2026-08-24");
+        assert_eq!(opened["responsible"], "THADS-HN");
+        assert_eq!(opened["escalate_to"], "VKS-HN");
+        assert_eq!(opened["status"], "open");
 
         // The same clock runs on through the verification...
         run.step(

@@ -7,8 +7,8 @@ use lienganh::domain::Role;
 use serde_json::{json, Value};
 
 use super::common::{
-    add_regional_level, auditor, create, effects, error_fields, error_reason, head_of, inspector_of,
-    notified, Run, REGIONAL_1, REGIONAL_PROCURACY,
+    add_regional_level, auditor, create, deadline, deadlines_moved, error_fields, error_reason, head_of,
+    inspector_of, notified, Run, REGIONAL_1, REGIONAL_PROCURACY,
 };
 use crate::helpers::{backends, expect_problem, spawn};
 
@@ -63,11 +63,12 @@ async fn a_request_is_acknowledged_answered_and_accepted() {
         // The office is told of the new document; the reply clock runs from the date it was
         // issued to the date it sets, and a missed reply goes back to the issuing procuracy.
         assert_eq!(notified(&app, &run.id, 1), ["THADS-HN"]);
-        assert_eq!(
-            effects(&app, &run.id, 1, "open_deadline"),
-            [json!({"kind": "open_deadline", "deadline": "reply_request", "responsible": "THADS-HN",
-                    "escalate_to": "VKS-HN", "starts_at": "2026-11-02", "due_date": "2026-11-20"})]
-        );
+        assert_eq!(deadlines_moved(&app, &run.id, 1), (vec!["reply_request".to_owned()], vec![]));
+        let reply = deadline(&app, &run.id, &app.procuracy(), "reply_request").await;
+        assert_eq!(reply["starts_at"], "2026-11-02T00:00:00.000000+07:00");
+        assert_eq!(reply["due_date"], "2026-11-20", "the date the document sets");
+        assert_eq!(reply["responsible"], "THADS-HN");
+        assert_eq!(reply["escalate_to"], "VKS-HN");
 
         run.step(&app.officer(), "acknowledge", json!({}), "acknowledged").await;
         let answered = run.step(&app.head(), "answer", answer(), "answered").await;
