@@ -215,19 +215,27 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                 let row = deadline_store::running(conn, ctx.instance_id, deadline)?;
                 let Some(row) = row.filter(|r| r.status == deadline_store::SUSPENDED) else { continue };
                 let Some(d) = ctx.def.deadlines.iter().find(|x| &x.name == deadline) else { continue };
-                // The time suspended does not count: the due time moves by as much, and a
-                // last day that falls on a day off moves on to the next working day.
-                let paused = ctx.at - row.suspended_at.unwrap_or(ctx.at);
-                let moved =
-                    DateTime::from_timestamp_micros(row.due_at + paused).unwrap_or(DateTime::UNIX_EPOCH);
+                // The time suspended does not count: an hour clock moves by the time it stood
+                // still, a day clock by the days it stood still (suspended and resumed on one
+                // day moves nothing), and a last day that falls on a day off moves on to the
+                // next working day.
+                let suspended_at = row.suspended_at.unwrap_or(ctx.at);
                 let due = if d.unit == DeadlineUnit::Hours {
+                    let moved = DateTime::from_timestamp_micros(row.due_at + (ctx.at - suspended_at))
+                        .unwrap_or(DateTime::UNIX_EPOCH);
                     Counted {
                         value: Due { at: moved, last_day: moved.with_timezone(&Ho_Chi_Minh).date_naive() },
                         complete: true,
                     }
                 } else {
-                    let last =
-                        (moved - chrono::Duration::microseconds(1)).with_timezone(&Ho_Chi_Minh).date_naive();
+                    let local_day = |micros: i64| {
+                        DateTime::from_timestamp_micros(micros)
+                            .unwrap_or(DateTime::UNIX_EPOCH)
+                            .with_timezone(&Ho_Chi_Minh)
+                            .date_naive()
+                    };
+                    let days = (local_day(ctx.at) - local_day(suspended_at)).num_days().max(0);
+                    let last = row_due(&row)?.last_day + chrono::Duration::days(days);
                     ctx.calendar.due_on(last)
                 };
                 reschedule(conn, ctx, d, &row, due)?;

@@ -7,6 +7,7 @@ mod agencies;
 mod auth;
 mod cli;
 mod court_transfer;
+mod deadlines;
 mod diagrams;
 mod history;
 mod idempotency;

@@ -48,8 +48,9 @@ CREATE TABLE reminders (
     lease_until  BIGINT,
     sent_at      BIGINT
 );
--- The sweep reads only what is due: pending reminders by fire time.
-CREATE INDEX reminders_due ON reminders (status, fire_at);
+-- The sweep reads only what is due: the pending reminders by fire time, and nothing of
+-- the sent and cancelled ones, which outnumber them as the years go by.
+CREATE INDEX reminders_due ON reminders (fire_at, lease_until) WHERE status = 'pending';
 CREATE INDEX reminders_by_deadline ON reminders (deadline_id);
 
 CREATE TABLE notifications (
@@ -96,7 +97,8 @@ CREATE TABLE webhook_deliveries (
     delivered_at    BIGINT,
     created_at      BIGINT NOT NULL
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, lease_until)
+    WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, status);
 
 -- Holiday years an admin added or replaced through the API; they override the file.

@@ -1,0 +1,611 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use chrono::{DateTime, Utc};
+use chrono_tz::Asia::Ho_Chi_Minh;
+use lienganh::calendar::{Calendar, Unit};
+use lienganh::db::Db;
+use lienganh::domain::Role;
+use lienganh::reminders::{self, Report};
+use serde_json::{json, Value};
+
+use crate::helpers::{backends, expect_problem, register_data, spawn, transfer_request, TestApp};
+
+fn calendar() -> Calendar {
+    Calendar::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/calendar/holidays.toml")).unwrap()
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// One reminder pass as of `now`, as `lienganh remind --once --now` runs it.
+async fn pass(app: &TestApp, node: &str, now: DateTime<Utc>) -> Report {
+    let db = Db::connect(&app.database_url, 2).unwrap();
+    reminders::pass(&db, node, micros(now), &reminders::http_client().unwrap()).await.unwrap()
+}
+
+async fn inbox(app: &TestApp, token: &str) -> Vec<Value> {
+    let page: Value = app.get("/api/v1/inbox?limit=500", token).await.json().await.unwrap();
+    page["items"].as_array().unwrap().clone()
+}
+
+fn kinds(items: &[Value]) -> Vec<String> {
+    let mut kinds: Vec<String> = items.iter().map(|n| n["kind"].as_str().unwrap().to_owned()).collect();
+    kinds.sort();
+    kinds
+}
+
+async fn deadline(app: &TestApp, id: &str, token: &str, name: &str) -> Value {
+    let instance: Value = app.get(&format!("/api/v1/instances/{id}"), token).await.json().await.unwrap();
+    let found = instance["deadlines"].as_array().unwrap().iter().rev().find(|d| d["name"] == name).cloned();
+    found.unwrap_or_else(|| panic!("no deadline {name}: {instance}"))
+}
+
+/// A court_transfer received on Friday 28 August 2026, before Monday 31 August (swapped off),
+/// 1 and 2 September: its five working days for the decision end on Wednesday 9 September.
+#[tokio::test]
+async fn a_decision_deadline_skips_the_holidays() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let mut request = transfer_request("standard");
+        request["reference_date"] = json!("2026-08-20");
+        request["data"]["effective_date"] = json!("2026-08-20");
+        let id = app.post("/api/v1/instances", &app.court(), &request).await.json::<Value>().await.unwrap()
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            app.fire(&id, &app.court(), "transfer", 1, crate::helpers::transfer_data("Bản án"))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            app.fire(&id, &app.officer(), "register", 2, register_data("2026-08-28")).await.status(),
+            200
+        );
+
+        let decision = deadline(&app, &id, &app.officer(), "enforcement_decision").await;
+        assert_eq!(decision["due_date"], "2026-09-09", "{backend:?} {decision}");
+        assert_eq!(decision["due_at"], "2026-09-10T00:00:00.000000+07:00");
+        assert_eq!(decision["starts_at"], "2026-08-28T00:00:00.000000+07:00");
+        assert_eq!(decision["unit"], "working_days");
+        assert_eq!(decision["responsible"], "THADS-HN");
+        assert_eq!(decision["escalate_to"], "VKS-HN");
+        assert_eq!(decision["calendar_complete"], true);
+        assert!(decision["legal_basis"].as_str().unwrap().contains("Điều 36"));
+        // Long past by now: open and overdue.
+        assert_eq!((decision["status"].as_str(), decision["overdue"].as_bool()), (Some("open"), Some(true)));
+
+        // The transfer itself came after its 30 days from 20 August (due 19 September): missed.
+        let transfer = deadline(&app, &id, &app.officer(), "transfer").await;
+        assert_eq!(transfer["due_date"], "2026-09-21", "19/9 is a Saturday: the next working day");
+        assert_eq!(transfer["status"], "missed");
+
+        let overdue: Value =
+            app.get("/api/v1/deadlines?status=overdue", &app.head()).await.json().await.unwrap();
+        let names: Vec<&str> =
+            overdue["items"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["enforcement_decision"]);
+        let missed: Value = app
+            .get("/api/v1/deadlines?status=missed&agency=TAND-HN", &app.head())
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(missed["items"].as_array().unwrap().len(), 1);
+        let listed: Value =
+            app.get("/api/v1/instances?overdue=true", &app.head()).await.json().await.unwrap();
+        assert_eq!(listed["items"][0]["id"], id.as_str());
+
+        // Nothing of it shows to an agency that is no party.
+        let police = app.token("police-1", "CA-HN", &[Role::PoliceLiaison]);
+        let theirs: Value = app.get("/api/v1/deadlines", &police).await.json().await.unwrap();
+        assert_eq!(theirs["items"], json!([]));
+        let theirs: Value = app.get("/api/v1/instances?overdue=true", &police).await.json().await.unwrap();
+        assert_eq!(theirs["items"], json!([]));
+        expect_problem(app.get("/api/v1/deadlines?status=late", &app.head()).await, 400, "malformed_request")
+            .await;
+    }
+}
+
+fn explanation_request() -> Value {
+    json!({
+        "workflow": "court_explanation",
+        "parties": {"enforcement": "THADS-HN", "court": "TAND-HN", "procuracy": "VKS-HN"},
+        "data": {
+            "judgment_number": "125/2026/KDTM-PT",
+            "request_number": "77/THADS",
+            "request_date": "2026-11-23",
+            "points": "Cách tính lãi chậm thi hành án"
+        }
+    })
+}
+
+async fn start_explanation(app: &TestApp) -> String {
+    let r = app.post("/api/v1/instances", &app.officer(), &explanation_request()).await;
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+/// The court has 15 days to explain: reminders 3 and 1 working days before its last day (at
+/// 08:00), the due notice when it passes, and the escalation to the procuracy; each once, in
+/// the right inboxes.
+#[tokio::test]
+async fn reminders_before_at_and_after_the_due_time_each_once() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let id = start_explanation(&app).await;
+        let answer = deadline(&app, &id, &app.court(), "answer").await;
+        let due_at: DateTime<Utc> =
+            DateTime::parse_from_rfc3339(answer["due_at"].as_str().unwrap()).unwrap().into();
+        let last_day: chrono::NaiveDate = answer["due_date"].as_str().unwrap().parse().unwrap();
+        let cal = calendar();
+        let opened: DateTime<Utc> =
+            DateTime::parse_from_rfc3339(answer["starts_at"].as_str().unwrap()).unwrap().into();
+        assert_eq!(
+            cal.due(opened, 15, Unit::CalendarDays).value.last_day,
+            last_day,
+            "the due day follows the calendar"
+        );
+        let at_eight = |day: chrono::NaiveDate| -> DateTime<Utc> {
+            day.and_hms_opt(8, 0, 0).unwrap().and_local_timezone(Ho_Chi_Minh).unwrap().with_timezone(&Utc)
+        };
+        let three_before = at_eight(cal.sub_working_days(last_day, 3).value);
+        let one_before = at_eight(cal.sub_working_days(last_day, 1).value);
+
+        let reminders_in =
+            |items: &[Value]| items.iter().filter(|n| n["kind"] != "step").cloned().collect::<Vec<_>>();
+        assert_eq!(pass(&app, "a", three_before - chrono::Duration::minutes(1)).await, Report::default());
+        assert_eq!(pass(&app, "a", three_before).await.reminders_sent, 1);
+        assert_eq!(pass(&app, "a", three_before).await.reminders_sent, 0, "sent once");
+        let court = reminders_in(&inbox(&app, &app.court()).await);
+        assert_eq!(kinds(&court), ["reminder"]);
+        assert!(court[0]["subject"].as_str().unwrap().starts_with("Còn 3 ngày làm việc"), "{court:?}");
+        assert_eq!(court[0]["payload"]["legal_basis"], answer["legal_basis"]);
+
+        assert_eq!(pass(&app, "a", one_before).await.reminders_sent, 1);
+        assert_eq!(pass(&app, "a", due_at - chrono::Duration::seconds(1)).await.reminders_sent, 0);
+        let at_due = pass(&app, "a", due_at).await;
+        assert_eq!(at_due.reminders_sent, 2, "the due notice and the escalation");
+        assert_eq!(
+            pass(&app, "b", due_at + chrono::Duration::days(30)).await.reminders_sent,
+            0,
+            "nothing twice"
+        );
+
+        let court = reminders_in(&inbox(&app, &app.court()).await);
+        assert_eq!(kinds(&court), ["due", "reminder", "reminder"]);
+        let procuracy = reminders_in(&inbox(&app, &app.procuracy()).await);
+        assert_eq!(kinds(&procuracy), ["escalation"]);
+        assert!(procuracy[0]["subject"].as_str().unwrap().contains("TAND-HN"), "{procuracy:?}");
+        // The office that asked is told of nothing but the steps.
+        assert_eq!(reminders_in(&inbox(&app, &app.officer()).await), Vec::<Value>::new());
+
+        // Read once, by the first reader; another agency cannot touch it.
+        let note = court[0]["id"].as_str().unwrap();
+        let r = app.post(&format!("/api/v1/inbox/{note}/read"), &app.court(), &json!({})).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap()["read_by"], "court-1");
+        expect_problem(
+            app.post(&format!("/api/v1/inbox/{note}/read"), &app.procuracy(), &json!({})).await,
+            404,
+            "not_found",
+        )
+        .await;
+        let unread: Value = app.get("/api/v1/inbox?unread=true", &app.court()).await.json().await.unwrap();
+        assert!(unread["items"].as_array().unwrap().iter().all(|n| n["id"] != note));
+
+        // Answered late: the deadline closes as missed and the office may act.
+        let answered = json!({"answer_number": "5/TA", "answer_date": "2026-12-20", "explanation": "Lãi tính từ ngày..."});
+        assert_eq!(app.fire(&id, &app.court(), "answer", 1, answered).await.status(), 200);
+        let answer = deadline(&app, &id, &app.court(), "answer").await;
+        assert_eq!(answer["status"], "met", "answered before its real due time");
+    }
+}
+
+/// A deadline met before its reminders fall due has them cancelled, not sent.
+#[tokio::test]
+async fn a_met_deadline_sends_no_reminders() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let id = start_explanation(&app).await;
+        let answered =
+            json!({"answer_number": "5/TA", "answer_date": "2026-11-24", "explanation": "Như sau"});
+        assert_eq!(app.fire(&id, &app.court(), "answer", 1, answered).await.status(), 200);
+        let later = Utc::now() + chrono::Duration::days(60);
+        let report = pass(&app, "a", later).await;
+        // The act_on deadline (5 working days) is still open: its reminders go out; none of answer's.
+        assert_eq!(report.reminders_sent, 4, "{report:?}");
+        let court = inbox(&app, &app.court()).await;
+        assert!(court.iter().all(|n| n["kind"] == "step"), "{court:?}");
+    }
+}
+
+/// What a test receiver got: each request's body, signature and delivery id.
+#[derive(Default)]
+struct Received {
+    requests: Mutex<Vec<(String, String, String)>>,
+    /// Answer 500 to this many requests first.
+    failures: AtomicUsize,
+}
+
+async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<Received>>) -> HttpResponse {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let body = String::from_utf8_lossy(&body).into_owned();
+    state.requests.lock().unwrap().push((
+        body,
+        header(reminders::SIGNATURE_HEADER),
+        header("X-Lienganh-Delivery"),
+    ));
+    let fail = state.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    if fail {
+        HttpResponse::InternalServerError().finish()
+    } else {
+        HttpResponse::Ok().finish()
+    }
+}
+
+/// Starts a webhook receiver on a free port; returns its URL.
+fn receiver(state: Arc<Received>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let data = web::Data::new(state);
+    let server =
+        HttpServer::new(move || App::new().app_data(data.clone()).route("/hook", web::post().to(receive)))
+            .workers(1)
+            .listen(listener)
+            .unwrap()
+            .run();
+    tokio::spawn(server);
+    format!("http://127.0.0.1:{port}/hook")
+}
+
+async fn register(app: &TestApp, agency: &str, url: &str, secret: &str) -> String {
+    let r = app
+        .post(
+            &format!("/api/v1/agencies/{agency}/webhooks"),
+            &app.admin(),
+            &json!({"url": url, "secret": secret}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let hook: Value = r.json().await.unwrap();
+    assert!(hook.get("secret").is_none(), "the secret is never shown");
+    hook["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_webhook_is_retried_with_backoff_until_it_is_delivered_signed() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let received = Arc::new(Received::default());
+        received.failures.store(2, Ordering::SeqCst);
+        let secret = "khóa-bí-mật-của-tòa-án-Hà-Nội-2026";
+        let hook = register(&app, "TAND-HN", &receiver(received.clone()), secret).await;
+        start_explanation(&app).await; // the court is told of the request
+
+        let t = Utc::now();
+        assert_eq!(pass(&app, "a", t).await.webhooks_retried, 1, "the first attempt fails");
+        assert_eq!(
+            pass(&app, "a", t + chrono::Duration::seconds(29)).await.webhooks_retried,
+            0,
+            "waits 30 s"
+        );
+        assert_eq!(
+            pass(&app, "a", t + chrono::Duration::seconds(30)).await.webhooks_retried,
+            1,
+            "the second fails"
+        );
+        assert_eq!(
+            pass(&app, "a", t + chrono::Duration::seconds(89)).await,
+            Report::default(),
+            "then waits 60 s"
+        );
+        assert_eq!(pass(&app, "a", t + chrono::Duration::seconds(90)).await.webhooks_delivered, 1);
+        assert_eq!(
+            pass(&app, "a", t + chrono::Duration::days(1)).await.webhooks_delivered,
+            0,
+            "delivered once"
+        );
+
+        let requests = received.requests.lock().unwrap().clone();
+        assert_eq!(requests.len(), 3);
+        for (body, signature, delivery) in &requests {
+            assert_eq!(
+                signature,
+                &reminders::sign(secret, body),
+                "the body verifies with the agency's secret"
+            );
+            // Checked independently of the service's own function.
+            use hmac::{Hmac, Mac};
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+            mac.update(body.as_bytes());
+            assert_eq!(signature, &format!("sha256={}", hex::encode(mac.finalize().into_bytes())));
+            let parsed: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(&parsed["delivery_id"], delivery);
+            assert_eq!(parsed["notification"]["agency"], "TAND-HN");
+        }
+        let deliveries: Value =
+            app.get(&format!("/api/v1/webhooks/{hook}/deliveries"), &app.admin()).await.json().await.unwrap();
+        assert_eq!(deliveries[0]["status"], "delivered");
+        assert_eq!(deliveries[0]["attempts"], 3);
+        expect_problem(
+            app.get(&format!("/api/v1/webhooks/{hook}/deliveries"), &app.court()).await,
+            403,
+            "forbidden",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_that_keeps_failing_is_given_up_and_shown_failed() {
+    let app = spawn(backends()[0]).await;
+    let received = Arc::new(Received::default());
+    received.failures.store(usize::MAX, Ordering::SeqCst);
+    let hook = register(&app, "TAND-HN", &receiver(received.clone()), "another-secret-of-16+").await;
+    start_explanation(&app).await;
+    let mut t = Utc::now();
+    let mut failed = 0;
+    for _ in 0..reminders::MAX_ATTEMPTS {
+        failed += pass(&app, "a", t).await.webhooks_failed;
+        t += chrono::Duration::hours(2);
+    }
+    assert_eq!(failed, 1);
+    assert_eq!(received.requests.lock().unwrap().len(), reminders::MAX_ATTEMPTS as usize);
+    let failed: Value = app
+        .get(&format!("/api/v1/webhooks/{hook}/deliveries?status=failed"), &app.admin())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(failed[0]["attempts"], reminders::MAX_ATTEMPTS);
+    assert!(failed[0]["last_error"].as_str().unwrap().contains("500"), "{failed}");
+    // Bad registrations are refused.
+    let bad = json!({"url": "ftp://example", "secret": "short"});
+    let problem = expect_problem(
+        app.post("/api/v1/agencies/TAND-HN/webhooks", &app.admin(), &bad).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 2);
+    let ok = json!({"url": "http://127.0.0.1:9/x", "secret": "0123456789abcdef"});
+    expect_problem(app.post("/api/v1/agencies/TAND-HN/webhooks", &app.court(), &ok).await, 403, "forbidden")
+        .await;
+    expect_problem(app.post("/api/v1/agencies/TAND-XX/webhooks", &app.admin(), &ok).await, 404, "not_found")
+        .await;
+}
+
+/// Two nodes sweeping at once over the same due rows: several hundred reminders, each sent
+/// once, and every webhook delivery received once by the agencies' receiver.
+#[tokio::test]
+async fn two_nodes_send_each_reminder_and_webhook_exactly_once() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let received = Arc::new(Received::default());
+        let url = receiver(received.clone());
+        register(&app, "TAND-HN", &url, "court-secret-0123456789").await;
+        register(&app, "VKS-HN", &url, "procuracy-secret-0123456789").await;
+        let instances = 100;
+        for _ in 0..instances {
+            start_explanation(&app).await;
+        }
+        let later = Utc::now() + chrono::Duration::days(60);
+        let node = |name: &'static str| {
+            let url = app.database_url.clone();
+            async move {
+                // Each node has pools of its own, as two processes would.
+                let db = Db::connect(&url, 2).unwrap();
+                reminders::pass(&db, name, micros(later), &reminders::http_client().unwrap()).await.unwrap()
+            }
+        };
+        let (a, b) = tokio::join!(tokio::spawn(node("node-a")), tokio::spawn(node("node-b")));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        // Four reminders each: 3 and 1 working days before, at the due time, and the escalation.
+        assert_eq!(a.reminders_sent + b.reminders_sent, 4 * instances, "{backend:?} {a:?} {b:?}");
+        assert_eq!(a.webhooks_retried + b.webhooks_retried + a.webhooks_failed + b.webhooks_failed, 0);
+
+        let requests = received.requests.lock().unwrap().clone();
+        let mut by_delivery: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, _, delivery) in &requests {
+            *by_delivery.entry(delivery.as_str()).or_default() += 1;
+        }
+        assert!(by_delivery.values().all(|n| *n == 1), "{backend:?}: a delivery was received twice");
+        // The court hears of each request and of its 3 reminders; the procuracy of each request
+        // and of each escalation.
+        assert_eq!(requests.len(), instances * (1 + 3) + instances * (1 + 1), "{backend:?}");
+        assert_eq!(a.webhooks_delivered + b.webhooks_delivered, requests.len());
+        let reminders_seen: BTreeSet<String> = requests
+            .iter()
+            .filter_map(|(body, _, _)| {
+                let v: Value = serde_json::from_str(body).ok()?;
+                (v["notification"]["kind"] != "step")
+                    .then(|| v["notification"]["id"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        assert_eq!(reminders_seen.len(), 4 * instances);
+    }
+}
+
+/// `lienganh remind --once --now` runs one pass against the configured database.
+#[tokio::test]
+async fn the_remind_command_runs_one_pass() {
+    let app = spawn(backends()[0]).await;
+    start_explanation(&app).await;
+    let run = |now: String| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lienganh"))
+            .env("LIENGANH_DATABASE_URL", &app.database_url)
+            .env("LIENGANH_WORKFLOWS", Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows"))
+            .env_remove("LIENGANH_JWT_SECRET")
+            .args(["remind", "--once", "--now", &now])
+            .output()
+            .unwrap()
+    };
+    let later = (Utc::now() + chrono::Duration::days(60)).to_rfc3339();
+    let out = run(later.clone());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("reminders sent 4,"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let again = run(later);
+    assert!(String::from_utf8_lossy(&again.stdout).starts_with("reminders sent 0,"));
+    let bad = run("yesterday".into());
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
+}
+
+/// A reply deadline extended by the procuracy moves by the days granted; a suspended
+/// re-verification clock stops and runs on.
+#[tokio::test]
+async fn deadlines_are_extended_and_suspended_where_the_definition_allows() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let request = json!({
+            "workflow": "procuracy_supervision",
+            "parties": {"procuracy": "VKS-HN", "enforcement": "THADS-HN"},
+            "data": {"instrument": "request", "document_number": "90/YC-VKS", "issued_on": "2026-11-02",
+                     "content": "Báo cáo việc chậm ra quyết định", "reply_due": "2026-11-20"}
+        });
+        let id =
+            app.post("/api/v1/instances", &app.procuracy(), &request).await.json::<Value>().await.unwrap()
+                ["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        assert_eq!(deadline(&app, &id, &app.head(), "reply_request").await["due_date"], "2026-11-20");
+        assert_eq!(app.fire(&id, &app.officer(), "acknowledge", 1, json!({})).await.status(), 200);
+        let extension =
+            json!({"extension_days": 5, "extension_reason": "Cần thêm thời gian xác minh 12 việc"});
+        assert_eq!(app.fire(&id, &app.procuracy(), "extend_reply", 2, extension).await.status(), 200);
+        let reply = deadline(&app, &id, &app.head(), "reply_request").await;
+        assert_eq!(reply["due_date"], "2026-11-25", "{backend:?} five calendar days more");
+        assert_eq!(reply["status"], "open");
+        let history: Value =
+            app.get(&format!("/api/v1/instances/{id}/history"), &app.head()).await.json().await.unwrap();
+        assert_eq!(history["events"][2]["data"]["extension_reason"], "Cần thêm thời gian xác minh 12 việc");
+
+        let verification = json!({
+            "workflow": "condition_verification",
+            "parties": {"enforcement": "THADS-HN", "procuracy": "VKS-HN"},
+            "data": {"decision_number": "88/QĐ-THADS", "decision_sent_date": "2026-11-02"}
+        });
+        let id =
+            app.post("/api/v1/instances", &app.officer(), &verification).await.json::<Value>().await.unwrap()
+                ["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        let steps = [
+            ("record_service", json!({"served_on": "2026-11-03", "service_channel": "vneid"})),
+            ("start_verification", json!({"voluntary_period_ended": "2026-11-13"})),
+            (
+                "classify_not_yet",
+                json!({"decision_not_yet_number": "5/QĐ", "verification_date": "2026-11-20",
+                                        "reverification_basis": "standard", "findings": "Không có tài sản"}),
+            ),
+        ];
+        let head = app.head();
+        for (i, (step, data)) in steps.into_iter().enumerate() {
+            let token = if step == "classify_not_yet" { &head } else { &app.officer() };
+            let r = app.fire(&id, token, step, i as i64 + 1, data).await;
+            assert_eq!(r.status(), 200, "{step}: {}", r.text().await.unwrap());
+        }
+        // Everything else due within the year is sent first, so what follows sees the cycle alone.
+        pass(&app, "a", Utc::now() + chrono::Duration::days(400)).await;
+        let cycle = deadline(&app, &id, &head, "reverification").await;
+        assert_eq!(cycle["due_date"], "2027-05-20", "six months from the verification");
+        let suspended = json!({"suspension_decision": "12/QĐ-THADS tạm đình chỉ (mở thủ tục phá sản)"});
+        assert_eq!(app.fire(&id, &head, "suspend_enforcement", 4, suspended).await.status(), 200);
+        assert_eq!(deadline(&app, &id, &head, "reverification").await["status"], "suspended");
+        // A suspended clock sends nothing.
+        let report = pass(&app, "a", Utc::now() + chrono::Duration::days(400)).await;
+        assert_eq!(report.reminders_sent, 0, "{report:?}");
+        assert_eq!(
+            app.fire(&id, &head, "resume_enforcement", 5, json!({"resumption_decision": "13/QĐ-THADS"}))
+                .await
+                .status(),
+            200
+        );
+        let resumed = deadline(&app, &id, &head, "reverification").await;
+        assert_eq!(resumed["status"], "open");
+        assert_eq!(resumed["due_date"], "2027-05-20", "suspended for moments: the same day");
+    }
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_calendar_year_through_the_api() {
+    let app = spawn(backends()[0]).await;
+    let years: Value = app.get("/api/v1/calendar/years", &app.court()).await.json().await.unwrap();
+    let listed: Vec<i64> = years.as_array().unwrap().iter().map(|y| y["year"].as_i64().unwrap()).collect();
+    assert_eq!(listed, [2024, 2025, 2026, 2027]);
+    assert_eq!(years[3]["provisional"], true);
+
+    let year_2028 = json!({
+        "tet": "2028-01-26",
+        "holidays": ["2028-01-01", "2028-01-25", "2028-01-26", "2028-01-27", "2028-01-28", "2028-01-31"],
+        "working_weekends": [],
+        "source": "Thông báo nghỉ Tết 2028 (ví dụ kiểm thử)",
+        "provisional": true
+    });
+    expect_problem(
+        app.client
+            .put(app.url("/api/v1/calendar/years/2028"))
+            .bearer_auth(app.court())
+            .json(&year_2028)
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    let mut wrong = year_2028.clone();
+    wrong["tet"] = json!("2027-02-06");
+    expect_problem(
+        app.client
+            .put(app.url("/api/v1/calendar/years/2028"))
+            .bearer_auth(app.admin())
+            .json(&wrong)
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let r = app
+        .client
+        .put(app.url("/api/v1/calendar/years/2028"))
+        .bearer_auth(app.admin())
+        .json(&year_2028)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let years: Value = r.json().await.unwrap();
+    assert_eq!(years[4]["year"], 2028);
+    assert_eq!(years[4]["origin"], "api");
+
+    // From now on coercion in 2028 is checked against it: Monday 7 February 2028 is a working
+    // day within Tết's window; 31 January is one of the holidays given.
+    let cal = {
+        let db = Db::connect(&app.database_url, 1).unwrap();
+        let mut conn = db.read().unwrap();
+        lienganh::service::calendar::effective(&mut conn, &calendar()).unwrap()
+    };
+    assert!(cal.covers(2028));
+    assert!(cal.check_coercion_day("2028-02-07".parse().unwrap()).unwrap_err().contains("Tết"));
+    assert!(cal.check_coercion_day("2028-01-31".parse().unwrap()).unwrap_err().contains("holiday"));
+    assert!(cal.check_coercion_day("2028-03-07".parse().unwrap()).is_ok());
+    assert!(cal.due(Utc::now(), 1, Unit::WorkingDays).complete);
+}
