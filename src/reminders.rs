@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use futures_util::stream::{self, StreamExt};
+
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
@@ -25,8 +27,12 @@ use crate::service::notify;
 
 /// How long a claim holds before another node may take it over.
 pub const LEASE: Duration = Duration::from_secs(60);
-/// Claims taken at a time.
+/// Reminder claims taken at a time.
 const BATCH: i64 = 500;
+/// Webhook deliveries claimed at a time, and how many are in flight at once: at most
+/// 40 / 8 = 5 rounds of the 10-second timeout, within the lease.
+const WEBHOOK_BATCH: i64 = 40;
+const WEBHOOK_CONCURRENCY: usize = 8;
 /// Attempts before a webhook delivery is given up and shown as failed.
 pub const MAX_ATTEMPTS: i32 = 8;
 /// The first retry waits this long; each later one twice as long, up to an hour.
@@ -202,7 +208,46 @@ async fn post(client: &reqwest::Client, delivery: &DeliveryRow, hook: &WebhookRo
     }
 }
 
-/// Sends the webhook deliveries due at `now`.
+/// Makes one attempt at a claimed delivery; returns the status it was left in, or `None` when
+/// it was no longer this node's to send.
+async fn attempt(
+    db: &Db,
+    owner: &str,
+    id: &str,
+    now: i64,
+    client: &reqwest::Client,
+) -> ApiResult<Option<&'static str>> {
+    let (db2, owner2, id2) = (db.clone(), owner.to_owned(), id.to_owned());
+    let held = blocking(move || Ok(webhook_store::held(&mut *db2.write()?, &id2, &owner2)?)).await?;
+    let Some((delivery, hook)) = held else { return Ok(None) };
+    let outcome = post(client, &delivery, &hook).await;
+    let attempts = delivery.attempts + 1;
+    let (status, next, error, delivered_at) = match outcome {
+        Ok(()) => (webhook_store::DELIVERED, now, None, Some(now)),
+        Err(e) if attempts >= MAX_ATTEMPTS => (webhook_store::FAILED, now, Some(e), None),
+        Err(e) => (webhook_store::PENDING, retry_at(now, attempts), Some(e), None),
+    };
+    if let Some(e) = &error {
+        tracing::warn!(delivery = %delivery.id, url = %hook.url, attempts, error = %e, "webhook delivery failed");
+    }
+    let (db2, owner2, id2) = (db.clone(), owner.to_owned(), id.to_owned());
+    let recorded = blocking(move || {
+        let attempt = webhook_store::Attempt {
+            status,
+            attempts,
+            next_attempt_at: next,
+            error: error.as_deref(),
+            delivered_at,
+        };
+        Ok(webhook_store::record_attempt(&mut *db2.write()?, &id2, &owner2, &attempt)?)
+    })
+    .await?;
+    Ok(recorded.then_some(status))
+}
+
+/// Sends the webhook deliveries due at `now`, several at a time, so that one slow receiver
+/// does not hold the others up. A claim is small enough to be sent well within its lease even
+/// when every receiver times out.
 pub async fn deliver_webhooks(db: &Db, owner: &str, now: i64, client: &reqwest::Client) -> ApiResult<Report> {
     let mut report = Report::default();
     loop {
@@ -211,45 +256,24 @@ pub async fn deliver_webhooks(db: &Db, owner: &str, now: i64, client: &reqwest::
             let mut conn = db2.write()?;
             let lease_until = now.max(crate::domain::now().timestamp_micros()) + micros(LEASE);
             write_transaction(&mut conn, |conn| -> ApiResult<Vec<String>> {
-                Ok(webhook_store::claim_due(conn, &owner2, now, lease_until, BATCH)?)
+                Ok(webhook_store::claim_due(conn, &owner2, now, lease_until, WEBHOOK_BATCH)?)
             })
         })
         .await?;
-        for id in &claimed {
-            let (db2, owner2, id2) = (db.clone(), owner.to_owned(), id.clone());
-            let held = blocking(move || Ok(webhook_store::held(&mut *db2.write()?, &id2, &owner2)?)).await?;
-            let Some((delivery, hook)) = held else { continue };
-            let outcome = post(client, &delivery, &hook).await;
-            let attempts = delivery.attempts + 1;
-            let (status, next, error, delivered_at) = match &outcome {
-                Ok(()) => (webhook_store::DELIVERED, now, None, Some(now)),
-                Err(e) if attempts >= MAX_ATTEMPTS => (webhook_store::FAILED, now, Some(e.clone()), None),
-                Err(e) => (webhook_store::PENDING, retry_at(now, attempts), Some(e.clone()), None),
-            };
-            match status {
-                webhook_store::DELIVERED => report.webhooks_delivered += 1,
-                webhook_store::FAILED => report.webhooks_failed += 1,
-                _ => report.webhooks_retried += 1,
+        let outcomes: Vec<ApiResult<Option<&str>>> = stream::iter(claimed.clone())
+            .map(|id| async move { attempt(db, owner, &id, now, client).await })
+            .buffer_unordered(WEBHOOK_CONCURRENCY)
+            .collect()
+            .await;
+        for outcome in outcomes {
+            match outcome? {
+                Some(webhook_store::DELIVERED) => report.webhooks_delivered += 1,
+                Some(webhook_store::FAILED) => report.webhooks_failed += 1,
+                Some(_) => report.webhooks_retried += 1,
+                None => {}
             }
-            if let Some(e) = &error {
-                tracing::warn!(delivery = %delivery.id, url = %hook.url, attempts, error = %e, "webhook delivery failed");
-            }
-            let (db2, owner2, id2) = (db.clone(), owner.to_owned(), id.clone());
-            blocking(move || {
-                let mut conn = db2.write()?;
-                let attempt = webhook_store::Attempt {
-                    status,
-                    attempts,
-                    next_attempt_at: next,
-                    error: error.as_deref(),
-                    delivered_at,
-                };
-                webhook_store::record_attempt(&mut conn, &id2, &owner2, &attempt)?;
-                Ok(())
-            })
-            .await?;
         }
-        if (claimed.len() as i64) < BATCH {
+        if (claimed.len() as i64) < WEBHOOK_BATCH {
             return Ok(report);
         }
     }

@@ -188,6 +188,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .service(webhooks::create)
                     .service(webhooks::list)
                     .service(webhooks::deliveries)
+                    .service(webhooks::remove)
                     .service(calendar::years)
                     .service(calendar::put),
             )
@@ -242,6 +243,7 @@ impl Modify for BearerAuth {
         webhooks::create,
         webhooks::list,
         webhooks::deliveries,
+        webhooks::remove,
         calendar::years,
         calendar::put,
     ),

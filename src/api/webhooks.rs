@@ -1,4 +1,4 @@
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -98,4 +98,25 @@ pub async fn deliveries(
     let found =
         state.read(move |conn, _| webhooks::deliveries(conn, &actor, id, status.as_deref(), limit)).await?;
     Ok(HttpResponse::Ok().json(found))
+}
+
+/// Removes a webhook (admin only), for example to replace its secret: nothing more is sent to
+/// it, and deliveries still pending are given up (shown as failed, with the reason).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id (UUID)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Webhook), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable)
+)]
+#[delete("/webhooks/{id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "webhook")?;
+    let hook = state.write(move |conn, _| webhooks::remove(conn, &actor, id)).await?;
+    Ok(HttpResponse::Ok().json(hook))
 }

@@ -64,6 +64,26 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<WebhookRow>> {
     webhooks::table.find(id).select(WebhookRow::as_select()).first(conn).optional()
 }
 
+/// Stops a webhook: nothing more is queued for it, and what was still pending is given up
+/// with the reason, visible among its deliveries.
+pub fn deactivate(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<()> {
+    diesel::update(webhooks::table.find(id)).set(webhooks::active.eq(false)).execute(conn)?;
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::webhook_id.eq(id))
+            .filter(webhook_deliveries::status.eq(PENDING)),
+    )
+    .set((
+        webhook_deliveries::status.eq(FAILED),
+        webhook_deliveries::next_attempt_at.eq(at),
+        webhook_deliveries::last_error.eq("the webhook was removed before delivery"),
+        webhook_deliveries::lease_owner.eq(None::<String>),
+        webhook_deliveries::lease_until.eq(None::<i64>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
 pub fn insert_delivery(conn: &mut DbConn, row: &DeliveryRow) -> QueryResult<()> {
     diesel::insert_into(webhook_deliveries::table).values(row).execute(conn).map(|_| ())
 }
@@ -119,6 +139,7 @@ pub fn held(conn: &mut DbConn, id: &str, owner: &str) -> QueryResult<Option<(Del
         .filter(webhook_deliveries::id.eq(id))
         .filter(webhook_deliveries::status.eq(PENDING))
         .filter(webhook_deliveries::lease_owner.eq(owner))
+        .filter(webhooks::active.eq(true))
         .select((DeliveryRow::as_select(), WebhookRow::as_select()))
         .first(conn)
         .optional()

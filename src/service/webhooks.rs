@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::webhooks::{self as store, DeliveryRow, WebhookRow};
-use crate::db::{agencies as agency_store, DbConn};
+use crate::db::{agencies as agency_store, write_transaction, DbConn};
 use crate::domain::{check_text, local_rfc3339, now, AgencyCode, Role};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::workflow::engine::Actor;
@@ -125,4 +125,17 @@ pub fn deliveries(
         return Err(ApiError::not_found(format!("no webhook {id}")));
     }
     Ok(store::deliveries(conn, &id, status, limit)?.into_iter().map(delivery_view).collect())
+}
+
+/// Removes a webhook (admin only): it stays listed, inactive, with its deliveries; what was
+/// still pending is given up.
+pub fn remove(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Webhook> {
+    admin(actor)?;
+    let id = id.to_string();
+    let Some(row) = store::find(conn, &id)? else {
+        return Err(ApiError::not_found(format!("no webhook {id}")));
+    };
+    let at = now().timestamp_micros();
+    write_transaction(conn, |conn| store::deactivate(conn, &id, at))?;
+    Ok(view(WebhookRow { active: false, ..row }))
 }

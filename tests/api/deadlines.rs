@@ -394,7 +394,7 @@ async fn two_nodes_send_each_reminder_and_webhook_exactly_once() {
         let url = receiver(received.clone());
         register(&app, "TAND-HN", &url, "court-secret-0123456789").await;
         register(&app, "VKS-HN", &url, "procuracy-secret-0123456789").await;
-        let instances = 100;
+        let instances = 300;
         for _ in 0..instances {
             start_explanation(&app).await;
         }
@@ -409,6 +409,7 @@ async fn two_nodes_send_each_reminder_and_webhook_exactly_once() {
         };
         let (a, b) = tokio::join!(tokio::spawn(node("node-a")), tokio::spawn(node("node-b")));
         let (a, b) = (a.unwrap(), b.unwrap());
+        println!("{backend:?}: node a {a:?}, node b {b:?}");
         // Four reminders each: 3 and 1 working days before, at the due time, and the escalation.
         assert_eq!(a.reminders_sent + b.reminders_sent, 4 * instances, "{backend:?} {a:?} {b:?}");
         assert_eq!(a.webhooks_retried + b.webhooks_retried + a.webhooks_failed + b.webhooks_failed, 0);
@@ -608,4 +609,73 @@ async fn an_admin_adds_a_calendar_year_through_the_api() {
     assert!(cal.check_coercion_day("2028-01-31".parse().unwrap()).unwrap_err().contains("holiday"));
     assert!(cal.check_coercion_day("2028-03-07".parse().unwrap()).is_ok());
     assert!(cal.due(Utc::now(), 1, Unit::WorkingDays).complete);
+}
+
+/// A removed webhook gets nothing more; what was pending for it is given up, with the reason.
+#[tokio::test]
+async fn a_removed_webhook_gets_nothing_more() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let received = Arc::new(Received::default());
+        let hook = register(&app, "TAND-HN", &receiver(received.clone()), "secret-to-be-replaced").await;
+        start_explanation(&app).await;
+        expect_problem(app.delete(&format!("/api/v1/webhooks/{hook}"), &app.court()).await, 403, "forbidden")
+            .await;
+        let r = app.delete(&format!("/api/v1/webhooks/{hook}"), &app.admin()).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap()["active"], false);
+        start_explanation(&app).await;
+        assert_eq!(pass(&app, "a", Utc::now()).await, Report::default(), "{backend:?}");
+        assert!(received.requests.lock().unwrap().is_empty());
+
+        let deliveries: Value =
+            app.get(&format!("/api/v1/webhooks/{hook}/deliveries"), &app.admin()).await.json().await.unwrap();
+        let deliveries = deliveries.as_array().unwrap();
+        assert_eq!(deliveries.len(), 1, "the second request queued nothing");
+        assert_eq!(deliveries[0]["status"], "failed");
+        assert_eq!(deliveries[0]["attempts"], 0);
+        assert!(deliveries[0]["last_error"].as_str().unwrap().contains("removed"));
+        let listed: Value =
+            app.get("/api/v1/agencies/TAND-HN/webhooks", &app.admin()).await.json().await.unwrap();
+        assert_eq!(listed[0]["active"], false);
+        let missing = "0190a0a0-0000-7000-8000-000000000000";
+        expect_problem(
+            app.delete(&format!("/api/v1/webhooks/{missing}"), &app.admin()).await,
+            404,
+            "not_found",
+        )
+        .await;
+    }
+}
+
+/// A node that claims reminders and dies before sending them leaves them to another once its
+/// lease runs out; should it come back, it can no longer mark them sent.
+#[tokio::test]
+async fn a_node_that_dies_mid_pass_leaves_its_claims_to_another() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        start_explanation(&app).await;
+        let later = micros(Utc::now() + chrono::Duration::days(60));
+        let db = Db::connect(&app.database_url, 1).unwrap();
+        let lease_until = later + micros_of(reminders::LEASE);
+        let claimed = {
+            let mut conn = db.write().unwrap();
+            lienganh::db::reminders::claim_due(&mut conn, "dead-node", later, lease_until, 100).unwrap()
+        };
+        assert_eq!(claimed.len(), 4, "{backend:?}");
+        let at = |t: i64| DateTime::from_timestamp_micros(t).unwrap();
+        assert_eq!(pass(&app, "b", at(later)).await.reminders_sent, 0, "still leased");
+        assert_eq!(pass(&app, "b", at(lease_until + 1)).await.reminders_sent, 4, "taken over");
+        let mut conn = db.write().unwrap();
+        let late =
+            lienganh::db::reminders::finish(&mut conn, &claimed[0], "dead-node", "sent", lease_until + 2);
+        assert!(!late.unwrap(), "the dead node's claim is void");
+        drop(conn);
+        let court = inbox(&app, &app.court()).await;
+        assert_eq!(court.iter().filter(|n| n["kind"] != "step").count(), 3, "each once");
+    }
+}
+
+fn micros_of(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap()
 }

@@ -158,6 +158,14 @@ impl TestApp {
         self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
     }
 
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.client.delete(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client.put(self.url(path)).bearer_auth(token).json(body).send().await.expect("request")
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
         self.client.post(self.url(path)).bearer_auth(token).json(body).send().await.expect("request")
     }
