@@ -152,7 +152,14 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
     let mut notified = std::collections::BTreeSet::new();
     for action in actions {
         match action {
-            Action::OpenDeadline { deadline, responsible, escalate_to, starts_at, due_date } => {
+            Action::OpenDeadline {
+                deadline,
+                responsible,
+                escalate_slot,
+                escalate_to,
+                starts_at,
+                due_date,
+            } => {
                 let Some(d) = ctx.def.deadlines.iter().find(|x| &x.name == deadline) else { continue };
                 let step_time = DateTime::from_timestamp_micros(ctx.at).unwrap_or(DateTime::UNIX_EPOCH);
                 let start = starts_at.as_deref().and_then(parse_start).unwrap_or(step_time);
@@ -176,7 +183,7 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                     responsible_agency: responsible.to_string(),
                     responsible_roles: roles_of(ctx.def, &d.responsible),
                     escalate_agency: escalate_to.as_ref().map(ToString::to_string),
-                    escalate_roles: roles_of(ctx.def, &d.escalate_to),
+                    escalate_roles: roles_of(ctx.def, escalate_slot),
                     legal_basis: d.legal_basis.clone(),
                     unit: unit_name(d.unit).to_owned(),
                     duration: i32::try_from(d.duration).unwrap_or(i32::MAX),

@@ -259,6 +259,10 @@ pub struct Deadline {
     pub responsible: String,
     /// The party slot told when the deadline is missed (a required slot).
     pub escalate_to: String,
+    /// An optional slot told instead of `escalate_to` when an agency is bound to it (the
+    /// steering committee of a complex coercion, say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalate_first_to: Option<String>,
     /// Article and law, such as "Điều 36 khoản 1 Luật THADS 26/2008/QH12".
     pub legal_basis: String,
     /// Applies only when this holds on the instance's data.

@@ -106,6 +106,8 @@ pub enum Action {
     OpenDeadline {
         deadline: String,
         responsible: AgencyCode,
+        /// The slot told when it is missed, and the agency bound to it.
+        escalate_slot: String,
         escalate_to: Option<AgencyCode>,
         /// The value of the data field that starts the clock; the step's time when absent.
         starts_at: Option<String>,
@@ -242,10 +244,16 @@ fn text_of(data: &Map<String, Value>, field: Option<&String>) -> Option<String> 
 fn open(d: &Deadline, parties: &BTreeMap<String, AgencyCode>, data: &Map<String, Value>) -> Option<Action> {
     // No agency bound to the responsible slot (an optional party): nobody to hold to it.
     let responsible = parties.get(&d.responsible)?.clone();
+    // An optional slot named first takes the escalation when an agency is bound to it.
+    let escalate_slot = match &d.escalate_first_to {
+        Some(first) if parties.contains_key(first) => first,
+        _ => &d.escalate_to,
+    };
     Some(Action::OpenDeadline {
         deadline: d.name.clone(),
         responsible,
-        escalate_to: parties.get(&d.escalate_to).cloned(),
+        escalate_to: parties.get(escalate_slot).cloned(),
+        escalate_slot: escalate_slot.clone(),
         starts_at: text_of(data, d.starts_from_field.as_ref()),
         due_date: text_of(data, d.due_date_field.as_ref()),
     })

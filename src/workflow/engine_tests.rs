@@ -76,6 +76,7 @@ fn start_opens_the_deadline_that_fits_the_category() {
         Action::OpenDeadline {
             deadline: "transfer".into(),
             responsible: code("TAND-HN"),
+            escalate_slot: "procuracy".into(),
             escalate_to: Some(code("VKS-HN")),
             starts_at: Some("2026-03-20".into()),
             due_date: None,
@@ -527,4 +528,75 @@ fn party_rules_and_date_checks_are_enforced_at_the_start() {
     assert_eq!(errors[0].field, "parties.other");
     parties.insert("other".into(), agency("THADS-LC-KV2", AgencyKind::Enforcement, Some("THADS-LC")));
     assert!(start(&def, &parties, &officer, &given, &cal()).is_ok());
+}
+
+/// The handover with a committee that takes escalations when bound, and steps that suspend,
+/// resume and extend the yearly review.
+fn handover_with_clock_steps() -> Definition {
+    let mut text = HANDOVER
+        .replace(
+            "escalate_to = \"sender\"\nlegal_basis = \"operational\"",
+            "escalate_to = \"sender\"\nescalate_first_to = \"committee\"\nlegal_basis = \"operational\"",
+        )
+        .replace(
+            "restarted_by = [\"review\"]\n",
+            "restarted_by = [\"review\"]\nsuspended_by = [\"pause\"]\nresumed_by = [\"go_on\"]\n\
+             extended_by = [\"extend\"]\nextension_field = \"extra\"\n",
+        );
+    for (name, data) in [("pause", ""), ("go_on", ""), ("extend", "extra")] {
+        text.push_str(&format!(
+            "\n[[transitions]]\nname = \"{name}\"\ntitle_vi = \"{name}\"\ntitle_en = \"{name}\"\n\
+             from = [\"stored\"]\nto = \"stored\"\nparty = \"receiver\"\nroles = [\"enforcement_officer\"]\n"
+        ));
+        if !data.is_empty() {
+            text.push_str(&format!(
+                "\n[[transitions.data]]\nname = \"{data}\"\ntype = \"integer\"\ntitle_vi = \"Số ngày\"\ntitle_en = \"Days\"\n"
+            ));
+        }
+    }
+    parse_definition(Path::new("handover.toml"), &text).unwrap()
+}
+
+#[test]
+fn an_escalation_goes_first_to_the_optional_slot_when_it_is_bound() {
+    let def = handover_with_clock_steps();
+    let officer = actor("THADS-HN", &[Role::EnforcementOfficer]);
+    let data = obj(
+        json!({"complex": false, "items": [{"description": "Xe máy", "quantity": "1", "unit": "chiếc"}]}),
+    );
+    let short = obj(json!({"receipt": [{"item": 1, "status": "missing", "note": "không có"}]}));
+    let escalation = |p: &BTreeMap<String, AgencyCode>| {
+        let inst =
+            InstanceView { state: "sent", parties: p, data: &data, pending: NONE, parents: NO_PARENTS };
+        let d = fire(&def, inst, &officer, "confirm", &short, &cal()).unwrap();
+        match &d.actions[0] {
+            Action::OpenDeadline { escalate_slot, escalate_to, .. } => {
+                (escalate_slot.clone(), escalate_to.clone())
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    let mut p = handover_parties();
+    assert_eq!(escalation(&p), ("sender".into(), Some(code("CA-HN"))));
+    p.insert("committee".into(), code("BCD-HN"));
+    assert_eq!(escalation(&p), ("committee".into(), Some(code("BCD-HN"))));
+}
+
+#[test]
+fn steps_named_by_a_deadline_suspend_resume_and_extend_it() {
+    let def = handover_with_clock_steps();
+    let p = handover_parties();
+    let officer = actor("THADS-HN", &[Role::EnforcementOfficer]);
+    let data = obj(json!({"complex": false}));
+    let inst = InstanceView { state: "stored", parties: &p, data: &data, pending: NONE, parents: NO_PARENTS };
+    let step =
+        |name: &str, given: Value| fire(&def, inst, &officer, name, &obj(given), &cal()).unwrap().actions;
+    assert_eq!(step("pause", json!({})), [Action::SuspendDeadline { deadline: "review".into() }]);
+    assert_eq!(step("go_on", json!({})), [Action::ResumeDeadline { deadline: "review".into() }]);
+    assert_eq!(
+        step("extend", json!({"extra": 2})),
+        [Action::ExtendDeadline { deadline: "review".into(), by: 2 }]
+    );
+    // A restart is not a suspension: it closes and opens.
+    assert_eq!(names(&step("review", json!({}))), ["close review", "open review"]);
 }

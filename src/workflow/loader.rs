@@ -183,6 +183,7 @@ struct RawDeadline {
     due_date_field: Option<Name>,
     responsible: Name,
     escalate_to: Name,
+    escalate_first_to: Option<Name>,
     legal_basis: Name,
     when: Option<Spanned<RawCondition>>,
     #[serde(default)]
@@ -718,6 +719,12 @@ impl<'p, 'a> Checker<'p, 'a> {
                 "escalate_to must be a required slot, so that a missed deadline always reaches someone",
             );
         }
+        if let Some(first) = &d.escalate_first_to {
+            self.slot(first, "escalate_first_to");
+            if first.get_ref() == d.escalate_to.get_ref() {
+                self.p.at_span(first, "escalate_first_to names the same slot as escalate_to");
+            }
+        }
         if d.legal_basis.get_ref().trim().is_empty() {
             self.p.at_span(&d.legal_basis, "legal_basis is empty: cite the article and the law");
         }
@@ -746,9 +753,10 @@ impl<'p, 'a> Checker<'p, 'a> {
                 self.field_of(f, "extension_field", &[DataType::Integer]);
             }
             (None, true) => {}
-            _ => self
-                .p
-                .at_span(&d.name, format!("deadline {name:?}: extended_by and extension_field go together")),
+            (given, _) => {
+                let at = given.as_ref().or(d.extended_by.first()).unwrap_or(&d.name);
+                self.p.at_span(at, format!("deadline {name:?}: extended_by and extension_field go together"));
+            }
         }
         let reminders = d.reminders.clone().unwrap_or_else(|| DEFAULT_REMINDERS.to_vec());
         if reminders.iter().any(|r| *r == 0 || *r > 60) {
@@ -763,6 +771,7 @@ impl<'p, 'a> Checker<'p, 'a> {
             due_date_field: d.due_date_field.as_ref().map(|f| f.get_ref().clone()),
             responsible: d.responsible.get_ref().clone(),
             escalate_to: d.escalate_to.get_ref().clone(),
+            escalate_first_to: d.escalate_first_to.as_ref().map(|s| s.get_ref().clone()),
             legal_basis: d.legal_basis.get_ref().clone(),
             when: d.when.as_ref().and_then(|w| self.condition(w)),
             restarted_by: d.restarted_by.iter().map(|t| t.get_ref().clone()).collect(),

@@ -168,6 +168,17 @@ fn other_mistakes_are_refused_with_their_line() {
         "party = \"judge\"",
         "unknown party slot",
     );
+    assert_refused(
+        &VALID
+            .replace("escalate_to = \"court\"", "escalate_to = \"court\"\nescalate_first_to = \"steering\""),
+        "escalate_first_to",
+        "unknown party slot",
+    );
+    assert_refused(
+        &VALID.replace("escalate_to = \"court\"", "escalate_to = \"court\"\nextended_by = [\"finish\"]"),
+        "extended_by",
+        "extended_by and extension_field go together",
+    );
 }
 
 #[test]

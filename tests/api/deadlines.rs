@@ -679,3 +679,55 @@ async fn a_node_that_dies_mid_pass_leaves_its_claims_to_another() {
 fn micros_of(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap()
 }
+
+/// A coercion plan the police have not answered with a protection plan in 3 working days:
+/// the police are reminded, and the escalation goes to the coordinator of a complex case (the
+/// steering committee under Law 26/2008), or to the procuracy when there is none.
+#[tokio::test]
+async fn a_late_protection_plan_is_escalated_to_the_coordinator_when_there_is_one() {
+    use crate::scenarios::common::{add_coercion_agencies, police, steering_member, COMMUNE, STEERING};
+    for backend in backends() {
+        let app = spawn(backend).await;
+        add_coercion_agencies(&app).await;
+        let mut ids = Vec::new();
+        for (reference_date, coordinator) in [("2026-05-04", Some(STEERING)), ("2026-11-10", None)] {
+            let mut request = json!({
+                "workflow": "coercion_plan",
+                "reference_date": reference_date,
+                "parties": {"enforcement": "THADS-HN", "police": "CA-HN", "procuracy": "VKS-HN", "commune": COMMUNE},
+                "data": {"case_reference": "1520/QĐ-CTHADS", "measure": "seize_property",
+                         "location": "Thôn Đông, xã Đông Anh", "estimated_cost": "45000000",
+                         "complex": coordinator.is_some()}
+            });
+            if let Some(c) = coordinator {
+                request["parties"]["coordinator"] = json!(c);
+            }
+            let r = app.post("/api/v1/instances", &app.officer(), &request).await;
+            assert_eq!(r.status(), 201);
+            let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+            let approve = json!({"approved_on": reference_date});
+            assert_eq!(app.fire(&id, &app.head(), "approve", 1, approve).await.status(), 200);
+            let send = json!({"sent_on": reference_date, "dispatch_number": "77/THADS-CC"});
+            assert_eq!(app.fire(&id, &app.officer(), "send", 2, send).await.status(), 200);
+            let protection = deadline(&app, &id, &police(&app), "protection_plan").await;
+            assert_eq!(protection["escalate_to"], coordinator.unwrap_or("VKS-HN"), "{backend:?}");
+            ids.push(id);
+        }
+        pass(&app, "a", Utc::now() + chrono::Duration::days(30)).await;
+
+        let escalations = |items: Vec<Value>| -> Vec<String> {
+            items
+                .iter()
+                .filter(|n| n["kind"] == "escalation")
+                .map(|n| n["instance_id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(escalations(inbox(&app, &steering_member(&app)).await), [ids[0].clone()]);
+        assert_eq!(escalations(inbox(&app, &app.procuracy()).await), [ids[1].clone()]);
+        let police_told = inbox(&app, &police(&app)).await;
+        let due: Vec<&Value> = police_told.iter().filter(|n| n["kind"] == "due").collect();
+        assert_eq!(due.len(), 2, "the police are told of both");
+        assert!(due.iter().all(|n| n["payload"]["legal_basis"].as_str().unwrap().contains("Điều 72")
+            || n["payload"]["legal_basis"].as_str().unwrap().contains("106/2025")));
+    }
+}

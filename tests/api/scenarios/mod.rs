@@ -2,7 +2,7 @@
 //! of one seed province: the main path, an alternative path, and refusals.
 
 mod coercion_plan;
-mod common;
+pub(crate) mod common;
 mod condition_verification;
 mod court_explanation;
 mod court_transfer;
