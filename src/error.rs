@@ -175,6 +175,9 @@ impl From<diesel::result::Error> for ApiError {
                 if busy {
                     tracing::warn!(error = %e, "database busy");
                     Self::new(ErrorCode::ServiceUnavailable, "the database is busy; retry shortly")
+                } else if matches!(kind, DatabaseErrorKind::UniqueViolation) {
+                    // Two requests creating the same record at once: the second learns of it.
+                    Self::new(ErrorCode::AlreadyExists, "the record was created meanwhile; read it again")
                 } else if message.contains("invalid byte sequence") {
                     // A last line of defence: inputs are checked for such characters before.
                     Self::bad_request("the request contains a character that cannot be stored")

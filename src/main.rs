@@ -213,14 +213,21 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 .block_on(lienganh::reminders::pass(&db, &node, at, &client))
                 .map_err(|e| e.detail)?;
             out(&format!(
-                "reminders sent {}, cancelled {}, taken over {}; webhooks delivered {}, to retry {}, failed {}\n",
+                "reminders sent {}, cancelled {}, taken over {}, not sent {}; webhooks delivered {}, to retry {}, failed {}\n",
                 report.reminders_sent,
                 report.reminders_cancelled,
                 report.reminders_lost,
+                report.reminders_failed,
                 report.webhooks_delivered,
                 report.webhooks_retried,
                 report.webhooks_failed
             ))?;
+            if report.reminders_failed > 0 {
+                eprintln!(
+                    "some reminders could not be sent; the log says why, and a later pass retries them"
+                );
+                return Ok(ExitCode::from(1));
+            }
         }
         Command::Demo => {
             eprintln!("`lienganh demo` arrives with cases and reports; this build has no demo data");

@@ -22,13 +22,14 @@ use crate::db::reminders::{self as reminder_store, ReminderRow};
 use crate::db::webhooks::{self as webhook_store, DeliveryRow, WebhookRow};
 use crate::db::{write_transaction, Db, DbConn};
 use crate::domain::local_rfc3339;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::service::notify;
 
 /// How long a claim holds before another node may take it over.
 pub const LEASE: Duration = Duration::from_secs(60);
-/// Reminder claims taken at a time.
-const BATCH: i64 = 500;
+/// Reminder claims taken at a time, and how many are sent with one turn at the writer.
+const BATCH: i64 = 200;
+const WRITER_TURN: usize = 25;
 /// Webhook deliveries claimed at a time, and how many are in flight at once: at most
 /// 40 / 8 = 5 rounds of the 10-second timeout, within the lease.
 const WEBHOOK_BATCH: i64 = 40;
@@ -37,8 +38,13 @@ const WEBHOOK_CONCURRENCY: usize = 8;
 pub const MAX_ATTEMPTS: i32 = 8;
 /// The first retry waits this long; each later one twice as long, up to an hour.
 const FIRST_RETRY: Duration = Duration::from_secs(30);
-/// The header that carries the body's signature.
+/// The headers of a webhook request: the signature, the time it was signed (Unix seconds),
+/// and the delivery's id (the same on every attempt).
 pub const SIGNATURE_HEADER: &str = "X-Lienganh-Signature";
+pub const TIMESTAMP_HEADER: &str = "X-Lienganh-Timestamp";
+pub const DELIVERY_HEADER: &str = "X-Lienganh-Delivery";
+/// How long one webhook request may take, connecting included.
+const POST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -48,6 +54,8 @@ pub struct Report {
     pub reminders_cancelled: usize,
     /// Claims another node took over before this one finished.
     pub reminders_lost: usize,
+    /// Reminders that could not be sent this time (logged; a later pass retries them).
+    pub reminders_failed: usize,
     pub webhooks_delivered: usize,
     pub webhooks_retried: usize,
     pub webhooks_failed: usize,
@@ -69,7 +77,7 @@ enum Outcome {
 }
 
 /// What a reminder says, and to whom.
-fn notice(r: &ReminderRow, d: &DeadlineRow) -> Option<NotificationRow> {
+fn notice(r: &ReminderRow, d: &DeadlineRow, now: i64) -> Option<NotificationRow> {
     let responsible = d.responsible_agency.as_str();
     let (agency, roles, subject) = match r.kind.as_str() {
         "before" => (
@@ -83,7 +91,12 @@ fn notice(r: &ReminderRow, d: &DeadlineRow) -> Option<NotificationRow> {
             ),
         ),
         "due" => {
-            (responsible, d.responsible_roles.clone(), format!("Đã đến hạn ({}): {}", d.due_date, d.title))
+            let subject = if now < d.due_at {
+                format!("Hôm nay là ngày cuối của thời hạn ({}): {}", d.due_date, d.title)
+            } else {
+                format!("Đã hết thời hạn ({}): {}", d.due_date, d.title)
+            };
+            (responsible, d.responsible_roles.clone(), subject)
         }
         "escalation" => (
             d.escalate_agency.as_deref()?,
@@ -127,42 +140,59 @@ fn deliver(conn: &mut DbConn, id: &str, owner: &str, now: i64) -> ApiResult<Outc
             return if reminder_store::finish(conn, id, owner, reminder_store::CANCELLED, now)? {
                 Ok(Outcome::Cancelled)
             } else {
-                Err(ApiError::internal("lost a reminder's lease"))
+                Err(ApiError::new(ErrorCode::VersionConflict, "another node took the reminder over"))
             };
         };
-        if let Some(note) = notice(&r, &d) {
+        if let Some(note) = notice(&r, &d, now) {
             notify::send(conn, &note)?;
         }
         // Only the holder of the lease may mark it sent; otherwise everything rolls back.
         if reminder_store::finish(conn, id, owner, reminder_store::SENT, now)? {
             Ok(Outcome::Sent)
         } else {
-            Err(ApiError::new(
-                crate::error::ErrorCode::VersionConflict,
-                "another node took the reminder over",
-            ))
+            Err(ApiError::new(ErrorCode::VersionConflict, "another node took the reminder over"))
         }
     });
     match outcome {
-        Err(e) if e.code == crate::error::ErrorCode::VersionConflict => Ok(Outcome::Lost),
+        // Another node holds it now, or has just sent it (its notice is there already).
+        Err(e) if matches!(e.code, ErrorCode::VersionConflict | ErrorCode::AlreadyExists) => {
+            Ok(Outcome::Lost)
+        }
         other => other,
     }
 }
 
-/// Sends every reminder due at `now` that no other node holds.
+/// Sends every reminder due at `now` that no other node holds. The writer is taken for a few
+/// reminders at a time, so that steps are not kept waiting behind a long pass (on SQLite there
+/// is one writer). A reminder that cannot be sent is logged and left to a later pass, when its
+/// lease has run out; it does not stop the others.
 pub fn sweep(db: &Db, owner: &str, now: i64) -> ApiResult<Report> {
     let mut report = Report::default();
-    let mut conn = db.write()?;
     loop {
-        let lease_until = now.max(crate::domain::now().timestamp_micros()) + micros(LEASE);
-        let claimed = write_transaction(&mut conn, |conn| -> ApiResult<Vec<String>> {
-            Ok(reminder_store::claim_due(conn, owner, now, lease_until, BATCH)?)
-        })?;
-        for id in &claimed {
-            match deliver(&mut conn, id, owner, now)? {
-                Outcome::Sent => report.reminders_sent += 1,
-                Outcome::Cancelled => report.reminders_cancelled += 1,
-                Outcome::Lost => report.reminders_lost += 1,
+        let claimed = {
+            let mut conn = db.write()?;
+            let lease_until = now.max(crate::domain::now().timestamp_micros()) + micros(LEASE);
+            write_transaction(&mut conn, |conn| -> ApiResult<Vec<String>> {
+                Ok(reminder_store::claim_due(conn, owner, now, lease_until, BATCH)?)
+            })?
+        };
+        for chunk in claimed.chunks(WRITER_TURN) {
+            let mut conn = db.write()?;
+            for id in chunk {
+                match deliver(&mut conn, id, owner, now) {
+                    Ok(Outcome::Sent) => report.reminders_sent += 1,
+                    Ok(Outcome::Cancelled) => report.reminders_cancelled += 1,
+                    Ok(Outcome::Lost) => report.reminders_lost += 1,
+                    Err(e) => {
+                        report.reminders_failed += 1;
+                        tracing::error!(reminder = %id, error = %e.detail, "reminder not sent; a later pass retries it");
+                    }
+                }
+            }
+            drop(conn);
+            if db.backend == crate::db::Backend::Sqlite {
+                // Give a step waiting for the one writer its turn.
+                std::thread::sleep(Duration::from_millis(2));
             }
         }
         if (claimed.len() as i64) < BATCH {
@@ -171,11 +201,13 @@ pub fn sweep(db: &Db, owner: &str, now: i64) -> ApiResult<Report> {
     }
 }
 
-/// The signature of a webhook body: `sha256=` and the hex HMAC-SHA256 of the body under the
-/// agency's secret.
-pub fn sign(secret: &str, body: &str) -> String {
+/// The signature of a webhook body sent at `timestamp` (Unix seconds, also sent in
+/// [`TIMESTAMP_HEADER`]): `sha256=` and the hex HMAC-SHA256, under the agency's secret, of the
+/// timestamp, a dot and the body. Signing the time lets a receiver refuse an old body replayed.
+pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
     match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
         Ok(mut mac) => {
+            mac.update(format!("{timestamp}.").as_bytes());
             mac.update(body.as_bytes());
             format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
         }
@@ -192,15 +224,18 @@ fn retry_at(now: i64, attempts: i32) -> i64 {
 }
 
 async fn post(client: &reqwest::Client, delivery: &DeliveryRow, hook: &WebhookRow) -> Result<(), String> {
+    let timestamp = crate::domain::now().timestamp();
     let response = client
         .post(&hook.url)
         .header("Content-Type", "application/json")
-        .header(SIGNATURE_HEADER, sign(&hook.secret, &delivery.body))
-        .header("X-Lienganh-Delivery", &delivery.id)
+        .header(TIMESTAMP_HEADER, timestamp.to_string())
+        .header(SIGNATURE_HEADER, sign(&hook.secret, timestamp, &delivery.body))
+        .header(DELIVERY_HEADER, &delivery.id)
         .body(delivery.body.clone())
         .send()
         .await
-        .map_err(|e| format!("not delivered: {e}"))?;
+        // Without the URL: it may carry credentials, and it is shown to admins and logged.
+        .map_err(|e| format!("not delivered: {}", e.without_url()))?;
     if response.status().is_success() {
         Ok(())
     } else {
@@ -220,15 +255,25 @@ async fn attempt(
     let (db2, owner2, id2) = (db.clone(), owner.to_owned(), id.to_owned());
     let held = blocking(move || Ok(webhook_store::held(&mut *db2.write()?, &id2, &owner2)?)).await?;
     let Some((delivery, hook)) = held else { return Ok(None) };
-    let outcome = post(client, &delivery, &hook).await;
-    let attempts = delivery.attempts + 1;
-    let (status, next, error, delivered_at) = match outcome {
-        Ok(()) => (webhook_store::DELIVERED, now, None, Some(now)),
-        Err(e) if attempts >= MAX_ATTEMPTS => (webhook_store::FAILED, now, Some(e), None),
-        Err(e) => (webhook_store::PENDING, retry_at(now, attempts), Some(e), None),
+    // Too little of the lease left to finish the request before another node may take the
+    // delivery over: leave it, rather than risk posting it twice.
+    let clock = now.max(crate::domain::now().timestamp_micros());
+    if delivery.lease_until.unwrap_or(0) < clock + micros(POST_TIMEOUT) + micros(Duration::from_secs(5)) {
+        return Ok(None);
+    }
+    let (status, attempts, next, error, delivered_at) = if hook.active {
+        let attempts = delivery.attempts + 1;
+        match post(client, &delivery, &hook).await {
+            Ok(()) => (webhook_store::DELIVERED, attempts, now, None, Some(now)),
+            Err(e) if attempts >= MAX_ATTEMPTS => (webhook_store::FAILED, attempts, now, Some(e), None),
+            Err(e) => (webhook_store::PENDING, attempts, retry_at(now, attempts), Some(e), None),
+        }
+    } else {
+        // Removed after this delivery was queued: given up, not sent.
+        (webhook_store::FAILED, delivery.attempts, now, Some(webhook_store::REMOVED.to_owned()), None)
     };
     if let Some(e) = &error {
-        tracing::warn!(delivery = %delivery.id, url = %hook.url, attempts, error = %e, "webhook delivery failed");
+        tracing::warn!(delivery = %delivery.id, webhook = %hook.id, attempts, error = %e, "webhook delivery failed");
     }
     let (db2, owner2, id2) = (db.clone(), owner.to_owned(), id.to_owned());
     let recorded = blocking(move || {
@@ -303,8 +348,10 @@ pub async fn pass(db: &Db, owner: &str, now: i64, client: &reqwest::Client) -> A
 /// An HTTP client for webhooks: short timeouts, so one slow receiver does not hold a pass.
 pub fn http_client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(POST_TIMEOUT)
         .connect_timeout(Duration::from_secs(5))
+        // A receiver answers where it was registered; it does not send us elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| e.to_string())
 }

@@ -1,7 +1,9 @@
 //! Deadlines as rows: opened when a state with a deadline is entered, closed as met or missed
 //! when it is left, suspended and extended where the definition allows.
 
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text};
 
 use super::schema::{deadlines, instance_agencies};
 use super::DbConn;
@@ -147,8 +149,13 @@ pub fn list(conn: &mut DbConn, f: &ListFilter) -> QueryResult<Vec<DeadlineRow>> 
         query = query.filter(deadlines::due_at.ge(after));
     }
     if let Some((due, id)) = &f.after {
+        // A row value, which both databases read as a range of the (…, due_at, id) indexes.
         query = query.filter(
-            deadlines::due_at.gt(*due).or(deadlines::due_at.eq(*due).and(deadlines::id.gt(id.clone()))),
+            sql::<Bool>("(deadlines.due_at, deadlines.id) > (")
+                .bind::<BigInt, _>(*due)
+                .sql(", ")
+                .bind::<Text, _>(id.clone())
+                .sql(")"),
         );
     }
     query.order((deadlines::due_at.asc(), deadlines::id.asc())).limit(f.limit).load(conn)

@@ -39,6 +39,8 @@ pub struct DeliveryRow {
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
 pub const FAILED: &str = "failed";
+/// Why a delivery of a removed webhook was given up.
+pub const REMOVED: &str = "the webhook was removed before delivery";
 
 pub fn insert(conn: &mut DbConn, row: &WebhookRow) -> QueryResult<()> {
     diesel::insert_into(webhooks::table).values(row).execute(conn).map(|_| ())
@@ -76,7 +78,7 @@ pub fn deactivate(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<()> {
     .set((
         webhook_deliveries::status.eq(FAILED),
         webhook_deliveries::next_attempt_at.eq(at),
-        webhook_deliveries::last_error.eq("the webhook was removed before delivery"),
+        webhook_deliveries::last_error.eq(REMOVED),
         webhook_deliveries::lease_owner.eq(None::<String>),
         webhook_deliveries::lease_until.eq(None::<i64>),
     ))
@@ -139,7 +141,6 @@ pub fn held(conn: &mut DbConn, id: &str, owner: &str) -> QueryResult<Option<(Del
         .filter(webhook_deliveries::id.eq(id))
         .filter(webhook_deliveries::status.eq(PENDING))
         .filter(webhook_deliveries::lease_owner.eq(owner))
-        .filter(webhooks::active.eq(true))
         .select((DeliveryRow::as_select(), WebhookRow::as_select()))
         .first(conn)
         .optional()

@@ -83,8 +83,11 @@ fn roles_of(def: &Definition, slot: &str) -> String {
 }
 
 /// The reminders of a deadline that runs until `due`: the chosen working days before its last
-/// day (at 08:00), the due time itself, and the escalation when it passes. Those whose time
-/// has already passed when the deadline is scheduled are not created.
+/// day and the last day itself (at 08:00; for a limit in hours, the due time), and the
+/// escalation when it has passed. Reminders before the last day whose time has gone by are not
+/// created; the notice of the last day and the escalation are, once: when they already went
+/// out (`sent`, the kinds this deadline has sent) and their new time is past too, they are not
+/// sent again.
 pub fn schedule(
     d: &Deadline,
     deadline_id: &str,
@@ -92,6 +95,7 @@ pub fn schedule(
     escalates: bool,
     now: i64,
     calendar: &Calendar,
+    sent: &[String],
 ) -> Vec<ReminderRow> {
     let reminder = |kind: &str, before: Option<u32>, fire_at: i64| ReminderRow {
         id: Uuid::now_v7().to_string(),
@@ -118,8 +122,16 @@ pub fn schedule(
         }
     }
     let due_at = due.at.timestamp_micros();
-    out.push(reminder("due", None, due_at));
-    if escalates {
+    let last_day_at = if d.unit == DeadlineUnit::Hours {
+        due_at
+    } else {
+        (start_of_day(due.last_day) + chrono::Duration::hours(i64::from(REMINDER_HOUR))).timestamp_micros()
+    };
+    let again = |kind: &str, at: i64| at > now || !sent.iter().any(|k| k == kind);
+    if again("due", last_day_at) {
+        out.push(reminder("due", None, last_day_at));
+    }
+    if escalates && again("escalation", due_at) {
         out.push(reminder("escalation", None, due_at));
     }
     out
@@ -141,7 +153,13 @@ fn reschedule(
 ) -> ApiResult<()> {
     let last_day = due.value.last_day.to_string();
     deadline_store::reschedule(conn, &row.id, due.value.at.timestamp_micros(), &last_day, due.complete)?;
-    let reminders = schedule(d, &row.id, due.value, row.escalate_agency.is_some(), ctx.at, ctx.calendar);
+    let sent: Vec<String> = reminder_store::of_deadline(conn, &row.id)?
+        .into_iter()
+        .filter(|r| r.status == reminder_store::SENT)
+        .map(|r| r.kind)
+        .collect();
+    let reminders =
+        schedule(d, &row.id, due.value, row.escalate_agency.is_some(), ctx.at, ctx.calendar, &sent);
     reminder_store::cancel_and_replace(conn, &row.id, &reminders)?;
     Ok(())
 }
@@ -199,14 +217,20 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                     suspended_at: None,
                 };
                 deadline_store::insert(conn, &row)?;
-                for r in schedule(d, &row.id, due.value, escalate_to.is_some(), ctx.at, ctx.calendar) {
+                for r in schedule(d, &row.id, due.value, escalate_to.is_some(), ctx.at, ctx.calendar, &[]) {
                     reminder_store::insert(conn, &r)?;
                 }
             }
             Action::CloseDeadline { deadline } => {
                 if let Some(row) = deadline_store::running(conn, ctx.instance_id, deadline)? {
+                    // A clock that stands still was met if it stopped in time.
+                    let stopped = if row.status == deadline_store::SUSPENDED {
+                        row.suspended_at.unwrap_or(ctx.at)
+                    } else {
+                        ctx.at
+                    };
                     let status =
-                        if ctx.at < row.due_at { deadline_store::MET } else { deadline_store::MISSED };
+                        if stopped < row.due_at { deadline_store::MET } else { deadline_store::MISSED };
                     deadline_store::close(conn, &row.id, status, ctx.seq, ctx.at)?;
                     reminder_store::cancel_pending(conn, &row.id)?;
                 }

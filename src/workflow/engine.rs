@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::data;
-use super::definition::{Condition, DateCheck, Deadline, Definition, PartyRuleKind, Transition};
+use super::definition::{
+    Condition, DateCheck, Deadline, DeadlineUnit, Definition, PartyRuleKind, Transition,
+};
 use crate::calendar::Calendar;
 use crate::domain::{AgencyCode, AgencyKind, Role};
 use crate::error::FieldError;
@@ -302,6 +304,37 @@ fn deadline_actions(
         }
     }
     actions
+}
+
+/// The most one extension may grant, in the deadline's own unit.
+fn max_extension(unit: DeadlineUnit) -> i64 {
+    match unit {
+        DeadlineUnit::CalendarDays | DeadlineUnit::WorkingDays => 365,
+        DeadlineUnit::Months => 12,
+        DeadlineUnit::Hours => 720,
+    }
+}
+
+/// Refuses an extension that grants nothing, takes time away, or more than a year.
+fn check_extensions(def: &Definition, transition: &str, data: &Map<String, Value>) -> Result<(), Refusal> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    for d in def.deadlines.iter().filter(|d| d.extended_by.iter().any(|t| t == transition)) {
+        let Some(field) = &d.extension_field else { continue };
+        let max = max_extension(d.unit);
+        let given = data.get(field).map(|v| v.as_i64().filter(|n| (1..=max).contains(n)));
+        let path = format!("data.{field}");
+        if given == Some(None) && !errors.iter().any(|e| e.field == path) {
+            errors.push(FieldError::new(
+                path,
+                format!("an extension grants 1 to {max} (in the deadline's unit)"),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::InvalidData(errors))
+    }
 }
 
 /// Refuses dates further apart than a check allows.
@@ -628,6 +661,7 @@ pub fn fire(
     let mut merged = inst.data.clone();
     merged.extend(data.clone());
     check_dates(&t.checks, &merged)?;
+    check_extensions(def, &t.name, &data)?;
 
     if let Some(slot) = signer.clone().filter(|_| signed_before + 1 < t.signed_by.len()) {
         // Not everyone has signed: the instance stays as it is; the others are told to sign.

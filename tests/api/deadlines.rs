@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Ho_Chi_Minh;
+use diesel::RunQueryDsl;
 use lienganh::calendar::{Calendar, Unit};
 use lienganh::db::Db;
 use lienganh::domain::Role;
@@ -171,9 +172,13 @@ async fn reminders_before_at_and_after_the_due_time_each_once() {
         assert_eq!(court[0]["payload"]["legal_basis"], answer["legal_basis"]);
 
         assert_eq!(pass(&app, "a", one_before).await.reminders_sent, 1);
+        // On the last day, at 08:00: the notice that it is the last day.
+        let last = at_eight(last_day);
+        assert_eq!(pass(&app, "a", last - chrono::Duration::seconds(1)).await.reminders_sent, 0);
+        assert_eq!(pass(&app, "a", last).await.reminders_sent, 1);
+        // When it has passed: the escalation.
         assert_eq!(pass(&app, "a", due_at - chrono::Duration::seconds(1)).await.reminders_sent, 0);
-        let at_due = pass(&app, "a", due_at).await;
-        assert_eq!(at_due.reminders_sent, 2, "the due notice and the escalation");
+        assert_eq!(pass(&app, "a", due_at).await.reminders_sent, 1, "the escalation");
         assert_eq!(
             pass(&app, "b", due_at + chrono::Duration::days(30)).await.reminders_sent,
             0,
@@ -182,6 +187,8 @@ async fn reminders_before_at_and_after_the_due_time_each_once() {
 
         let court = reminders_in(&inbox(&app, &app.court()).await);
         assert_eq!(kinds(&court), ["due", "reminder", "reminder"]);
+        let due_notice = court.iter().find(|n| n["kind"] == "due").unwrap();
+        assert!(due_notice["subject"].as_str().unwrap().starts_with("Hôm nay là ngày cuối"), "{due_notice}");
         let procuracy = reminders_in(&inbox(&app, &app.procuracy()).await);
         assert_eq!(kinds(&procuracy), ["escalation"]);
         assert!(procuracy[0]["subject"].as_str().unwrap().contains("TAND-HN"), "{procuracy:?}");
@@ -228,10 +235,19 @@ async fn a_met_deadline_sends_no_reminders() {
     }
 }
 
-/// What a test receiver got: each request's body, signature and delivery id.
+/// One request a test receiver got.
+#[derive(Clone)]
+struct Request {
+    body: String,
+    signature: String,
+    timestamp: String,
+    delivery: String,
+}
+
+/// What a test receiver got.
 #[derive(Default)]
 struct Received {
-    requests: Mutex<Vec<(String, String, String)>>,
+    requests: Mutex<Vec<Request>>,
     /// Answer 500 to this many requests first.
     failures: AtomicUsize,
 }
@@ -239,11 +255,12 @@ struct Received {
 async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<Received>>) -> HttpResponse {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let body = String::from_utf8_lossy(&body).into_owned();
-    state.requests.lock().unwrap().push((
+    state.requests.lock().unwrap().push(Request {
         body,
-        header(reminders::SIGNATURE_HEADER),
-        header("X-Lienganh-Delivery"),
-    ));
+        signature: header(reminders::SIGNATURE_HEADER),
+        timestamp: header(reminders::TIMESTAMP_HEADER),
+        delivery: header(reminders::DELIVERY_HEADER),
+    });
     let fail = state.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
     if fail {
         HttpResponse::InternalServerError().finish()
@@ -317,21 +334,27 @@ async fn a_webhook_is_retried_with_backoff_until_it_is_delivered_signed() {
 
         let requests = received.requests.lock().unwrap().clone();
         assert_eq!(requests.len(), 3);
-        for (body, signature, delivery) in &requests {
+        for r in &requests {
+            let timestamp: i64 = r.timestamp.parse().unwrap();
+            assert!((timestamp - Utc::now().timestamp()).abs() < 300, "signed now: {timestamp}");
             assert_eq!(
-                signature,
-                &reminders::sign(secret, body),
-                "the body verifies with the agency's secret"
+                r.signature,
+                reminders::sign(secret, timestamp, &r.body),
+                "verifies with the agency's secret"
             );
-            // Checked independently of the service's own function.
+            // Checked independently of the service's own function, as a receiver would.
             use hmac::{Hmac, Mac};
             let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-            mac.update(body.as_bytes());
-            assert_eq!(signature, &format!("sha256={}", hex::encode(mac.finalize().into_bytes())));
-            let parsed: Value = serde_json::from_str(body).unwrap();
-            assert_eq!(&parsed["delivery_id"], delivery);
+            mac.update(format!("{}.{}", r.timestamp, r.body).as_bytes());
+            assert_eq!(r.signature, format!("sha256={}", hex::encode(mac.finalize().into_bytes())));
+            // Another secret, or another time, does not verify.
+            assert_ne!(r.signature, reminders::sign("another-secret-of-the-police", timestamp, &r.body));
+            assert_ne!(r.signature, reminders::sign(secret, timestamp - 1, &r.body));
+            let parsed: Value = serde_json::from_str(&r.body).unwrap();
+            assert_eq!(parsed["delivery_id"], r.delivery.as_str());
             assert_eq!(parsed["notification"]["agency"], "TAND-HN");
         }
+        assert!(requests.iter().all(|r| r.delivery == requests[0].delivery), "one delivery, three attempts");
         let deliveries: Value =
             app.get(&format!("/api/v1/webhooks/{hook}/deliveries"), &app.admin()).await.json().await.unwrap();
         assert_eq!(deliveries[0]["status"], "delivered");
@@ -416,8 +439,8 @@ async fn two_nodes_send_each_reminder_and_webhook_exactly_once() {
 
         let requests = received.requests.lock().unwrap().clone();
         let mut by_delivery: BTreeMap<&str, usize> = BTreeMap::new();
-        for (_, _, delivery) in &requests {
-            *by_delivery.entry(delivery.as_str()).or_default() += 1;
+        for r in &requests {
+            *by_delivery.entry(r.delivery.as_str()).or_default() += 1;
         }
         assert!(by_delivery.values().all(|n| *n == 1), "{backend:?}: a delivery was received twice");
         // The court hears of each request and of its 3 reminders; the procuracy of each request
@@ -426,8 +449,8 @@ async fn two_nodes_send_each_reminder_and_webhook_exactly_once() {
         assert_eq!(a.webhooks_delivered + b.webhooks_delivered, requests.len());
         let reminders_seen: BTreeSet<String> = requests
             .iter()
-            .filter_map(|(body, _, _)| {
-                let v: Value = serde_json::from_str(body).ok()?;
+            .filter_map(|r| {
+                let v: Value = serde_json::from_str(&r.body).ok()?;
                 (v["notification"]["kind"] != "step")
                     .then(|| v["notification"]["id"].as_str().unwrap().to_owned())
             })
@@ -729,5 +752,151 @@ async fn a_late_protection_plan_is_escalated_to_the_coordinator_when_there_is_on
         assert_eq!(due.len(), 2, "the police are told of both");
         assert!(due.iter().all(|n| n["payload"]["legal_basis"].as_str().unwrap().contains("Điều 72")
             || n["payload"]["legal_basis"].as_str().unwrap().contains("106/2025")));
+    }
+}
+
+/// Starts a condition_verification and classifies it not yet enforceable as of `verified_on`:
+/// its re-verification clock runs six months from that day.
+async fn not_yet_enforceable(app: &TestApp, verified_on: &str) -> String {
+    let request = json!({
+        "workflow": "condition_verification",
+        "parties": {"enforcement": "THADS-HN", "procuracy": "VKS-HN"},
+        "data": {"decision_number": "88/QĐ-THADS", "decision_sent_date": "2025-12-01"}
+    });
+    let r = app.post("/api/v1/instances", &app.officer(), &request).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let steps = [
+        ("record_service", json!({"served_on": "2025-12-02", "service_channel": "vneid"})),
+        ("start_verification", json!({"voluntary_period_ended": "2025-12-12"})),
+        (
+            "classify_not_yet",
+            json!({"decision_not_yet_number": "5/QĐ", "verification_date": verified_on,
+                   "reverification_basis": "standard", "findings": "Không có tài sản"}),
+        ),
+    ];
+    for (i, (step, data)) in steps.into_iter().enumerate() {
+        let token = if step == "classify_not_yet" { app.head() } else { app.officer() };
+        let r = app.fire(&id, &token, step, i as i64 + 1, data).await;
+        assert_eq!(r.status(), 200, "{step}: {}", r.text().await.unwrap());
+    }
+    id
+}
+
+/// A clock that is overdue when suspended and resumed escalates once, not again; one that was
+/// suspended in time is met when the instance leaves, however long it then stood still.
+#[tokio::test]
+async fn suspension_neither_repeats_an_escalation_nor_turns_a_stopped_clock_late() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let head = app.head();
+        // Verified on 10 January 2026: re-verification was due by 10 July, long past.
+        let late = not_yet_enforceable(&app, "2026-01-10").await;
+        assert_eq!(deadline(&app, &late, &head, "reverification").await["due_date"], "2026-07-10");
+        assert_eq!(
+            pass(&app, "a", Utc::now()).await.reminders_sent,
+            2,
+            "{backend:?}: the due notice and escalation"
+        );
+        let suspend = json!({"suspension_decision": "12/QĐ-THADS"});
+        assert_eq!(app.fire(&late, &head, "suspend_enforcement", 4, suspend.clone()).await.status(), 200);
+        assert_eq!(
+            app.fire(&late, &head, "resume_enforcement", 5, json!({"resumption_decision": "13/QĐ"}))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(pass(&app, "a", Utc::now()).await.reminders_sent, 0, "{backend:?}: not escalated twice");
+        assert_eq!(
+            inbox(&app, &app.procuracy()).await.iter().filter(|n| n["kind"] == "escalation").count(),
+            1
+        );
+
+        // Suspended two days before its due time, then a week passes (moved here by editing the
+        // rows, as time would), and the instance leaves the state: met, the clock stood still.
+        let stopped = not_yet_enforceable(&app, "2026-11-20").await;
+        assert_eq!(app.fire(&stopped, &head, "suspend_enforcement", 4, suspend).await.status(), 200);
+        let row = deadline(&app, &stopped, &head, "reverification").await;
+        let day = 86_400_000_000i64;
+        let now = micros(Utc::now());
+        let db = Db::connect(&app.database_url, 1).unwrap();
+        diesel::sql_query(format!(
+            "UPDATE deadlines SET suspended_at = {}, due_at = {} WHERE id = '{}'",
+            now - 9 * day,
+            now - 7 * day,
+            row["id"].as_str().unwrap()
+        ))
+        .execute(&mut *db.write().unwrap())
+        .unwrap();
+        let leave = json!({"verification_date": "2026-11-23", "findings": "Đã có tài sản"});
+        let r = app.fire(&stopped, &head, "reclassify_enforceable", 5, leave).await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        assert_eq!(deadline(&app, &stopped, &head, "reverification").await["status"], "met", "{backend:?}");
+    }
+}
+
+/// An extension grants at least one and at most a year of the deadline's unit.
+#[tokio::test]
+async fn an_extension_out_of_bounds_is_refused() {
+    let app = spawn(backends()[0]).await;
+    let request = json!({
+        "workflow": "procuracy_supervision",
+        "parties": {"procuracy": "VKS-HN", "enforcement": "THADS-HN"},
+        "data": {"instrument": "request", "document_number": "90/YC-VKS", "issued_on": "2026-11-02",
+                 "content": "Báo cáo việc chậm ra quyết định", "reply_due": "2026-11-30"}
+    });
+    let r = app.post("/api/v1/instances", &app.procuracy(), &request).await;
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.fire(&id, &app.officer(), "acknowledge", 1, json!({})).await.status(), 200);
+    for days in [json!(0), json!(-5), json!(366), json!(4294967295u64)] {
+        let extension = json!({"extension_days": days, "extension_reason": "Xin thêm thời gian"});
+        let problem = expect_problem(
+            app.fire(&id, &app.procuracy(), "extend_reply", 2, extension).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "data.extension_days", "{days}: {problem}");
+    }
+    assert_eq!(deadline(&app, &id, &app.head(), "reply_request").await["due_date"], "2026-11-30");
+}
+
+/// The deadlines page by cursor, soonest due first, without repeating or skipping one; a bad
+/// cursor is a 400.
+#[tokio::test]
+async fn deadlines_page_by_cursor_in_due_order() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        for _ in 0..5 {
+            start_explanation(&app).await;
+        }
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/deadlines?limit=2&cursor={c}"),
+                None => "/api/v1/deadlines?limit=2".to_owned(),
+            };
+            let page: Value = app.get(&path, &app.court()).await.json().await.unwrap();
+            for d in page["items"].as_array().unwrap() {
+                seen.push((d["due_at"].as_str().unwrap().to_owned(), d["id"].as_str().unwrap().to_owned()));
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 5, "{backend:?}: {seen:?}");
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(seen, sorted, "soonest due first");
+        sorted.dedup();
+        assert_eq!(sorted.len(), 5, "none twice");
+        expect_problem(
+            app.get("/api/v1/deadlines?cursor=nonsense", &app.court()).await,
+            400,
+            "malformed_request",
+        )
+        .await;
     }
 }

@@ -118,14 +118,15 @@ fn count(conn: &mut DbConn, sql: &str) -> i64 {
     diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }
 
-/// The plan of the claim as the sweep runs it; on PostgreSQL executed (and rolled back), so
+/// The plan of the claim as the sweep runs it (the statement of `db::reminders::claim_due`, with
+/// its batch of 200); on PostgreSQL executed (and rolled back), so
 /// that it shows the rows and pages actually read.
 fn claim_plan(conn: &mut DbConn) -> Vec<String> {
     let claim = |p: [&str; 4]| {
         format!(
             "UPDATE reminders SET lease_owner = 'plan', lease_until = {lease} WHERE id IN (\
                 SELECT id FROM reminders WHERE status = 'pending' AND fire_at <= {now} \
-                AND (lease_until IS NULL OR lease_until < {now}) ORDER BY fire_at LIMIT 500{lock}) \
+                AND (lease_until IS NULL OR lease_until < {now}) ORDER BY fire_at LIMIT 200{lock}) \
              RETURNING id",
             lease = p[0],
             now = p[1],
