@@ -28,7 +28,7 @@ use crate::service::notify;
 /// How long a claim holds before another node may take it over.
 pub const LEASE: Duration = Duration::from_secs(60);
 /// Reminder claims taken at a time, and how many are sent with one turn at the writer.
-const BATCH: i64 = 200;
+pub const BATCH: i64 = 200;
 const WRITER_TURN: usize = 25;
 /// Webhook deliveries claimed at a time, and how many are in flight at once: at most
 /// 40 / 8 = 5 rounds of the 10-second timeout, within the lease.

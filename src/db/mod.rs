@@ -11,6 +11,7 @@ pub mod deadlines;
 pub mod events;
 pub mod idempotency;
 pub mod instances;
+pub mod lease;
 pub mod notifications;
 pub mod reminders;
 pub mod schema;

@@ -2,7 +2,6 @@
 //! so that two nodes never send one twice and a node that dies leaves it to another.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
 
 use super::schema::reminders;
 use super::DbConn;
@@ -49,15 +48,7 @@ pub fn of_deadline(conn: &mut DbConn, deadline_id: &str) -> QueryResult<Vec<Remi
         .load(conn)
 }
 
-#[derive(QueryableByName)]
-struct Claimed {
-    #[diesel(sql_type = Text)]
-    id: String,
-}
-
-/// Claims up to `limit` due reminders for `owner` until `lease_until`: pending, due by `now`,
-/// and not leased to a node that is still within its lease. Reads only the due rows, by
-/// index; on PostgreSQL rows another node is claiming are skipped, not waited for.
+/// Claims up to `limit` due reminders for `owner` until `lease_until` (see [`super::lease`]).
 pub fn claim_due(
     conn: &mut DbConn,
     owner: &str,
@@ -65,35 +56,7 @@ pub fn claim_due(
     lease_until: i64,
     limit: i64,
 ) -> QueryResult<Vec<String>> {
-    let claimed: Vec<Claimed> = match conn {
-        DbConn::Pg(_) => diesel::sql_query(
-            "UPDATE reminders SET lease_owner = $1, lease_until = $2 WHERE id IN (\
-                SELECT id FROM reminders \
-                WHERE status = 'pending' AND fire_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
-                ORDER BY fire_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
-             RETURNING id",
-        )
-        .bind::<Text, _>(owner)
-        .bind::<BigInt, _>(lease_until)
-        .bind::<BigInt, _>(now)
-        .bind::<BigInt, _>(limit)
-        .load(conn)?,
-        // SQLite has one writer at a time: the claim cannot interleave with another.
-        DbConn::Sqlite(_) => diesel::sql_query(
-            "UPDATE reminders SET lease_owner = ?, lease_until = ? WHERE id IN (\
-                SELECT id FROM reminders \
-                WHERE status = 'pending' AND fire_at <= ? AND (lease_until IS NULL OR lease_until < ?) \
-                ORDER BY fire_at LIMIT ?) \
-             RETURNING id",
-        )
-        .bind::<Text, _>(owner)
-        .bind::<BigInt, _>(lease_until)
-        .bind::<BigInt, _>(now)
-        .bind::<BigInt, _>(now)
-        .bind::<BigInt, _>(limit)
-        .load(conn)?,
-    };
-    Ok(claimed.into_iter().map(|c| c.id).collect())
+    super::lease::claim(conn, &super::lease::REMINDERS, owner, now, lease_until, limit)
 }
 
 /// The reminder if `owner` still holds it and it has not gone out.

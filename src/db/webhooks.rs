@@ -1,7 +1,6 @@
 //! Webhooks per agency and the deliveries waiting to go out to them.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
 
 use super::schema::{webhook_deliveries, webhooks};
 use super::DbConn;
@@ -90,13 +89,7 @@ pub fn insert_delivery(conn: &mut DbConn, row: &DeliveryRow) -> QueryResult<()> 
     diesel::insert_into(webhook_deliveries::table).values(row).execute(conn).map(|_| ())
 }
 
-#[derive(QueryableByName)]
-struct Claimed {
-    #[diesel(sql_type = Text)]
-    id: String,
-}
-
-/// Claims up to `limit` deliveries due by `now`, as the reminder claim does.
+/// Claims up to `limit` due deliveries for `owner` until `lease_until` (see [`super::lease`]).
 pub fn claim_due(
     conn: &mut DbConn,
     owner: &str,
@@ -104,34 +97,7 @@ pub fn claim_due(
     lease_until: i64,
     limit: i64,
 ) -> QueryResult<Vec<String>> {
-    let claimed: Vec<Claimed> = match conn {
-        DbConn::Pg(_) => diesel::sql_query(
-            "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2 WHERE id IN (\
-                SELECT id FROM webhook_deliveries \
-                WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
-                ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
-             RETURNING id",
-        )
-        .bind::<Text, _>(owner)
-        .bind::<BigInt, _>(lease_until)
-        .bind::<BigInt, _>(now)
-        .bind::<BigInt, _>(limit)
-        .load(conn)?,
-        DbConn::Sqlite(_) => diesel::sql_query(
-            "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE id IN (\
-                SELECT id FROM webhook_deliveries \
-                WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) \
-                ORDER BY next_attempt_at LIMIT ?) \
-             RETURNING id",
-        )
-        .bind::<Text, _>(owner)
-        .bind::<BigInt, _>(lease_until)
-        .bind::<BigInt, _>(now)
-        .bind::<BigInt, _>(now)
-        .bind::<BigInt, _>(limit)
-        .load(conn)?,
-    };
-    Ok(claimed.into_iter().map(|c| c.id).collect())
+    super::lease::claim(conn, &super::lease::WEBHOOK_DELIVERIES, owner, now, lease_until, limit)
 }
 
 /// A claimed delivery with its webhook, if `owner` still holds it.

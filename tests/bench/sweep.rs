@@ -19,7 +19,7 @@ use std::time::Instant;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use lienganh::db::{Db, DbConn};
+use lienganh::db::{lease, Db, DbConn};
 use lienganh::reminders;
 
 /// 2026-11-23 09:00 in Hà Nội, in microseconds since the epoch.
@@ -118,39 +118,29 @@ fn count(conn: &mut DbConn, sql: &str) -> i64 {
     diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }
 
-/// The plan of the claim as the sweep runs it (the statement of `db::reminders::claim_due`, with
-/// its batch of 200); on PostgreSQL executed (and rolled back), so
-/// that it shows the rows and pages actually read.
+/// The plan of the claim as the sweep runs it (its own statement and batch); on PostgreSQL
+/// executed (and rolled back), so that it shows the rows and pages actually read.
 fn claim_plan(conn: &mut DbConn) -> Vec<String> {
-    let claim = |p: [&str; 4]| {
-        format!(
-            "UPDATE reminders SET lease_owner = 'plan', lease_until = {lease} WHERE id IN (\
-                SELECT id FROM reminders WHERE status = 'pending' AND fire_at <= {now} \
-                AND (lease_until IS NULL OR lease_until < {now}) ORDER BY fire_at LIMIT 200{lock}) \
-             RETURNING id",
-            lease = p[0],
-            now = p[1],
-            lock = p[2],
-        ) + p[3]
+    let claim = lease::statement(&lease::REMINDERS, conn);
+    let explain = |prefix: &str| {
+        diesel::sql_query(format!("{prefix} {claim}"))
+            .bind::<Text, _>("plan")
+            .bind::<BigInt, _>(NOW + 60_000_000)
+            .bind::<BigInt, _>(NOW)
+            .bind::<BigInt, _>(reminders::BATCH)
     };
-    let lease = (NOW + 60_000_000).to_string();
-    let now = NOW.to_string();
     match conn {
         DbConn::Pg(_) => {
-            let sql = format!(
-                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {}",
-                claim([&lease, &now, " FOR UPDATE SKIP LOCKED", ""])
-            );
             let mut lines = Vec::new();
             let _ = conn.transaction::<(), diesel::result::Error, _>(|conn| {
-                lines = diesel::sql_query(sql).load::<PgLine>(conn)?.into_iter().map(|l| l.line).collect();
+                let plan = explain("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)").load::<PgLine>(conn)?;
+                lines = plan.into_iter().map(|l| l.line).collect();
                 Err(diesel::result::Error::RollbackTransaction)
             });
             lines
         }
         DbConn::Sqlite(_) => {
-            let sql = format!("EXPLAIN QUERY PLAN {}", claim([&lease, &now, "", ""]));
-            diesel::sql_query(sql).load::<Line>(conn).unwrap().into_iter().map(|l| l.detail).collect()
+            explain("EXPLAIN QUERY PLAN").load::<Line>(conn).unwrap().into_iter().map(|l| l.detail).collect()
         }
     }
 }
