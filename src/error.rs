@@ -30,6 +30,9 @@ pub enum ErrorCode {
     TransitionNotAllowed,
     AlreadySigned,
     IdempotencyKeyReused,
+    OverCollection,
+    CaseClosed,
+    NotAcceptable,
     ServiceUnavailable,
     InternalError,
 }
@@ -55,6 +58,9 @@ impl ErrorCode {
             TransitionNotAllowed => (StatusCode::UNPROCESSABLE_ENTITY, "Transition not allowed"),
             AlreadySigned => (StatusCode::UNPROCESSABLE_ENTITY, "Already signed"),
             IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused"),
+            OverCollection => (StatusCode::UNPROCESSABLE_ENTITY, "More than is due"),
+            CaseClosed => (StatusCode::UNPROCESSABLE_ENTITY, "Case closed"),
+            NotAcceptable => (StatusCode::NOT_ACCEPTABLE, "Not acceptable"),
             ServiceUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
             InternalError => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
         }

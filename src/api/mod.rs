@@ -4,10 +4,12 @@
 
 pub mod agencies;
 pub mod calendar;
+pub mod cases;
 pub mod deadlines;
 pub mod health;
 pub mod inbox;
 pub mod instances;
+pub mod reports;
 pub mod webhooks;
 pub mod workflows;
 
@@ -190,7 +192,20 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .service(webhooks::deliveries)
                     .service(webhooks::remove)
                     .service(calendar::years)
-                    .service(calendar::put),
+                    .service(calendar::put)
+                    .service(reports::coercion_calendar)
+                    .service(cases::create_many)
+                    .service(cases::create)
+                    .service(cases::list)
+                    .service(cases::get)
+                    .service(cases::pay)
+                    .service(cases::set_status)
+                    .service(cases::classify)
+                    .service(cases::history)
+                    .service(cases::verify)
+                    .service(reports::enforcement)
+                    .service(reports::coordination)
+                    .service(reports::set_target),
             )
             .default_service(web::to(not_found));
     }
@@ -246,6 +261,19 @@ impl Modify for BearerAuth {
         webhooks::remove,
         calendar::years,
         calendar::put,
+        reports::coercion_calendar,
+        cases::create,
+        cases::create_many,
+        cases::list,
+        cases::get,
+        cases::pay,
+        cases::set_status,
+        cases::classify,
+        cases::history,
+        cases::verify,
+        reports::enforcement,
+        reports::coordination,
+        reports::set_target,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -255,7 +283,9 @@ impl Modify for BearerAuth {
         (name = "deadlines", description = "Legal time limits, computed by the working-day calendar"),
         (name = "inbox", description = "What an agency and its roles must know and do"),
         (name = "webhooks", description = "Notifications posted to the agencies' own systems, signed"),
-        (name = "calendar", description = "Holidays, swaps and make-up working days, year by year"),
+        (name = "calendar", description = "Holidays, swaps and make-up working days, year by year; the coercion calendar feed"),
+        (name = "cases", description = "Cases (việc thi hành án), their money, payments and outcome"),
+        (name = "reports", description = "The enforcement and coordination statistics, and the targets"),
         (name = "health", description = "Liveness"),
     )
 )]

@@ -43,3 +43,8 @@ pub fn list(
     }
     query.order(agencies::code.asc()).limit(limit).load(conn)
 }
+
+/// Every agency's code, kind and parent: the tree the reports and case access walk.
+pub fn tree(conn: &mut DbConn) -> QueryResult<Vec<(String, String, Option<String>)>> {
+    agencies::table.select((agencies::code, agencies::kind, agencies::parent_code)).load(conn)
+}

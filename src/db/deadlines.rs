@@ -160,3 +160,50 @@ pub fn list(conn: &mut DbConn, f: &ListFilter) -> QueryResult<Vec<DeadlineRow>> 
     }
     query.order((deadlines::due_at.asc(), deadlines::id.asc())).limit(f.limit).load(conn)
 }
+
+/// What the coordination report needs of a deadline.
+#[derive(Debug, Clone, Queryable)]
+pub struct DeadlineFact {
+    pub workflow_id: String,
+    pub name: String,
+    pub responsible_agency: String,
+    pub status: String,
+    pub starts_at: i64,
+    pub due_at: i64,
+    pub opened_at: i64,
+    pub closed_at: Option<i64>,
+}
+
+/// The deadlines of instances with a party among `agencies` (all when `None`) that were
+/// opened or closed in `[from, until)`, or are still running.
+pub fn facts(
+    conn: &mut DbConn,
+    agencies: Option<&[String]>,
+    from: i64,
+    until: i64,
+) -> QueryResult<Vec<DeadlineFact>> {
+    let relevant = deadlines::status
+        .eq_any([OPEN, SUSPENDED])
+        .or(deadlines::closed_at.ge(from).and(deadlines::closed_at.lt(until)))
+        .or(deadlines::opened_at.ge(from).and(deadlines::opened_at.lt(until)));
+    let mut q = deadlines::table
+        .filter(relevant)
+        .select((
+            deadlines::workflow_id,
+            deadlines::name,
+            deadlines::responsible_agency,
+            deadlines::status,
+            deadlines::starts_at,
+            deadlines::due_at,
+            deadlines::opened_at,
+            deadlines::closed_at,
+        ))
+        .into_boxed();
+    if let Some(agencies) = agencies {
+        let visible = instance_agencies::table
+            .filter(instance_agencies::agency_code.eq_any(agencies.to_vec()))
+            .select(instance_agencies::instance_id);
+        q = q.filter(deadlines::instance_id.eq_any(visible));
+    }
+    q.load(conn)
+}

@@ -7,6 +7,8 @@
 
 pub mod agencies;
 pub mod calendar_years;
+pub mod case_stats;
+pub mod cases;
 pub mod deadlines;
 pub mod events;
 pub mod idempotency;

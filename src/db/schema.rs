@@ -162,13 +162,106 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        agency_code -> Text,
+        number -> Text,
+        judgment_ref -> Text,
+        court_code -> Nullable<Text>,
+        court_name -> Text,
+        category -> Text,
+        obligor -> Text,
+        obligee -> Text,
+        amount_due -> Text,
+        collected -> Text,
+        received_on -> Text,
+        classification -> Text,
+        status -> Text,
+        closed_on -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        last_hash -> Text,
+    }
+}
+
+diesel::table! {
+    case_events (case_id, seq) {
+        case_id -> Text,
+        seq -> BigInt,
+        occurred_at -> BigInt,
+        actor_sub -> Text,
+        actor_name -> Text,
+        actor_agency -> Text,
+        actor_role -> Text,
+        kind -> Text,
+        data -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Text,
+        case_id -> Text,
+        agency_code -> Text,
+        case_seq -> BigInt,
+        amount -> Text,
+        paid_on -> Text,
+        method -> Text,
+        reverses -> Nullable<Text>,
+        instance_id -> Nullable<Text>,
+        instance_seq -> Nullable<BigInt>,
+        note -> Nullable<Text>,
+        recorded_at -> BigInt,
+        recorded_by -> Text,
+    }
+}
+
+diesel::table! {
+    targets (agency_code, year) {
+        agency_code -> Text,
+        year -> Integer,
+        cases_rate -> Text,
+        money_rate -> Text,
+        set_by -> Text,
+        set_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_stats (period_kind, period, agency_code, classification) {
+        agency_code -> Text,
+        classification -> Text,
+        period_kind -> Text,
+        period -> Integer,
+        received_cases -> BigInt,
+        received_due -> Text,
+        closed_cases -> BigInt,
+        completed_cases -> BigInt,
+        terminated_cases -> BigInt,
+        entrusted_cases -> BigInt,
+        closed_remaining -> Text,
+        collected -> Text,
+    }
+}
+
 diesel::joinable!(instance_agencies -> instances (instance_id));
 diesel::joinable!(events -> instances (instance_id));
 diesel::joinable!(deadlines -> instances (instance_id));
 diesel::joinable!(reminders -> deadlines (deadline_id));
+diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(payments -> cases (case_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    cases,
+    case_events,
+    payments,
+    targets,
+    case_stats,
     agencies,
     instances,
     instance_agencies,

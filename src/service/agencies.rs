@@ -109,3 +109,58 @@ pub fn list(
     let next_cursor = if more { rows.last().map(|r| r.code.clone()) } else { None };
     Ok(AgencyPage { items: rows.into_iter().map(view).collect::<ApiResult<_>>()?, next_cursor })
 }
+
+/// The agencies as a tree of offices under their parents.
+pub struct Tree {
+    nodes: std::collections::HashMap<String, (AgencyKind, Option<String>)>,
+}
+
+impl Tree {
+    pub fn load(conn: &mut DbConn) -> ApiResult<Tree> {
+        let mut nodes = std::collections::HashMap::new();
+        for (code, kind, parent) in store::tree(conn)? {
+            nodes.insert(code, (kind.parse().map_err(ApiError::internal)?, parent));
+        }
+        Ok(Tree { nodes })
+    }
+
+    pub fn contains(&self, code: &str) -> bool {
+        self.nodes.contains_key(code)
+    }
+
+    pub fn kind(&self, code: &str) -> Option<AgencyKind> {
+        self.nodes.get(code).map(|(k, _)| *k)
+    }
+
+    /// Whether `code` is `ancestor` or lies under it.
+    pub fn is_within(&self, code: &str, ancestor: &str) -> bool {
+        let mut at = Some(code);
+        // Bounded: a tree of offices is a few levels deep, and a cycle must not hang us.
+        for _ in 0..32 {
+            match at {
+                Some(c) if c == ancestor => return true,
+                Some(c) => at = self.nodes.get(c).and_then(|(_, p)| p.as_deref()),
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// `code` and every agency under it, sorted.
+    pub fn subtree(&self, code: &str) -> Vec<String> {
+        let mut out: Vec<String> = self.nodes.keys().filter(|c| self.is_within(c, code)).cloned().collect();
+        out.sort();
+        out
+    }
+
+    /// Every agency, sorted.
+    pub fn all(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.nodes.keys().cloned().collect();
+        out.sort();
+        out
+    }
+
+    pub fn parent(&self, code: &str) -> Option<&str> {
+        self.nodes.get(code).and_then(|(_, p)| p.as_deref())
+    }
+}

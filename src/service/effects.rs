@@ -51,6 +51,11 @@ fn unit_name(unit: DeadlineUnit) -> &'static str {
     }
 }
 
+/// The first instant of a day in Asia/Ho_Chi_Minh, in microseconds.
+pub fn start_of_day_micros(day: NaiveDate) -> i64 {
+    start_of_day(day).timestamp_micros()
+}
+
 fn start_of_day(day: NaiveDate) -> DateTime<Utc> {
     Ho_Chi_Minh
         .from_local_datetime(&day.and_time(NaiveTime::MIN))

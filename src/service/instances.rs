@@ -574,6 +574,9 @@ pub fn create(
     }
 
     idempotency::run(conn, actor, key, fingerprint, |conn| {
+        if let Some(case_id) = req.case_id {
+            super::cases::check_link(conn, actor, case_id)?;
+        }
         let bound = bind(conn, &codes, &mut errors)?;
         // Every problem with the parties at once: those found here and those the engine finds.
         let decision = match engine::start(def, &bound, actor, &req.data, &rules.calendar) {
@@ -684,6 +687,27 @@ pub fn fire(
             return Err(stale());
         }
         write_event(conn, &event, &decision, def, &rules.calendar)?;
+        if let (Some(case_id), Some(effect)) =
+            (row.case_id.as_deref(), def.transition(&decision.transition).and_then(|t| t.case.as_ref()))
+        {
+            let by = super::cases::ChangedBy {
+                sub: actor.sub.clone(),
+                name: actor.name.clone(),
+                agency: actor.agency.to_string(),
+                role: decision.role.as_str().to_owned(),
+            };
+            let step = super::cases::CaseStep {
+                case_id,
+                effect,
+                data: &decision.merged_data,
+                instance_id: &row.id,
+                seq,
+                transition: &decision.transition,
+                at,
+                by,
+            };
+            super::cases::apply_step(conn, step)?;
+        }
         start_follow_ups(conn, rules, row, seq, actor, &decision, at)?;
 
         let after = Loaded {

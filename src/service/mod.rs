@@ -3,6 +3,9 @@
 
 pub mod agencies;
 pub mod calendar;
+pub mod case_stats;
+pub mod cases;
+pub mod coercion_calendar;
 pub mod deadlines;
 pub mod effects;
 pub mod history;
@@ -10,6 +13,7 @@ pub mod idempotency;
 pub mod inbox;
 pub mod instances;
 pub mod notify;
+pub mod reports;
 pub mod webhooks;
 pub mod workflows;
 

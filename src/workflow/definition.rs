@@ -119,7 +119,32 @@ pub struct Transition {
     /// Instances of other workflows this step starts, linked to this one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub starts: Vec<FollowUp>,
+    /// What the step changes in the case the instance belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<CaseEffect>,
 }
+
+/// What a step records in its instance's case: a classification, a status, or a payment
+/// taken from one of the step's money fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CaseEffect {
+    /// `enforceable`, `not_yet_enforceable` or `unclassified`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classification: Option<String>,
+    /// `open`, `suspended`, `completed` or `terminated`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// A money field of the step whose amount, when above zero, is recorded as a payment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<String>,
+    /// The date or datetime field that dates the change; the step's day when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
+}
+
+/// The classifications and statuses a step may give a case.
+pub const CASE_CLASSIFICATIONS: [&str; 3] = ["enforceable", "not_yet_enforceable", "unclassified"];
+pub const CASE_STEP_STATUSES: [&str; 4] = ["open", "suspended", "completed", "terminated"];
 
 impl Transition {
     /// The slots that act in this step: its party, or every signer of a joint step.

@@ -121,6 +121,16 @@ struct RawTransition {
     notify: Vec<Name>,
     #[serde(default)]
     starts: Vec<RawFollowUp>,
+    case: Option<Spanned<RawCaseEffect>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCaseEffect {
+    classification: Option<Name>,
+    status: Option<Name>,
+    payment: Option<Name>,
+    on: Option<Name>,
 }
 
 #[derive(Deserialize)]
@@ -672,6 +682,43 @@ impl<'p, 'a> Checker<'p, 'a> {
             checks: self.checks(&t.checks),
             notify: t.notify.iter().map(|n| n.get_ref().clone()).collect(),
             starts,
+            case: t.case.as_ref().map(|c| self.case_effect(c)),
+        }
+    }
+
+    fn case_effect(&mut self, raw: &Spanned<RawCaseEffect>) -> CaseEffect {
+        let c = raw.get_ref();
+        if c.classification.is_none() && c.status.is_none() && c.payment.is_none() {
+            self.p.at_span(raw, "case needs a classification, a status or a payment");
+        }
+        if let Some(v) = &c.classification {
+            if !CASE_CLASSIFICATIONS.contains(&v.get_ref().as_str()) {
+                self.p.at_span(v, format!("case.classification must be one of {CASE_CLASSIFICATIONS:?}"));
+            }
+        }
+        if let Some(v) = &c.status {
+            if !CASE_STEP_STATUSES.contains(&v.get_ref().as_str()) {
+                self.p.at_span(v, format!("case.status must be one of {CASE_STEP_STATUSES:?}"));
+            }
+        }
+        if let Some(f) = &c.payment {
+            if self.fields.get(f.get_ref()).map(|d| d.kind) != Some(DataType::Money) {
+                self.p.at_span(f, format!("case.payment must name a money field, not {:?}", f.get_ref()));
+            }
+        }
+        if let Some(f) = &c.on {
+            let kind = self.fields.get(f.get_ref()).map(|d| d.kind);
+            if !matches!(kind, Some(DataType::Date | DataType::Datetime)) {
+                self.p
+                    .at_span(f, format!("case.on must name a date or datetime field, not {:?}", f.get_ref()));
+            }
+        }
+        let name = |n: &Option<Name>| n.as_ref().map(|v| v.get_ref().clone());
+        CaseEffect {
+            classification: name(&c.classification),
+            status: name(&c.status),
+            payment: name(&c.payment),
+            on: name(&c.on),
         }
     }
 

@@ -5,6 +5,7 @@ mod helpers;
 
 mod agencies;
 mod auth;
+mod cases;
 mod cli;
 mod court_transfer;
 mod deadlines;

@@ -1,0 +1,284 @@
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::problems::*;
+use super::{parse_id, reply, AppState, IdempotencyHeader};
+use crate::domain::AgencyCode;
+use crate::error::{ApiError, ApiResult};
+use crate::service::cases::{
+    self, Case, CaseHistory, CasePage, CaseStatus, CaseVerification, Classification, CreateCase, CreateCases,
+    NewClassification, NewPayment, NewStatus, Query,
+};
+use crate::service::{idempotency, page_limit};
+use crate::workflow::engine::Actor;
+
+const IDEMPOTENCY: &str = "Retry safely: the same key and body replays the first answer";
+
+fn fingerprint<T: serde::Serialize>(req: &HttpRequest, body: &T) -> String {
+    idempotency::fingerprint("POST", req.path(), &serde_json::to_value(body).unwrap_or_default())
+}
+
+/// Opens a case (việc thi hành án) at an enforcement office, optionally with its payments and
+/// outcome so far.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases",
+    tag = "cases",
+    request_body = CreateCase,
+    params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY)),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Case),
+        BadRequest, Unauthorized, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
+    )
+)]
+#[post("/cases")]
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: IdempotencyHeader,
+    req: HttpRequest,
+    body: web::Json<CreateCase>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let fp = fingerprint(&req, &body);
+    let r = state.write(move |conn, _| cases::create(conn, &actor, body, key.0.as_ref(), &fp)).await?;
+    Ok(reply(r))
+}
+
+/// Opens up to 1,000 cases in one transaction: all of them or, if one is refused, none.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/batch",
+    tag = "cases",
+    request_body = CreateCases,
+    params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY)),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "How many were created, and their ids in order", body = serde_json::Value),
+        BadRequest, Unauthorized, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
+    )
+)]
+#[post("/cases/batch")]
+pub async fn create_many(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: IdempotencyHeader,
+    req: HttpRequest,
+    body: web::Json<CreateCases>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let fp = fingerprint(&req, &body);
+    let r = state.write(move |conn, _| cases::create_many(conn, &actor, body, key.0.as_ref(), &fp)).await?;
+    Ok(reply(r))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CaseQuery {
+    /// Only the cases of this office and those under it.
+    pub agency: Option<String>,
+    pub status: Option<CaseStatus>,
+    pub classification: Option<Classification>,
+    /// Only those received on or after this day.
+    pub received_from: Option<NaiveDate>,
+    /// Only those received on or before this day.
+    pub received_to: Option<NaiveDate>,
+    /// 1 to 500; 50 when absent.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Lists the cases of the caller's office and the offices under it (every office for auditors
+/// and admins), oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases",
+    tag = "cases",
+    params(CaseQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = CasePage), BadRequest, Unauthorized, NotFound, Unavailable)
+)]
+#[get("/cases")]
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<CaseQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let query = Query {
+        agency: q.agency.as_deref().map(AgencyCode::parse).transpose().map_err(ApiError::bad_request)?,
+        status: q.status,
+        classification: q.classification,
+        received_from: q.received_from,
+        received_to: q.received_to,
+        cursor: q.cursor,
+        limit: page_limit(q.limit)?,
+    };
+    let page = state.read(move |conn, _| cases::list(conn, &actor, query)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One case. The obligor and obligee are shown only to the case's office (and those above
+/// it), its court and auditors.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case's id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Case), Unauthorized, NotFound, Unavailable)
+)]
+#[get("/cases/{id}")]
+pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let case = state.read(move |conn, _| cases::get(conn, &actor, id)).await?;
+    Ok(HttpResponse::Ok().json(case))
+}
+
+/// Records money received for a case, or reverses an earlier entry (`reverses`); entries are
+/// never changed. More than the amount due is refused (`over_collection`). Collecting the whole
+/// amount completes the case.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/payments",
+    tag = "cases",
+    request_body = NewPayment,
+    params(
+        ("id" = String, Path, description = "The case's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY)
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The payment and the case after it", body = serde_json::Value),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable,
+        Unavailable
+    )
+)]
+#[post("/cases/{id}/payments")]
+pub async fn pay(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: IdempotencyHeader,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<NewPayment>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let body = body.into_inner();
+    let fp = fingerprint(&req, &body);
+    let r = state.write(move |conn, _| cases::pay(conn, &actor, id, body, key.0.as_ref(), &fp)).await?;
+    Ok(reply(r))
+}
+
+/// Records an outcome (completed, terminated, entrusted), a suspension or a resumption.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/status",
+    tag = "cases",
+    request_body = NewStatus,
+    params(
+        ("id" = String, Path, description = "The case's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY)
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Case),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable,
+        Unavailable
+    )
+)]
+#[post("/cases/{id}/status")]
+pub async fn set_status(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: IdempotencyHeader,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<NewStatus>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let body = body.into_inner();
+    let fp = fingerprint(&req, &body);
+    let r =
+        state.write(move |conn, _| cases::set_status(conn, &actor, id, body, key.0.as_ref(), &fp)).await?;
+    Ok(reply(r))
+}
+
+/// Classifies a case as enforceable or not yet enforceable.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/classification",
+    tag = "cases",
+    request_body = NewClassification,
+    params(
+        ("id" = String, Path, description = "The case's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY)
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Case),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable,
+        Unavailable
+    )
+)]
+#[post("/cases/{id}/classification")]
+pub async fn classify(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: IdempotencyHeader,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<NewClassification>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let body = body.into_inner();
+    let fp = fingerprint(&req, &body);
+    let r = state.write(move |conn, _| cases::classify(conn, &actor, id, body, key.0.as_ref(), &fp)).await?;
+    Ok(reply(r))
+}
+
+/// The case's hash-chained history and its payments. The history holds no personal data,
+/// only its digest.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/history",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case's id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = CaseHistory), Unauthorized, NotFound, Unavailable)
+)]
+#[get("/cases/{id}/history")]
+pub async fn history(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let h = state.read(move |conn, _| cases::history(conn, &actor, id)).await?;
+    Ok(HttpResponse::Ok().json(h))
+}
+
+/// Checks the case's history: its chain, its head, the recorded personal data digest and that
+/// the payments add up to what is collected.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/history/verify",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case's id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = CaseVerification), Unauthorized, NotFound, Unavailable)
+)]
+#[get("/cases/{id}/history/verify")]
+pub async fn verify(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let v = state.read(move |conn, _| cases::verify(conn, &actor, id)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}

@@ -1,0 +1,120 @@
+//! The coercion operations an agency takes part in, as an iCalendar feed (RFC 5545) that a
+//! steering committee or an office can subscribe to. Times carry `TZID=Asia/Ho_Chi_Minh`,
+//! defined by the feed's VTIMEZONE (Vietnam keeps +07:00 all year, without daylight time).
+
+use chrono::{DateTime, Duration, NaiveDateTime};
+use chrono_tz::Asia::Ho_Chi_Minh;
+use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, EventStatus};
+use serde_json::{Map, Value};
+
+use crate::db::instances::{self as store, InstanceRow, ListFilter};
+use crate::db::DbConn;
+use crate::domain::{from_micros, AgencyCode};
+use crate::error::{ApiError, ApiResult};
+use crate::workflow::engine::Actor;
+
+const WORKFLOW: &str = "coercion_plan";
+const TZID: &str = "Asia/Ho_Chi_Minh";
+/// How long an operation is shown to last when its plan says nothing of it.
+const DEFAULT_HOURS: i64 = 4;
+/// The most operations one feed carries (newest plans first).
+const MAX_EVENTS: usize = 5000;
+const PAGE: i64 = 500;
+
+const VTIMEZONE: &str = "BEGIN:VTIMEZONE\r\nTZID:Asia/Ho_Chi_Minh\r\nBEGIN:STANDARD\r\n\
+DTSTART:19750613T000000\r\nTZOFFSETFROM:+0700\r\nTZOFFSETTO:+0700\r\nTZNAME:ICT\r\n\
+END:STANDARD\r\nEND:VTIMEZONE\r\n";
+
+fn local(raw: &str) -> Option<NaiveDateTime> {
+    DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Ho_Chi_Minh).naive_local())
+}
+
+fn text<'a>(data: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    data.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+fn event(row: &InstanceRow) -> Option<Event> {
+    let data: Map<String, Value> = serde_json::from_str(&row.data).ok()?;
+    let (start, status) = match row.state.as_str() {
+        "scheduled" => (local(text(&data, "scheduled_at")?)?, EventStatus::Confirmed),
+        "executed" => {
+            (local(text(&data, "executed_at").or(text(&data, "scheduled_at"))?)?, EventStatus::Confirmed)
+        }
+        "postponed" => (local(text(&data, "scheduled_at")?)?, EventStatus::Tentative),
+        "cancelled" => (local(text(&data, "scheduled_at")?)?, EventStatus::Cancelled),
+        _ => return None,
+    };
+    let at = |t: NaiveDateTime| CalendarDateTime::WithTimezone { date_time: t, tzid: TZID.to_owned() };
+    let measure = text(&data, "measure").unwrap_or("other");
+    let reference = text(&data, "case_reference").unwrap_or("");
+    let police = match text(&data, "protection_plan_number") {
+        Some(n) => format!("Công an đã xác nhận kế hoạch bảo vệ số {n}"),
+        None => "Công an chưa xác nhận kế hoạch bảo vệ".to_owned(),
+    };
+    let mut description = format!("{police}.\nTrạng thái: {}.\nlienganh instance {}", row.state, row.id);
+    if let Some(d) = text(&data, "new_date") {
+        description.push_str(&format!("\nHoãn, dự kiến cưỡng chế lại ngày {d}"));
+    }
+    let mut e = Event::new();
+    e.uid(&format!("{}@lienganh", row.id))
+        .timestamp(from_micros(row.updated_at))
+        .sequence(u32::try_from(row.version).unwrap_or(0))
+        .summary(format!("Cưỡng chế ({measure}) {reference}").trim_end())
+        .description(&description)
+        .starts(at(start))
+        .ends(at(start + Duration::hours(DEFAULT_HOURS)))
+        .status(status);
+    if let Some(place) = text(&data, "location") {
+        e.location(place);
+    }
+    Some(e.done())
+}
+
+/// The feed of the coercion operations `agency` (the caller's own unless they read
+/// everything) takes part in.
+pub fn feed(conn: &mut DbConn, actor: &Actor, agency: Option<AgencyCode>) -> ApiResult<String> {
+    let agency = match agency {
+        None => actor.agency.clone(),
+        Some(a) if a == actor.agency || actor.reads_everything() => a,
+        Some(a) => return Err(ApiError::not_found(format!("no calendar of {a} among yours"))),
+    };
+    let mut calendar = Calendar::new();
+    calendar.name(&format!("Cưỡng chế thi hành án: {agency}")).timezone(TZID);
+    let mut filter = ListFilter {
+        visible_to: Some(agency.to_string()),
+        party: None,
+        workflow: Some(WORKFLOW.to_owned()),
+        state: None,
+        before: None,
+        overdue_at: None,
+        limit: PAGE,
+    };
+    let mut count = 0;
+    loop {
+        let rows = store::list(conn, &filter)?;
+        for row in &rows {
+            if let Some(e) = event(row) {
+                calendar.push(e);
+                count += 1;
+            }
+        }
+        if rows.len() < PAGE as usize || count >= MAX_EVENTS {
+            break;
+        }
+        filter.before = rows.last().map(|r| r.id.clone());
+    }
+    let mut text = calendar
+        .done()
+        .to_string()
+        .replace("PRODID:ICALENDAR-RS", "PRODID:-//lienganh//coercion calendar//VI");
+    // The zone every TZID refers to goes before the first event (RFC 5545 3.6.5).
+    match text.find("BEGIN:VEVENT") {
+        Some(i) => text.insert_str(i, VTIMEZONE),
+        None => {
+            if let Some(i) = text.find("END:VCALENDAR") {
+                text.insert_str(i, VTIMEZONE);
+            }
+        }
+    }
+    Ok(text)
+}
