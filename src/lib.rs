@@ -10,6 +10,7 @@ pub mod auth;
 pub mod calendar;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod diagram;
 pub mod domain;
 pub mod error;

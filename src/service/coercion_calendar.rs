@@ -79,7 +79,9 @@ pub fn feed(conn: &mut DbConn, actor: &Actor, agency: Option<AgencyCode>) -> Api
         Some(a) => return Err(ApiError::not_found(format!("no calendar of {a} among yours"))),
     };
     let mut calendar = Calendar::new();
-    calendar.name(&format!("Cưỡng chế thi hành án: {agency}")).timezone(TZID);
+    calendar
+        .name(&format!("Cưỡng chế thi hành án: {agency}"))
+        .append_property(icalendar::Property::new("X-WR-TIMEZONE", TZID));
     let mut filter = ListFilter {
         visible_to: Some(agency.to_string()),
         party: None,

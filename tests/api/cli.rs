@@ -89,3 +89,41 @@ fn openapi_command_prints_the_committed_document() {
         "`lienganh openapi` differs from openapi/openapi.json",
     );
 }
+
+/// `demo` loads the seed provinces and prints tokens with which the reports show Lào Cai's
+/// published 2024 figures; a second run adds nothing.
+#[tokio::test]
+async fn the_demo_shows_real_figures_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let out = lienganh().env("LIENGANH_DATABASE_URL", &url).arg("demo").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let token_of = |heading: &str| {
+        let mut lines = text.lines().skip_while(|l| !l.starts_with(heading));
+        lines.nth(1).unwrap_or_else(|| panic!("no {heading} token in {text}")).trim().to_owned()
+    };
+    let officer = token_of("THADS-LC enforcement_officer");
+    let police = token_of("CA-HN police_liaison");
+
+    let settings = lienganh::config::Settings { jwt_secret: None, ..settings_for(&url) };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(lienganh::server::build(&settings, listener).unwrap());
+    let client = reqwest::Client::new();
+    let get = |path: &str, token: &str| {
+        client.get(format!("http://127.0.0.1:{port}/api/v1{path}")).bearer_auth(token.to_owned()).send()
+    };
+    let report: serde_json::Value =
+        get("/reports/enforcement?agency=THADS-LC&year=2024", &officer).await.unwrap().json().await.unwrap();
+    assert_eq!(report["cases"]["enforceable"], 3918);
+    assert_eq!(report["cases"]["completed"], 3569);
+    assert_eq!(report["cases"]["rate"], "91.09");
+    assert_eq!(report["money"]["rate"], "81.72");
+    let feed = get("/calendar/coercion.ics", &police).await.unwrap().text().await.unwrap();
+    assert!(feed.contains("BEGIN:VEVENT"), "{feed}");
+
+    let again = lienganh().env("LIENGANH_DATABASE_URL", &url).arg("demo").output().unwrap();
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already here"));
+}

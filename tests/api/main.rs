@@ -16,5 +16,6 @@ mod input;
 mod listing;
 mod migrations;
 mod openapi;
+mod reports;
 mod scenarios;
 mod visibility;
