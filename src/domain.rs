@@ -172,6 +172,10 @@ impl FromStr for Role {
 pub struct Money(#[serde(with = "rust_decimal::serde::str")] Decimal);
 
 impl Money {
+    /// Every amount is below 10^18 VND (over a thousand times the largest judgment debt on record),
+    /// so that sums over every case of the country stay exact and far from overflowing.
+    pub const LIMIT: i64 = 1_000_000_000_000_000_000;
+
     /// Parses a decimal string; amounts are never negative and carry at most 2 decimal places.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let value = Decimal::from_str_exact(raw.trim())
@@ -181,6 +185,9 @@ impl Money {
         }
         if value.scale() > 2 {
             return Err(format!("amount {raw:?} has more than 2 decimal places"));
+        }
+        if value >= Decimal::from(Self::LIMIT) {
+            return Err(format!("amount {raw:?} is not below {} VND", Self::LIMIT));
         }
         Ok(Self(value.normalize()))
     }
@@ -267,6 +274,9 @@ mod tests {
         assert!(Money::parse("-1").is_err());
         assert!(Money::parse("1.234").is_err());
         assert!(Money::parse("1e3").is_err());
+        assert!(Money::parse("999999999999999999.99").is_ok());
+        assert!(Money::parse("1000000000000000000").is_err());
+        assert!(Money::parse("79228162514264337593543950335").is_err());
         assert_eq!(
             serde_json::to_string(&Money::parse("385296980000").unwrap()).unwrap(),
             "\"385296980000\""

@@ -156,43 +156,6 @@ pub fn list(conn: &mut DbConn, f: &ListFilter) -> QueryResult<Vec<CaseRow>> {
     q.order(cases::id.asc()).limit(f.limit).load(conn)
 }
 
-/// Cases of the offices received, or closed, on a day in `[from, until)`.
-pub fn received_or_closed_between(
-    conn: &mut DbConn,
-    agencies: Option<&[String]>,
-    from: &str,
-    until: &str,
-) -> QueryResult<Vec<CaseRow>> {
-    let in_range = cases::received_on
-        .ge(from.to_owned())
-        .and(cases::received_on.lt(until.to_owned()))
-        .or(cases::closed_on.ge(from.to_owned()).and(cases::closed_on.lt(until.to_owned())));
-    let mut q = cases::table.select(CaseRow::as_select()).filter(in_range).into_boxed();
-    if let Some(agencies) = agencies {
-        q = q.filter(cases::agency_code.eq_any(agencies.to_vec()));
-    }
-    q.load(conn)
-}
-
-/// Payments of the offices dated in `[from, until)`, with the classification of their case.
-pub fn payments_between(
-    conn: &mut DbConn,
-    agencies: Option<&[String]>,
-    from: &str,
-    until: &str,
-) -> QueryResult<Vec<(String, String, String)>> {
-    let mut q = payments::table
-        .inner_join(cases::table)
-        .filter(payments::paid_on.ge(from.to_owned()))
-        .filter(payments::paid_on.lt(until.to_owned()))
-        .select((payments::agency_code, cases::classification, payments::amount))
-        .into_boxed();
-    if let Some(agencies) = agencies {
-        q = q.filter(payments::agency_code.eq_any(agencies.to_vec()));
-    }
-    q.load(conn)
-}
-
 pub fn insert_event(conn: &mut DbConn, row: &CaseEventRow) -> QueryResult<()> {
     diesel::insert_into(case_events::table).values(row).execute(conn).map(|_| ())
 }

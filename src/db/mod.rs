@@ -215,6 +215,27 @@ where
     }
 }
 
+/// Runs `f`, which only reads, on one snapshot of the database: a report made of several
+/// queries then never counts a change that committed between two of them. PostgreSQL takes
+/// a repeatable-read, read-only transaction; SQLite's read transaction (WAL) is a snapshot.
+pub fn read_snapshot<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<DieselError>,
+{
+    match conn {
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?,
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?,
+    }
+    let outcome = f(conn);
+    // Nothing was written: ending the transaction either way is the same.
+    DbConn::rollback_transaction(conn)?;
+    outcome
+}
+
 /// Whether an error is a unique-constraint violation (a concurrent writer got there first).
 pub fn is_unique_violation(e: &DieselError) -> bool {
     matches!(e, DieselError::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))

@@ -6,10 +6,10 @@
 //! `[S, E]` is a difference of two running sums of these, one before S and one through E:
 //! carried over = received before S less closed before S, and so on (see `Figures::between`).
 //!
-//! The running sums are kept per office, classification and period (a reporting year, and a
-//! month) in `case_stats`: a change of a case takes its old contribution out and puts the new
-//! one in, in the same transaction. A sum before a day adds whole years, then whole months of
-//! the day's year, then the days of its month read from the cases and payments themselves.
+//! The running sums are kept per office, classification and period (a reporting year, a month
+//! and a day) in `case_stats`: a change of a case takes its old contribution out and puts the
+//! new one in, in the same transaction. A sum before a day adds whole years, then whole months
+//! of the day's year, then the days of its month: a few rows per office, whatever the period.
 
 use std::collections::BTreeMap;
 
@@ -37,6 +37,10 @@ pub fn year_bounds(year: i32) -> Option<(NaiveDate, NaiveDate)> {
 
 fn month_key(day: NaiveDate) -> i32 {
     day.year() * 100 + day.month() as i32
+}
+
+fn day_key(day: NaiveDate) -> i32 {
+    month_key(day) * 100 + day.day() as i32
 }
 
 /// Running sums of contributions (or one contribution), per classification.
@@ -178,6 +182,7 @@ impl Changes {
             for key in [
                 ("Y".to_owned(), reporting_year(day), facts.agency.clone(), facts.classification.clone()),
                 ("M".to_owned(), month_key(day), facts.agency.clone(), facts.classification.clone()),
+                ("D".to_owned(), day_key(day), facts.agency.clone(), facts.classification.clone()),
             ] {
                 self.rows.entry(key).or_default().add(&sums, sign);
             }
@@ -229,21 +234,8 @@ pub fn before(conn: &mut DbConn, agencies: Option<&[String]>, day: NaiveDate) ->
     for row in store::between(conn, "M", month_key(year_start), month_key(day), agencies)? {
         add_row(&mut totals, &row)?;
     }
-    if month_start < day {
-        let (from, until) = (month_start.to_string(), day.to_string());
-        for case in crate::db::cases::received_or_closed_between(conn, agencies, &from, &until)? {
-            let facts = Facts::of(&case, Vec::new())?;
-            let key = (facts.agency.clone(), facts.classification.clone());
-            for (on, sums) in facts.milestones() {
-                if on >= month_start && on < day {
-                    totals.entry(key.clone()).or_default().add(&sums, 1);
-                }
-            }
-        }
-        for (agency, class, amount) in crate::db::cases::payments_between(conn, agencies, &from, &until)? {
-            let collected = parse_money(&amount)?;
-            totals.entry((agency, class)).or_default().add(&Sums { collected, ..Sums::default() }, 1);
-        }
+    for row in store::between(conn, "D", day_key(month_start), day_key(day), agencies)? {
+        add_row(&mut totals, &row)?;
     }
     Ok(totals)
 }
@@ -288,8 +280,8 @@ mod tests {
         changes.replace(Some(&open), &done);
         let rows: Vec<_> = changes.rows.iter().filter(|(_, s)| !s.is_zero()).collect();
         // Years 2025 (received) and 2026 (paid, closed), months 2025-08, 2025-11 and 2025-12,
-        // all under the new classification only.
-        assert_eq!(rows.len(), 5, "{rows:?}");
+        // and their three days, all under the new classification only.
+        assert_eq!(rows.len(), 8, "{rows:?}");
         assert!(rows.iter().all(|((_, _, _, class), _)| class == "enforceable"));
         let y2026 = &changes.rows[&("Y".into(), 2026, "THADS-LC".into(), "enforceable".into())];
         assert_eq!(y2026.collected, Decimal::from(100));

@@ -31,6 +31,13 @@ use crate::workflow::engine::Actor;
 /// Most cases one import request may carry.
 pub const MAX_BATCH: usize = 1000;
 
+/// No case still enforced was received before the 1993 ordinance on civil judgment
+/// enforcement; an earlier date is a typing error.
+const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(1990, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
 /// A party to the judgment. Personal data: shown only to those who may see it, never logged.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -807,6 +814,8 @@ fn open_case(tree: &Tree, actor: &Actor, req: &CreateCase, prefix: &str) -> ApiR
     let obligee = person(&mut errors, &format!("{prefix}obligee"), &req.obligee);
     if req.received_on > today_local() {
         errors.push(FieldError::new(format!("{prefix}received_on"), "is in the future"));
+    } else if req.received_on < EARLIEST {
+        errors.push(FieldError::new(format!("{prefix}received_on"), format!("is before {EARLIEST}")));
     }
     if !errors.is_empty() {
         return Err(ApiError::validation("the case is not valid", errors));
@@ -1143,6 +1152,15 @@ pub fn apply_step(conn: &mut DbConn, step: CaseStep<'_>) -> ApiResult<()> {
     let Some(row) = store::find(conn, step.case_id)? else {
         return Ok(());
     };
+    // The step acts on the case for the office that fires it: that office must hold the case
+    // (or be above the office that does), as for a change made directly.
+    let tree = Tree::load(conn)?;
+    if !tree.is_within(&row.agency_code, &step.by.agency) {
+        return Err(ApiError::forbidden(format!(
+            "this step changes case {}, which {} holds; {} may not change it",
+            row.number, row.agency_code, step.by.agency
+        )));
+    }
     let on = step_day(step.data, step.effect.on.as_deref(), step.at);
     let source = json!({"instance_id": step.instance_id, "seq": step.seq, "transition": step.transition});
     let basis = format!("step {} of instance {}", step.transition, step.instance_id);

@@ -29,24 +29,66 @@ fn local(raw: &str) -> Option<NaiveDateTime> {
     DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Ho_Chi_Minh).naive_local())
 }
 
-fn text<'a>(data: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    data.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+/// A text field of the plan, its line breaks as iCalendar writes them (a bare CR is not
+/// allowed in a content line).
+fn text(data: &Map<String, Value>, key: &str) -> Option<String> {
+    let raw = data.get(key).and_then(Value::as_str).filter(|s| !s.trim().is_empty())?;
+    Some(raw.replace("\r\n", "\n").replace('\r', "\n"))
+}
+
+/// Folds every content line to at most 75 octets (RFC 5545 3.1), at character boundaries:
+/// the line as written by the calendar crate is unfolded first, as it can leave 76.
+fn fold(text: &str) -> String {
+    let unfolded = text.replace("\r\n ", "").replace("\r\n\t", "");
+    let mut out = String::with_capacity(unfolded.len() + unfolded.len() / 64 * 3);
+    for line in unfolded.split("\r\n").filter(|l| !l.is_empty()) {
+        let chars: Vec<char> = line.chars().collect();
+        let mut start = 0;
+        let mut room = 75;
+        while start < chars.len() {
+            let mut end = start;
+            let mut used = 0;
+            while end < chars.len() && used + chars[end].len_utf8() <= room {
+                used += chars[end].len_utf8();
+                end += 1;
+            }
+            // Some readers trim the blanks at either side of a fold: fold between two letters.
+            let mut cut = end;
+            while cut < chars.len()
+                && cut > start + 1
+                && (chars[cut].is_whitespace() || chars[cut - 1].is_whitespace())
+            {
+                cut -= 1;
+            }
+            if cut == start + 1 && end < chars.len() {
+                cut = end;
+            }
+            if start > 0 {
+                out.push_str("\r\n ");
+            }
+            out.extend(&chars[start..cut]);
+            start = cut;
+            room = 74;
+        }
+        out.push_str("\r\n");
+    }
+    out
 }
 
 fn event(row: &InstanceRow) -> Option<Event> {
     let data: Map<String, Value> = serde_json::from_str(&row.data).ok()?;
     let (start, status) = match row.state.as_str() {
-        "scheduled" => (local(text(&data, "scheduled_at")?)?, EventStatus::Confirmed),
+        "scheduled" => (local(&text(&data, "scheduled_at")?)?, EventStatus::Confirmed),
         "executed" => {
-            (local(text(&data, "executed_at").or(text(&data, "scheduled_at"))?)?, EventStatus::Confirmed)
+            (local(&text(&data, "executed_at").or(text(&data, "scheduled_at"))?)?, EventStatus::Confirmed)
         }
-        "postponed" => (local(text(&data, "scheduled_at")?)?, EventStatus::Tentative),
-        "cancelled" => (local(text(&data, "scheduled_at")?)?, EventStatus::Cancelled),
+        "postponed" => (local(&text(&data, "scheduled_at")?)?, EventStatus::Tentative),
+        "cancelled" => (local(&text(&data, "scheduled_at")?)?, EventStatus::Cancelled),
         _ => return None,
     };
     let at = |t: NaiveDateTime| CalendarDateTime::WithTimezone { date_time: t, tzid: TZID.to_owned() };
-    let measure = text(&data, "measure").unwrap_or("other");
-    let reference = text(&data, "case_reference").unwrap_or("");
+    let measure = text(&data, "measure").unwrap_or_else(|| "other".into());
+    let reference = text(&data, "case_reference").unwrap_or_default();
     let police = match text(&data, "protection_plan_number") {
         Some(n) => format!("Công an đã xác nhận kế hoạch bảo vệ số {n}"),
         None => "Công an chưa xác nhận kế hoạch bảo vệ".to_owned(),
@@ -65,7 +107,7 @@ fn event(row: &InstanceRow) -> Option<Event> {
         .ends(at(start + Duration::hours(DEFAULT_HOURS)))
         .status(status);
     if let Some(place) = text(&data, "location") {
-        e.location(place);
+        e.location(&place);
     }
     Some(e.done())
 }
@@ -118,5 +160,18 @@ pub fn feed(conn: &mut DbConn, actor: &Actor, agency: Option<AgencyCode>) -> Api
             }
         }
     }
-    Ok(text)
+    Ok(fold(&text))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lines_are_folded_at_75_octets_on_character_boundaries() {
+        let long = format!("LOCATION:{}Hà Nội\r\nEND:VEVENT\r\n", "Phường Đông Anh, ".repeat(12));
+        let folded = super::fold(&long);
+        assert!(!folded.contains("\r\n  ") && !folded.contains(" \r\n"), "no fold next to a blank");
+        let folded = super::fold(&long);
+        assert!(folded.split("\r\n").all(|l| l.len() <= 75), "{folded}");
+        assert_eq!(folded.replace("\r\n ", ""), long);
+    }
 }

@@ -286,6 +286,16 @@ pub fn enforcement(
     period: Period,
     offices: bool,
 ) -> ApiResult<EnforcementReport> {
+    crate::db::read_snapshot(conn, |conn| enforcement_in(conn, actor, agency, period, offices))
+}
+
+fn enforcement_in(
+    conn: &mut DbConn,
+    actor: &Actor,
+    agency: Option<AgencyCode>,
+    period: Period,
+    offices: bool,
+) -> ApiResult<EnforcementReport> {
     let tree = Tree::load(conn)?;
     let scope = scope(&tree, actor, agency.as_ref())?;
     let agencies = scope.agencies.as_deref();

@@ -449,5 +449,30 @@ async fn steps_of_the_workflows_update_the_case() {
         assert_eq!(payment["method"], "coercion");
         assert_eq!(payment["instance_id"], run.id.as_str());
         assert_eq!(payment["paid_on"], "2026-11-10");
+
+        // Lào Cai takes part in a transfer of the case, so it sees the case; it may not change
+        // it through a workflow of its own any more than directly.
+        let mut transfer = crate::helpers::transfer_request("standard");
+        transfer["case_id"] = json!(id);
+        transfer["parties"] = json!({"court": "TAND-HN", "enforcement": "THADS-LC", "procuracy": "VKS-LC"});
+        let r = app.post("/api/v1/instances", &app.court(), &transfer).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+        let seen: Value =
+            app.get(&format!("/api/v1/cases/{id}"), &lc_officer(&app)).await.json().await.unwrap();
+        assert_eq!(seen["personal_data_withheld"], true);
+        let request = json!({
+            "workflow": "condition_verification",
+            "case_id": id,
+            "parties": {"enforcement": "THADS-LC", "procuracy": "VKS-LC"},
+            "data": {"decision_number": "9/QĐ-CTHADS", "decision_sent_date": "2026-07-31"}
+        });
+        let mut run = Run::start(&app, &lc_officer(&app), request, "awaiting_service").await;
+        let served = json!({"served_on": "2026-08-03", "service_channel": "in_person"});
+        run.step(&lc_officer(&app), "record_service", served, "voluntary_period").await;
+        let paid = json!({"compliance_date": "2026-08-05", "amount_paid": "1800000000"});
+        let r = app.fire(&run.id, &lc_officer(&app), "record_voluntary_compliance", run.version, paid).await;
+        expect_problem(r, 403, "forbidden").await;
+        let case: Value = app.get(&format!("/api/v1/cases/{id}"), &officer).await.json().await.unwrap();
+        assert_eq!((case["status"].as_str(), case["collected"].as_str()), (Some("open"), Some("1200000000")));
     }
 }

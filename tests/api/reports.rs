@@ -97,6 +97,10 @@ async fn the_coordination_report_counts_who_is_late() {
     }
 }
 
+/// A place long enough to be folded, written on two lines.
+const LOCATION: &str =
+    "Thôn Đông, xã Đông Anh; Hà Nội\r\nCổng số 2, cạnh trụ sở Ủy ban nhân dân xã, đường liên thôn, gần chợ Đông Anh";
+
 async fn scheduled_coercion(app: &TestApp) -> String {
     add_agency(app, "UBND-X-DONGANH", "people_committee", "UBND xã Đông Anh", None).await;
     let plan = json!({
@@ -104,7 +108,7 @@ async fn scheduled_coercion(app: &TestApp) -> String {
         "reference_date": "2026-11-16",
         "parties": {"enforcement": "THADS-HN", "police": "CA-HN", "procuracy": "VKS-HN", "commune": "UBND-X-DONGANH"},
         "data": {"case_reference": "1520/QĐ-CTHADS", "measure": "seize_property",
-                 "location": "Thôn Đông, xã Đông Anh; Hà Nội", "estimated_cost": "45000000", "complex": false}
+                 "location": LOCATION, "estimated_cost": "45000000", "complex": false}
     });
     let mut run = Run::start(app, &app.officer(), plan, "drafted").await;
     run.step(&app.head(), "approve", json!({"approved_on": "2026-11-16"}), "approved").await;
@@ -140,6 +144,7 @@ async fn the_coercion_calendar_is_a_valid_ics_feed() {
         let text = r.text().await.unwrap();
         assert!(text.lines().all(|l| l.len() <= 75), "lines are folded at 75 octets");
         assert!(text.contains("\r\n"), "lines end in CRLF");
+        assert!(!text.replace("\r\n", "").contains('\r'), "no bare CR");
 
         let calendar = ical::IcalParser::new(text.as_bytes()).next().expect("a calendar").expect("it parses");
         assert_eq!(calendar.timezones.len(), 1);
@@ -154,7 +159,9 @@ async fn the_coercion_calendar_is_a_valid_ics_feed() {
         assert_eq!(prop("UID").value.as_deref(), Some(format!("{id}@lienganh").as_str()));
         assert_eq!(prop("STATUS").value.as_deref(), Some("CONFIRMED"));
         assert!(prop("DESCRIPTION").value.as_deref().unwrap().contains("15/KH-CAHN"));
-        assert_eq!(prop("LOCATION").value.as_deref(), Some("Thôn Đông\\, xã Đông Anh\\; Hà Nội"));
+        let location = "Thôn Đông\\, xã Đông Anh\\; Hà Nội\\nCổng số 2\\, cạnh trụ sở Ủy ban nhân dân xã\\, \
+                        đường liên thôn\\, gần chợ Đông Anh";
+        assert_eq!(prop("LOCATION").value.as_deref(), Some(location));
         let zone = &calendar.timezones[0];
         assert!(zone
             .properties

@@ -81,8 +81,8 @@ CREATE TABLE targets (
 );
 
 -- The enforcement figures by office, classification and period ('Y' a reporting year N,
--- 1 Oct N-1 to 30 Sep N; 'M' a month as YYYYMM): what was received, closed and collected
--- in it. Every change of a case moves its contribution here in the same transaction, so
+-- 1 Oct N-1 to 30 Sep N; 'M' a month as YYYYMM; 'D' a day as YYYYMMDD): what was received,
+-- closed and collected in it. Every change of a case moves its contribution here in the same transaction, so
 -- a report reads a few rows per office instead of every case.
 CREATE TABLE case_stats (
     agency_code      TEXT NOT NULL,
