@@ -2,6 +2,7 @@
 
 use lienganh::domain::Role;
 use reqwest::StatusCode;
+use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::helpers::{backends, expect_problem, spawn, TestApp};
@@ -474,5 +475,161 @@ async fn steps_of_the_workflows_update_the_case() {
         expect_problem(r, 403, "forbidden").await;
         let case: Value = app.get(&format!("/api/v1/cases/{id}"), &officer).await.json().await.unwrap();
         assert_eq!((case["status"].as_str(), case["collected"].as_str()), (Some("open"), Some("1200000000")));
+    }
+}
+
+/// What a report should say, counted from the cases and their payments one by one.
+fn recount(
+    cases: &[(Value, Vec<Value>)],
+    from: &str,
+    to: &str,
+) -> (i64, i64, i64, i64, Decimal, Decimal, Decimal) {
+    let (mut total, mut carried, mut enforceable, mut completed) = (0, 0, 0, 0);
+    let (mut money_total, mut money_enforceable, mut money_completed) =
+        (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    for (case, payments) in cases {
+        let received = case["received_on"].as_str().unwrap();
+        let closed = case["closed_on"].as_str();
+        if received > to || closed.is_some_and(|c| c < from) {
+            continue;
+        }
+        let due: Decimal = case["amount_due"].as_str().unwrap().parse().unwrap();
+        let paid = |pred: &dyn Fn(&str) -> bool| -> Decimal {
+            payments
+                .iter()
+                .filter(|p| pred(p["paid_on"].as_str().unwrap()))
+                .map(|p| p["amount"].as_str().unwrap().parse::<Decimal>().unwrap())
+                .sum()
+        };
+        let owed = if received < from { due - paid(&|d| d < from) } else { due };
+        total += 1;
+        money_total += owed;
+        if received < from {
+            carried += 1;
+        }
+        if case["classification"] == "enforceable" {
+            enforceable += 1;
+            money_enforceable += owed;
+            money_completed += paid(&|d| d >= from && d <= to);
+            if case["status"] == "completed" && closed.is_some_and(|c| c >= from && c <= to) {
+                completed += 1;
+            }
+        }
+    }
+    (total, carried, enforceable, completed, money_total, money_enforceable, money_completed)
+}
+
+/// Random payments, reversals, classifications and outcomes over a few dozen cases: the
+/// figures kept as running sums equal a recount from the cases themselves, for whole years and
+/// for a period that starts and ends inside months.
+#[tokio::test]
+async fn the_kept_figures_match_a_recount() {
+    use rand::{Rng, SeedableRng};
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let officer = lc_officer(&app);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let day = |rng: &mut rand::rngs::StdRng, from: chrono::NaiveDate| {
+            let last = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+            from + chrono::Duration::days(rng.random_range(0..=(last - from).num_days()))
+        };
+        let start = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
+        let mut ids = Vec::new();
+        for i in 0..30 {
+            let mut c = case("THADS-LC", &format!("R{i}"), &day(&mut rng, start).to_string(), "");
+            c["amount_due"] =
+                json!(format!("{}.{:02}", rng.random_range(1..1_000_000_000u64), rng.random_range(0..100)));
+            c["classification"] = json!(["enforceable", "not_yet_enforceable", "unclassified"][i % 3]);
+            ids.push(open_one(&app, &officer, &c).await["id"].as_str().unwrap().to_owned());
+        }
+        let mut accepted = std::collections::BTreeMap::<&str, i32>::new();
+        for _ in 0..120 {
+            let id = &ids[rng.random_range(0..ids.len())];
+            let c: Value = app.get(&format!("/api/v1/cases/{id}"), &officer).await.json().await.unwrap();
+            let received: chrono::NaiveDate = c["received_on"].as_str().unwrap().parse().unwrap();
+            let outstanding: Decimal = c["outstanding"].as_str().unwrap().parse().unwrap();
+            let on = day(&mut rng, received).to_string();
+            let (path, body) = match rng.random_range(0..10) {
+                0..4 if !outstanding.is_zero() => {
+                    let share =
+                        [Decimal::ONE, Decimal::new(5, 1), Decimal::new(1, 1)][rng.random_range(0..3)];
+                    let amount = (outstanding * share).round_dp(2).max(Decimal::new(1, 2));
+                    ("payments", json!({"amount": amount.to_string(), "paid_on": on, "method": "cash"}))
+                }
+                4 => {
+                    let h: Value =
+                        app.get(&format!("/api/v1/cases/{id}/history"), &officer).await.json().await.unwrap();
+                    let Some(p) = h["payments"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|p| !p["amount"].as_str().unwrap().starts_with('-'))
+                    else {
+                        continue;
+                    };
+                    (
+                        "payments",
+                        json!({"amount": p["amount"], "paid_on": on, "method": "cash", "reverses": p["id"]}),
+                    )
+                }
+                5 | 6 => {
+                    let class =
+                        ["enforceable", "not_yet_enforceable", "unclassified"][rng.random_range(0..3)];
+                    (
+                        "classification",
+                        json!({"classification": class, "on": on, "basis": "Biên bản xác minh"}),
+                    )
+                }
+                _ => {
+                    let status =
+                        ["completed", "terminated", "entrusted", "suspended", "open"][rng.random_range(0..5)];
+                    ("status", json!({"status": status, "on": on, "basis": "Quyết định"}))
+                }
+            };
+            // Refusals (a closed case, a date before the last payment...) are part of the game;
+            // whatever was accepted must be in the figures.
+            let r = app.post(&format!("/api/v1/cases/{id}/{path}"), &officer, &body).await;
+            assert!(r.status().is_success() || r.status().is_client_error(), "{}", r.status());
+            if r.status().is_success() {
+                *accepted.entry(path).or_default() += 1;
+            }
+        }
+        assert!(
+            accepted.values().all(|n| *n >= 8) && accepted.len() == 3,
+            "too little happened: {accepted:?}"
+        );
+        let mut cases = Vec::new();
+        for id in &ids {
+            let c: Value = app.get(&format!("/api/v1/cases/{id}"), &officer).await.json().await.unwrap();
+            let h: Value =
+                app.get(&format!("/api/v1/cases/{id}/history"), &officer).await.json().await.unwrap();
+            let v: Value =
+                app.get(&format!("/api/v1/cases/{id}/history/verify"), &officer).await.json().await.unwrap();
+            assert_eq!(v["valid"], true, "{v}");
+            cases.push((c, h["payments"].as_array().unwrap().clone()));
+        }
+        let mut completed_somewhere = false;
+        for (query, from, to) in [
+            ("year=2025", "2024-10-01", "2025-09-30"),
+            ("year=2026", "2025-10-01", "2026-09-30"),
+            ("year=2027", "2026-10-01", "2027-09-30"),
+            ("from=2025-02-17&to=2026-03-09", "2025-02-17", "2026-03-09"),
+        ] {
+            let r = report(&app, &officer, &format!("agency=THADS-LC&{query}")).await;
+            let expected = recount(&cases, from, to);
+            let dec = |v: &Value| v.as_str().unwrap().parse::<Decimal>().unwrap();
+            let got = (
+                r["cases"]["total"].as_i64().unwrap(),
+                r["cases"]["carried_over"].as_i64().unwrap(),
+                r["cases"]["enforceable"].as_i64().unwrap(),
+                r["cases"]["completed"].as_i64().unwrap(),
+                dec(&r["money"]["total"]),
+                dec(&r["money"]["enforceable"]),
+                dec(&r["money"]["completed"]),
+            );
+            assert_eq!(got, expected, "{query}");
+            completed_somewhere |= got.3 > 0;
+        }
+        assert!(completed_somewhere);
     }
 }

@@ -276,7 +276,7 @@ fn main() {
         r_country.money.enforceable
     );
     println!("country-year with each of the {} offices: {t_offices:.1} ms", PROVINCES * (REGIONS + 1) + 1);
-    println!("province, 15 Nov 2025 to 20 Aug 2026 (days read from the cases): {t_period:.1} ms");
+    println!("province, 15 Nov 2025 to 20 Aug 2026 (whole months and days): {t_period:.1} ms");
     println!("country, same period: {t_period_country:.1} ms");
 
     if let Some((base, schema)) = schema {
