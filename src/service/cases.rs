@@ -246,6 +246,9 @@ pub struct Case {
     #[schema(value_type = String)]
     pub outstanding: Decimal,
     pub received_on: NaiveDate,
+    /// Whether the case is carried over (năm trước chuyển sang) in the current reporting year:
+    /// received before its 1 October. Reports of other periods say it for themselves.
+    pub carried_over: bool,
     pub classification: Classification,
     pub status: CaseStatus,
     pub closed_on: Option<NaiveDate>,
@@ -374,6 +377,10 @@ fn view(row: &CaseRow, access: Access) -> ApiResult<Case> {
         amount_due,
         collected,
         received_on: day(&row.received_on)?,
+        carried_over: {
+            let year_start = super::case_stats::year_bounds(super::case_stats::reporting_year(today_local()));
+            year_start.is_some_and(|(start, _)| row.received_on < start.to_string())
+        },
         classification: Classification::parse(&row.classification)?,
         status: CaseStatus::parse(&row.status)?,
         closed_on: row.closed_on.as_deref().map(day).transpose()?,

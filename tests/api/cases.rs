@@ -240,6 +240,7 @@ async fn payments_are_exact_never_edited_and_never_exceed_what_is_due() {
         let opened = open_one(&app, &officer, &body).await;
         let id = opened["id"].as_str().unwrap().to_owned();
         assert_eq!(opened["amount_due"], "1302149296000");
+        assert_eq!(opened["carried_over"], true, "received before 1 October 2026");
         let path = format!("/api/v1/cases/{id}/payments");
         let pay = |amount: &str, day: &str| json!({"amount": amount, "paid_on": day, "method": "transfer"});
 
