@@ -57,7 +57,8 @@ pub struct Sums {
 }
 
 impl Sums {
-    fn add(&mut self, o: &Sums, sign: i64) {
+    /// Adds `o` (`sign` 1) or takes it out (`sign` -1).
+    pub fn add(&mut self, o: &Sums, sign: i64) {
         let d = Decimal::from(sign);
         self.received_cases += sign * o.received_cases;
         self.received_due += d * o.received_due;

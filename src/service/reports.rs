@@ -313,8 +313,8 @@ fn enforcement_in(
     for classes in by_office.values() {
         for (class, p) in classes {
             let e = all.entry(class.clone()).or_default();
-            add_sums(&mut e.before, &p.before);
-            add_sums(&mut e.through, &p.through);
+            e.before.add(&p.before, 1);
+            e.through.add(&p.through, 1);
         }
     }
     let (mut cases, mut money) = figures(&all);
@@ -370,17 +370,6 @@ fn enforcement_in(
         offices,
         generated_at: local_rfc3339(now().timestamp_micros()),
     })
-}
-
-fn add_sums(into: &mut Sums, s: &Sums) {
-    into.received_cases += s.received_cases;
-    into.received_due += s.received_due;
-    into.closed_cases += s.closed_cases;
-    into.completed_cases += s.completed_cases;
-    into.terminated_cases += s.terminated_cases;
-    into.entrusted_cases += s.entrusted_cases;
-    into.closed_remaining += s.closed_remaining;
-    into.collected += s.collected;
 }
 
 fn opt(v: Option<Decimal>) -> String {
