@@ -11,6 +11,13 @@ use lienganh::domain::{AgencyCode, Role};
 use lienganh::service::workflows::DiagramFormat;
 use lienganh::workflow::registry::Registry;
 
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Recompute every instance's and case's hash chain and hold it against its record; print
+    /// each history that does not verify with its first broken link; exit 1 if any.
+    Verify,
+}
+
 /// lienganh: interagency workflows of civil judgment enforcement.
 #[derive(Parser)]
 #[command(name = "lienganh", version)]
@@ -69,6 +76,11 @@ enum Command {
         /// The time of the pass (RFC 3339), for operators and tests; now when absent.
         #[arg(long)]
         now: Option<String>,
+    },
+    /// Check the records: `audit verify` checks every history in the database.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
     },
     /// Load the agencies of the seed provinces, cases and instances to see the reports with,
     /// and print tokens to try them.
@@ -227,6 +239,30 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 eprintln!(
                     "some reminders could not be sent; the log says why, and a later pass retries them"
                 );
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Audit { action: AuditAction::Verify } => {
+            let settings = settings()?;
+            let db = lienganh::server::open_database(&settings)?;
+            let registry = lienganh::server::load_registry(&settings)?;
+            let mut conn = db.read().map_err(|e| e.to_string())?;
+            let audit = lienganh::service::audit::verify_all(&mut conn, &registry).map_err(|e| e.detail)?;
+            let mut text = String::new();
+            for b in &audit.broken {
+                let at = b.seq.map(|s| format!("event {s}: ")).unwrap_or_default();
+                text.push_str(&format!("BROKEN {} {}: {at}{}\n", b.kind, b.id, b.reason));
+            }
+            text.push_str(&format!(
+                "verified {} instance histories ({} events) and {} case histories ({} events): {} broken\n",
+                audit.instances,
+                audit.instance_events,
+                audit.cases,
+                audit.case_events,
+                audit.broken.len()
+            ));
+            out(&text)?;
+            if !audit.broken.is_empty() {
                 return Ok(ExitCode::from(1));
             }
         }

@@ -177,7 +177,7 @@ fn check_rounds(def: &Definition, loaded: &Loaded, events: &[EventRow]) -> Optio
         .then(|| (None, "the signatures pending on the instance are not those its events recorded".into()))
 }
 
-fn verify_loaded(
+pub(super) fn verify_loaded(
     conn: &mut DbConn,
     def: &Definition,
     loaded: &Loaded,

@@ -2,6 +2,7 @@
 //! engine, and records the outcome in one transaction. No HTTP here, no SQL either.
 
 pub mod agencies;
+pub mod audit;
 pub mod calendar;
 pub mod case_stats;
 pub mod cases;

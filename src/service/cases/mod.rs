@@ -615,7 +615,11 @@ pub fn verify(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<CaseVerif
     Ok(verify_rows(&row, &events, &payments))
 }
 
-fn verify_rows(row: &CaseRow, events: &[CaseEventRow], payments: &[PaymentRow]) -> CaseVerification {
+pub(crate) fn verify_rows(
+    row: &CaseRow,
+    events: &[CaseEventRow],
+    payments: &[PaymentRow],
+) -> CaseVerification {
     let broken = |seq: i64, count: usize, reason: String| CaseVerification {
         valid: false,
         events: count,
