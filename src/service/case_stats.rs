@@ -137,8 +137,8 @@ impl Facts {
         })
     }
 
-    /// The dated contributions of the case's receipt and closing (payments apart).
-    fn milestones(&self) -> Vec<(NaiveDate, Sums)> {
+    /// Every dated contribution of the case: its receipt, its payments, its closing.
+    fn contributions(&self) -> Vec<(NaiveDate, Sums)> {
         let mut out = vec![(
             self.received_on,
             Sums { received_cases: 1, received_due: self.amount_due, ..Sums::default() },
@@ -157,12 +157,6 @@ impl Facts {
             }
             out.push((day, closed));
         }
-        out
-    }
-
-    /// Every dated contribution of the case.
-    fn contributions(&self) -> Vec<(NaiveDate, Sums)> {
-        let mut out = self.milestones();
         out.extend(
             self.payments.iter().map(|(day, amount)| (*day, Sums { collected: *amount, ..Sums::default() })),
         );

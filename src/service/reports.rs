@@ -257,11 +257,17 @@ fn figures(pairs: &BTreeMap<String, Pair>) -> (CaseFigures, MoneyFigures) {
     m.total = m.carried_over + m.new;
     c.rate = rate(Decimal::from(c.completed), Decimal::from(c.enforceable));
     m.rate = rate(m.completed, m.enforceable);
-    for v in [&mut m.total, &mut m.carried_over, &mut m.new, &mut m.enforceable, &mut m.completed] {
+    for v in [
+        &mut m.total,
+        &mut m.carried_over,
+        &mut m.new,
+        &mut m.enforceable,
+        &mut m.not_yet_enforceable,
+        &mut m.unclassified,
+        &mut m.completed,
+    ] {
         *v = v.normalize();
     }
-    m.not_yet_enforceable = m.not_yet_enforceable.normalize();
-    m.unclassified = m.unclassified.normalize();
     (c, m)
 }
 
@@ -372,8 +378,14 @@ fn enforcement_in(
     })
 }
 
-fn opt(v: Option<Decimal>) -> String {
-    v.map(|d| d.to_string()).unwrap_or_default()
+/// A percentage column of the CSV: a rate or gap with its two places, a target as set, or
+/// blank when there is none.
+fn column(v: Option<Decimal>, two_places: bool) -> String {
+    match v {
+        Some(d) if two_places => percent(&d),
+        Some(d) => d.to_string(),
+        None => String::new(),
+    }
 }
 
 /// The report as CSV: the whole scope first, then each office when they were asked for.
@@ -423,9 +435,9 @@ pub fn enforcement_csv(report: &EnforcementReport) -> ApiResult<String> {
             c.completed.to_string(),
             c.terminated.to_string(),
             c.entrusted.to_string(),
-            c.rate.as_ref().map(percent).unwrap_or_default(),
-            opt(c.target),
-            c.gap.as_ref().map(percent).unwrap_or_default(),
+            column(c.rate, true),
+            column(c.target, false),
+            column(c.gap, true),
             m.total.to_string(),
             m.carried_over.to_string(),
             m.new.to_string(),
@@ -433,9 +445,9 @@ pub fn enforcement_csv(report: &EnforcementReport) -> ApiResult<String> {
             m.not_yet_enforceable.to_string(),
             m.unclassified.to_string(),
             m.completed.to_string(),
-            m.rate.as_ref().map(percent).unwrap_or_default(),
-            opt(m.target),
-            m.gap.as_ref().map(percent).unwrap_or_default(),
+            column(m.rate, true),
+            column(m.target, false),
+            column(m.gap, true),
         ])
     };
     row(report.agency.as_deref().unwrap_or("*"), "", &report.cases, &report.money)

@@ -332,9 +332,7 @@ impl Ledger {
     /// Writes what changed; the case must still be at the version it was loaded at.
     pub(super) fn save(self, conn: &mut DbConn, changes: &mut Changes, new: bool) -> ApiResult<CaseRow> {
         if new {
-            let mut first = self.row.clone();
-            first.version = self.row.version;
-            store::insert(conn, &first).map_err(|e| {
+            store::insert(conn, &self.row).map_err(|e| {
                 if is_unique_violation(&e) {
                     ApiError::new(
                         ErrorCode::AlreadyExists,
