@@ -203,6 +203,13 @@ impl From<crate::db::PoolError> for ApiError {
     }
 }
 
+impl From<crate::db::writer::GroupFailed> for ApiError {
+    fn from(e: crate::db::writer::GroupFailed) -> Self {
+        tracing::warn!(reason = %e.0, "a write was not kept");
+        Self::new(ErrorCode::ServiceUnavailable, "the change was not saved; retry shortly")
+    }
+}
+
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         Self::internal(e)

@@ -10,7 +10,8 @@ use crate::api::{self, AppState};
 use crate::auth::JwtKeys;
 use crate::calendar::Calendar;
 use crate::config::Settings;
-use crate::db::Db;
+use crate::db::writer::Writer;
+use crate::db::{Backend, Db};
 use crate::workflow::registry::Registry;
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,7 +59,11 @@ pub fn build_with_state(
         crate::service::calendar::effective(&mut conn, &file_calendar).map_err(|e| e.detail)?
     };
     let calendar = Arc::new(ArcSwap::from_pointee(calendar));
-    let state = web::Data::new(AppState { db, registry, calendar, file_calendar });
+    let writer = match db.backend {
+        Backend::Sqlite => Some(Writer::start(db.clone())?),
+        Backend::Postgres => None,
+    };
+    let state = web::Data::new(AppState { db, registry, calendar, file_calendar, writer });
     let max_body = settings.max_body_bytes;
     let shared = state.clone();
     let server = HttpServer::new(move || {

@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::calendar::Calendar;
+use crate::db::writer::Writer;
 use crate::db::{Db, DbConn};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::service::idempotency::{IdempotencyKey, Reply};
@@ -39,6 +40,8 @@ pub struct AppState {
     pub calendar: Arc<ArcSwap<Calendar>>,
     /// The calendar file as shipped, under the years added through the API.
     pub file_calendar: Arc<Calendar>,
+    /// On SQLite, the writer thread that commits writes in groups.
+    pub writer: Option<Writer>,
 }
 
 impl AppState {
@@ -72,14 +75,18 @@ impl AppState {
         web::block(move || f(&registry)).await?
     }
 
-    /// Runs database work that writes on the blocking pool, with the writer connection.
+    /// Runs database work that writes: on SQLite in the writer's next group, on PostgreSQL on
+    /// the blocking pool with a connection of its own.
     pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
     where
         F: FnOnce(&mut DbConn, &Rules) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let db = self.db.clone();
         let rules = self.rules();
+        if let Some(writer) = &self.writer {
+            return writer.run(move |conn| f(conn, &rules)).await;
+        }
+        let db = self.db.clone();
         web::block(move || {
             let mut conn = db.write()?;
             f(&mut conn, &rules)

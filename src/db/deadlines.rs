@@ -58,7 +58,8 @@ pub fn running(conn: &mut DbConn, instance_id: &str, name: &str) -> QueryResult<
     deadlines::table
         .filter(deadlines::instance_id.eq(instance_id))
         .filter(deadlines::name.eq(name))
-        .filter(deadlines::status.eq_any([OPEN, SUSPENDED]))
+        // Two comparisons rather than IN: a query of fixed shape keeps its prepared statement.
+        .filter(deadlines::status.eq(OPEN).or(deadlines::status.eq(SUSPENDED)))
         .select(DeadlineRow::as_select())
         .first(conn)
         .optional()

@@ -62,23 +62,26 @@ pub struct LinkRow {
     pub started_by_seq: Option<i64>,
 }
 
-/// The instances `id` started, oldest first; only those `agency` can see, unless it is None.
-pub fn follow_ups(conn: &mut DbConn, id: &str, agency: Option<&str>) -> QueryResult<Vec<LinkRow>> {
-    let columns = (instances::id, instances::workflow_id, instances::state, instances::started_by_seq);
-    match agency {
-        None => instances::table
-            .filter(instances::started_by_instance.eq(id))
-            .select(columns)
-            .order(instances::id.asc())
-            .load(conn),
-        Some(agency) => instances::table
-            .inner_join(instance_agencies::table)
-            .filter(instances::started_by_instance.eq(id))
-            .filter(instance_agencies::agency_code.eq(agency))
-            .select(columns)
-            .order(instances::id.asc())
-            .load(conn),
+/// The instances `id` started, oldest first.
+pub fn follow_ups(conn: &mut DbConn, id: &str) -> QueryResult<Vec<LinkRow>> {
+    instances::table
+        .filter(instances::started_by_instance.eq(id))
+        .select((instances::id, instances::workflow_id, instances::state, instances::started_by_seq))
+        .order(instances::id.asc())
+        .load(conn)
+}
+
+/// Which of `ids` `agency` may see. Looked up by the few ids, never by the agency, whose
+/// instances may be counted in hundreds of thousands.
+pub fn visible_among(conn: &mut DbConn, agency: &str, ids: &[&str]) -> QueryResult<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
+    instance_agencies::table
+        .filter(instance_agencies::agency_code.eq(agency))
+        .filter(instance_agencies::instance_id.eq_any(ids))
+        .select(instance_agencies::instance_id)
+        .load(conn)
 }
 
 /// The new state of an instance after a step.

@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod reminders;
 pub mod schema;
 pub mod webhooks;
+pub mod writer;
 
 use std::time::Duration;
 
@@ -108,11 +109,14 @@ impl ManageConnection for Manager {
                 let mut conn =
                     SqliteConnection::establish(&self.url.target).map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the writer; FULL sync makes a commit durable
-                // before it is acknowledged; the busy timeout covers other processes
-                // (a `migrate` or `remind` run beside `serve`).
+                // before it is acknowledged (the writer commits in groups, see [`writer`]);
+                // the busy timeout covers other processes (a `migrate` or `remind` run beside
+                // `serve`). A page cache of 64 MiB a connection keeps the hot pages of a large
+                // database in memory instead of reading them again from the OS at each step.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
@@ -193,14 +197,22 @@ impl Db {
 }
 
 /// Runs `f` in a write transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE`,
-/// taking the write lock first so that it never fails half-way on a lock upgrade.
+/// taking the write lock first so that it never fails half-way on a lock upgrade; inside a
+/// transaction already begun it is a savepoint, which rolls back alone.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<DieselError>,
 {
     match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Sqlite(c) => {
+            if AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?.is_none() {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            } else {
+                // Inside a group of the writer (see [`writer`]): a savepoint.
+                AnsiTransactionManager::begin_transaction(c)?
+            }
+        }
         DbConn::Pg(_) => DbConn::begin_transaction(conn)?,
     }
     match f(conn) {

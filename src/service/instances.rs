@@ -257,10 +257,14 @@ pub(super) fn definition<'r>(registry: &'r Registry, row: &InstanceRow) -> ApiRe
 /// party of this instance knows they exist (the starting step is in its history); the linked
 /// instance's state is shown only to those who may see it.
 fn links(conn: &mut DbConn, actor: &Actor, loaded: &Loaded) -> ApiResult<Links> {
-    let agency = (!actor.reads_everything()).then(|| actor.agency.to_string());
-    let visible: BTreeSet<String> =
-        store::follow_ups(conn, &loaded.row.id, agency.as_deref())?.into_iter().map(|r| r.id).collect();
-    let started = store::follow_ups(conn, &loaded.row.id, None)?
+    let follow_ups = store::follow_ups(conn, &loaded.row.id)?;
+    let visible: BTreeSet<String> = if actor.reads_everything() {
+        follow_ups.iter().map(|r| r.id.clone()).collect()
+    } else {
+        let ids: Vec<&str> = follow_ups.iter().map(|r| r.id.as_str()).collect();
+        store::visible_among(conn, actor.agency.as_str(), &ids)?.into_iter().collect()
+    };
+    let started = follow_ups
         .into_iter()
         .map(|r| Link {
             state: visible.contains(&r.id).then_some(r.state),

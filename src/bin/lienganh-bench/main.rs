@@ -1,0 +1,61 @@
+//! `lienganh-bench`: the service under load, against its own database's limit.
+//!
+//! It starts the real server in a child process (this binary, run as `serve`), loads it over
+//! HTTP with concurrent clients firing real transitions with real tokens, and prints
+//! transitions per second, latency percentiles and the server's peak memory. Then, on the same
+//! database, it measures the floor: the very rows those requests wrote, written again straight
+//! through the store, without HTTP or the engine. Run with `cargo run --release --bin lienganh-bench -- --help`.
+
+mod floor;
+mod load;
+mod server;
+
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    Sqlite,
+    Postgres,
+}
+
+/// Benchmarks lienganh over real HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "lienganh-bench")]
+pub struct Args {
+    /// The database to run on.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub backend: BackendArg,
+    /// A PostgreSQL server URL; the bench creates a database of its own there, and drops it.
+    #[arg(
+        long,
+        env = "LIENGANH_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// How long to load the server, after a warm-up of a tenth of it.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+    /// Keep the database and the server's log; their folder is printed.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+fn main() -> ExitCode {
+    // The child process: the service itself, exactly as `lienganh serve` runs it.
+    if std::env::args().nth(1).as_deref() == Some(server::SERVE) {
+        return server::serve_child();
+    }
+    let args = Args::parse();
+    match load::run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
