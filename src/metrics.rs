@@ -47,7 +47,7 @@ impl Metrics {
         let registry = Registry::new();
         let r = &registry;
         let buckets = vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
-        Ok(Self {
+        let metrics = Self {
             requests: registered(
                 r,
                 HistogramVec::new(
@@ -104,7 +104,10 @@ impl Metrics {
             )?,
             registry,
             token,
-        })
+        };
+        // Every outcome shows from the start, at 0, so that an alert on a rise needs no data first.
+        metrics.pass_done(&Report::default());
+        Ok(metrics)
     }
 
     /// Times one answered request.
@@ -176,6 +179,7 @@ mod tests {
             .contains("lienganh_transitions_total{transition=\"transfer\",workflow=\"court_transfer\"} 2"));
         assert!(text.contains("lienganh_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\",status=\"2xx\"} 1"));
         assert!(text.contains("lienganh_webhook_deliveries_total{outcome=\"retry\"} 2"));
+        assert!(text.contains("lienganh_reminders_total{outcome=\"failed\"} 0"));
         assert!(text.contains("lienganh_deadlines_open 5\n"));
         assert!(text.contains("lienganh_deadlines_overdue 2\n"));
     }

@@ -92,7 +92,8 @@ pub async fn observe(
     if let Some(m) = &metrics {
         m.observe_request(&method, &route, status, elapsed);
     }
-    let millis = elapsed.as_secs_f64() * 1000.0;
+    // Milliseconds to the microsecond.
+    let millis = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
     match code {
         Some(code) => tracing::info!(status = status.as_u16(), millis, error = %code, "request done"),
         None => tracing::info!(status = status.as_u16(), millis, "request done"),
