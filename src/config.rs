@@ -28,6 +28,11 @@ pub struct Settings {
     pub pool_size: u32,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// A bearer token that scrapers of `/metrics` must show; the metrics are open without it.
+    #[serde(skip_serializing)]
+    pub metrics_token: Option<String>,
+    /// Seconds that requests in flight are given to finish once the service is told to stop.
+    pub shutdown_timeout: u64,
 }
 
 impl Default for Settings {
@@ -43,6 +48,8 @@ impl Default for Settings {
             reminder_cron: "0 * * * * *".into(),
             pool_size: (cores * 4).clamp(4, 32),
             max_body_bytes: 512 * 1024,
+            metrics_token: None,
+            shutdown_timeout: 30,
         }
     }
 }

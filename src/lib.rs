@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod calendar;
 pub mod config;
 pub mod db;
@@ -15,7 +16,9 @@ pub mod diagram;
 pub mod domain;
 pub mod error;
 pub mod history;
+pub mod metrics;
 pub mod reminders;
 pub mod server;
 pub mod service;
+pub mod telemetry;
 pub mod workflow;

@@ -82,19 +82,19 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Copy the SQLite database to PATH, consistently, while `serve` runs and writes; PATH
+    /// must not exist. (PostgreSQL: use pg_dump.)
+    Backup { path: PathBuf },
     /// Load the agencies of the seed provinces, cases and instances to see the reports with,
     /// and print tokens to try them.
     Demo,
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LIENGANH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(message) = lienganh::telemetry::init_logging() {
+        eprintln!("error: {message}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -265,6 +265,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             if !audit.broken.is_empty() {
                 return Ok(ExitCode::from(1));
             }
+        }
+        Command::Backup { path } => {
+            let done = lienganh::backup::backup(&settings()?.database_url, &path)?;
+            out(&format!("backed up the database to {} ({} bytes)\n", done.path.display(), done.bytes))?;
         }
         Command::Demo => {
             out(&lienganh::demo::load(&settings()?)?)?;

@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
@@ -12,6 +13,8 @@ use crate::calendar::Calendar;
 use crate::config::Settings;
 use crate::db::writer::Writer;
 use crate::db::{Backend, Db};
+use crate::metrics::Metrics;
+use crate::telemetry::{self, RequestSpan};
 use crate::workflow::registry::Registry;
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,31 +66,58 @@ pub fn build_with_state(
         Backend::Sqlite => Some(Writer::start(db.clone())?),
         Backend::Postgres => None,
     };
-    let state = web::Data::new(AppState { db, registry, calendar, file_calendar, writer });
+    let metrics = Arc::new(Metrics::new(settings.metrics_token.clone())?);
+    let state = web::Data::new(AppState { db, registry, calendar, file_calendar, writer, metrics });
     let max_body = settings.max_body_bytes;
     let shared = state.clone();
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(TracingLogger::default())
+            .wrap(from_fn(telemetry::observe))
+            .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(state.clone())
             .app_data(keys.clone())
             .configure(api::configure(max_body))
     })
+    // `serve` handles the signals itself: SIGINT too stops gracefully, and the sweeper with it.
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_timeout)
     .listen(listener)
     .map_err(|e| format!("cannot listen: {e}"))?
     .run();
     Ok((server, shared))
 }
 
+/// The reminder sweeper, running on its schedule.
+pub struct Sweeper {
+    scheduler: JobScheduler,
+    running: Arc<AtomicBool>,
+}
+
+impl Sweeper {
+    /// Starts no new pass, and waits for the one under way, if any, to finish.
+    pub async fn stop(mut self) {
+        if let Err(e) = self.scheduler.shutdown().await {
+            tracing::error!(error = %e, "cannot stop the reminder scheduler");
+        }
+        if self.running.load(Ordering::SeqCst) {
+            tracing::info!("waiting for the reminder pass under way to finish");
+        }
+        while self.running.load(Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// Wakes the reminder sweeper on `cron`: each pass sends what is due and refreshes the
 /// calendar from the database, so years an admin adds on another node apply here too.
-pub async fn start_sweeper(settings: &Settings, state: web::Data<AppState>) -> Result<JobScheduler, String> {
+pub async fn start_sweeper(settings: &Settings, state: web::Data<AppState>) -> Result<Sweeper, String> {
     let client = crate::reminders::http_client()?;
     let node = crate::reminders::node_name();
     let running = Arc::new(AtomicBool::new(false));
     let scheduler = JobScheduler::new().await.map_err(|e| format!("cannot start the scheduler: {e}"))?;
+    let flag = running.clone();
     let job = Job::new_async(settings.reminder_cron.as_str(), move |_, _| {
-        let (state, client, node, running) = (state.clone(), client.clone(), node.clone(), running.clone());
+        let (state, client, node, running) = (state.clone(), client.clone(), node.clone(), flag.clone());
         Box::pin(async move {
             // A pass still running when the next is due: let it finish, skip this one.
             if running.swap(true, Ordering::SeqCst) {
@@ -95,11 +125,16 @@ pub async fn start_sweeper(settings: &Settings, state: web::Data<AppState>) -> R
             }
             let now = crate::domain::now().timestamp_micros();
             match crate::reminders::pass(&state.db, &node, now, &client).await {
-                Ok(report) if report != crate::reminders::Report::default() => {
-                    tracing::info!(?report, "reminder pass")
+                Ok(report) => {
+                    state.metrics.pass_done(&report);
+                    if report != crate::reminders::Report::default() {
+                        tracing::info!(?report, "reminder pass")
+                    }
                 }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e.detail, "reminder pass failed"),
+                Err(e) => {
+                    state.metrics.pass_failed();
+                    tracing::error!(error = %e.detail, "reminder pass failed")
+                }
             }
             if let Ok(mut conn) = state.db.read() {
                 match crate::service::calendar::effective(&mut conn, &state.file_calendar) {
@@ -113,23 +148,65 @@ pub async fn start_sweeper(settings: &Settings, state: web::Data<AppState>) -> R
     .map_err(|e| format!("LIENGANH_REMINDER_CRON {:?} is not a schedule: {e}", settings.reminder_cron))?;
     scheduler.add(job).await.map_err(|e| e.to_string())?;
     scheduler.start().await.map_err(|e| e.to_string())?;
-    Ok(scheduler)
+    Ok(Sweeper { scheduler, running })
 }
 
-/// Runs `lienganh serve` until stopped.
+/// Resolves when the process is told to stop: SIGTERM, or SIGINT (Ctrl-C).
+async fn stop_signal() -> Result<&'static str, String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch SIGINT: {e}"))?;
+        tokio::select! {
+            _ = term.recv() => Ok("SIGTERM"),
+            _ = int.recv() => Ok("SIGINT"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(|e| format!("cannot watch Ctrl-C: {e}"))?;
+        Ok("Ctrl-C")
+    }
+}
+
+/// Runs `lienganh serve` until stopped. On SIGTERM or SIGINT it stops accepting connections,
+/// lets the requests in flight finish (within the shutdown timeout) and the reminder pass
+/// under way too, starts no new one, and returns.
 pub async fn serve(settings: Settings) -> Result<(), String> {
     let listener =
         TcpListener::bind(&settings.bind).map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (server, state) = build_with_state(&settings, listener)?;
-    let _sweeper = start_sweeper(&settings, state).await?;
+    let handle = server.handle();
+    let mut server = actix_web::rt::spawn(server);
+    let sweeper = start_sweeper(&settings, state).await?;
     let base = format!("http://{addr}");
     println!("lienganh is listening on {base}");
     println!("  database:   {}", crate::db::redact(&settings.database_url));
     println!("  API docs:   {base}/docs/   (OpenAPI: {base}/openapi.json)");
+    println!("  metrics:    {base}/metrics");
     println!("  a token:    lienganh token --sub demo-admin --agency BTP --role admin");
     println!(
         "              (cargo run --release -- token ...; see README for the court/enforcement walk-through)"
     );
-    server.await.map_err(|e| e.to_string())
+    let stopped = tokio::select! {
+        ended = &mut server => Some(ended),
+        signal = stop_signal() => {
+            tracing::info!(signal = signal?, "stopping: no new connections; finishing the requests in flight and the reminder pass");
+            None
+        }
+    };
+    let (_, ended) = tokio::join!(sweeper.stop(), async {
+        match stopped {
+            Some(ended) => ended,
+            None => {
+                handle.stop(true).await;
+                server.await
+            }
+        }
+    });
+    ended.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
 }

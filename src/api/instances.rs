@@ -171,6 +171,7 @@ pub async fn fire(
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
     let body = body.into_inner();
+    let transition = body.transition.clone();
     // The path as parsed, so that another spelling of the same id is the same request.
     let path = format!("/api/v1/instances/{id}/transitions");
     let fingerprint =
@@ -180,6 +181,12 @@ pub async fn fire(
             instances::fire(conn, rules, &actor, id, body, key.0.as_ref(), &fingerprint)
         })
         .await?;
+    // A step taken now, not the replay of one taken before.
+    if r.status == 200 && !r.replayed {
+        if let Some(workflow) = r.body["workflow"].as_str() {
+            state.metrics.transition_fired(workflow, &transition);
+        }
+    }
     Ok(reply(r))
 }
 

@@ -9,6 +9,7 @@ pub mod deadlines;
 pub mod health;
 pub mod inbox;
 pub mod instances;
+pub mod metrics;
 pub mod reports;
 pub mod webhooks;
 pub mod workflows;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub file_calendar: Arc<Calendar>,
     /// On SQLite, the writer thread that commits writes in groups.
     pub writer: Option<Writer>,
+    /// This server's metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -173,6 +176,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .service(health::healthz)
+            .service(metrics::metrics)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
             .route("/docs", web::get().to(docs_redirect))
             .service(
@@ -245,6 +249,7 @@ impl Modify for BearerAuth {
     ),
     paths(
         health::healthz,
+        metrics::metrics,
         agencies::list,
         agencies::create,
         workflows::list,
@@ -293,7 +298,7 @@ impl Modify for BearerAuth {
         (name = "calendar", description = "Holidays, swaps and make-up working days, year by year; the coercion calendar feed"),
         (name = "cases", description = "Cases (việc thi hành án), their money, payments and outcome"),
         (name = "reports", description = "The enforcement and coordination statistics, and the targets"),
-        (name = "health", description = "Liveness"),
+        (name = "health", description = "Liveness and metrics"),
     )
 )]
 pub struct ApiDoc;

@@ -208,3 +208,15 @@ pub fn facts(
     }
     q.load(conn)
 }
+
+/// How many deadlines run now, and how many of them are past due at `now`: two counts over
+/// the `(status, due_at, id)` index, proportional to the open deadlines, not to all of them.
+pub fn open_and_overdue(conn: &mut DbConn, now: i64) -> QueryResult<(i64, i64)> {
+    let open = deadlines::table.filter(deadlines::status.eq(OPEN)).count().get_result(conn)?;
+    let overdue = deadlines::table
+        .filter(deadlines::status.eq(OPEN))
+        .filter(deadlines::due_at.lt(now))
+        .count()
+        .get_result(conn)?;
+    Ok((open, overdue))
+}

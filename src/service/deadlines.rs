@@ -131,3 +131,10 @@ pub fn list(conn: &mut DbConn, actor: &Actor, q: Query) -> ApiResult<DeadlinePag
     let next_cursor = if more { rows.last().map(|r| format!("{}_{}", r.due_at, r.id)) } else { None };
     Ok(DeadlinePage { items: rows.into_iter().map(|r| view(r, at)).collect(), next_cursor })
 }
+
+/// The running and overdue deadlines at `at`, for the metrics; counted on one snapshot, so
+/// that the overdue are never more than the running.
+pub fn counts(conn: &mut DbConn, at: i64) -> ApiResult<crate::metrics::DeadlineCounts> {
+    let (open, overdue) = crate::db::read_snapshot(conn, |conn| store::open_and_overdue(conn, at))?;
+    Ok(crate::metrics::DeadlineCounts { open, overdue })
+}

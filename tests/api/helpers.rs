@@ -84,24 +84,31 @@ fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<Pg
 }
 
 pub async fn spawn(backend: Backend) -> TestApp {
+    let mut app = unserved(backend);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = lienganh::server::build(&settings_for(&app.database_url), listener).expect("server starts");
+    tokio::spawn(server);
+    app.base = format!("http://127.0.0.1:{port}");
+    app.seed_agencies().await;
+    app
+}
+
+/// A fresh database and a client for it, with no server yet: a test of the binary starts
+/// `lienganh serve` over `database_url`, sets `base`, and seeds the agencies.
+pub fn unserved(backend: Backend) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, schema) = fresh_database(backend, dir.path());
     let settings = settings_for(&database_url);
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let server = lienganh::server::build(&settings, listener).expect("server starts");
-    tokio::spawn(server);
-    let app = TestApp {
+    TestApp {
         backend,
-        base: format!("http://127.0.0.1:{port}"),
+        base: String::new(),
         client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
         database_url,
         keys: JwtKeys::new(SECRET.as_bytes(), &settings.jwt_issuer, &settings.jwt_audience),
         _dir: dir,
         _schema: schema,
-    };
-    app.seed_agencies().await;
-    app
+    }
 }
 
 /// The agencies of the tests: a court, an enforcement office and a procuracy in Hà Nội, the
@@ -117,6 +124,11 @@ pub const AGENCIES: &[(&str, &str, &str)] = &[
 ];
 
 impl TestApp {
+    /// The test's own temporary folder.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -144,7 +156,7 @@ impl TestApp {
         self.token("vks-1", "VKS-HN", &[Role::ProcuracyInspector])
     }
 
-    async fn seed_agencies(&self) {
+    pub async fn seed_agencies(&self) {
         let admin = self.admin();
         for (code, kind, name) in AGENCIES {
             let r = self

@@ -16,6 +16,7 @@ mod input;
 mod listing;
 mod migrations;
 mod openapi;
+mod operations;
 mod reports;
 mod scenarios;
 mod visibility;
