@@ -84,9 +84,16 @@ fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<Pg
 }
 
 pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {}).await
+}
+
+/// A server with settings changed by `configure`; the agencies are seeded when local tokens
+/// are accepted.
+pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, schema) = fresh_database(backend, dir.path());
-    let settings = settings_for(&database_url);
+    let mut settings = settings_for(&database_url);
+    configure(&mut settings);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let server = lienganh::server::build(&settings, listener).expect("server starts");
@@ -100,7 +107,9 @@ pub async fn spawn(backend: Backend) -> TestApp {
         _dir: dir,
         _schema: schema,
     };
-    app.seed_agencies().await;
+    if settings.jwt_local_tokens {
+        app.seed_agencies().await;
+    }
     app
 }
 
