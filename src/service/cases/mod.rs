@@ -252,8 +252,9 @@ fn open_case(tree: &Tree, actor: &Actor, req: &CreateCase, prefix: &str) -> ApiR
         ledger.pay(p, None).map_err(|e| located(e, format!("{prefix}payments[{i}]")))?;
     }
     if let Some(outcome) = &req.outcome {
+        let basis = check_basis(&outcome.basis).map_err(|e| located(e, format!("{prefix}outcome")))?;
         ledger
-            .set_status(outcome.status, outcome.on, outcome.basis.trim(), Value::Null)
+            .set_status(outcome.status, outcome.on, &basis, Value::Null)
             .map_err(|e| located(e, format!("{prefix}outcome")))?;
     }
     Ok(ledger)
