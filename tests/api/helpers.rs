@@ -33,7 +33,7 @@ pub fn backends() -> Vec<Backend> {
 }
 
 /// Drops a test's PostgreSQL schema when the test ends.
-struct PgSchema {
+pub struct PgSchema {
     admin_url: String,
     name: String,
 }
@@ -68,7 +68,7 @@ pub fn settings_for(database_url: &str) -> Settings {
 }
 
 /// A database URL of a fresh, empty database for one test.
-fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<PgSchema>) {
+pub fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<PgSchema>) {
     match backend {
         Backend::Sqlite => (format!("sqlite://{}", dir.join("test.db").display()), None),
         Backend::Postgres => {

@@ -14,6 +14,7 @@ mod history;
 mod idempotency;
 mod input;
 mod listing;
+mod logs;
 mod migrations;
 mod openapi;
 mod reports;
