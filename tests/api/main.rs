@@ -17,6 +17,7 @@ mod listing;
 mod logs;
 mod migrations;
 mod openapi;
+mod personal_data;
 mod reports;
 mod scenarios;
 mod visibility;
