@@ -1,5 +1,11 @@
-//! Identity: HS256 tokens with `sub`, `name`, `agency`, `roles`, `exp`, `iat`, `iss`, `aud`,
-//! verified with the algorithm pinned, and the `Actor` extractor that every API handler takes.
+//! Identity: tokens with `sub`, `name`, `agency`, `roles`, `exp`, `iat`, `iss`, `aud`, and
+//! the `Actor` extractor that every API handler takes.
+//!
+//! Two kinds of key may check a token, each pinned to one algorithm: the local HS256 secret
+//! (the tokens `lienganh token` issues), and optionally an identity provider's public key
+//! (RS256, EdDSA and the like). A token is checked only by the key of the algorithm its header
+//! names, and each key accepts only its own algorithm: an HS256 token is never checked against
+//! the public key as if it were a shared secret, and a public-key token never against the secret.
 
 use std::fs;
 use std::io::Write;
@@ -8,19 +14,27 @@ use std::time::Duration;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use futures_util::future::{ready, Ready};
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, AlgorithmFamily, DecodingKey, EncodingKey, Header, Validation,
+};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
-use crate::domain::{AgencyCode, Role};
+use crate::domain::{check_text, AgencyCode, Role};
 use crate::error::ApiError;
 use crate::workflow::engine::Actor;
 
-/// The claims of a lienganh token.
+/// Longest subject and display name a token may carry, in characters: they are written into
+/// every history the actor touches.
+pub const MAX_IDENTITY_TEXT: usize = 200;
+
+/// The claims of a lienganh token. `name` may be left out (identity providers do not all give
+/// one): the subject stands for it then.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
+    #[serde(default)]
     pub name: String,
     pub agency: String,
     pub roles: Vec<String>,
@@ -30,45 +44,99 @@ pub struct Claims {
     pub aud: String,
 }
 
+/// One key and the one algorithm it checks.
+struct Verifier {
+    algorithm: Algorithm,
+    key: DecodingKey,
+    validation: Validation,
+}
+
 /// The keys and rules for issuing and checking tokens.
 pub struct JwtKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    /// The local secret, when local tokens are issued and accepted.
+    local: Option<EncodingKey>,
+    verifiers: Vec<Verifier>,
     issuer: String,
     audience: String,
 }
 
+fn validation(algorithm: Algorithm, issuer: &str, audience: &str) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.algorithms = vec![algorithm];
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    validation.leeway = 30;
+    validation.validate_nbf = true;
+    validation
+}
+
 impl JwtKeys {
+    /// Local tokens only: HS256 with `secret`.
     pub fn new(secret: &[u8], issuer: &str, audience: &str) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = vec![Algorithm::HS256];
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 30;
-        validation.validate_nbf = true;
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
-            issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
+        Self::without_local(issuer, audience).with_secret(secret)
+    }
+
+    /// No key yet: nothing is issued or accepted until one is added.
+    pub fn without_local(issuer: &str, audience: &str) -> Self {
+        Self { local: None, verifiers: Vec::new(), issuer: issuer.to_owned(), audience: audience.to_owned() }
+    }
+
+    fn with_secret(mut self, secret: &[u8]) -> Self {
+        self.local = Some(EncodingKey::from_secret(secret));
+        self.verifiers.push(Verifier {
+            algorithm: Algorithm::HS256,
+            key: DecodingKey::from_secret(secret),
+            validation: validation(Algorithm::HS256, &self.issuer, &self.audience),
+        });
+        self
+    }
+
+    /// Also accepts tokens signed with `algorithm` by the holder of this public key.
+    pub fn with_public_key(mut self, algorithm: Algorithm, key: DecodingKey) -> Result<Self, String> {
+        if algorithm.family() == AlgorithmFamily::Hmac || algorithm.family() != key.family() {
+            return Err(format!("{algorithm:?} cannot be checked with a {:?} public key", key.family()));
         }
+        self.verifiers.retain(|v| v.algorithm != algorithm);
+        let validation = validation(algorithm, &self.issuer, &self.audience);
+        self.verifiers.push(Verifier { algorithm, key, validation });
+        Ok(self)
     }
 
     /// The keys the settings name: the configured secret, or the one kept beside the database
-    /// (created on first use, readable by its owner only).
+    /// (created on first use, readable by its owner only), unless local tokens are turned off;
+    /// and the identity provider's public key, if one is configured.
     pub fn from_settings(settings: &Settings) -> Result<Self, String> {
-        let secret = match &settings.jwt_secret {
-            Some(s) if s.len() >= 32 => s.as_bytes().to_vec(),
-            Some(_) => return Err("LIENGANH_JWT_SECRET must be at least 32 characters".into()),
-            None => secret_from_file(&settings.secret_file())?,
-        };
-        Ok(Self::new(&secret, &settings.jwt_issuer, &settings.jwt_audience))
+        let mut keys = Self::without_local(&settings.jwt_issuer, &settings.jwt_audience);
+        if settings.jwt_local_tokens {
+            let secret = match &settings.jwt_secret {
+                Some(s) if s.len() >= 32 => s.as_bytes().to_vec(),
+                Some(_) => return Err("LIENGANH_JWT_SECRET must be at least 32 characters".into()),
+                None => secret_from_file(&settings.secret_file())?,
+            };
+            keys = keys.with_secret(&secret);
+        }
+        if let Some(path) = &settings.jwt_public_key_file {
+            let pem =
+                fs::read(path).map_err(|e| format!("cannot read the public key {}: {e}", path.display()))?;
+            let (algorithm, key) = public_key(&pem, settings.jwt_public_key_algorithm.as_deref())
+                .map_err(|e| format!("the public key {}: {e}", path.display()))?;
+            keys = keys.with_public_key(algorithm, key)?;
+        }
+        if keys.verifiers.is_empty() {
+            return Err("local tokens are turned off and no public key is configured \
+                (LIENGANH_JWT_PUBLIC_KEY_FILE): no token could be checked"
+                .into());
+        }
+        Ok(keys)
     }
 
-    /// Signs a token for the given identity, valid for `ttl`.
+    /// The algorithms whose tokens are accepted.
+    pub fn algorithms(&self) -> Vec<Algorithm> {
+        self.verifiers.iter().map(|v| v.algorithm).collect()
+    }
+
+    /// Signs a token for the given identity, valid for `ttl`, with the local secret.
     pub fn issue(
         &self,
         sub: &str,
@@ -77,6 +145,11 @@ impl JwtKeys {
         roles: &[Role],
         ttl: Duration,
     ) -> Result<String, String> {
+        let Some(local) = &self.local else {
+            return Err("local tokens are turned off (LIENGANH_JWT_LOCAL_TOKENS=false): \
+                the identity provider issues the tokens"
+                .into());
+        };
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: sub.to_owned(),
@@ -88,27 +161,80 @@ impl JwtKeys {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| e.to_string())
+        encode(&Header::new(Algorithm::HS256), &claims, local).map_err(|e| e.to_string())
     }
 
-    /// Checks a token and turns it into the actor it names.
+    /// Checks a token with the one key pinned to the algorithm its header names, and turns it
+    /// into the actor it names.
     pub fn verify(&self, token: &str) -> Result<Actor, ApiError> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
+        let invalid = |e: &dyn std::fmt::Display| ApiError::unauthorized(format!("invalid token: {e}"));
+        let header = decode_header(token).map_err(|e| invalid(&e))?;
+        let Some(verifier) = self.verifiers.iter().find(|v| v.algorithm == header.alg) else {
+            return Err(invalid(&format!("{:?} tokens are not accepted here", header.alg)));
+        };
+        let data = decode::<Claims>(token, &verifier.key, &verifier.validation).map_err(|e| invalid(&e))?;
         let c = data.claims;
-        let agency = AgencyCode::parse(&c.agency)
-            .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
+        let agency = AgencyCode::parse(&c.agency).map_err(|e| invalid(&e))?;
         let roles = c
             .roles
             .iter()
             .map(|r| r.parse::<Role>())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
-        if c.sub.trim().is_empty() || roles.is_empty() {
-            return Err(ApiError::unauthorized("invalid token: it needs a subject and a role"));
+            .map_err(|e| invalid(&e))?;
+        let sub = c.sub.trim().to_owned();
+        let name = match c.name.trim() {
+            "" => sub.clone(),
+            name => name.to_owned(),
+        };
+        if sub.is_empty() || roles.is_empty() {
+            return Err(invalid(&"it needs a subject and a role"));
         }
-        Ok(Actor { sub: c.sub, name: c.name, agency, roles })
+        for (claim, value) in [("sub", &sub), ("name", &name)] {
+            if value.chars().count() > MAX_IDENTITY_TEXT {
+                return Err(invalid(&format!("{claim} is longer than {MAX_IDENTITY_TEXT} characters")));
+            }
+            check_text(value).map_err(|e| invalid(&format!("{claim} {e}")))?;
+        }
+        Ok(Actor { sub, name, agency, roles })
     }
+}
+
+/// Reads an identity provider's public key (PEM: `PUBLIC KEY` or `RSA PUBLIC KEY`) and the
+/// algorithm it checks: the one configured, which must fit the key, or the one the key's type
+/// implies.
+pub fn public_key(pem: &[u8], configured: Option<&str>) -> Result<(Algorithm, DecodingKey), String> {
+    let text = std::str::from_utf8(pem).map_err(|_| "is not a PEM file".to_owned())?;
+    if text.contains("PRIVATE KEY") {
+        return Err(
+            "holds a private key: configure the public key only (openssl pkey -in KEY -pubout)".into()
+        );
+    }
+    let blocks = text.matches("-----BEGIN ").count();
+    if blocks != 1
+        || !(text.contains("-----BEGIN PUBLIC KEY-----") || text.contains("-----BEGIN RSA PUBLIC KEY-----"))
+    {
+        return Err("must hold exactly one PEM public key (-----BEGIN PUBLIC KEY-----)".into());
+    }
+    let key = DecodingKey::from_ed_pem(pem)
+        .or_else(|_| DecodingKey::from_ec_pem(pem))
+        .or_else(|_| DecodingKey::from_rsa_pem(pem))
+        .map_err(|_| "is not an RSA, EC or Ed25519 public key".to_owned())?;
+    let algorithm = match configured.map(str::trim).filter(|a| !a.is_empty()) {
+        Some(raw) => raw.parse::<Algorithm>().map_err(|_| format!("unknown algorithm {raw:?}"))?,
+        None => match key.family() {
+            AlgorithmFamily::Rsa => Algorithm::RS256,
+            AlgorithmFamily::Ec => Algorithm::ES256,
+            AlgorithmFamily::Ed => Algorithm::EdDSA,
+            AlgorithmFamily::Hmac => return Err("is not a public key".into()),
+        },
+    };
+    if algorithm.family() != key.family() {
+        return Err(format!(
+            "the algorithm {algorithm:?} does not fit a {:?} key (LIENGANH_JWT_PUBLIC_KEY_ALGORITHM)",
+            key.family()
+        ));
+    }
+    Ok((algorithm, key))
 }
 
 /// Reads the secret kept at `path`, creating it on first use.

@@ -46,6 +46,9 @@ pub struct YearCalendar {
     pub provisional: bool,
 }
 
+/// Longest `source` of a year, in characters.
+pub const MAX_SOURCE: usize = 500;
+
 /// A problem with calendar data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -81,6 +84,12 @@ impl YearCalendar {
         }
         if self.source.trim().is_empty() {
             return Err(CalendarError(format!("{year}: say where the dates come from (source)")));
+        }
+        if self.source.chars().count() > MAX_SOURCE {
+            return Err(CalendarError(format!("{year}: source is longer than {MAX_SOURCE} characters")));
+        }
+        if let Err(reason) = crate::domain::check_text(&self.source) {
+            return Err(CalendarError(format!("{year}: source {reason}")));
         }
         Ok(())
     }

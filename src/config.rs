@@ -20,6 +20,17 @@ pub struct Settings {
     pub jwt_secret: Option<String>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
+    /// A PEM file holding the public key of an identity provider (RSA, EC P-256/P-384 or
+    /// Ed25519); tokens it signs are accepted beside the local ones, with the same issuer and
+    /// audience.
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// The one algorithm that key checks (`RS256`, `RS384`, `RS512`, `PS256`, `PS384`,
+    /// `PS512`, `ES256`, `ES384` or `EdDSA`); when absent, taken from the key: RSA RS256,
+    /// EC ES256, Ed25519 EdDSA.
+    pub jwt_public_key_algorithm: Option<String>,
+    /// Whether tokens signed with the local HS256 secret (as `lienganh token` issues them) are
+    /// accepted. Turn off in production once an identity provider issues the tokens.
+    pub jwt_local_tokens: bool,
     /// Folder of workflow definitions.
     pub workflows: PathBuf,
     /// When the reminder sweeper wakes (cron with seconds).
@@ -44,6 +55,9 @@ impl Default for Settings {
             jwt_secret: None,
             jwt_issuer: "lienganh".into(),
             jwt_audience: "lienganh-api".into(),
+            jwt_public_key_file: None,
+            jwt_public_key_algorithm: None,
+            jwt_local_tokens: true,
             workflows: PathBuf::from("workflows"),
             reminder_cron: "0 * * * * *".into(),
             pool_size: (cores * 4).clamp(4, 32),

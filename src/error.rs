@@ -100,8 +100,12 @@ pub struct Problem {
 }
 
 /// An error answered to the client.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{code:?}: {detail}")]
+///
+/// Its `detail` and the reasons of its `errors` may quote what the client sent (personal data
+/// included), so they go to the client only: `Display` and `Debug`, which the request log
+/// prints, show the code and the paths of the failing fields, nothing the client wrote.
+#[derive(Clone, thiserror::Error)]
+#[error("{}", self.code.as_str())]
 pub struct ApiError {
     pub code: ErrorCode,
     pub detail: String,
@@ -109,6 +113,22 @@ pub struct ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl std::fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A path names a field of a definition or of the API, such as `data.documents[2].unit`;
+        // one made of anything else comes from a key the client chose, and is not shown.
+        let shown = |p: &str| {
+            p.split('.').all(|seg| {
+                seg.starts_with(|c: char| c.is_ascii_lowercase())
+                    && seg.chars().all(|c| c.is_ascii_alphanumeric() || "_[]".contains(c))
+            })
+        };
+        let fields: Vec<&str> =
+            self.errors.iter().map(|e| if shown(&e.field) { e.field.as_str() } else { "(other)" }).collect();
+        f.debug_struct("ApiError").field("code", &self.code).field("fields", &fields).finish()
+    }
+}
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {

@@ -9,12 +9,29 @@ use crate::domain::AgencyCode;
 use crate::error::{ApiError, ApiResult};
 use crate::service::cases::{
     self, Case, CaseHistory, CasePage, CaseStatus, CaseVerification, Classification, CreateCase, CreateCases,
-    NewClassification, NewPayment, NewStatus, Query,
+    NewClassification, NewPayment, NewStatus, PersonalDataReadPage, Query, Shown,
 };
 use crate::service::{idempotency, page_limit};
 use crate::workflow::engine::Actor;
 
 const IDEMPOTENCY: &str = "Retry safely: the same key and body replays the first answer";
+
+/// The routes that answer with a case's personal data, as the record of a read names them.
+const ROUTE_GET: &str = "GET /api/v1/cases/{id}";
+const ROUTE_LIST: &str = "GET /api/v1/cases";
+const ROUTE_PAY: &str = "POST /api/v1/cases/{id}/payments";
+const ROUTE_STATUS: &str = "POST /api/v1/cases/{id}/status";
+const ROUTE_CLASSIFY: &str = "POST /api/v1/cases/{id}/classification";
+
+/// Records the showings of personal data a read made, then gives its answer; if they cannot be
+/// recorded, the answer is not given.
+async fn shown<T: serde::Serialize>(state: &AppState, shown: Shown<T>) -> ApiResult<HttpResponse> {
+    if !shown.reads.is_empty() {
+        let reads = shown.reads;
+        state.write(move |conn, _| cases::record_reads(conn, &reads)).await?;
+    }
+    Ok(HttpResponse::Ok().json(shown.value))
+}
 
 fn fingerprint<T: serde::Serialize>(req: &HttpRequest, body: &T) -> String {
     idempotency::fingerprint("POST", req.path(), &serde_json::to_value(body).unwrap_or_default())
@@ -93,7 +110,8 @@ pub struct CaseQuery {
 }
 
 /// Lists the cases of the caller's office and the offices under it (every office for auditors
-/// and admins), oldest first.
+/// and admins), oldest first. Each case whose personal data is shown to an auditor or an office
+/// above the case's is recorded as read.
 #[utoipa::path(
     get,
     path = "/api/v1/cases",
@@ -118,12 +136,13 @@ pub async fn list(
         cursor: q.cursor,
         limit: page_limit(q.limit)?,
     };
-    let page = state.read(move |conn, _| cases::list(conn, &actor, query)).await?;
-    Ok(HttpResponse::Ok().json(page))
+    let page = state.read(move |conn, _| cases::list(conn, &actor, query, ROUTE_LIST)).await?;
+    shown(&state, page).await
 }
 
 /// One case. The obligor and obligee are shown only to the case's office (and those above
-/// it), its court and auditors.
+/// it), its court and auditors; a showing to an auditor or an office above the case's is
+/// recorded (see `/cases/{id}/reads`).
 #[utoipa::path(
     get,
     path = "/api/v1/cases/{id}",
@@ -135,8 +154,8 @@ pub async fn list(
 #[get("/cases/{id}")]
 pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "case")?;
-    let case = state.read(move |conn, _| cases::get(conn, &actor, id)).await?;
-    Ok(HttpResponse::Ok().json(case))
+    let case = state.read(move |conn, _| cases::get(conn, &actor, id, ROUTE_GET)).await?;
+    shown(&state, case).await
 }
 
 /// Records money received for a case, or reverses an earlier entry (`reverses`); entries are
@@ -170,7 +189,9 @@ pub async fn pay(
     let id = parse_id(&id, "case")?;
     let body = body.into_inner();
     let fp = fingerprint(&req, &body);
-    let r = state.write(move |conn, _| cases::pay(conn, &actor, id, body, key.0.as_ref(), &fp)).await?;
+    let r = state
+        .write(move |conn, _| cases::pay(conn, &actor, id, body, (key.0.as_ref(), &fp, ROUTE_PAY)))
+        .await?;
     Ok(reply(r))
 }
 
@@ -203,8 +224,9 @@ pub async fn set_status(
     let id = parse_id(&id, "case")?;
     let body = body.into_inner();
     let fp = fingerprint(&req, &body);
-    let r =
-        state.write(move |conn, _| cases::set_status(conn, &actor, id, body, key.0.as_ref(), &fp)).await?;
+    let r = state
+        .write(move |conn, _| cases::set_status(conn, &actor, id, body, (key.0.as_ref(), &fp, ROUTE_STATUS)))
+        .await?;
     Ok(reply(r))
 }
 
@@ -237,7 +259,9 @@ pub async fn classify(
     let id = parse_id(&id, "case")?;
     let body = body.into_inner();
     let fp = fingerprint(&req, &body);
-    let r = state.write(move |conn, _| cases::classify(conn, &actor, id, body, key.0.as_ref(), &fp)).await?;
+    let r = state
+        .write(move |conn, _| cases::classify(conn, &actor, id, body, (key.0.as_ref(), &fp, ROUTE_CLASSIFY)))
+        .await?;
     Ok(reply(r))
 }
 
@@ -281,4 +305,47 @@ pub async fn verify(
     let id = parse_id(&id, "case")?;
     let v = state.read(move |conn, _| cases::verify(conn, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReadsQuery {
+    /// 1 to 500; 50 when absent.
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Who was shown the case's personal data beyond its own office and court (auditors, offices
+/// above it): who, when and through which route, oldest first. The records are written in the
+/// request that showed the data and can be neither changed nor removed. For the heads of the
+/// case's office (and of the offices above it), admins and auditors; others who see the case
+/// get 403.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/reads",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case's id"), ReadsQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = PersonalDataReadPage), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable)
+)]
+#[get("/cases/{id}/reads")]
+pub async fn personal_data_reads(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+    q: web::Query<ReadsQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let q = q.into_inner();
+    let limit = page_limit(q.limit)?;
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(uuid::Uuid::parse_str)
+        .transpose()
+        .map_err(|_| ApiError::bad_request("cursor is not one this service gave out"))?;
+    let page = state.read(move |conn, _| cases::personal_data_reads(conn, &actor, id, cursor, limit)).await?;
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -214,6 +214,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .service(cases::classify)
                     .service(cases::history)
                     .service(cases::verify)
+                    .service(cases::personal_data_reads)
                     .service(reports::enforcement)
                     .service(reports::coordination)
                     .service(reports::set_target),
@@ -230,7 +231,8 @@ impl Modify for BearerAuth {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".into());
         scheme.description = Some(
-            "HS256 token with sub, name, agency, roles, exp, iat, iss and aud; `lienganh token` issues one."
+            "JWT with sub, name, agency, roles, exp, iat, iss and aud: HS256 with the local secret \
+             (`lienganh token` issues one), or signed by the configured identity provider's key (RS256, EdDSA)."
                 .into(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
@@ -283,6 +285,7 @@ impl Modify for BearerAuth {
         cases::classify,
         cases::history,
         cases::verify,
+        cases::personal_data_reads,
         reports::enforcement,
         reports::coordination,
         reports::set_target,

@@ -1,8 +1,11 @@
-//! Cases, their hash-chained history, their payments and the targets of the offices.
+//! Cases, their hash-chained history, their payments, the record of who was shown their
+//! personal data, and the targets of the offices.
 
 use diesel::prelude::*;
 
-use super::schema::{case_events, cases, instance_agencies, instances, payments, targets};
+use super::schema::{
+    case_events, cases, instance_agencies, instances, payments, personal_data_reads, targets,
+};
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -206,4 +209,40 @@ pub fn targets_of(conn: &mut DbConn, agencies: &[String], year: i32) -> QueryRes
         .filter(targets::year.eq(year))
         .select(TargetRow::as_select())
         .load(conn)
+}
+
+/// One showing of a case's personal data to someone beyond its office and court.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = personal_data_reads)]
+pub struct PersonalDataReadRow {
+    pub id: String,
+    pub case_id: String,
+    pub read_at: i64,
+    pub reader_sub: String,
+    pub reader_name: String,
+    pub reader_agency: String,
+    /// Comma-separated.
+    pub reader_roles: String,
+    pub route: String,
+}
+
+pub fn insert_read(conn: &mut DbConn, row: &PersonalDataReadRow) -> QueryResult<()> {
+    diesel::insert_into(personal_data_reads::table).values(row).execute(conn).map(|_| ())
+}
+
+/// A page of a case's reads, oldest first (ids are time-ordered UUIDs), after the id `after`.
+pub fn reads_of(
+    conn: &mut DbConn,
+    case_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<PersonalDataReadRow>> {
+    let mut q = personal_data_reads::table
+        .filter(personal_data_reads::case_id.eq(case_id))
+        .select(PersonalDataReadRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(personal_data_reads::id.gt(after.to_owned()));
+    }
+    q.order(personal_data_reads::id.asc()).limit(limit).load(conn)
 }

@@ -248,6 +248,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    personal_data_reads (id) {
+        id -> Text,
+        case_id -> Text,
+        read_at -> BigInt,
+        reader_sub -> Text,
+        reader_name -> Text,
+        reader_agency -> Text,
+        reader_roles -> Text,
+        route -> Text,
+    }
+}
+
 diesel::joinable!(instance_agencies -> instances (instance_id));
 diesel::joinable!(events -> instances (instance_id));
 diesel::joinable!(deadlines -> instances (instance_id));

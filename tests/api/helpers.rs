@@ -33,7 +33,7 @@ pub fn backends() -> Vec<Backend> {
 }
 
 /// Drops a test's PostgreSQL schema when the test ends.
-struct PgSchema {
+pub struct PgSchema {
     admin_url: String,
     name: String,
 }
@@ -68,7 +68,7 @@ pub fn settings_for(database_url: &str) -> Settings {
 }
 
 /// A database URL of a fresh, empty database for one test.
-fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<PgSchema>) {
+pub fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<PgSchema>) {
     match backend {
         Backend::Sqlite => (format!("sqlite://{}", dir.join("test.db").display()), None),
         Backend::Postgres => {
@@ -84,13 +84,24 @@ fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<Pg
 }
 
 pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {}).await
+}
+
+/// A server with settings changed by `configure`; the agencies are seeded when local tokens
+/// are accepted.
+pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut app = unserved(backend);
+    let mut settings = settings_for(&app.database_url);
+    configure(&mut settings);
+    app.keys = JwtKeys::new(SECRET.as_bytes(), &settings.jwt_issuer, &settings.jwt_audience);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let server = lienganh::server::build(&settings_for(&app.database_url), listener).expect("server starts");
+    let server = lienganh::server::build(&settings, listener).expect("server starts");
     tokio::spawn(server);
     app.base = format!("http://127.0.0.1:{port}");
-    app.seed_agencies().await;
+    if settings.jwt_local_tokens {
+        app.seed_agencies().await;
+    }
     app
 }
 

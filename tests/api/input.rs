@@ -1,4 +1,4 @@
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{backends, expect_problem, spawn, transfer_data, transfer_request};
 
@@ -141,5 +141,160 @@ async fn bad_input_gets_a_clear_4xx() {
         let r =
             app.post_with_key("/api/v1/instances", &court, &long_key, &transfer_request("standard")).await;
         expect_problem(r, 400, "malformed_request").await;
+    }
+}
+
+/// Every free text that reaches the database has an upper bound: one character more gets 422
+/// `validation_failed` naming the field; a query parameter too long for what it names gets 400;
+/// a body over the limit gets 413 `payload_too_large` on every route that takes one. Never a 500.
+#[tokio::test]
+async fn every_stored_string_is_bounded() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let (officer, court, admin) = (app.officer(), app.court(), app.admin());
+        let long = |n: usize| "ạ".repeat(n);
+
+        // Cases: each field one character over its bound.
+        let case = || crate::cases::case("THADS-HN", "B-1", "2026-08-03", "5000000");
+        let over: [(&str, &[&str], usize, &str); 7] = [
+            ("number", &["number"], 65, "number"),
+            ("judgment_ref", &["judgment_ref"], 201, "judgment_ref"),
+            ("court_name", &["court_name"], 301, "court_name"),
+            ("obligor name", &["obligor", "name"], 201, "obligor.name"),
+            ("obligor id_number", &["obligor", "id_number"], 41, "obligor.id_number"),
+            ("obligee address", &["obligee", "address"], 501, "obligee.address"),
+            ("outcome basis", &["outcome", "basis"], 1001, "outcome.basis"),
+        ];
+        for (i, (what, path, n, field)) in over.into_iter().enumerate() {
+            let mut body = case();
+            body["outcome"] = json!({"status": "suspended", "on": "2026-08-04", "basis": "QĐ hoãn số 1"});
+            let mut at = &mut body;
+            for p in &path[..path.len() - 1] {
+                at = &mut at[*p];
+            }
+            at[path[path.len() - 1]] = json!(long(n));
+            let r = app.post("/api/v1/cases", &officer, &body).await;
+            let problem = expect_problem(r, 422, "validation_failed").await;
+            assert_eq!(problem["errors"][0]["field"], field, "{backend:?} {what}: {problem}");
+            // One character fewer is accepted (the bound is where it says).
+            at = &mut body;
+            for p in &path[..path.len() - 1] {
+                at = &mut at[*p];
+            }
+            at[path[path.len() - 1]] = json!(long(n - 1));
+            if field != "number" {
+                body["number"] = json!(format!("B-{i}"));
+            }
+            let r = app.post("/api/v1/cases", &officer, &body).await;
+            assert_eq!(r.status(), 201, "{backend:?} {what} at its bound: {}", r.text().await.unwrap());
+        }
+        let mut main = case();
+        main["number"] = json!("B-main");
+        let r = app.post("/api/v1/cases", &officer, &main).await;
+        let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        let pay = json!({"amount": "1000", "paid_on": "2026-08-05", "method": "cash", "note": long(1001)});
+        let problem = expect_problem(
+            app.post(&format!("/api/v1/cases/{id}/payments"), &officer, &pay).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "note", "{problem}");
+        let status = json!({"status": "suspended", "on": "2026-08-05", "basis": long(1001)});
+        expect_problem(
+            app.post(&format!("/api/v1/cases/{id}/status"), &officer, &status).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        let class = json!({"classification": "not_yet_enforceable", "on": "2026-08-05", "basis": long(1001)});
+        expect_problem(
+            app.post(&format!("/api/v1/cases/{id}/classification"), &officer, &class).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+
+        // Workflow data and comments.
+        let instance = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
+        let fire = format!("/api/v1/instances/{instance}/transitions");
+        let data = transfer_data(&long(4001));
+        let body = json!({"transition": "transfer", "expected_version": 1, "data": data});
+        let problem = expect_problem(app.post(&fire, &court, &body).await, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "data.documents[0].description", "{problem}");
+        let body = json!({"transition": "transfer", "expected_version": 1, "data": transfer_data("x"), "comment": long(4001)});
+        expect_problem(app.post(&fire, &court, &body).await, 422, "validation_failed").await;
+        let mut start = transfer_request("standard");
+        start["data"]["judgment_number"] = json!(long(4001));
+        expect_problem(app.post("/api/v1/instances", &court, &start).await, 422, "validation_failed").await;
+
+        // Agencies, webhooks, the calendar.
+        let agency = json!({"code": "THADS-X", "kind": "enforcement", "name": long(301)});
+        expect_problem(app.post("/api/v1/agencies", &admin, &agency).await, 422, "validation_failed").await;
+        let hook =
+            json!({"url": format!("https://example.org/{}", "a".repeat(2000)), "secret": "s".repeat(32)});
+        let problem = expect_problem(
+            app.post("/api/v1/agencies/THADS-HN/webhooks", &admin, &hook).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "url", "{problem}");
+        let hook = json!({"url": "https://example.org/hook", "secret": "s".repeat(201)});
+        expect_problem(
+            app.post("/api/v1/agencies/THADS-HN/webhooks", &admin, &hook).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        let year = json!({"tet": "2030-02-03", "holidays": ["2030-01-01"], "source": long(501)});
+        let r = app.put("/api/v1/calendar/years/2030", &admin, &year).await;
+        expect_problem(r, 422, "validation_failed").await;
+        let year = json!({"tet": "2030-02-03", "holidays": ["2030-01-01"], "source": "Thông báo\u{0}"});
+        expect_problem(app.put("/api/v1/calendar/years/2030", &admin, &year).await, 422, "validation_failed")
+            .await;
+
+        // Query parameters: what they name has a shape, and a long one does not fit it.
+        for path in [
+            format!("/api/v1/instances?workflow={}", "a".repeat(65)),
+            format!("/api/v1/instances?state={}", "a".repeat(65)),
+            format!("/api/v1/instances?party={}", "A".repeat(41)),
+            format!("/api/v1/instances?cursor={}", "0".repeat(2000)),
+            format!("/api/v1/deadlines?workflow={}", "a".repeat(65)),
+            format!("/api/v1/deadlines?agency={}", "A".repeat(41)),
+            format!("/api/v1/deadlines?cursor=1_{}", "0".repeat(2000)),
+            format!("/api/v1/cases?agency={}", "A".repeat(41)),
+            format!("/api/v1/cases?cursor={}", "0".repeat(2000)),
+            format!("/api/v1/agencies?cursor={}", "A".repeat(41)),
+            format!("/api/v1/reports/enforcement?agency={}", "A".repeat(41)),
+        ] {
+            let r = app.get(&path, &officer).await;
+            assert_eq!(r.status(), 400, "{backend:?} {path}");
+            expect_problem(r, 400, "malformed_request").await;
+        }
+
+        // Bodies over the limit, on every kind of route that takes one.
+        let huge = json!({"x": "y".repeat(600 * 1024)});
+        for path in [
+            "/api/v1/cases".to_owned(),
+            "/api/v1/cases/batch".to_owned(),
+            format!("/api/v1/cases/{id}/payments"),
+            format!("/api/v1/cases/{id}/status"),
+            fire.clone(),
+            "/api/v1/agencies".to_owned(),
+            "/api/v1/agencies/THADS-HN/webhooks".to_owned(),
+        ] {
+            let r = app.post(&path, &admin, &huge).await;
+            assert_eq!(r.status(), 413, "{backend:?} {path}");
+            expect_problem(r, 413, "payload_too_large").await;
+        }
+        expect_problem(app.put("/api/v1/calendar/years/2030", &admin, &huge).await, 413, "payload_too_large")
+            .await;
+        expect_problem(
+            app.put("/api/v1/targets/THADS-HN/2026", &admin, &huge).await,
+            413,
+            "payload_too_large",
+        )
+        .await;
     }
 }

@@ -5,6 +5,11 @@
 //! agencies taking part in one of the case's instances see the case without its personal data;
 //! anyone else gets 404. Only the office's enforcement officers and heads change a case.
 //!
+//! Every answer that shows the personal data to someone beyond the case's own office and court
+//! (an auditor, an office above the case's) is recorded, append-only, before it is given: who,
+//! when, which case, through which route. The office's heads, admins and auditors read these
+//! records.
+//!
 //! Every change appends a hash-chained event; payments are never edited: a correction is a
 //! reversing entry. Each change also moves the case's contribution to the kept report figures
 //! (`case_stats`), in the same transaction.
@@ -23,8 +28,8 @@ use uuid::Uuid;
 use super::agencies::Tree;
 use super::case_stats::Changes;
 use super::idempotency::{self, IdempotencyKey, Reply};
-use crate::db::cases::{self as store, CaseEventRow, CaseRow, ListFilter, PaymentRow};
-use crate::db::DbConn;
+use crate::db::cases::{self as store, CaseEventRow, CaseRow, ListFilter, PaymentRow, PersonalDataReadRow};
+use crate::db::{write_transaction, DbConn};
 use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode, AgencyKind, Money, Role};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::history::GENESIS;
@@ -68,6 +73,40 @@ fn access(conn: &mut DbConn, tree: &Tree, actor: &Actor, row: &CaseRow) -> ApiRe
 fn may_change(tree: &Tree, actor: &Actor, office: &str) -> bool {
     (actor.has_role(Role::EnforcementOfficer) || actor.has_role(Role::EnforcementHead))
         && tree.is_within(office, actor.agency.as_str())
+}
+
+/// An answer, and the showings of personal data to record before it is given.
+#[derive(Debug)]
+pub struct Shown<T> {
+    pub value: T,
+    pub reads: Vec<PersonalDataReadRow>,
+}
+
+/// The record of showing `row`'s personal data to `actor` through `route`, when the actor is
+/// beyond the case's own office and court: an auditor, or an office above the case's.
+fn read_record(actor: &Actor, row: &CaseRow, route: &str) -> Option<PersonalDataReadRow> {
+    let me = actor.agency.as_str();
+    let own = me == row.agency_code || row.court_code.as_deref() == Some(me);
+    (actor.has_role(Role::Auditor) || !own).then(|| PersonalDataReadRow {
+        id: Uuid::now_v7().to_string(),
+        case_id: row.id.clone(),
+        read_at: now().timestamp_micros(),
+        reader_sub: actor.sub.clone(),
+        reader_name: actor.name.clone(),
+        reader_agency: me.to_owned(),
+        reader_roles: actor.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
+        route: route.to_owned(),
+    })
+}
+
+/// Writes the records of a read, all or none, before its answer is given.
+pub fn record_reads(conn: &mut DbConn, reads: &[PersonalDataReadRow]) -> ApiResult<()> {
+    write_transaction(conn, |conn| {
+        for read in reads {
+            store::insert_read(conn, read)?;
+        }
+        Ok(())
+    })
 }
 
 fn acting_role(actor: &Actor) -> &'static str {
@@ -252,8 +291,9 @@ fn open_case(tree: &Tree, actor: &Actor, req: &CreateCase, prefix: &str) -> ApiR
         ledger.pay(p, None).map_err(|e| located(e, format!("{prefix}payments[{i}]")))?;
     }
     if let Some(outcome) = &req.outcome {
+        let basis = check_basis(&outcome.basis).map_err(|e| located(e, format!("{prefix}outcome")))?;
         ledger
-            .set_status(outcome.status, outcome.on, outcome.basis.trim(), Value::Null)
+            .set_status(outcome.status, outcome.on, &basis, Value::Null)
             .map_err(|e| located(e, format!("{prefix}outcome")))?;
     }
     Ok(ledger)
@@ -328,10 +368,15 @@ fn find_changeable(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<(Tre
     Ok((tree, row))
 }
 
-pub fn get(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Case> {
+/// One case, and the record to write if it shows personal data beyond the case's office.
+pub fn get(conn: &mut DbConn, actor: &Actor, id: Uuid, route: &str) -> ApiResult<Shown<Case>> {
     let tree = Tree::load(conn)?;
     let (row, access) = find_visible(conn, &tree, actor, id)?;
-    view(&row, access)
+    let reads = match access {
+        Access::Full => read_record(actor, &row, route).into_iter().collect(),
+        Access::WithoutPersonalData => Vec::new(),
+    };
+    Ok(Shown { value: view(&row, access)?, reads })
 }
 
 /// What a list of cases may be narrowed by.
@@ -348,7 +393,7 @@ pub struct Query {
 
 /// The cases of the offices the actor works for (the office and those under it); auditors and
 /// admins list every office's.
-pub fn list(conn: &mut DbConn, actor: &Actor, q: Query) -> ApiResult<CasePage> {
+pub fn list(conn: &mut DbConn, actor: &Actor, q: Query, route: &str) -> ApiResult<Shown<CasePage>> {
     let tree = Tree::load(conn)?;
     let everything = actor.reads_everything();
     let agencies = match &q.agency {
@@ -380,16 +425,18 @@ pub fn list(conn: &mut DbConn, actor: &Actor, q: Query) -> ApiResult<CasePage> {
     rows.truncate(q.limit as usize);
     let next_cursor = if more { rows.last().map(|r| r.id.clone()) } else { None };
     let mut items = Vec::with_capacity(rows.len());
+    let mut reads = Vec::new();
     for row in &rows {
         let access =
             if actor.has_role(Role::Auditor) || tree.is_within(&row.agency_code, actor.agency.as_str()) {
+                reads.extend(read_record(actor, row, route));
                 Access::Full
             } else {
                 Access::WithoutPersonalData
             };
         items.push(view(row, access)?);
     }
-    Ok(CasePage { items, next_cursor })
+    Ok(Shown { value: CasePage { items, next_cursor }, reads })
 }
 
 fn check_version(row: &CaseRow, expected: Option<i64>) -> ApiResult<()> {
@@ -420,7 +467,7 @@ fn change<T: Serialize>(
     actor: &Actor,
     id: Uuid,
     expected_version: Option<i64>,
-    (key, fingerprint, status): (Option<&IdempotencyKey>, &str, u16),
+    (key, fingerprint, status, route): (Option<&IdempotencyKey>, &str, u16, &str),
     f: impl FnOnce(&mut Ledger) -> ApiResult<T>,
 ) -> ApiResult<Reply> {
     idempotency::run(conn, actor, key, fingerprint, |conn| {
@@ -431,6 +478,9 @@ fn change<T: Serialize>(
         let extra = f(&mut ledger)?;
         let row = ledger.save(conn, &mut changes, false)?;
         changes.flush(conn)?;
+        if let Some(read) = read_record(actor, &row, route) {
+            store::insert_read(conn, &read)?;
+        }
         let mut body = serde_json::to_value(view(&row, Access::Full)?).map_err(ApiError::internal)?;
         let extra = serde_json::to_value(extra).map_err(ApiError::internal)?;
         if !extra.is_null() {
@@ -446,10 +496,9 @@ pub fn pay(
     actor: &Actor,
     id: Uuid,
     req: NewPayment,
-    key: Option<&IdempotencyKey>,
-    fingerprint: &str,
+    (key, fingerprint, route): (Option<&IdempotencyKey>, &str, &str),
 ) -> ApiResult<Reply> {
-    change(conn, actor, id, None, (key, fingerprint, 201), |ledger| ledger.pay(&req, None))
+    change(conn, actor, id, None, (key, fingerprint, 201, route), |ledger| ledger.pay(&req, None))
 }
 
 /// Records an outcome, a suspension or a resumption.
@@ -458,11 +507,10 @@ pub fn set_status(
     actor: &Actor,
     id: Uuid,
     req: NewStatus,
-    key: Option<&IdempotencyKey>,
-    fingerprint: &str,
+    (key, fingerprint, route): (Option<&IdempotencyKey>, &str, &str),
 ) -> ApiResult<Reply> {
     let basis = check_basis(&req.basis)?;
-    change(conn, actor, id, req.expected_version, (key, fingerprint, 200), |ledger| {
+    change(conn, actor, id, req.expected_version, (key, fingerprint, 200, route), |ledger| {
         ledger.set_status(req.status, req.on, &basis, Value::Null)
     })
 }
@@ -473,11 +521,10 @@ pub fn classify(
     actor: &Actor,
     id: Uuid,
     req: NewClassification,
-    key: Option<&IdempotencyKey>,
-    fingerprint: &str,
+    (key, fingerprint, route): (Option<&IdempotencyKey>, &str, &str),
 ) -> ApiResult<Reply> {
     let basis = check_basis(&req.basis)?;
-    change(conn, actor, id, req.expected_version, (key, fingerprint, 200), |ledger| {
+    change(conn, actor, id, req.expected_version, (key, fingerprint, 200, route), |ledger| {
         if ledger.row.classification == req.classification.as_str() {
             return Err(ApiError::new(
                 ErrorCode::ValidationFailed,
@@ -580,6 +627,46 @@ pub fn apply_step(conn: &mut DbConn, step: CaseStep<'_>) -> ApiResult<()> {
     }
     ledger.save(conn, &mut changes, false)?;
     changes.flush(conn)
+}
+
+/// Who was shown the case's personal data beyond its office and court, oldest first: for the
+/// heads of the case's office (and of the offices above it), admins and auditors.
+pub fn personal_data_reads(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: Uuid,
+    cursor: Option<Uuid>,
+    limit: i64,
+) -> ApiResult<PersonalDataReadPage> {
+    let tree = Tree::load(conn)?;
+    let (row, _) = find_visible(conn, &tree, actor, id)?;
+    let head =
+        actor.has_role(Role::EnforcementHead) && tree.is_within(&row.agency_code, actor.agency.as_str());
+    if !(head || actor.reads_everything()) {
+        return Err(ApiError::forbidden(format!(
+            "only the heads of {}, admins and auditors read who was shown this case's personal data",
+            row.agency_code
+        )));
+    }
+    let after = cursor.map(|c| c.to_string());
+    let mut rows = store::reads_of(conn, &row.id, after.as_deref(), limit + 1)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(|r| r.id.clone()) } else { None };
+    let items = rows
+        .into_iter()
+        .map(|r| PersonalDataRead {
+            at: local_rfc3339(r.read_at),
+            reader_roles: r.reader_roles.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            id: r.id,
+            case_id: r.case_id,
+            reader_sub: r.reader_sub,
+            reader_name: r.reader_name,
+            reader_agency: r.reader_agency,
+            route: r.route,
+        })
+        .collect();
+    Ok(PersonalDataReadPage { items, next_cursor })
 }
 
 /// The case's history and payments, for those who may see the case.

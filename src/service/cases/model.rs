@@ -281,3 +281,26 @@ pub struct CaseVerification {
     pub first_broken_seq: Option<i64>,
     pub reason: Option<String>,
 }
+
+/// A showing of a case's personal data to someone beyond the case's own office and court (an
+/// auditor, an office above the case's): who, when, and through which route.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonalDataRead {
+    pub id: String,
+    pub case_id: String,
+    pub at: String,
+    pub reader_sub: String,
+    pub reader_name: String,
+    pub reader_agency: String,
+    /// The roles the reader's token carried.
+    pub reader_roles: Vec<String>,
+    /// The route that answered, such as `GET /api/v1/cases/{id}`.
+    #[schema(example = "GET /api/v1/cases/{id}")]
+    pub route: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonalDataReadPage {
+    pub items: Vec<PersonalDataRead>,
+    pub next_cursor: Option<String>,
+}
