@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 /// ASCII letters, digits, `-`, `_` and `.`, starting with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]
 #[serde(transparent)]
-#[schema(value_type = String, example = "THADS-HN")]
+#[schema(value_type = String, example = "THADS-HN", pattern = "^[A-Z0-9][A-Z0-9._-]{1,39}$")]
 pub struct AgencyCode(String);
 
 impl AgencyCode {
@@ -168,7 +168,7 @@ impl FromStr for Role {
 /// (`"1302149296000"`), never a floating-point number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
 #[serde(transparent)]
-#[schema(value_type = String, example = "1302149296000")]
+#[schema(value_type = String, example = "1302149296000", pattern = "^(0|[1-9][0-9]{0,17})(\\.[0-9]{1,2})?$")]
 pub struct Money(#[serde(with = "rust_decimal::serde::str")] Decimal);
 
 impl Money {

@@ -53,7 +53,7 @@ pub async fn list(
     path = "/api/v1/agencies",
     tag = "agencies",
     request_body = CreateAgency,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replays the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replays the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     security(("bearer" = [])),
     responses(
         (status = 201, body = Agency),

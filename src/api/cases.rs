@@ -44,7 +44,7 @@ fn fingerprint<T: serde::Serialize>(req: &HttpRequest, body: &T) -> String {
     path = "/api/v1/cases",
     tag = "cases",
     request_body = CreateCase,
-    params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY)),
+    params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     security(("bearer" = [])),
     responses(
         (status = 201, body = Case),
@@ -71,7 +71,7 @@ pub async fn create(
     path = "/api/v1/cases/batch",
     tag = "cases",
     request_body = CreateCases,
-    params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY)),
+    params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "How many were created, and their ids in order", body = serde_json::Value),
@@ -168,7 +168,7 @@ pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>
     request_body = NewPayment,
     params(
         ("id" = String, Path, description = "The case's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY)
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")
     ),
     security(("bearer" = [])),
     responses(
@@ -203,7 +203,7 @@ pub async fn pay(
     request_body = NewStatus,
     params(
         ("id" = String, Path, description = "The case's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY)
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")
     ),
     security(("bearer" = [])),
     responses(
@@ -238,7 +238,7 @@ pub async fn set_status(
     request_body = NewClassification,
     params(
         ("id" = String, Path, description = "The case's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY)
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")
     ),
     security(("bearer" = [])),
     responses(

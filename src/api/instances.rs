@@ -51,7 +51,7 @@ const IDEMPOTENCY: &str = "Retry safely: the same key and body replays the first
     path = "/api/v1/instances",
     tag = "instances",
     request_body = CreateInstance,
-    params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY)),
+    params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     security(("bearer" = [])),
     responses(
         (status = 201, body = Instance),
@@ -153,7 +153,7 @@ pub async fn transitions(
     request_body = FireTransition,
     params(
         ("id" = String, Path, description = "Instance id (UUID)"),
-        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$"),
     ),
     security(("bearer" = [])),
     responses(

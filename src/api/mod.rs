@@ -341,6 +341,11 @@ pub mod problems {
     #[response(status = 409, content_type = "application/problem+json")]
     pub struct Conflict(pub Problem);
 
+    /// The `Accept` header names no type the operation can answer with.
+    #[derive(IntoResponses)]
+    #[response(status = 406, content_type = "application/problem+json")]
+    pub struct NotAcceptable(pub Problem);
+
     /// The body is larger than the service accepts.
     #[derive(IntoResponses)]
     #[response(status = 413, content_type = "application/problem+json")]

@@ -75,9 +75,9 @@ fn wants_csv(req: &HttpRequest, format: Option<Format>) -> ApiResult<bool> {
     params(EnforcementQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = EnforcementReport, content_type = "application/json"),
-        (status = 200, description = "The same figures, one row for the scope and one per office", body = String, content_type = "text/csv"),
-        BadRequest, Unauthorized, NotFound, Unprocessable, Unavailable
+        (status = 200, description = "The report; as text/csv, one row for the scope and one per office",
+            content((EnforcementReport = "application/json"), (String = "text/csv"))),
+        BadRequest, Unauthorized, NotFound, NotAcceptable, Unprocessable, Unavailable
     )
 )]
 #[get("/reports/enforcement")]

@@ -1,7 +1,9 @@
 //! The holiday calendar as the service runs it: the file shipped with the workflows, and the
 //! years an admin added or replaced through the API, which take precedence.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -13,11 +15,22 @@ use crate::domain::{now, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::engine::Actor;
 
+/// A year of the calendar in force, and where it comes from.
 #[derive(Debug, Serialize, ToSchema)]
+// The fields of `YearCalendar` spelled out, not flattened: its schema refuses other
+// properties, so a flattened one could never match.
 pub struct CalendarYear {
     pub year: i32,
-    #[serde(flatten)]
-    pub calendar: YearCalendar,
+    /// The first day of Tết Nguyên đán (mùng 1 tháng Giêng) in the solar calendar.
+    pub tet: NaiveDate,
+    /// Every day off that would otherwise be a working day.
+    pub holidays: BTreeSet<NaiveDate>,
+    /// Saturdays or Sundays worked in exchange for a weekday given off.
+    pub working_weekends: BTreeSet<NaiveDate>,
+    /// Where the dates come from: the government's notice.
+    pub source: String,
+    /// True until the government announces the year.
+    pub provisional: bool,
     /// `file` (shipped with the workflows) or `api` (added by an admin).
     pub origin: String,
 }
@@ -40,7 +53,11 @@ pub fn years(conn: &mut DbConn, file: &Calendar) -> ApiResult<Vec<CalendarYear>>
         .iter()
         .map(|(year, data)| CalendarYear {
             year: *year,
-            calendar: data.clone(),
+            tet: data.tet,
+            holidays: data.holidays.clone(),
+            working_weekends: data.working_weekends.clone(),
+            source: data.source.clone(),
+            provisional: data.provisional,
             origin: if stored.contains_key(year) { "api".into() } else { "file".into() },
         })
         .collect())

@@ -62,11 +62,22 @@ pub struct SignedBy {
 
 /// One item of a handover, as sent and as received.
 #[derive(Debug, Serialize, ToSchema)]
+// The fields of `Item` spelled out, not flattened: its schema refuses other properties, so a
+// flattened one could never match.
 pub struct HandoverItem {
     /// Its position in the manifest, counted from 1.
     pub item: u32,
-    #[serde(flatten)]
-    pub sent: Item,
+    pub description: String,
+    /// A positive decimal string, such as "2" or "1.5".
+    #[schema(example = "2")]
+    pub quantity: String,
+    pub unit: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
+    /// Declared value in VND, a decimal string.
+    #[schema(example = "15000000")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_value: Option<String>,
     /// What the receiver recorded; absent until the receipt.
     pub status: Option<ReceiptStatus>,
     pub note: Option<String>,
@@ -326,7 +337,11 @@ pub fn handover(
             let line = lines.iter().find(|l| l.item == item);
             HandoverItem {
                 item,
-                sent,
+                description: sent.description,
+                quantity: sent.quantity,
+                unit: sent.unit,
+                seal: sent.seal,
+                declared_value: sent.declared_value,
                 status: line.map(|l| l.status),
                 note: line.and_then(|l| l.note.clone()),
             }

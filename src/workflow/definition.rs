@@ -271,6 +271,8 @@ pub struct DateCheck {
 /// A legal time limit, opened when the instance enters one of `states` from outside them and
 /// closed when it leaves them all.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+// Named apart from the open deadline rows of `/deadlines`, whose schema is `Deadline`.
+#[schema(as = DeadlineRule)]
 pub struct Deadline {
     pub name: String,
     pub states: Vec<String>,

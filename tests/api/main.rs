@@ -7,6 +7,7 @@ mod agencies;
 mod auth;
 mod cases;
 mod cli;
+mod conformance;
 mod court_transfer;
 mod deadlines;
 mod diagrams;

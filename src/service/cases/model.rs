@@ -163,14 +163,14 @@ pub struct NewClassification {
 #[serde(deny_unknown_fields)]
 pub struct CreateCase {
     /// The enforcement office that holds the case.
-    #[schema(value_type = String, example = "THADS-LC")]
+    #[schema(example = "THADS-LC")]
     pub agency: AgencyCode,
     /// The office's number of the case (số thụ lý), unique in the office.
     pub number: String,
     /// The judgment or decision enforced, such as "Bản án số 12/2026/DS-PT".
     pub judgment_ref: String,
     /// The court that gave it, when it is an agency here.
-    #[schema(value_type = Option<String>, example = "TAND-LC")]
+    #[schema(example = "TAND-LC")]
     pub court: Option<AgencyCode>,
     pub court_name: String,
     pub category: Category,
