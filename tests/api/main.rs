@@ -11,6 +11,7 @@ mod conformance;
 mod court_transfer;
 mod deadlines;
 mod diagrams;
+mod faults;
 mod history;
 mod idempotency;
 mod input;

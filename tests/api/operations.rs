@@ -20,7 +20,7 @@ use crate::helpers::{
     TestApp, SECRET,
 };
 
-fn lienganh() -> Command {
+pub(crate) fn lienganh() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lienganh"));
     for var in [
         "LIENGANH_JWT_SECRET",
@@ -39,13 +39,13 @@ fn lienganh() -> Command {
 }
 
 /// `lienganh serve` running over a test's database on a free port, its log in a file.
-struct Served {
+pub(crate) struct Served {
     child: Child,
     log: PathBuf,
 }
 
 /// Starts `lienganh serve` over the app's database and points the app at it.
-fn serve(app: &mut TestApp, env: &[(&str, &str)]) -> Served {
+pub(crate) fn serve(app: &mut TestApp, env: &[(&str, &str)]) -> Served {
     let log = app.dir().join(format!("serve-{}.log", uuid::Uuid::now_v7().simple()));
     let mut cmd = lienganh();
     cmd.arg("serve")
@@ -78,12 +78,18 @@ fn serve(app: &mut TestApp, env: &[(&str, &str)]) -> Served {
 }
 
 impl Served {
+    /// Kills the server outright, as a power cut or the OOM killer would: SIGKILL.
+    pub(crate) fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     fn terminate(&self) {
         let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         assert!(sent.success());
     }
 
-    fn running(&mut self) -> bool {
+    pub(crate) fn running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
 
@@ -97,7 +103,7 @@ impl Served {
         panic!("serve did not stop: {}", self.log())
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap()
     }
 }
