@@ -204,17 +204,7 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<DieselError>,
 {
-    match conn {
-        DbConn::Sqlite(c) => {
-            if AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?.is_none() {
-                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-            } else {
-                // Inside a group of the writer (see [`writer`]): a savepoint.
-                AnsiTransactionManager::begin_transaction(c)?
-            }
-        }
-        DbConn::Pg(_) => DbConn::begin_transaction(conn)?,
-    }
+    begin_write(conn)?;
     match f(conn) {
         Ok(value) => {
             DbConn::commit_transaction(conn)?;
@@ -225,6 +215,17 @@ where
             Err(e)
         }
     }
+}
+
+/// Begins a write transaction: on SQLite with `BEGIN IMMEDIATE`, or a savepoint when one is
+/// open already (a request inside a group of the [`writer`]).
+pub fn begin_write(conn: &mut DbConn) -> Result<(), DieselError> {
+    if let DbConn::Sqlite(c) = conn {
+        if AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?.is_none() {
+            return AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE");
+        }
+    }
+    DbConn::begin_transaction(conn)
 }
 
 /// Runs `f`, which only reads, on one snapshot of the database: a report made of several

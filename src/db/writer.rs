@@ -9,7 +9,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Receiver, Sender};
 
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::connection::TransactionManager;
 
 use super::{Db, DbConn};
 
@@ -22,8 +22,8 @@ pub struct GroupFailed(pub String);
 
 /// Tells a request how its group ended, and answers it.
 type Deliver = Box<dyn FnOnce(Result<(), GroupFailed>) + Send>;
-/// A request's work; `None` when no transaction could be started for it.
-type Job = Box<dyn FnOnce(Option<&mut DbConn>) -> Deliver + Send>;
+/// A request's work, on the group's connection, or told why it cannot run.
+type Job = Box<dyn FnOnce(Result<&mut DbConn, GroupFailed>) -> Deliver + Send>;
 
 /// The queue to the writer thread.
 #[derive(Clone)]
@@ -54,11 +54,9 @@ impl Writer {
             let outcome = conn.map(work);
             Box::new(move |group| {
                 let reply = match (outcome, group) {
-                    (Some(Ok(value)), Ok(())) => Ok(value),
                     // A refusal stands only if what it saw was kept.
-                    (Some(Err(e)), Ok(())) => Err(e),
-                    (_, Err(failed)) => Err(E::from(failed)),
-                    (None, Ok(())) => Err(E::from(GroupFailed("the write did not run".into()))),
+                    (Ok(done), Ok(())) => done,
+                    (Err(failed), _) | (_, Err(failed)) => Err(E::from(failed)),
                 };
                 let _ = answer.send(reply);
             })
@@ -77,32 +75,24 @@ fn write_groups(db: &Db, queue: &Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let mut conn = match db.write() {
-            Ok(conn) => conn,
-            Err(e) => {
-                let failed = GroupFailed(format!("no database connection: {e}"));
-                for job in group {
-                    job(None)(Err(failed.clone()));
-                }
-                continue;
-            }
-        };
-        commit_group(&mut conn, group);
+        match db.write() {
+            Ok(mut conn) => commit_group(&mut conn, group),
+            Err(e) => fail(group, &GroupFailed(format!("no database connection: {e}"))),
+        }
+    }
+}
+
+/// Tells every request of a group that it did not run, and why.
+fn fail(group: Vec<Job>, failed: &GroupFailed) {
+    for job in group {
+        job(Err(failed.clone()))(Ok(()));
     }
 }
 
 /// Runs a group in one transaction and answers each request once it has committed.
 fn commit_group(conn: &mut DbConn, group: Vec<Job>) {
-    let begun = match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
-        DbConn::Pg(_) => DbConn::begin_transaction(conn),
-    };
-    if let Err(e) = begun {
-        let failed = GroupFailed(format!("cannot start a transaction: {e}"));
-        for job in group {
-            job(None)(Err(failed.clone()));
-        }
-        return;
+    if let Err(e) = super::begin_write(conn) {
+        return fail(group, &GroupFailed(format!("cannot start a transaction: {e}")));
     }
     let started = std::time::Instant::now();
     let size = group.len();
@@ -113,7 +103,7 @@ fn commit_group(conn: &mut DbConn, group: Vec<Job>) {
             // Dropped unrun: its caller hears the write was abandoned.
             continue;
         }
-        match catch_unwind(AssertUnwindSafe(|| job(Some(&mut *conn)))) {
+        match catch_unwind(AssertUnwindSafe(|| job(Ok(&mut *conn)))) {
             Ok(deliver) => answers.push(deliver),
             Err(_) => panicked = true,
         }

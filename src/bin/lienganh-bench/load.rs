@@ -8,6 +8,7 @@ use lienganh::auth::JwtKeys;
 use lienganh::domain::{AgencyCode, Role};
 use serde_json::{json, Value};
 
+use crate::floor;
 use crate::server::{Database, Server, SECRET};
 use crate::Args;
 
@@ -97,8 +98,6 @@ pub fn run(args: &Args) -> Result<(), String> {
     }
     Ok(())
 }
-
-use crate::floor;
 
 fn print_line(what: &str, latencies: &[u32], secs: f64) {
     let mut sorted = latencies.to_vec();

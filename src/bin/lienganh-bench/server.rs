@@ -18,13 +18,10 @@ pub const SECRET: &str = "lienganh-bench-secret-0123456789abcdef0123456789";
 
 /// Runs the service as `lienganh serve` does, from the `LIENGANH_*` environment.
 pub fn serve_child() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LIENGANH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(e) = lienganh::telemetry::init_logging() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let outcome = lienganh::config::Settings::load(None)
         .and_then(|settings| actix_web::rt::System::new().block_on(lienganh::server::serve(settings)));
     match outcome {
