@@ -109,8 +109,8 @@ fn lao_cai_2024() -> Vec<CreateCase> {
 fn create(conn: &mut DbConn, rules: &Rules, by: &Actor, request: Value) -> Result<(String, i64), String> {
     let req: CreateInstance = serde_json::from_value(request).map_err(|e| e.to_string())?;
     let reply = instances::create(conn, rules, by, req, None, "").map_err(failed("instance"))?;
-    let id = reply.body["id"].as_str().unwrap_or_default().to_owned();
-    Ok((id, reply.body["version"].as_i64().unwrap_or(1)))
+    let made = reply.fresh().ok_or("the instance was not made")?;
+    Ok((made.id.clone(), made.version))
 }
 
 fn fire(
@@ -126,7 +126,7 @@ fn fire(
         FireTransition { transition: transition.into(), expected_version: *version, data, comment: None };
     let uuid = uuid::Uuid::parse_str(id).map_err(|e| e.to_string())?;
     let reply = instances::fire(conn, rules, by, uuid, req, None, "").map_err(failed(transition))?;
-    *version = reply.body["version"].as_i64().unwrap_or(*version + 1);
+    *version = reply.fresh().map_or(*version + 1, |i| i.version);
     Ok(())
 }
 
@@ -149,7 +149,7 @@ fn ha_noi(conn: &mut DbConn, rules: &Rules) -> Result<(), String> {
     }
     let reply =
         cases::create_many(conn, &officer, CreateCases { cases: list }, None, "").map_err(failed("cases"))?;
-    let case_id = reply.body["ids"][8].clone();
+    let case_id = reply.fresh().map(|made| made["ids"][8].clone()).unwrap_or_default();
 
     let transfer = json!({
         "workflow": "court_transfer",

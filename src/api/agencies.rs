@@ -7,7 +7,7 @@ use super::{reply, AppState, IdempotencyHeader};
 use crate::domain::{AgencyCode, AgencyKind};
 use crate::error::{ApiError, ApiResult};
 use crate::service::agencies::{self, Agency, AgencyPage, CreateAgency};
-use crate::service::{idempotency, page_limit};
+use crate::service::page_limit;
 use crate::workflow::engine::Actor;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -69,10 +69,9 @@ pub async fn create(
     body: web::Json<CreateAgency>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let fingerprint =
-        idempotency::fingerprint("POST", req.path(), &serde_json::to_value(&body).unwrap_or_default());
+    let fingerprint = key.fingerprint(req.path(), &body);
     let r = state
         .write(move |conn, _| agencies::create(conn, &actor, body, key.0.as_ref(), &fingerprint))
         .await?;
-    Ok(reply(r))
+    reply(r)
 }

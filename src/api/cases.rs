@@ -11,7 +11,7 @@ use crate::service::cases::{
     self, Case, CaseHistory, CasePage, CaseStatus, CaseVerification, Classification, CreateCase, CreateCases,
     NewClassification, NewPayment, NewStatus, PersonalDataReadPage, Query, Shown,
 };
-use crate::service::{idempotency, page_limit};
+use crate::service::page_limit;
 use crate::workflow::engine::Actor;
 
 const IDEMPOTENCY: &str = "Retry safely: the same key and body replays the first answer";
@@ -31,10 +31,6 @@ async fn shown<T: serde::Serialize>(state: &AppState, shown: Shown<T>) -> ApiRes
         state.write(move |conn, _| cases::record_reads(conn, &reads)).await?;
     }
     Ok(HttpResponse::Ok().json(shown.value))
-}
-
-fn fingerprint<T: serde::Serialize>(req: &HttpRequest, body: &T) -> String {
-    idempotency::fingerprint("POST", req.path(), &serde_json::to_value(body).unwrap_or_default())
 }
 
 /// Opens a case (việc thi hành án) at an enforcement office, optionally with its payments and
@@ -60,9 +56,9 @@ pub async fn create(
     body: web::Json<CreateCase>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let fp = fingerprint(&req, &body);
+    let fp = key.fingerprint(req.path(), &body);
     let r = state.write(move |conn, _| cases::create(conn, &actor, body, key.0.as_ref(), &fp)).await?;
-    Ok(reply(r))
+    reply(r)
 }
 
 /// Opens up to 1,000 cases in one transaction: all of them or, if one is refused, none.
@@ -87,9 +83,9 @@ pub async fn create_many(
     body: web::Json<CreateCases>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let fp = fingerprint(&req, &body);
+    let fp = key.fingerprint(req.path(), &body);
     let r = state.write(move |conn, _| cases::create_many(conn, &actor, body, key.0.as_ref(), &fp)).await?;
-    Ok(reply(r))
+    reply(r)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -188,11 +184,11 @@ pub async fn pay(
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "case")?;
     let body = body.into_inner();
-    let fp = fingerprint(&req, &body);
+    let fp = key.fingerprint(req.path(), &body);
     let r = state
         .write(move |conn, _| cases::pay(conn, &actor, id, body, (key.0.as_ref(), &fp, ROUTE_PAY)))
         .await?;
-    Ok(reply(r))
+    reply(r)
 }
 
 /// Records an outcome (completed, terminated, entrusted), a suspension or a resumption.
@@ -223,11 +219,11 @@ pub async fn set_status(
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "case")?;
     let body = body.into_inner();
-    let fp = fingerprint(&req, &body);
+    let fp = key.fingerprint(req.path(), &body);
     let r = state
         .write(move |conn, _| cases::set_status(conn, &actor, id, body, (key.0.as_ref(), &fp, ROUTE_STATUS)))
         .await?;
-    Ok(reply(r))
+    reply(r)
 }
 
 /// Classifies a case as enforceable or not yet enforceable.
@@ -258,11 +254,11 @@ pub async fn classify(
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "case")?;
     let body = body.into_inner();
-    let fp = fingerprint(&req, &body);
+    let fp = key.fingerprint(req.path(), &body);
     let r = state
         .write(move |conn, _| cases::classify(conn, &actor, id, body, (key.0.as_ref(), &fp, ROUTE_CLASSIFY)))
         .await?;
-    Ok(reply(r))
+    reply(r)
 }
 
 /// The case's hash-chained history and its payments. The history holds no personal data,

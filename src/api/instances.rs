@@ -12,8 +12,8 @@ use crate::service::history::{self as history_service, HandoverRecord, History};
 use crate::service::instances::{
     self, AvailableTransition, CreateInstance, FireTransition, Instance, InstancePage, ListQuery,
 };
+use crate::service::page_limit;
 use crate::service::workflows::{self, DiagramFormat};
-use crate::service::{idempotency, page_limit};
 use crate::workflow::engine::Actor;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -67,12 +67,11 @@ pub async fn create(
     body: web::Json<CreateInstance>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let fingerprint =
-        idempotency::fingerprint("POST", req.path(), &serde_json::to_value(&body).unwrap_or_default());
+    let fingerprint = key.fingerprint(req.path(), &body);
     let r = state
         .write(move |conn, rules| instances::create(conn, rules, &actor, body, key.0.as_ref(), &fingerprint))
         .await?;
-    Ok(reply(r))
+    reply(r)
 }
 
 /// Lists the instances the caller may see, newest first.
@@ -174,20 +173,17 @@ pub async fn fire(
     let transition = body.transition.clone();
     // The path as parsed, so that another spelling of the same id is the same request.
     let path = format!("/api/v1/instances/{id}/transitions");
-    let fingerprint =
-        idempotency::fingerprint("POST", &path, &serde_json::to_value(&body).unwrap_or_default());
+    let fingerprint = key.fingerprint(&path, &body);
     let r = state
         .write(move |conn, rules| {
             instances::fire(conn, rules, &actor, id, body, key.0.as_ref(), &fingerprint)
         })
         .await?;
     // A step taken now, not the replay of one taken before.
-    if r.status == 200 && !r.replayed {
-        if let Some(workflow) = r.body["workflow"].as_str() {
-            state.metrics.transition_fired(workflow, &transition);
-        }
+    if let (200, Some(instance)) = (r.status, r.fresh()) {
+        state.metrics.transition_fired(&instance.workflow, &transition);
     }
-    Ok(reply(r))
+    reply(r)
 }
 
 /// The instance's history: every event, oldest first, with its hashes.

@@ -28,7 +28,7 @@ use crate::calendar::Calendar;
 use crate::db::writer::Writer;
 use crate::db::{Db, DbConn};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::service::idempotency::{IdempotencyKey, Reply};
+use crate::service::idempotency::{Body, IdempotencyKey, Reply};
 use crate::workflow::registry::Registry;
 use crate::workflow::Rules;
 use arc_swap::ArcSwap;
@@ -101,6 +101,21 @@ impl AppState {
 /// The optional `Idempotency-Key` header of a POST.
 pub struct IdempotencyHeader(pub Option<IdempotencyKey>);
 
+impl IdempotencyHeader {
+    /// What a retry must repeat to be the same request: a POST to `path` with `body`. Only a
+    /// request with a key is ever compared, so one without gets nothing computed.
+    pub fn fingerprint<T: serde::Serialize>(&self, path: &str, body: &T) -> String {
+        match &self.0 {
+            Some(_) => crate::service::idempotency::fingerprint(
+                "POST",
+                path,
+                &serde_json::to_value(body).unwrap_or_default(),
+            ),
+            None => String::new(),
+        }
+    }
+}
+
 impl FromRequest for IdempotencyHeader {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
@@ -117,16 +132,23 @@ impl FromRequest for IdempotencyHeader {
 }
 
 /// Answers a write: its status and body, marked when it is a replay of a stored answer.
-pub fn reply(r: Reply) -> HttpResponse {
+pub fn reply<T: serde::Serialize>(r: Reply<T>) -> ApiResult<HttpResponse> {
     let status = actix_web::http::StatusCode::from_u16(r.status).unwrap_or(actix_web::http::StatusCode::OK);
     let mut response = HttpResponse::build(status);
-    if r.replayed {
-        response.insert_header(("Idempotent-Replayed", "true"));
-    }
-    if status.is_client_error() {
-        response.content_type("application/problem+json");
-    }
-    response.json(r.body)
+    response.content_type(if status.is_client_error() {
+        "application/problem+json"
+    } else {
+        "application/json"
+    });
+    let json = match r.body {
+        Body::Fresh { stored: Some(json), .. } => json,
+        Body::Fresh { value, stored: None } => serde_json::to_string(&value).map_err(ApiError::internal)?,
+        Body::Replayed(json) => {
+            response.insert_header(("Idempotent-Replayed", "true"));
+            json
+        }
+    };
+    Ok(response.body(json))
 }
 
 /// Parses an id from the path; an id that is not a UUID names nothing.

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::agencies;
-use super::DbConn;
+use super::{at_most_one, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = agencies)]
@@ -20,11 +20,17 @@ pub fn insert(conn: &mut DbConn, row: &AgencyRow) -> QueryResult<()> {
 }
 
 pub fn find(conn: &mut DbConn, code: &str) -> QueryResult<Option<AgencyRow>> {
-    agencies::table.find(code).select(AgencyRow::as_select()).first(conn).optional()
+    at_most_one(native!(conn, |c| agencies::table.find(code).select(AgencyRow::as_select()).load(c)))
 }
 
+/// The agencies of these codes that exist. One lookup a code: a party list is short, and a
+/// lookup by key keeps its prepared statement where `IN (...)` cannot.
 pub fn find_many(conn: &mut DbConn, codes: &[&str]) -> QueryResult<Vec<AgencyRow>> {
-    agencies::table.filter(agencies::code.eq_any(codes)).select(AgencyRow::as_select()).load(conn)
+    let mut found = Vec::with_capacity(codes.len());
+    for code in codes {
+        found.extend(find(conn, code)?);
+    }
+    Ok(found)
 }
 
 /// A page of agencies ordered by code, after `cursor` when given.

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::{
     case_events, cases, instance_agencies, instances, payments, personal_data_reads, targets,
 };
-use super::DbConn;
+use super::{at_most_one, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = cases)]
@@ -98,7 +98,7 @@ pub fn insert(conn: &mut DbConn, row: &CaseRow) -> QueryResult<()> {
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<CaseRow>> {
-    cases::table.find(id).select(CaseRow::as_select()).first(conn).optional()
+    at_most_one(cases::table.find(id).select(CaseRow::as_select()).load(conn))
 }
 
 /// Writes a change if the case is still at `expected_version`; false if it moved on.
@@ -184,11 +184,9 @@ pub fn payments_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<PaymentR
 }
 
 pub fn upsert_target(conn: &mut DbConn, row: &TargetRow) -> QueryResult<()> {
-    let existing = targets::table
-        .find((&row.agency_code, row.year))
-        .select(TargetRow::as_select())
-        .first(conn)
-        .optional()?;
+    let existing = at_most_one(
+        targets::table.find((&row.agency_code, row.year)).select(TargetRow::as_select()).load(conn),
+    )?;
     match existing {
         Some(_) => diesel::update(targets::table.find((&row.agency_code, row.year)))
             .set((

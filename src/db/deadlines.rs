@@ -5,8 +5,9 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 
+use super::fixed::Fixed;
 use super::schema::{deadlines, instance_agencies};
-use super::DbConn;
+use super::{at_most_one, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = deadlines)]
@@ -46,46 +47,80 @@ pub const MET: &str = "met";
 pub const MISSED: &str = "missed";
 
 pub fn insert(conn: &mut DbConn, row: &DeadlineRow) -> QueryResult<()> {
-    diesel::insert_into(deadlines::table).values(row).execute(conn).map(|_| ())
+    Fixed::new(
+        "INSERT INTO deadlines (id, instance_id, workflow_id, name, title, responsible_agency, \
+         responsible_roles, escalate_agency, escalate_roles, legal_basis, unit, duration, starts_at, \
+         due_at, due_date, calendar_complete, status, opened_seq, opened_at, closed_seq, closed_at, \
+         suspended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            (&row.id).into(),
+            (&row.instance_id).into(),
+            (&row.workflow_id).into(),
+            (&row.name).into(),
+            (&row.title).into(),
+            (&row.responsible_agency).into(),
+            (&row.responsible_roles).into(),
+            (&row.escalate_agency).into(),
+            (&row.escalate_roles).into(),
+            (&row.legal_basis).into(),
+            (&row.unit).into(),
+            row.duration.into(),
+            row.starts_at.into(),
+            row.due_at.into(),
+            (&row.due_date).into(),
+            row.calendar_complete.into(),
+            (&row.status).into(),
+            row.opened_seq.into(),
+            row.opened_at.into(),
+            row.closed_seq.into(),
+            row.closed_at.into(),
+            row.suspended_at.into(),
+        ],
+    )
+    .run(conn)
+    .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<DeadlineRow>> {
-    deadlines::table.find(id).select(DeadlineRow::as_select()).first(conn).optional()
+    at_most_one(deadlines::table.find(id).select(DeadlineRow::as_select()).load(conn))
 }
 
 /// The running (open or suspended) deadline of that name on an instance.
 pub fn running(conn: &mut DbConn, instance_id: &str, name: &str) -> QueryResult<Option<DeadlineRow>> {
-    deadlines::table
+    at_most_one(native!(conn, |c| deadlines::table
         .filter(deadlines::instance_id.eq(instance_id))
         .filter(deadlines::name.eq(name))
         // Two comparisons rather than IN: a query of fixed shape keeps its prepared statement.
         .filter(deadlines::status.eq(OPEN).or(deadlines::status.eq(SUSPENDED)))
         .select(DeadlineRow::as_select())
-        .first(conn)
-        .optional()
+        .load(c)))
 }
 
 /// Every deadline of an instance, oldest first.
 pub fn of_instance(conn: &mut DbConn, instance_id: &str) -> QueryResult<Vec<DeadlineRow>> {
-    deadlines::table
+    native!(conn, |c| deadlines::table
         .filter(deadlines::instance_id.eq(instance_id))
         .order((deadlines::opened_seq.asc(), deadlines::id.asc()))
         .select(DeadlineRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 pub fn close(conn: &mut DbConn, id: &str, status: &str, seq: i64, at: i64) -> QueryResult<()> {
-    diesel::update(deadlines::table.find(id))
-        .set((deadlines::status.eq(status), deadlines::closed_seq.eq(seq), deadlines::closed_at.eq(at)))
-        .execute(conn)
-        .map(|_| ())
+    Fixed::new(
+        "UPDATE deadlines SET status = ?, closed_seq = ?, closed_at = ? WHERE id = ?",
+        &[status.into(), seq.into(), at.into(), id.into()],
+    )
+    .run(conn)
+    .map(|_| ())
 }
 
 pub fn suspend(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<()> {
-    diesel::update(deadlines::table.find(id))
-        .set((deadlines::status.eq(SUSPENDED), deadlines::suspended_at.eq(at)))
-        .execute(conn)
-        .map(|_| ())
+    Fixed::new(
+        "UPDATE deadlines SET status = ?, suspended_at = ? WHERE id = ?",
+        &[SUSPENDED.into(), at.into(), id.into()],
+    )
+    .run(conn)
+    .map(|_| ())
 }
 
 /// Sets a new due time: on resuming (open again) or on an extension.
@@ -96,16 +131,13 @@ pub fn reschedule(
     due_date: &str,
     complete: bool,
 ) -> QueryResult<()> {
-    diesel::update(deadlines::table.find(id))
-        .set((
-            deadlines::status.eq(OPEN),
-            deadlines::suspended_at.eq(None::<i64>),
-            deadlines::due_at.eq(due_at),
-            deadlines::due_date.eq(due_date),
-            deadlines::calendar_complete.eq(complete),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    Fixed::new(
+        "UPDATE deadlines SET status = ?, suspended_at = NULL, due_at = ?, due_date = ?, \
+         calendar_complete = ? WHERE id = ?",
+        &[OPEN.into(), due_at.into(), due_date.into(), complete.into(), id.into()],
+    )
+    .run(conn)
+    .map(|_| ())
 }
 
 /// What to list.

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::fixed::Fixed;
 use super::schema::events;
 use super::DbConn;
 
@@ -26,7 +27,29 @@ pub struct EventRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &EventRow) -> QueryResult<()> {
-    diesel::insert_into(events::table).values(row).execute(conn).map(|_| ())
+    Fixed::new(
+        "INSERT INTO events (instance_id, seq, occurred_at, actor_sub, actor_name, actor_agency, \
+         actor_role, transition, from_state, to_state, data, comment, prev_hash, hash) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            (&row.instance_id).into(),
+            row.seq.into(),
+            row.occurred_at.into(),
+            (&row.actor_sub).into(),
+            (&row.actor_name).into(),
+            (&row.actor_agency).into(),
+            (&row.actor_role).into(),
+            (&row.transition).into(),
+            (&row.from_state).into(),
+            (&row.to_state).into(),
+            (&row.data).into(),
+            (&row.comment).into(),
+            (&row.prev_hash).into(),
+            (&row.hash).into(),
+        ],
+    )
+    .run(conn)
+    .map(|_| ())
 }
 
 /// The events of an instance up to `last_seq`, oldest first.

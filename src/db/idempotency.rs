@@ -2,8 +2,9 @@
 
 use diesel::prelude::*;
 
+use super::fixed::Fixed;
 use super::schema::idempotency_keys;
-use super::DbConn;
+use super::{at_most_one, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
@@ -19,7 +20,10 @@ pub struct IdempotencyRow {
 }
 
 pub fn find(conn: &mut DbConn, subject: &str, key: &str) -> QueryResult<Option<IdempotencyRow>> {
-    idempotency_keys::table.find((subject, key)).select(IdempotencyRow::as_select()).first(conn).optional()
+    at_most_one(native!(conn, |c| idempotency_keys::table
+        .find((subject, key))
+        .select(IdempotencyRow::as_select())
+        .load(c)))
 }
 
 /// Claims a key for a request; a concurrent claim of the same key waits on this row and then
@@ -29,8 +33,10 @@ pub fn claim(conn: &mut DbConn, row: &IdempotencyRow) -> QueryResult<()> {
 }
 
 pub fn complete(conn: &mut DbConn, subject: &str, key: &str, status: i32, body: &str) -> QueryResult<()> {
-    diesel::update(idempotency_keys::table.find((subject, key)))
-        .set((idempotency_keys::status.eq(status), idempotency_keys::body.eq(body)))
-        .execute(conn)
-        .map(|_| ())
+    Fixed::new(
+        "UPDATE idempotency_keys SET status = ?, body = ? WHERE subject = ? AND key = ?",
+        &[status.into(), body.into(), subject.into(), key.into()],
+    )
+    .run(conn)
+    .map(|_| ())
 }

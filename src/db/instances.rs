@@ -2,8 +2,9 @@
 
 use diesel::prelude::*;
 
+use super::fixed::Fixed;
 use super::schema::{deadlines, instance_agencies, instances};
-use super::DbConn;
+use super::{at_most_one, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = instances)]
@@ -30,18 +31,42 @@ pub struct InstanceRow {
 
 /// Inserts an instance and the agencies that may see it.
 pub fn insert(conn: &mut DbConn, row: &InstanceRow, agencies: &[&str]) -> QueryResult<()> {
-    diesel::insert_into(instances::table).values(row).execute(conn)?;
+    Fixed::new(
+        "INSERT INTO instances (id, workflow_id, workflow_version, state, version, parties, data, \
+         case_id, reference_date, created_at, updated_at, last_hash, pending, started_by_instance, \
+         started_by_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            (&row.id).into(),
+            (&row.workflow_id).into(),
+            row.workflow_version.into(),
+            (&row.state).into(),
+            row.version.into(),
+            (&row.parties).into(),
+            (&row.data).into(),
+            (&row.case_id).into(),
+            (&row.reference_date).into(),
+            row.created_at.into(),
+            row.updated_at.into(),
+            (&row.last_hash).into(),
+            (&row.pending).into(),
+            (&row.started_by_instance).into(),
+            row.started_by_seq.into(),
+        ],
+    )
+    .run(conn)?;
     // Row by row: multi-row VALUES is not portable through MultiConnection.
     for agency in agencies {
-        diesel::insert_into(instance_agencies::table)
-            .values((instance_agencies::agency_code.eq(*agency), instance_agencies::instance_id.eq(&row.id)))
-            .execute(conn)?;
+        Fixed::new(
+            "INSERT INTO instance_agencies (agency_code, instance_id) VALUES (?, ?)",
+            &[(*agency).into(), (&row.id).into()],
+        )
+        .run(conn)?;
     }
     Ok(())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<InstanceRow>> {
-    instances::table.find(id).select(InstanceRow::as_select()).first(conn).optional()
+    at_most_one(native!(conn, |c| instances::table.find(id).select(InstanceRow::as_select()).load(c)))
 }
 
 /// The agencies that may see an instance, by code.
@@ -64,11 +89,11 @@ pub struct LinkRow {
 
 /// The instances `id` started, oldest first.
 pub fn follow_ups(conn: &mut DbConn, id: &str) -> QueryResult<Vec<LinkRow>> {
-    instances::table
+    native!(conn, |c| instances::table
         .filter(instances::started_by_instance.eq(id))
         .select((instances::id, instances::workflow_id, instances::state, instances::started_by_seq))
         .order(instances::id.asc())
-        .load(conn)
+        .load(c))
 }
 
 /// Which of `ids` `agency` may see. Looked up by the few ids, never by the agency, whose
@@ -97,18 +122,21 @@ pub struct Advance<'a> {
 
 /// Moves an instance on if it is still at `expected_version`; false if someone else moved it.
 pub fn advance(conn: &mut DbConn, a: &Advance<'_>) -> QueryResult<bool> {
-    let changed = diesel::update(
-        instances::table.filter(instances::id.eq(a.id)).filter(instances::version.eq(a.expected_version)),
+    let changed = Fixed::new(
+        "UPDATE instances SET state = ?, version = ?, data = ?, updated_at = ?, last_hash = ?, \
+         pending = ? WHERE id = ? AND version = ?",
+        &[
+            a.state.into(),
+            (a.expected_version + 1).into(),
+            a.data.into(),
+            a.updated_at.into(),
+            a.last_hash.into(),
+            a.pending.into(),
+            a.id.into(),
+            a.expected_version.into(),
+        ],
     )
-    .set((
-        instances::state.eq(a.state),
-        instances::version.eq(a.expected_version + 1),
-        instances::data.eq(a.data),
-        instances::updated_at.eq(a.updated_at),
-        instances::last_hash.eq(a.last_hash),
-        instances::pending.eq(a.pending),
-    ))
-    .execute(conn)?;
+    .run(conn)?;
     Ok(changed == 1)
 }
 

@@ -5,12 +5,26 @@
 //! single writer connection, so writers queue in-process instead of failing with SQLITE_BUSY;
 //! reads use a pool of their own and WAL lets them run beside the writer.
 
+/// Runs a query on the backend's own connection underneath a [`DbConn`]. Through
+/// `MultiConnection` a query's SQL is rendered again at every execution, even when its prepared
+/// statement is cached; the backend's own connection finds the statement by the query's type.
+/// The query is written once and compiled for each backend. For the queries of a step's path.
+macro_rules! native {
+    ($conn:expr, |$c:ident| $query:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $query,
+            $crate::db::DbConn::Sqlite($c) => $query,
+        }
+    };
+}
+
 pub mod agencies;
 pub mod calendar_years;
 pub mod case_stats;
 pub mod cases;
 pub mod deadlines;
 pub mod events;
+pub mod fixed;
 pub mod idempotency;
 pub mod instances;
 pub mod lease;
@@ -247,6 +261,12 @@ where
     // Nothing was written: ending the transaction either way is the same.
     DbConn::rollback_transaction(conn)?;
     outcome
+}
+
+/// The row a lookup by key found, if any. Loaded rather than taken with `first()`: SQLite
+/// prepares a statement with a bound `LIMIT` again each time the limit is bound.
+pub fn at_most_one<T>(rows: QueryResult<Vec<T>>) -> QueryResult<Option<T>> {
+    rows.map(|rows| rows.into_iter().next())
 }
 
 /// Whether an error is a unique-constraint violation (a concurrent writer got there first).

@@ -2,8 +2,9 @@
 
 use diesel::prelude::*;
 
+use super::fixed::Fixed;
 use super::schema::notifications;
-use super::DbConn;
+use super::{at_most_one, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = notifications)]
@@ -26,7 +27,27 @@ pub struct NotificationRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &NotificationRow) -> QueryResult<()> {
-    diesel::insert_into(notifications::table).values(row).execute(conn).map(|_| ())
+    Fixed::new(
+        "INSERT INTO notifications (id, agency_code, roles, kind, instance_id, deadline_id, \
+         reminder_id, subject, payload, created_at, read_at, read_by) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            (&row.id).into(),
+            (&row.agency_code).into(),
+            (&row.roles).into(),
+            (&row.kind).into(),
+            (&row.instance_id).into(),
+            (&row.deadline_id).into(),
+            (&row.reminder_id).into(),
+            (&row.subject).into(),
+            (&row.payload).into(),
+            row.created_at.into(),
+            row.read_at.into(),
+            (&row.read_by).into(),
+        ],
+    )
+    .run(conn)
+    .map(|_| ())
 }
 
 /// The `roles` column for a set of roles.
@@ -67,7 +88,7 @@ pub fn inbox(
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<NotificationRow>> {
-    notifications::table.find(id).select(NotificationRow::as_select()).first(conn).optional()
+    at_most_one(notifications::table.find(id).select(NotificationRow::as_select()).load(conn))
 }
 
 /// Marks a notification read, once: the first reader is kept.

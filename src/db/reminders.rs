@@ -3,8 +3,9 @@
 
 use diesel::prelude::*;
 
+use super::fixed::Fixed;
 use super::schema::reminders;
-use super::DbConn;
+use super::{at_most_one, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = reminders)]
@@ -27,25 +28,41 @@ pub const SENT: &str = "sent";
 pub const CANCELLED: &str = "cancelled";
 
 pub fn insert(conn: &mut DbConn, row: &ReminderRow) -> QueryResult<()> {
-    diesel::insert_into(reminders::table).values(row).execute(conn).map(|_| ())
+    Fixed::new(
+        "INSERT INTO reminders (id, deadline_id, kind, working_days_before, fire_at, status, \
+         lease_owner, lease_until, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            (&row.id).into(),
+            (&row.deadline_id).into(),
+            (&row.kind).into(),
+            row.working_days_before.into(),
+            row.fire_at.into(),
+            (&row.status).into(),
+            (&row.lease_owner).into(),
+            row.lease_until.into(),
+            row.sent_at.into(),
+        ],
+    )
+    .run(conn)
+    .map(|_| ())
 }
 
 /// Cancels the reminders of a deadline that have not gone out.
 pub fn cancel_pending(conn: &mut DbConn, deadline_id: &str) -> QueryResult<()> {
-    diesel::update(
-        reminders::table.filter(reminders::deadline_id.eq(deadline_id)).filter(reminders::status.eq(PENDING)),
+    Fixed::new(
+        "UPDATE reminders SET status = ? WHERE deadline_id = ? AND status = ?",
+        &[CANCELLED.into(), deadline_id.into(), PENDING.into()],
     )
-    .set(reminders::status.eq(CANCELLED))
-    .execute(conn)
+    .run(conn)
     .map(|_| ())
 }
 
 pub fn of_deadline(conn: &mut DbConn, deadline_id: &str) -> QueryResult<Vec<ReminderRow>> {
-    reminders::table
+    native!(conn, |c| reminders::table
         .filter(reminders::deadline_id.eq(deadline_id))
         .order((reminders::fire_at.asc(), reminders::id.asc()))
         .select(ReminderRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 /// Claims up to `limit` due reminders for `owner` until `lease_until` (see [`super::lease`]).
@@ -61,13 +78,14 @@ pub fn claim_due(
 
 /// The reminder if `owner` still holds it and it has not gone out.
 pub fn held(conn: &mut DbConn, id: &str, owner: &str) -> QueryResult<Option<ReminderRow>> {
-    reminders::table
-        .find(id)
-        .filter(reminders::status.eq(PENDING))
-        .filter(reminders::lease_owner.eq(owner))
-        .select(ReminderRow::as_select())
-        .first(conn)
-        .optional()
+    at_most_one(
+        reminders::table
+            .find(id)
+            .filter(reminders::status.eq(PENDING))
+            .filter(reminders::lease_owner.eq(owner))
+            .select(ReminderRow::as_select())
+            .load(conn),
+    )
 }
 
 /// Marks a held reminder sent or cancelled; false if `owner` no longer holds it (another

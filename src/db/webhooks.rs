@@ -2,8 +2,9 @@
 
 use diesel::prelude::*;
 
+use super::fixed::Fixed;
 use super::schema::{webhook_deliveries, webhooks};
-use super::DbConn;
+use super::{at_most_one, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhooks)]
@@ -46,11 +47,11 @@ pub fn insert(conn: &mut DbConn, row: &WebhookRow) -> QueryResult<()> {
 }
 
 pub fn active_of(conn: &mut DbConn, agency: &str) -> QueryResult<Vec<WebhookRow>> {
-    webhooks::table
+    native!(conn, |c| webhooks::table
         .filter(webhooks::agency_code.eq(agency))
         .filter(webhooks::active.eq(true))
         .select(WebhookRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 pub fn of_agency(conn: &mut DbConn, agency: &str) -> QueryResult<Vec<WebhookRow>> {
@@ -62,7 +63,7 @@ pub fn of_agency(conn: &mut DbConn, agency: &str) -> QueryResult<Vec<WebhookRow>
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<WebhookRow>> {
-    webhooks::table.find(id).select(WebhookRow::as_select()).first(conn).optional()
+    at_most_one(webhooks::table.find(id).select(WebhookRow::as_select()).load(conn))
 }
 
 /// Stops a webhook: nothing more is queued for it, and what was still pending is given up
@@ -86,7 +87,27 @@ pub fn deactivate(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<()> {
 }
 
 pub fn insert_delivery(conn: &mut DbConn, row: &DeliveryRow) -> QueryResult<()> {
-    diesel::insert_into(webhook_deliveries::table).values(row).execute(conn).map(|_| ())
+    Fixed::new(
+        "INSERT INTO webhook_deliveries (id, webhook_id, notification_id, body, status, attempts, \
+         next_attempt_at, last_error, lease_owner, lease_until, delivered_at, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            (&row.id).into(),
+            (&row.webhook_id).into(),
+            (&row.notification_id).into(),
+            (&row.body).into(),
+            (&row.status).into(),
+            row.attempts.into(),
+            row.next_attempt_at.into(),
+            (&row.last_error).into(),
+            (&row.lease_owner).into(),
+            row.lease_until.into(),
+            row.delivered_at.into(),
+            row.created_at.into(),
+        ],
+    )
+    .run(conn)
+    .map(|_| ())
 }
 
 /// Claims up to `limit` due deliveries for `owner` until `lease_until` (see [`super::lease`]).
@@ -102,14 +123,15 @@ pub fn claim_due(
 
 /// A claimed delivery with its webhook, if `owner` still holds it.
 pub fn held(conn: &mut DbConn, id: &str, owner: &str) -> QueryResult<Option<(DeliveryRow, WebhookRow)>> {
-    webhook_deliveries::table
-        .inner_join(webhooks::table)
-        .filter(webhook_deliveries::id.eq(id))
-        .filter(webhook_deliveries::status.eq(PENDING))
-        .filter(webhook_deliveries::lease_owner.eq(owner))
-        .select((DeliveryRow::as_select(), WebhookRow::as_select()))
-        .first(conn)
-        .optional()
+    at_most_one(
+        webhook_deliveries::table
+            .inner_join(webhooks::table)
+            .filter(webhook_deliveries::id.eq(id))
+            .filter(webhook_deliveries::status.eq(PENDING))
+            .filter(webhook_deliveries::lease_owner.eq(owner))
+            .select((DeliveryRow::as_select(), WebhookRow::as_select()))
+            .load(conn),
+    )
 }
 
 /// The outcome of one attempt to deliver.

@@ -4,6 +4,7 @@
 //! remembered; a server error (5xx) is not, since nothing was decided and a retry may succeed.
 //! Keys belong to one user (agency and subject).
 
+use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -38,12 +39,31 @@ impl IdempotencyKey {
     }
 }
 
-/// What a write answers: the status and body, and whether it is a stored answer replayed.
+/// What a write answers: its status and body.
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub struct Reply<T = Value> {
     pub status: u16,
-    pub body: Value,
-    pub replayed: bool,
+    pub body: Body<T>,
+}
+
+/// The body of a write's answer. Written as JSON once: by the store when the request carried a
+/// key, otherwise by the caller, outside the write transaction.
+#[derive(Debug, Clone)]
+pub enum Body<T> {
+    /// Decided by this request; `stored` is it as kept with the request's key, if it had one.
+    Fresh { value: T, stored: Option<String> },
+    /// The answer kept for an earlier request with the same key, as it was sent then.
+    Replayed(String),
+}
+
+impl<T> Reply<T> {
+    /// The answer decided by this request, not a replay.
+    pub fn fresh(&self) -> Option<&T> {
+        match &self.body {
+            Body::Fresh { value, .. } => Some(value),
+            Body::Replayed(_) => None,
+        }
+    }
 }
 
 /// What identifies a request's content: method, path and canonical body.
@@ -67,33 +87,33 @@ impl From<diesel::result::Error> for TxError {
     }
 }
 
-fn replay(row: IdempotencyRow, fingerprint: &str) -> Result<Reply, TxError> {
+fn replay<T>(row: IdempotencyRow, fingerprint: &str) -> Result<Reply<T>, TxError> {
     if row.fingerprint != fingerprint {
         return Err(TxError::Api(ApiError::new(
             ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was used for a different request; use a new key",
         )));
     }
-    let body = serde_json::from_str(&row.body).map_err(|e| TxError::Api(ApiError::internal(e)))?;
     let status = u16::try_from(row.status).map_err(|e| TxError::Api(ApiError::internal(e)))?;
-    Ok(Reply { status, body, replayed: true })
+    Ok(Reply { status, body: Body::Replayed(row.body) })
 }
 
 /// Runs `work` in one write transaction, honouring `key` if the request carries one.
-pub fn run<F>(
+pub fn run<T, F>(
     conn: &mut DbConn,
     actor: &Actor,
     key: Option<&IdempotencyKey>,
     fingerprint: &str,
     work: F,
-) -> ApiResult<Reply>
+) -> ApiResult<Reply<T>>
 where
-    F: FnOnce(&mut DbConn) -> ApiResult<(u16, Value)>,
+    T: Serialize,
+    F: FnOnce(&mut DbConn) -> ApiResult<(u16, T)>,
 {
     let subject = format!("{}/{}", actor.agency, actor.sub);
     let mut work = Some(work);
     for _ in 0..2 {
-        let outcome = write_transaction(conn, |conn| -> Result<Reply, TxError> {
+        let outcome = write_transaction(conn, |conn| -> Result<Reply<T>, TxError> {
             if let Some(key) = key {
                 if let Some(row) = store::find(conn, &subject, key.as_str())? {
                     return replay(row, fingerprint);
@@ -112,11 +132,17 @@ where
                 }
             }
             let work = work.take().ok_or_else(|| TxError::Api(ApiError::internal("request ran twice")))?;
-            let (status, body) = work(conn).map_err(TxError::Refused)?;
-            if let Some(key) = key {
-                store::complete(conn, &subject, key.as_str(), i32::from(status), &body.to_string())?;
-            }
-            Ok(Reply { status, body, replayed: false })
+            let (status, value) = work(conn).map_err(TxError::Refused)?;
+            let stored = match key {
+                Some(key) => {
+                    let json =
+                        serde_json::to_string(&value).map_err(|e| TxError::Api(ApiError::internal(e)))?;
+                    store::complete(conn, &subject, key.as_str(), i32::from(status), &json)?;
+                    Some(json)
+                }
+                None => None,
+            };
+            Ok(Reply { status, body: Body::Fresh { value, stored } })
         });
         match outcome {
             Ok(reply) => return Ok(reply),

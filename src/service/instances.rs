@@ -541,7 +541,7 @@ pub fn create(
     req: CreateInstance,
     key: Option<&IdempotencyKey>,
     fingerprint: &str,
-) -> ApiResult<Reply> {
+) -> ApiResult<Reply<Instance>> {
     let registry = &rules.registry;
     let versions = registry.versions(&req.workflow).ok_or_else(|| {
         ApiError::new(ErrorCode::UnknownWorkflow, format!("no workflow {:?}", req.workflow))
@@ -603,8 +603,7 @@ pub fn create(
             at: now().timestamp_micros(),
         };
         let loaded = insert_instance(conn, rules, def, codes, decision, actor, origin)?;
-        let body = serde_json::to_value(loaded.to_api(Some(def), None)?).map_err(ApiError::internal)?;
-        Ok((201, body))
+        Ok((201, loaded.to_api(Some(def), None)?))
     })
 }
 
@@ -617,7 +616,7 @@ pub fn fire(
     req: FireTransition,
     key: Option<&IdempotencyKey>,
     fingerprint: &str,
-) -> ApiResult<Reply> {
+) -> ApiResult<Reply<Instance>> {
     let comment = check_comment(req.comment.as_deref())?;
     idempotency::run(conn, actor, key, fingerprint, |conn| {
         let loaded = find_visible(conn, actor, id)?;
@@ -734,8 +733,7 @@ pub fn fire(
             deadlines: Some(deadlines_of(conn, &after.row.id)?),
             ..after.to_api(Some(def), Some(links))?
         };
-        let body = serde_json::to_value(view).map_err(ApiError::internal)?;
-        Ok((200, body))
+        Ok((200, view))
     })
 }
 

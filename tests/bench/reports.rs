@@ -164,7 +164,8 @@ fn main() {
             (n..(n + 1000).min(total)).map(|i| a_case(&mut rng, i)).unzip();
         n += batch.len();
         let reply = cases::create_many(&mut conn, &officer, CreateCases { cases: batch }, None, "").unwrap();
-        let created = reply.body["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned());
+        let made = reply.fresh().unwrap();
+        let created = made["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned());
         ids.extend(created.zip(provinces));
         if n % 100_000 == 0 {
             eprintln!("{n} cases, {:.0} s", started.elapsed().as_secs_f64());
@@ -192,7 +193,7 @@ fn main() {
         }))
         .unwrap();
         let created = instances::create(&mut conn, &rules, &head, req, None, "").unwrap();
-        let id = uuid::Uuid::parse_str(created.body["id"].as_str().unwrap()).unwrap();
+        let id = uuid::Uuid::parse_str(&created.fresh().unwrap().id).unwrap();
         let steps = [
             ("record_service", json!({"served_on": "2026-08-03", "service_channel": "in_person"})),
             ("start_verification", json!({"voluntary_period_ended": "2026-08-13"})),
