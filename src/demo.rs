@@ -201,7 +201,7 @@ fn ha_noi(conn: &mut DbConn, rules: &Rules) -> Result<(), String> {
 
 /// Loads the demo into the configured database and returns what to tell the user.
 pub fn load(settings: &Settings) -> Result<String, String> {
-    let db = crate::server::open_database(settings)?;
+    let (db, _) = crate::server::open_database(settings)?;
     let rules = Rules {
         registry: Arc::new(crate::server::load_registry(settings)?),
         calendar: Arc::new(crate::server::load_calendar(settings)?),

@@ -123,8 +123,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Migrate => {
             let settings = settings()?;
-            let db = lienganh::db::Db::connect(&settings.database_url, 1)?;
-            let applied = db.migrate()?;
+            let (_, applied) = lienganh::server::open_database(&settings)?;
             println!("applied {applied} migration(s) to {}", lienganh::db::redact(&settings.database_url));
         }
         Command::Check { dir } => {
@@ -219,7 +218,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     .timestamp_micros(),
                 None => lienganh::domain::now().timestamp_micros(),
             };
-            let db = lienganh::server::open_database(&settings)?;
+            let (db, _) = lienganh::server::open_database(&settings)?;
             let client = lienganh::reminders::http_client()?;
             let node = lienganh::reminders::node_name();
             let report = actix_web::rt::System::new()
@@ -244,7 +243,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Audit { action: AuditAction::Verify } => {
             let settings = settings()?;
-            let db = lienganh::server::open_database(&settings)?;
+            let (db, _) = lienganh::server::open_database(&settings)?;
             let registry = lienganh::server::load_registry(&settings)?;
             let mut conn = db.read().map_err(|e| e.to_string())?;
             let audit = lienganh::service::audit::verify_all(&mut conn, &registry).map_err(|e| e.detail)?;

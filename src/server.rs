@@ -33,14 +33,24 @@ pub fn load_calendar(settings: &Settings) -> Result<Calendar, String> {
     Calendar::load(&settings.calendar_file()).map_err(|e| format!("the calendar is not valid: {e}"))
 }
 
-/// Connects to the database and applies pending migrations.
-pub fn open_database(settings: &Settings) -> Result<Db, String> {
+/// The migration after which instances keep whether they were closed.
+const OPEN_INSTANCES: &str = "20261201000001";
+
+/// Connects to the database and applies pending migrations; how many ran.
+pub fn open_database(settings: &Settings) -> Result<(Db, usize), String> {
     let db = Db::connect(&settings.database_url, settings.pool_size)?;
     let applied = db.migrate()?;
-    if applied > 0 {
-        tracing::info!(applied, "applied database migrations");
+    if applied.iter().any(|v| v == OPEN_INSTANCES) {
+        // What the migration cannot know: which states end an instance. The definitions do.
+        let registry = load_registry(settings)?;
+        let mut conn = db.write().map_err(|e| e.to_string())?;
+        let closed = crate::service::instances::close_finished(&mut conn, &registry).map_err(|e| e.detail)?;
+        tracing::info!(closed, "instances in a terminal state marked closed");
     }
-    Ok(db)
+    if !applied.is_empty() {
+        tracing::info!(applied = applied.len(), "applied database migrations");
+    }
+    Ok((db, applied.len()))
 }
 
 /// A server ready to run on `listener`.
@@ -54,7 +64,7 @@ pub fn build_with_state(
     listener: TcpListener,
 ) -> Result<(actix_web::dev::Server, web::Data<AppState>), String> {
     let registry = Arc::new(load_registry(settings)?);
-    let db = open_database(settings)?;
+    let (db, _) = open_database(settings)?;
     let keys = web::Data::new(JwtKeys::from_settings(settings)?);
     let file_calendar = Arc::new(load_calendar(settings)?);
     let calendar = {

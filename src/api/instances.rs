@@ -28,6 +28,8 @@ pub struct InstanceQuery {
     pub party: Option<String>,
     /// Only instances with an open deadline past due.
     pub overdue: Option<bool>,
+    /// Only running instances (true), or only those that reached a terminal state (false).
+    pub open: Option<bool>,
     /// 1 to 500; 50 when absent.
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
@@ -92,6 +94,7 @@ pub async fn list(
     let q = q.into_inner();
     let query = ListQuery {
         overdue: q.overdue.unwrap_or(false),
+        open: q.open,
         limit: page_limit(q.limit)?,
         party: q.party.as_deref().map(AgencyCode::parse).transpose().map_err(ApiError::bad_request)?,
         cursor: q

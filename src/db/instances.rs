@@ -27,6 +27,8 @@ pub struct InstanceRow {
     pub pending: String,
     pub started_by_instance: Option<String>,
     pub started_by_seq: Option<i64>,
+    /// When it reached a terminal state; none while it runs.
+    pub closed_at: Option<i64>,
 }
 
 /// Inserts an instance and the agencies that may see it.
@@ -34,7 +36,7 @@ pub fn insert(conn: &mut DbConn, row: &InstanceRow, agencies: &[&str]) -> QueryR
     Fixed::new(
         "INSERT INTO instances (id, workflow_id, workflow_version, state, version, parties, data, \
          case_id, reference_date, created_at, updated_at, last_hash, pending, started_by_instance, \
-         started_by_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         started_by_seq, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             (&row.id).into(),
             (&row.workflow_id).into(),
@@ -51,14 +53,15 @@ pub fn insert(conn: &mut DbConn, row: &InstanceRow, agencies: &[&str]) -> QueryR
             (&row.pending).into(),
             (&row.started_by_instance).into(),
             row.started_by_seq.into(),
+            row.closed_at.into(),
         ],
     )
     .run(conn)?;
     // Row by row: multi-row VALUES is not portable through MultiConnection.
     for agency in agencies {
         Fixed::new(
-            "INSERT INTO instance_agencies (agency_code, instance_id) VALUES (?, ?)",
-            &[(*agency).into(), (&row.id).into()],
+            "INSERT INTO instance_agencies (agency_code, instance_id, open) VALUES (?, ?, ?)",
+            &[(*agency).into(), (&row.id).into(), row.closed_at.is_none().into()],
         )
         .run(conn)?;
     }
@@ -118,13 +121,19 @@ pub struct Advance<'a> {
     pub updated_at: i64,
     pub last_hash: &'a str,
     pub pending: &'a str,
+    /// Whether the step ends it (its new state is terminal).
+    pub closes: bool,
+    /// The agencies that see it, whose rows a closing step closes.
+    pub agencies: &'a [&'a str],
 }
 
 /// Moves an instance on if it is still at `expected_version`; false if someone else moved it.
+/// A step that ends it closes it for every agency that sees it.
 pub fn advance(conn: &mut DbConn, a: &Advance<'_>) -> QueryResult<bool> {
+    let closed_at = a.closes.then_some(a.updated_at);
     let changed = Fixed::new(
         "UPDATE instances SET state = ?, version = ?, data = ?, updated_at = ?, last_hash = ?, \
-         pending = ? WHERE id = ? AND version = ?",
+         pending = ?, closed_at = ? WHERE id = ? AND version = ?",
         &[
             a.state.into(),
             (a.expected_version + 1).into(),
@@ -132,12 +141,43 @@ pub fn advance(conn: &mut DbConn, a: &Advance<'_>) -> QueryResult<bool> {
             a.updated_at.into(),
             a.last_hash.into(),
             a.pending.into(),
+            closed_at.into(),
             a.id.into(),
             a.expected_version.into(),
         ],
     )
     .run(conn)?;
+    if changed == 1 && a.closes {
+        // By the full key: the access rows are keyed by agency first.
+        for agency in a.agencies {
+            Fixed::new(
+                "UPDATE instance_agencies SET open = ? WHERE agency_code = ? AND instance_id = ?",
+                &[false.into(), (*agency).into(), a.id.into()],
+            )
+            .run(conn)?;
+        }
+    }
     Ok(changed == 1)
+}
+
+/// Closes the instances that reached a terminal state before instances kept whether they were
+/// closed: those of `workflow` version `version` in `state`. How many it closed.
+pub fn close_finished(conn: &mut DbConn, workflow: &str, version: i32, state: &str) -> QueryResult<usize> {
+    let closed = Fixed::new(
+        "UPDATE instances SET closed_at = updated_at \
+         WHERE workflow_id = ? AND workflow_version = ? AND state = ? AND closed_at IS NULL",
+        &[workflow.into(), version.into(), state.into()],
+    )
+    .run(conn)?;
+    if closed > 0 {
+        Fixed::new(
+            "UPDATE instance_agencies SET open = ? WHERE open = ? AND instance_id IN \
+             (SELECT id FROM instances WHERE workflow_id = ? AND workflow_version = ? AND state = ?)",
+            &[false.into(), true.into(), workflow.into(), version.into(), state.into()],
+        )
+        .run(conn)?;
+    }
+    Ok(closed)
 }
 
 /// What to list.
@@ -153,6 +193,8 @@ pub struct ListFilter {
     pub before: Option<String>,
     /// Only instances with an open deadline due before this instant.
     pub overdue_at: Option<i64>,
+    /// Only running instances (true) or only ended ones (false).
+    pub open: Option<bool>,
     pub limit: i64,
 }
 
@@ -184,8 +226,13 @@ macro_rules! common_filters {
 pub fn list(conn: &mut DbConn, f: &ListFilter) -> QueryResult<Vec<InstanceRow>> {
     // With an agency to go by, walk that agency's access index, so a page costs its own rows.
     let Some(agency) = f.visible_to.as_ref().or(f.party.as_ref()) else {
-        let query =
+        let mut query =
             instances::table.select(InstanceRow::as_select()).order(instances::id.desc()).into_boxed();
+        match f.open {
+            Some(true) => query = query.filter(instances::closed_at.is_null()),
+            Some(false) => query = query.filter(instances::closed_at.is_not_null()),
+            None => {}
+        }
         return common_filters!(query, f).load(conn);
     };
     let mut query = instances::table
@@ -194,6 +241,10 @@ pub fn list(conn: &mut DbConn, f: &ListFilter) -> QueryResult<Vec<InstanceRow>> 
         .select(InstanceRow::as_select())
         .order(instance_agencies::instance_id.desc())
         .into_boxed();
+    if let Some(open) = f.open {
+        // With the agency, the access index's second column: a page costs its own rows.
+        query = query.filter(instance_agencies::open.eq(open));
+    }
     if let (Some(party), Some(_)) = (&f.party, &f.visible_to) {
         let other = diesel::alias!(instance_agencies as party_access);
         let of_party = other

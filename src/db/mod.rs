@@ -197,15 +197,15 @@ impl Db {
         self.write.get()
     }
 
-    /// Applies the embedded migrations of this backend; returns how many ran.
-    pub fn migrate(&self) -> Result<usize, String> {
+    /// Applies the embedded migrations of this backend; returns the versions that ran.
+    pub fn migrate(&self) -> Result<Vec<String>, String> {
         let mut conn = self.write().map_err(|e| e.to_string())?;
         let migrations = match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS,
             Backend::Postgres => POSTGRES_MIGRATIONS,
         };
         conn.run_pending_migrations(migrations)
-            .map(|done| done.len())
+            .map(|done| done.iter().map(ToString::to_string).collect())
             .map_err(|e| format!("migration failed: {e}"))
     }
 }

@@ -27,6 +27,7 @@ diesel::table! {
         pending -> Text,
         started_by_instance -> Nullable<Text>,
         started_by_seq -> Nullable<BigInt>,
+        closed_at -> Nullable<BigInt>,
     }
 }
 
@@ -34,6 +35,7 @@ diesel::table! {
     instance_agencies (agency_code, instance_id) {
         agency_code -> Text,
         instance_id -> Text,
+        open -> Bool,
     }
 }
 

@@ -49,6 +49,7 @@ pub fn verify_all(conn: &mut DbConn, registry: &Registry) -> ApiResult<Audit> {
         state: None,
         before: None,
         overdue_at: None,
+        open: None,
         limit: PAGE,
     };
     loop {

@@ -131,6 +131,7 @@ pub fn feed(conn: &mut DbConn, actor: &Actor, agency: Option<AgencyCode>) -> Api
         state: None,
         before: None,
         overdue_at: None,
+        open: None,
         limit: PAGE,
     };
     let mut count = 0;

@@ -19,7 +19,7 @@ use crate::db::{agencies as agency_store, DbConn};
 use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::history::{EventBody, GENESIS};
-use crate::workflow::definition::{DataField, Definition};
+use crate::workflow::definition::{DataField, Definition, Transition};
 use crate::workflow::engine::{
     self, Actor, BoundAgency, Decision, InstanceView, Pending, Refusal, Signature,
 };
@@ -134,6 +134,8 @@ pub struct ListQuery {
     pub party: Option<AgencyCode>,
     /// Only instances with an open deadline past due.
     pub overdue: bool,
+    /// Only running instances (true) or only ended ones (false).
+    pub open: Option<bool>,
     pub cursor: Option<Uuid>,
     pub limit: i64,
 }
@@ -175,11 +177,17 @@ impl Loaded {
         Ok(Loaded { row, parties, data, pending, parents: BTreeMap::new() })
     }
 
-    /// Reads the parents of the bound agencies, if the workflow starts a follow-up at a
+    /// Reads the parents of the bound agencies, if one of `steps` starts a follow-up at a
     /// superior level.
-    fn with_parents(mut self, conn: &mut DbConn, def: &Definition) -> ApiResult<Self> {
-        let needed = def.transitions.iter().flat_map(|t| &t.starts).flat_map(|f| f.parties.values());
-        if !needed.into_iter().any(|source| source.starts_with(engine::PARENT_OF)) {
+    fn with_parents<'d>(
+        mut self,
+        conn: &mut DbConn,
+        mut steps: impl Iterator<Item = &'d Transition>,
+    ) -> ApiResult<Self> {
+        let at_superior_level = |t: &Transition| {
+            t.starts.iter().flat_map(|f| f.parties.values()).any(|s| s.starts_with(engine::PARENT_OF))
+        };
+        if !steps.any(at_superior_level) {
             return Ok(self);
         }
         let codes: Vec<&str> = self.parties.values().map(AgencyCode::as_str).collect();
@@ -295,7 +303,7 @@ fn deadlines_of(conn: &mut DbConn, id: &str) -> ApiResult<Vec<super::deadlines::
 
 /// What an instance is, as its first event's hash covers it: workflow and version, parties,
 /// reference date, case, and the step that started it if another instance's step did.
-pub(super) fn identity(row: &InstanceRow) -> ApiResult<Value> {
+pub fn identity(row: &InstanceRow) -> ApiResult<Value> {
     let parties: Value = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
     let mut identity = serde_json::json!({
         "workflow": row.workflow_id,
@@ -467,6 +475,7 @@ fn insert_instance(
         pending: "{}".into(),
         started_by_instance: origin.started_by.map(|(parent, _)| parent.to_owned()),
         started_by_seq: origin.started_by.map(|(_, seq)| seq),
+        closed_at: def.state(&decision.to).is_some_and(|s| s.terminal).then_some(at),
     };
     let identity = identity(&row)?;
     let step = Step {
@@ -531,6 +540,19 @@ fn start_follow_ups(
         insert_instance(conn, rules, def, request.parties.clone(), started, actor, origin)?;
     }
     Ok(())
+}
+
+/// Marks closed the instances that reached a terminal state before instances kept whether
+/// they were closed; how many. Run once, when that migration is applied.
+pub fn close_finished(conn: &mut DbConn, registry: &Registry) -> ApiResult<usize> {
+    let mut closed = 0;
+    for def in registry.all() {
+        let version = i32::try_from(def.version).map_err(ApiError::internal)?;
+        for state in def.states.iter().filter(|s| s.terminal) {
+            closed += store::close_finished(conn, &def.id, version, &state.name)?;
+        }
+    }
+    Ok(closed)
 }
 
 /// Starts an instance of the version of `req.workflow` in force on its reference date.
@@ -621,7 +643,7 @@ pub fn fire(
     idempotency::run(conn, actor, key, fingerprint, |conn| {
         let loaded = find_visible(conn, actor, id)?;
         let def = definition(&rules.registry, &loaded.row)?;
-        let loaded = loaded.with_parents(conn, def)?;
+        let loaded = loaded.with_parents(conn, def.transition(&req.transition).into_iter())?;
         let row = &loaded.row;
         let stale = || {
             ApiError::new(
@@ -677,6 +699,8 @@ pub fn fire(
         }
         let data = json_of(&decision.merged_data)?;
         let pending_json = json_of(&pending)?;
+        let agencies: BTreeSet<&str> = loaded.parties.values().map(AgencyCode::as_str).collect();
+        let agencies: Vec<&str> = agencies.into_iter().collect();
         let advance = Advance {
             id: &row.id,
             expected_version: row.version,
@@ -685,6 +709,8 @@ pub fn fire(
             updated_at: at,
             last_hash: &event.hash,
             pending: &pending_json,
+            closes: def.state(&decision.to).is_some_and(|s| s.terminal),
+            agencies: &agencies,
         };
         if !store::advance(conn, &advance)? {
             return Err(stale());
@@ -753,6 +779,7 @@ pub fn list(conn: &mut DbConn, registry: &Registry, actor: &Actor, q: ListQuery)
         state: q.state,
         before: q.cursor.map(|c| c.to_string()),
         overdue_at: q.overdue.then(|| now().timestamp_micros()),
+        open: q.open,
         limit: q.limit + 1,
     };
     let mut rows = store::list(conn, &filter)?;
@@ -777,7 +804,7 @@ pub fn available(
 ) -> ApiResult<Vec<AvailableTransition>> {
     let loaded = find_visible(conn, actor, id)?;
     let def = definition(registry, &loaded.row)?;
-    let loaded = loaded.with_parents(conn, def)?;
+    let loaded = loaded.with_parents(conn, def.transitions.iter())?;
     Ok(engine::available(def, loaded.view(), actor)
         .into_iter()
         .map(|t| {

@@ -71,3 +71,88 @@ async fn lists_page_by_cursor_and_filter() {
         assert!(!hn.contains(lc["items"][0]["id"].as_str().unwrap()));
     }
 }
+
+/// The ids on a page of the instance list.
+async fn listed(app: &crate::helpers::TestApp, path: &str, token: &str) -> Vec<String> {
+    let page: Value = app.get(path, token).await.json().await.unwrap();
+    page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Takes a procuracy request from issue to acceptance, which ends it; its id.
+async fn a_request_answered_and_accepted(app: &crate::helpers::TestApp) -> String {
+    let request = json!({
+        "workflow": "procuracy_supervision",
+        "parties": {"procuracy": "VKS-HN", "enforcement": "THADS-HN"},
+        "data": {"instrument": "request", "document_number": "9/YC-VKS", "issued_on": "2026-11-02",
+                 "reply_due": "2026-11-20", "content": "Chậm ra quyết định thi hành án"}
+    });
+    let made: Value = app.post("/api/v1/instances", &app.procuracy(), &request).await.json().await.unwrap();
+    let id = made["id"].as_str().unwrap().to_owned();
+    let steps = [
+        (app.officer(), "acknowledge", json!({})),
+        (
+            app.head(),
+            "answer",
+            json!({"reply_number": "1/THADS", "reply_date": "2026-11-16", "measures": "Đã ra quyết định"}),
+        ),
+        (app.procuracy(), "accept", json!({"assessment": "Đã khắc phục"})),
+    ];
+    for (version, (token, transition, data)) in (1..).zip(steps) {
+        assert_eq!(app.fire(&id, &token, transition, version, data).await.status(), 200, "{transition}");
+    }
+    id
+}
+
+/// `open=true` lists what still runs and `open=false` what has ended, for an agency by its
+/// access index and for an auditor over all; a step into a terminal state moves an instance
+/// from the one to the other.
+#[tokio::test]
+async fn open_instances_are_listed_apart_from_those_that_ended() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let running = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
+        let ended = a_request_answered_and_accepted(&app).await;
+        let auditor = app.token("kt", "BTP", &[Role::Auditor]);
+        for token in [app.head(), auditor] {
+            assert_eq!(
+                listed(&app, "/api/v1/instances?open=true", &token).await,
+                vec![running.clone()],
+                "{backend:?}"
+            );
+            assert_eq!(listed(&app, "/api/v1/instances?open=false", &token).await, vec![ended.clone()]);
+            assert_eq!(listed(&app, "/api/v1/instances", &token).await, [ended.clone(), running.clone()]);
+        }
+        // The procuracy sees both, and the filter holds beside another party's.
+        let path = "/api/v1/instances?open=true&party=THADS-HN";
+        assert_eq!(listed(&app, path, &app.procuracy()).await, [running]);
+        let r = app.get("/api/v1/instances?open=maybe", &app.head()).await;
+        crate::helpers::expect_problem(r, 400, "malformed_request").await;
+    }
+}
+
+/// Instances that ended before instances kept whether they were closed are closed by the
+/// migration that added it, from the definitions' terminal states.
+#[tokio::test]
+async fn instances_that_ended_before_the_open_flag_are_closed_by_its_migration() {
+    use diesel_migrations::MigrationHarness;
+    use lienganh::db::{Backend as DbBackend, Db, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let running = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
+        let ended = a_request_answered_and_accepted(&app).await;
+        let db = Db::connect(&app.database_url, 1).unwrap();
+        {
+            let mut conn = db.write().unwrap();
+            let source = match db.backend {
+                DbBackend::Sqlite => SQLITE_MIGRATIONS,
+                DbBackend::Postgres => POSTGRES_MIGRATIONS,
+            };
+            conn.revert_last_migration(source).unwrap();
+        }
+        let (_, applied) =
+            lienganh::server::open_database(&crate::helpers::settings_for(&app.database_url)).unwrap();
+        assert_eq!(applied, 1, "{backend:?}");
+        assert_eq!(listed(&app, "/api/v1/instances?open=false", &app.head()).await, [ended]);
+        assert_eq!(listed(&app, "/api/v1/instances?open=true", &app.head()).await, [running]);
+    }
+}

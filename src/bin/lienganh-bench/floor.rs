@@ -169,12 +169,14 @@ fn step(
             state: event.to_state.clone(),
             version: 1,
             last_hash: event.hash.clone(),
+            closed_at: None,
             ..t.instance.clone()
         };
         let agencies: Vec<&str> = t.agencies.iter().map(String::as_str).collect();
         instance_store::insert(conn, &row, &agencies)?;
     } else {
         let current = instance_store::find(conn, id)?.ok_or(diesel::result::Error::NotFound)?;
+        let agencies: Vec<&str> = t.agencies.iter().map(String::as_str).collect();
         let advance = Advance {
             id,
             expected_version: current.version,
@@ -183,6 +185,9 @@ fn step(
             updated_at: event.occurred_at,
             last_hash: &event.hash,
             pending: &current.pending,
+            // The service closed it with its last step, if it ended.
+            closes: t.instance.closed_at.is_some() && usize::try_from(seq) == Ok(t.events.len()),
+            agencies: &agencies,
         };
         if !instance_store::advance(conn, &advance)? {
             return Err(diesel::result::Error::NotFound);

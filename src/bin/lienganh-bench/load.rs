@@ -48,16 +48,17 @@ pub fn client(clients: usize) -> Result<reqwest::Client, String> {
 }
 
 pub fn run(args: &Args) -> Result<(), String> {
+    let clients = args.clients.unwrap_or(64);
     let db = Database::create(args)?;
     let rt = runtime()?;
-    let client = client(args.clients)?;
+    let client = client(clients)?;
     let mut server = Server::start(&db)?;
     rt.block_on(server.ready(&client))?;
     let keys = JwtKeys::new(SECRET.as_bytes(), "lienganh", "lienganh-api");
     rt.block_on(seed(&client, &server.base, &keys))?;
     let warm_up = Duration::from_secs(args.seconds.div_ceil(10).max(1));
     let window = Duration::from_secs(args.seconds);
-    let measured = rt.block_on(drive(&client, &server.base, &keys, args.clients, warm_up, window))?;
+    let measured = rt.block_on(drive(&client, &server.base, &keys, clients, warm_up, window))?;
     let peak = server.peak_memory();
     server.stop();
     if !measured.errors.is_empty() {
@@ -70,7 +71,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     println!(
         "lienganh-bench: {:?}, {} clients over HTTP, {} s after {} s of warm-up",
         args.backend,
-        args.clients,
+        clients,
         window.as_secs(),
         warm_up.as_secs()
     );
@@ -84,10 +85,10 @@ pub fn run(args: &Args) -> Result<(), String> {
     if let Some(peak) = peak {
         println!("  peak memory  {:.1} MiB (resident, high-water mark)", peak as f64 / 1_048_576.0);
     }
-    let floor = floor::run(&db.url, &measured.finished, args.clients, window)?;
+    let floor = floor::run(&db.url, &measured.finished, clients, window)?;
     println!(
         "floor (the same rows written straight through the store, {} threads, no HTTP, no engine):",
-        args.clients
+        clients
     );
     let floor_rate = floor.writes as f64 / floor.elapsed.as_secs_f64();
     println!("  writes       {:>9}  {:>8.0}/s", floor.writes, floor_rate);
@@ -99,7 +100,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-fn print_line(what: &str, latencies: &[u32], secs: f64) {
+pub fn print_line(what: &str, latencies: &[u32], secs: f64) {
     let mut sorted = latencies.to_vec();
     sorted.sort_unstable();
     let at = |q: f64| {

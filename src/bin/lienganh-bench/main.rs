@@ -4,10 +4,14 @@
 //! HTTP with concurrent clients firing real transitions with real tokens, and prints
 //! transitions per second, latency percentiles and the server's peak memory. Then, on the same
 //! database, it measures the floor: the very rows those requests wrote, written again straight
-//! through the store, without HTTP or the engine. Run with `cargo run --release --bin lienganh-bench -- --help`.
+//! through the store, without HTTP or the engine. With `--scenario reads` it generates a
+//! country of a million instances instead and measures the reads its users make most.
+//! Run with `cargo run --release --bin lienganh-bench -- --help`.
 
+mod country;
 mod floor;
 mod load;
+mod reads;
 mod server;
 
 use std::process::ExitCode;
@@ -18,6 +22,14 @@ use clap::{Parser, ValueEnum};
 pub enum BackendArg {
     Sqlite,
     Postgres,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// Transitions under load, against the floor of the database.
+    Writes,
+    /// Reads over a generated country: an instance, an agency's open instances, its inbox.
+    Reads,
 }
 
 /// Benchmarks lienganh over real HTTP.
@@ -34,9 +46,15 @@ pub struct Args {
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     pub postgres_url: String,
-    /// Concurrent HTTP clients.
-    #[arg(long, default_value_t = 64)]
-    pub clients: usize,
+    /// What to measure.
+    #[arg(long, value_enum, default_value = "writes")]
+    pub scenario: Scenario,
+    /// Concurrent HTTP clients: 64 for writes, 16 for reads when absent.
+    #[arg(long)]
+    pub clients: Option<usize>,
+    /// With `--scenario reads`, the instances of the generated country (about ten events each).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub instances: u64,
     /// How long to load the server, after a warm-up of a tenth of it.
     #[arg(long, default_value_t = 20)]
     pub seconds: u64,
@@ -51,7 +69,11 @@ fn main() -> ExitCode {
         return server::serve_child();
     }
     let args = Args::parse();
-    match load::run(&args) {
+    let outcome = match args.scenario {
+        Scenario::Writes => load::run(&args),
+        Scenario::Reads => reads::run(&args),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");

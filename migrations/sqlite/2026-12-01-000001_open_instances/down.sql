@@ -1,0 +1,3 @@
+DROP INDEX instance_agencies_open;
+ALTER TABLE instance_agencies DROP COLUMN open;
+ALTER TABLE instances DROP COLUMN closed_at;

@@ -1,0 +1,519 @@
+//! A country of instances, written straight into the database: the agencies of 63 provinces,
+//! and instances of every workflow walked through their definitions' own transitions, each
+//! with its hash-chained events (sealed as the service seals them, so every history verifies),
+//! its deadlines opened and closed as its states were entered and left, the reminders of the
+//! deadlines still open, and a notification of each step. Big provinces get more than small
+//! ones, as in the country.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use lienganh::db::agencies::{self as agency_store, AgencyRow};
+use lienganh::db::deadlines::{DeadlineRow, MET, OPEN};
+use lienganh::db::events::EventRow;
+use lienganh::db::instances::InstanceRow;
+use lienganh::db::notifications::NotificationRow;
+use lienganh::db::reminders::{ReminderRow, PENDING};
+use lienganh::db::schema::{deadlines, events, instance_agencies, instances, notifications, reminders};
+use lienganh::db::{Db, DbConn};
+use lienganh::domain::AgencyKind;
+use lienganh::history::{EventBody, GENESIS};
+use lienganh::workflow::definition::{DeadlineUnit, Definition};
+use lienganh::workflow::registry::Registry;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use uuid::{NoContext, Timestamp, Uuid};
+
+/// The provinces and centrally run cities since 1 July 2025 are 34; the data of the years
+/// before counts 63, and the larger count spreads the load more thinly, so it is the harder one.
+pub const PROVINCES: usize = 63;
+/// Regional enforcement offices under each provincial office.
+const REGIONAL_OFFICES: usize = 5;
+/// Instances written in one transaction.
+const CHUNK: usize = 2_000;
+/// Rows in one INSERT.
+const ROWS: usize = 500;
+/// The workflows instances are drawn from, by weight.
+const MIX: &[(&str, u32)] = &[
+    ("court_transfer", 35),
+    ("condition_verification", 25),
+    ("procuracy_supervision", 10),
+    ("evidence_handover", 10),
+    ("coercion_plan", 8),
+    ("court_explanation", 5),
+    ("exemption_reduction", 4),
+    ("entrustment", 3),
+];
+
+/// The code of a province's agency of a kind.
+pub fn agency(kind: AgencyKind, province: usize) -> String {
+    let prefix = match kind {
+        AgencyKind::Enforcement => "THADS",
+        AgencyKind::Court => "TAND",
+        AgencyKind::Police => "CA",
+        AgencyKind::Procuracy => "VKS",
+        AgencyKind::SteeringCommittee => "BCD",
+        AgencyKind::PeopleCommittee => "UBND",
+        AgencyKind::JusticeDepartment => "STP",
+        AgencyKind::PrivateEnforcement => "VPTHA",
+    };
+    format!("{prefix}-P{province:02}")
+}
+
+/// A regional enforcement office of a province.
+pub fn regional(province: usize, office: usize) -> String {
+    format!("THADS-P{province:02}-K{office}")
+}
+
+/// What the generator made, and what the reads are drawn from.
+pub struct Country {
+    pub instances: u64,
+    pub events: u64,
+    pub deadlines: u64,
+    pub notifications: u64,
+    pub open: u64,
+    pub seconds: f64,
+    /// Some instances, each with an agency that is party to it.
+    pub sample: Vec<(String, String)>,
+    /// Every agency, with the instances it is party to.
+    pub agencies: Vec<(String, u64)>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = instance_agencies)]
+struct Access {
+    agency_code: String,
+    instance_id: String,
+    open: bool,
+}
+
+/// The rows of one chunk of instances.
+#[derive(Default)]
+struct Rows {
+    instances: Vec<InstanceRow>,
+    access: Vec<Access>,
+    events: Vec<EventRow>,
+    deadlines: Vec<DeadlineRow>,
+    reminders: Vec<ReminderRow>,
+    notifications: Vec<NotificationRow>,
+}
+
+/// Writes the agencies and `count` instances; about ten events each.
+pub fn generate(db: &Db, registry: &Registry, count: u64) -> Result<Country, String> {
+    let started = Instant::now();
+    let mut conn = db.write().map_err(|e| e.to_string())?;
+    if let DbConn::Sqlite(c) = &mut *conn {
+        // This connection only loads a bench database; the server opens its own, synced.
+        c.batch_execute("PRAGMA synchronous = OFF").map_err(|e| e.to_string())?;
+    }
+    let mut access_counts: BTreeMap<String, u64> = BTreeMap::new();
+    for code in write_agencies(&mut conn)? {
+        access_counts.insert(code, 0);
+    }
+    let mix: Vec<(&Definition, u32)> = MIX
+        .iter()
+        .map(|(id, weight)| {
+            let latest = registry.versions(id).and_then(|v| v.last()).ok_or(format!("no workflow {id}"))?;
+            Ok((latest.as_ref(), *weight))
+        })
+        .collect::<Result<_, String>>()?;
+    let weights: Vec<f64> = (1..=PROVINCES).map(|p| 1.0 / (p as f64).powf(0.8)).collect();
+    let mut rng = StdRng::seed_from_u64(2026);
+    let mut country = Country {
+        instances: 0,
+        events: 0,
+        deadlines: 0,
+        notifications: 0,
+        open: 0,
+        seconds: 0.0,
+        sample: Vec::new(),
+        agencies: Vec::new(),
+    };
+    // Three years of instances, in the order they were started, so that ids and times agree.
+    let first = chrono::Utc::now().timestamp_micros() - 3 * 365 * 86_400 * 1_000_000;
+    let spacing = (3 * 365 * 86_400 * 1_000_000) / count.max(1) as i64;
+    let mut n = 0u64;
+    let mut writing = 0.0;
+    while n < count {
+        let mut rows = Rows::default();
+        for _ in 0..CHUNK.min((count - n) as usize) {
+            let at = first + n as i64 * spacing;
+            let def = pick_weighted(&mut rng, &mix);
+            let province = pick_province(&mut rng, &weights);
+            let made = walk(&mut rng, def, province, at, &mut rows)?;
+            for code in &made.parties {
+                *access_counts.entry(code.clone()).or_default() += 1;
+            }
+            if n.is_multiple_of(97) {
+                country.sample.push((made.id.clone(), made.parties[0].clone()));
+            }
+            country.events += made.events;
+            country.open += u64::from(made.open);
+            n += 1;
+        }
+        country.deadlines += rows.deadlines.len() as u64;
+        country.notifications += rows.notifications.len() as u64;
+        let w = Instant::now();
+        write(&mut conn, &rows)?;
+        writing += w.elapsed().as_secs_f64();
+        if n % 100_000 < CHUNK as u64 {
+            eprintln!(
+                "  {n} instances, {} events, {:.0} s ({writing:.0} s writing)",
+                country.events,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    if let DbConn::Sqlite(c) = &mut *conn {
+        c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)").map_err(|e| e.to_string())?;
+    }
+    country.instances = n;
+    country.seconds = started.elapsed().as_secs_f64();
+    country.agencies = access_counts.into_iter().collect();
+    Ok(country)
+}
+
+fn write_agencies(conn: &mut DbConn) -> Result<Vec<String>, String> {
+    let mut codes = Vec::new();
+    let mut add = |conn: &mut DbConn, code: String, kind: AgencyKind, parent: Option<String>| {
+        let row = AgencyRow {
+            name: format!("{} {code}", kind.as_str()),
+            code: code.clone(),
+            kind: kind.as_str().to_owned(),
+            parent_code: parent,
+            created_at: 0,
+        };
+        codes.push(code);
+        agency_store::insert(conn, &row).map_err(|e| e.to_string())
+    };
+    for p in 1..=PROVINCES {
+        for kind in AgencyKind::ALL {
+            add(conn, agency(kind, p), kind, None)?;
+        }
+        for k in 1..=REGIONAL_OFFICES {
+            add(conn, regional(p, k), AgencyKind::Enforcement, Some(agency(AgencyKind::Enforcement, p)))?;
+        }
+    }
+    Ok(codes)
+}
+
+fn pick_weighted<'a>(rng: &mut StdRng, mix: &[(&'a Definition, u32)]) -> &'a Definition {
+    let total: u32 = mix.iter().map(|(_, w)| w).sum();
+    let mut x = rng.random_range(0..total);
+    for (def, w) in mix {
+        if x < *w {
+            return def;
+        }
+        x -= w;
+    }
+    mix[0].0
+}
+
+fn pick_province(rng: &mut StdRng, weights: &[f64]) -> usize {
+    let total: f64 = weights.iter().sum();
+    let mut x = rng.random_range(0.0..total);
+    for (i, w) in weights.iter().enumerate() {
+        if x < *w {
+            return i + 1;
+        }
+        x -= w;
+    }
+    1
+}
+
+/// One instance as written.
+struct Made {
+    id: String,
+    /// Its agencies, the acting one of its first step first.
+    parties: Vec<String>,
+    events: u64,
+    open: bool,
+}
+
+/// An instance walked from its initial state through transitions its definition allows, for
+/// 4 to 22 steps, ending in a terminal state where its last step can.
+fn walk(
+    rng: &mut StdRng,
+    def: &Definition,
+    province: usize,
+    at: i64,
+    rows: &mut Rows,
+) -> Result<Made, String> {
+    let id = Uuid::new_v7(Timestamp::from_unix(
+        NoContext,
+        (at / 1_000_000) as u64,
+        ((at % 1_000_000) * 1000) as u32,
+    ))
+    .to_string();
+    let office = rng.random_range(0..=REGIONAL_OFFICES);
+    let parties: BTreeMap<String, String> = def
+        .parties
+        .iter()
+        .filter(|p| p.required || rng.random_bool(0.5))
+        .map(|p| {
+            // Most enforcement work is done by the regional offices.
+            let code = if p.kind == AgencyKind::Enforcement && office > 0 {
+                regional(province, office)
+            } else {
+                agency(p.kind, province)
+            };
+            (p.slot.clone(), code)
+        })
+        .collect();
+    let data = json!({
+        "document_number": format!("{}/{}/QĐ-{}", at % 10_000, 2024 + at % 3, def.id.len()),
+        "content": "Thi hành bản án dân sự phúc thẩm về tranh chấp hợp đồng vay tài sản",
+    });
+    let mut row = InstanceRow {
+        id: id.clone(),
+        workflow_id: def.id.clone(),
+        workflow_version: def.version as i32,
+        state: def.initial_state.clone(),
+        version: 0,
+        parties: serde_json::to_string(&parties).map_err(|e| e.to_string())?,
+        data: data.to_string(),
+        case_id: None,
+        reference_date: def.valid_from.to_string(),
+        created_at: at,
+        updated_at: at,
+        last_hash: String::new(),
+        pending: "{}".into(),
+        started_by_instance: None,
+        started_by_seq: None,
+        closed_at: None,
+    };
+    let identity = lienganh::service::instances::identity(&row).map_err(|e| e.detail)?;
+    let steps = rng.random_range(4..=22);
+    let mut prev = GENESIS.to_owned();
+    let mut state: Option<String> = None;
+    let mut time = at;
+    let mut seq = 0i64;
+    let mut open_deadlines: Vec<usize> = Vec::new();
+    let mut first_actor = None;
+    loop {
+        let (transition, to, slot, role) = match &state {
+            None => {
+                let role = def.create.roles.first().ok_or(format!("{} has no creating role", def.id))?;
+                ("create".to_owned(), def.initial_state.clone(), def.create.party.clone(), *role)
+            }
+            Some(current) => {
+                let options: Vec<_> = def
+                    .transitions
+                    .iter()
+                    .filter(|t| t.from.iter().any(|f| f == current))
+                    .filter(|t| !t.roles.is_empty() && t.slots().iter().all(|s| parties.contains_key(s)))
+                    .collect();
+                if options.is_empty() || seq >= steps {
+                    break;
+                }
+                // Until its length is reached, an instance goes on where it can.
+                let going_on: Vec<_> = options
+                    .iter()
+                    .copied()
+                    .filter(|t| !def.state(&t.to).is_some_and(|s| s.terminal))
+                    .collect();
+                let options = if going_on.is_empty() || seq + 1 >= steps { options } else { going_on };
+                let t = options[rng.random_range(0..options.len())];
+                let Some(slot) = t.slots().first() else { break };
+                (t.name.clone(), t.to.clone(), slot.clone(), t.roles[0])
+            }
+        };
+        seq += 1;
+        time += rng.random_range(1..=10) * 86_400 * 1_000_000 / 4;
+        let Some(actor) = parties.get(&slot).cloned() else { break };
+        first_actor.get_or_insert_with(|| actor.clone());
+        let sub = format!("can-bo-{}", actor.to_lowercase());
+        let event_data = if seq == 1 { data.clone() } else { json!({}) };
+        let body = EventBody {
+            instance_id: &id,
+            seq,
+            occurred_at: time,
+            actor_sub: &sub,
+            actor_name: "Nguyễn Văn An",
+            actor_agency: &actor,
+            actor_role: role.as_str(),
+            transition: &transition,
+            from_state: state.as_deref(),
+            to_state: &to,
+            data: &event_data,
+            comment: None,
+            prev_hash: &prev,
+            instance: (seq == 1).then_some(&identity),
+        };
+        let hash = body.hash();
+        rows.events.push(EventRow {
+            instance_id: id.clone(),
+            seq,
+            occurred_at: time,
+            actor_sub: sub,
+            actor_name: "Nguyễn Văn An".into(),
+            actor_agency: actor.clone(),
+            actor_role: role.as_str().to_owned(),
+            transition: transition.clone(),
+            from_state: state.clone(),
+            to_state: to.clone(),
+            data: event_data.to_string(),
+            comment: None,
+            prev_hash: prev.clone(),
+            hash: hash.clone(),
+        });
+        // A deadline runs while the instance is in one of its states: met when it leaves them.
+        open_deadlines.retain(|&i| {
+            let d = &mut rows.deadlines[i];
+            let runs_on = def.deadlines.iter().any(|x| x.name == d.name && x.states.contains(&to));
+            if !runs_on {
+                d.status = MET.to_owned();
+                d.closed_seq = Some(seq);
+                d.closed_at = Some(time);
+            }
+            runs_on
+        });
+        for d in def.deadlines.iter().filter(|d| d.states.contains(&to)) {
+            if open_deadlines.iter().any(|&i| rows.deadlines[i].name == d.name) {
+                continue;
+            }
+            let Some(responsible) = parties.get(&d.responsible) else { continue };
+            open_deadlines.push(rows.deadlines.len());
+            rows.deadlines.push(deadline(def, d, &id, responsible, parties.get(&d.escalate_to), seq, time));
+        }
+        if let Some(other) = parties.values().find(|a| **a != actor) {
+            rows.notifications.push(NotificationRow {
+                id: Uuid::new_v7(Timestamp::from_unix(NoContext, (time / 1_000_000) as u64, 0)).to_string(),
+                agency_code: other.clone(),
+                roles: String::new(),
+                kind: "step".into(),
+                instance_id: Some(id.clone()),
+                deadline_id: None,
+                reminder_id: None,
+                subject: format!("{}: {transition}", def.title_vi),
+                payload: json!({"instance_id": id, "workflow": def.id, "transition": transition, "seq": seq})
+                    .to_string(),
+                created_at: time,
+                read_at: (rng.random_range(0..10) < 7).then_some(time + 3_600_000_000),
+                read_by: None,
+            });
+        }
+        prev = hash;
+        state = Some(to);
+    }
+    let state = state.unwrap_or_else(|| def.initial_state.clone());
+    let open = !def.state(&state).is_some_and(|s| s.terminal);
+    for &i in &open_deadlines {
+        let d = &rows.deadlines[i];
+        for (kind, before) in [("before", Some(1)), ("due", None)] {
+            rows.reminders.push(ReminderRow {
+                id: Uuid::now_v7().to_string(),
+                deadline_id: d.id.clone(),
+                kind: kind.into(),
+                working_days_before: before,
+                fire_at: d.due_at - 86_400_000_000 * i64::from(before.unwrap_or(0)),
+                status: PENDING.into(),
+                lease_owner: None,
+                lease_until: None,
+                sent_at: None,
+            });
+        }
+    }
+    row.state = state;
+    row.version = seq;
+    row.updated_at = time;
+    row.last_hash = prev;
+    row.closed_at = (!open).then_some(time);
+    let mut agencies: Vec<String> = parties.values().cloned().collect();
+    agencies.sort();
+    agencies.dedup();
+    for code in &agencies {
+        rows.access.push(Access { agency_code: code.clone(), instance_id: id.clone(), open });
+    }
+    rows.instances.push(row);
+    if let Some(first) = first_actor {
+        agencies.retain(|a| *a != first);
+        agencies.insert(0, first);
+    }
+    Ok(Made { id, parties: agencies, events: seq as u64, open })
+}
+
+fn deadline(
+    def: &Definition,
+    d: &lienganh::workflow::definition::Deadline,
+    instance: &str,
+    responsible: &str,
+    escalate: Option<&String>,
+    seq: i64,
+    at: i64,
+) -> DeadlineRow {
+    let days = match d.unit {
+        DeadlineUnit::Hours => 1,
+        DeadlineUnit::Months => i64::from(d.duration) * 30,
+        _ => i64::from(d.duration),
+    };
+    let due_at = at + days * 86_400_000_000;
+    DeadlineRow {
+        id: Uuid::now_v7().to_string(),
+        instance_id: instance.to_owned(),
+        workflow_id: def.id.clone(),
+        name: d.name.clone(),
+        title: format!("{}: {}", def.title_vi, d.name),
+        responsible_agency: responsible.to_owned(),
+        responsible_roles: String::new(),
+        escalate_agency: escalate.cloned(),
+        escalate_roles: String::new(),
+        legal_basis: d.legal_basis.clone(),
+        unit: "working_days".into(),
+        duration: d.duration as i32,
+        starts_at: at,
+        due_at,
+        due_date: lienganh::domain::from_micros(due_at).date_naive().to_string(),
+        calendar_complete: true,
+        status: OPEN.to_owned(),
+        opened_seq: seq,
+        opened_at: at,
+        closed_seq: None,
+        closed_at: None,
+        suspended_at: None,
+    }
+}
+
+/// Writes a chunk's rows in one transaction, many rows to an INSERT, on the backend's own
+/// connection (a multi-row INSERT does not go through `MultiConnection`).
+fn write(conn: &mut DbConn, rows: &Rows) -> Result<(), String> {
+    macro_rules! all {
+        ($c:expr) => {{
+            for chunk in rows.instances.chunks(ROWS) {
+                diesel::insert_into(instances::table).values(chunk).execute($c)?;
+            }
+            for chunk in rows.access.chunks(ROWS) {
+                diesel::insert_into(instance_agencies::table).values(chunk).execute($c)?;
+            }
+            for chunk in rows.events.chunks(ROWS) {
+                diesel::insert_into(events::table).values(chunk).execute($c)?;
+            }
+            for chunk in rows.deadlines.chunks(ROWS) {
+                diesel::insert_into(deadlines::table).values(chunk).execute($c)?;
+            }
+            for chunk in rows.reminders.chunks(ROWS) {
+                diesel::insert_into(reminders::table).values(chunk).execute($c)?;
+            }
+            for chunk in rows.notifications.chunks(ROWS) {
+                diesel::insert_into(notifications::table).values(chunk).execute($c)?;
+            }
+            Ok::<(), diesel::result::Error>(())
+        }};
+    }
+    match conn {
+        DbConn::Pg(c) => c.transaction(|c| all!(c)),
+        DbConn::Sqlite(c) => c.immediate_transaction(|c| all!(c)),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// The database's size on disk, if it is a file.
+pub fn size_of(url: &str) -> Option<u64> {
+    let path = url.strip_prefix("sqlite://")?;
+    let main = std::fs::metadata(path).ok()?.len();
+    let wal = std::fs::metadata(format!("{path}-wal")).map(|m| m.len()).unwrap_or(0);
+    Some(main + wal)
+}
