@@ -123,7 +123,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Migrate => {
             let settings = settings()?;
-            let (_, applied) = lienganh::server::open_database(&settings)?;
+            let (db, applied) = lienganh::server::open_database(&settings)?;
+            match lienganh::server::load_registry(&settings) {
+                Ok(registry) => lienganh::server::finish_migrations(&db, &registry)?,
+                Err(e) => eprintln!(
+                    "{e}\nthe definitions are needed to finish the migrations: `lienganh serve` will"
+                ),
+            }
             println!("applied {applied} migration(s) to {}", lienganh::db::redact(&settings.database_url));
         }
         Command::Check { dir } => {

@@ -33,24 +33,25 @@ pub fn load_calendar(settings: &Settings) -> Result<Calendar, String> {
     Calendar::load(&settings.calendar_file()).map_err(|e| format!("the calendar is not valid: {e}"))
 }
 
-/// The migration after which instances keep whether they were closed.
-const OPEN_INSTANCES: &str = "20261201000001";
-
 /// Connects to the database and applies pending migrations; how many ran.
 pub fn open_database(settings: &Settings) -> Result<(Db, usize), String> {
     let db = Db::connect(&settings.database_url, settings.pool_size)?;
     let applied = db.migrate()?;
-    if applied.iter().any(|v| v == OPEN_INSTANCES) {
-        // What the migration cannot know: which states end an instance. The definitions do.
-        let registry = load_registry(settings)?;
-        let mut conn = db.write().map_err(|e| e.to_string())?;
-        let closed = crate::service::instances::close_finished(&mut conn, &registry).map_err(|e| e.detail)?;
-        tracing::info!(closed, "instances in a terminal state marked closed");
-    }
     if !applied.is_empty() {
         tracing::info!(applied = applied.len(), "applied database migrations");
     }
     Ok((db, applied.len()))
+}
+
+/// Does what migrations left to the service, which knows the definitions: closes the instances
+/// that ended before instances kept whether they were closed.
+pub fn finish_migrations(db: &Db, registry: &Registry) -> Result<(), String> {
+    let mut conn = db.write().map_err(|e| e.to_string())?;
+    let closed = crate::service::instances::close_ended(&mut conn, registry).map_err(|e| e.detail)?;
+    if closed > 0 {
+        tracing::info!(closed, "instances that had ended marked closed");
+    }
+    Ok(())
 }
 
 /// A server ready to run on `listener`.
@@ -65,6 +66,7 @@ pub fn build_with_state(
 ) -> Result<(actix_web::dev::Server, web::Data<AppState>), String> {
     let registry = Arc::new(load_registry(settings)?);
     let (db, _) = open_database(settings)?;
+    finish_migrations(&db, &registry)?;
     let keys = web::Data::new(JwtKeys::from_settings(settings)?);
     let file_calendar = Arc::new(load_calendar(settings)?);
     let calendar = {

@@ -23,9 +23,10 @@ pub fn find(conn: &mut DbConn, code: &str) -> QueryResult<Option<AgencyRow>> {
     at_most_one(native!(conn, |c| agencies::table.find(code).select(AgencyRow::as_select()).load(c)))
 }
 
-/// The agencies of these codes that exist. One lookup a code: a party list is short, and a
-/// lookup by key keeps its prepared statement where `IN (...)` cannot.
+/// The agencies of these codes that exist, each once. One lookup a code: a party list is
+/// short, and a lookup by key keeps its prepared statement where `IN (...)` cannot.
 pub fn find_many(conn: &mut DbConn, codes: &[&str]) -> QueryResult<Vec<AgencyRow>> {
+    let codes: std::collections::BTreeSet<&str> = codes.iter().copied().collect();
     let mut found = Vec::with_capacity(codes.len());
     for code in codes {
         found.extend(find(conn, code)?);

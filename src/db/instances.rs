@@ -160,24 +160,31 @@ pub fn advance(conn: &mut DbConn, a: &Advance<'_>) -> QueryResult<bool> {
     Ok(changed == 1)
 }
 
-/// Closes the instances that reached a terminal state before instances kept whether they were
-/// closed: those of `workflow` version `version` in `state`. How many it closed.
-pub fn close_finished(conn: &mut DbConn, workflow: &str, version: i32, state: &str) -> QueryResult<usize> {
-    let closed = Fixed::new(
+/// Closes the instances of `workflow` version `version` in `state`, a terminal state, that
+/// are not closed yet; how many.
+pub fn close_in_state(conn: &mut DbConn, workflow: &str, version: i32, state: &str) -> QueryResult<usize> {
+    Fixed::new(
         "UPDATE instances SET closed_at = updated_at \
          WHERE workflow_id = ? AND workflow_version = ? AND state = ? AND closed_at IS NULL",
         &[workflow.into(), version.into(), state.into()],
     )
-    .run(conn)?;
-    if closed > 0 {
-        Fixed::new(
-            "UPDATE instance_agencies SET open = ? WHERE open = ? AND instance_id IN \
-             (SELECT id FROM instances WHERE workflow_id = ? AND workflow_version = ? AND state = ?)",
-            &[false.into(), true.into(), workflow.into(), version.into(), state.into()],
-        )
-        .run(conn)?;
-    }
-    Ok(closed)
+    .run(conn)
+}
+
+/// Closes for every agency the instances that are closed, in one pass over the access rows.
+pub fn close_access_of_closed(conn: &mut DbConn) -> QueryResult<usize> {
+    Fixed::new(
+        "UPDATE instance_agencies SET open = ? WHERE open = ? AND instance_id IN \
+         (SELECT id FROM instances WHERE closed_at IS NOT NULL)",
+        &[false.into(), true.into()],
+    )
+    .run(conn)
+}
+
+/// Takes a task a migration left to the service: true if it was pending. In the caller's
+/// transaction, so that a task is gone exactly when its work is done.
+pub fn take_pending_task(conn: &mut DbConn, name: &str) -> QueryResult<bool> {
+    Fixed::new("DELETE FROM pending_tasks WHERE name = ?", &[name.into()]).run(conn).map(|n| n == 1)
 }
 
 /// What to list.

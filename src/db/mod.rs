@@ -7,8 +7,9 @@
 
 /// Runs a query on the backend's own connection underneath a [`DbConn`]. Through
 /// `MultiConnection` a query's SQL is rendered again at every execution, even when its prepared
-/// statement is cached; the backend's own connection finds the statement by the query's type.
-/// The query is written once and compiled for each backend. For the queries of a step's path.
+/// statement is cached; the backend's own connection finds a query built with diesel's DSL by
+/// its type, without rendering it. The query is written once and compiled for each backend.
+/// For the queries of a step's path.
 macro_rules! native {
     ($conn:expr, |$c:ident| $query:expr) => {
         match $conn {

@@ -217,7 +217,7 @@ impl Loaded {
             id: self.row.id.clone(),
             workflow: self.row.workflow_id.clone(),
             workflow_version: u32::try_from(self.row.workflow_version).map_err(ApiError::internal)?,
-            terminal: def.and_then(|d| d.state(&self.row.state)).is_some_and(|s| s.terminal),
+            terminal: def.is_some_and(|d| d.is_terminal(&self.row.state)),
             state: self.row.state.clone(),
             version: self.row.version,
             parties: self.parties.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
@@ -437,6 +437,12 @@ fn bind(
     Ok(bound)
 }
 
+/// The agencies that see an instance: those bound to its parties, each once.
+fn seen_by(parties: &BTreeMap<String, AgencyCode>) -> Vec<&str> {
+    let agencies: BTreeSet<&str> = parties.values().map(AgencyCode::as_str).collect();
+    agencies.into_iter().collect()
+}
+
 /// Where a new instance comes from.
 struct Origin<'a> {
     case_id: Option<String>,
@@ -475,7 +481,7 @@ fn insert_instance(
         pending: "{}".into(),
         started_by_instance: origin.started_by.map(|(parent, _)| parent.to_owned()),
         started_by_seq: origin.started_by.map(|(_, seq)| seq),
-        closed_at: def.state(&decision.to).is_some_and(|s| s.terminal).then_some(at),
+        closed_at: def.is_terminal(&decision.to).then_some(at),
     };
     let identity = identity(&row)?;
     let step = Step {
@@ -489,8 +495,7 @@ fn insert_instance(
     };
     let event = seal(&step, &decision);
     let row = InstanceRow { last_hash: event.hash.clone(), ..row };
-    let visible: BTreeSet<&str> = parties.values().map(AgencyCode::as_str).collect();
-    store::insert(conn, &row, &visible.into_iter().collect::<Vec<_>>())?;
+    store::insert(conn, &row, &seen_by(&parties))?;
     write_event(conn, &event, &decision, def, &rules.calendar)?;
     Ok(Loaded { row, parties, data: decision.merged_data, pending: Pending::new(), parents: BTreeMap::new() })
 }
@@ -542,17 +547,26 @@ fn start_follow_ups(
     Ok(())
 }
 
-/// Marks closed the instances that reached a terminal state before instances kept whether
-/// they were closed; how many. Run once, when that migration is applied.
-pub fn close_finished(conn: &mut DbConn, registry: &Registry) -> ApiResult<usize> {
-    let mut closed = 0;
-    for def in registry.all() {
-        let version = i32::try_from(def.version).map_err(ApiError::internal)?;
-        for state in def.states.iter().filter(|s| s.terminal) {
-            closed += store::close_finished(conn, &def.id, version, &state.name)?;
+/// The task the migration that made instances keep whether they are open leaves behind.
+const CLOSE_ENDED: &str = "close_ended_instances";
+
+/// Closes the instances that reached a terminal state before instances kept whether they were
+/// closed, if that is still to be done; how many. All of it, or nothing, in one transaction.
+pub fn close_ended(conn: &mut DbConn, registry: &Registry) -> ApiResult<usize> {
+    crate::db::write_transaction(conn, |conn| {
+        if !store::take_pending_task(conn, CLOSE_ENDED)? {
+            return Ok(0);
         }
-    }
-    Ok(closed)
+        let mut closed = 0;
+        for def in registry.all() {
+            let version = i32::try_from(def.version).map_err(ApiError::internal)?;
+            for state in def.states.iter().filter(|s| s.terminal) {
+                closed += store::close_in_state(conn, &def.id, version, &state.name)?;
+            }
+        }
+        store::close_access_of_closed(conn)?;
+        Ok(closed)
+    })
 }
 
 /// Starts an instance of the version of `req.workflow` in force on its reference date.
@@ -699,8 +713,8 @@ pub fn fire(
         }
         let data = json_of(&decision.merged_data)?;
         let pending_json = json_of(&pending)?;
-        let agencies: BTreeSet<&str> = loaded.parties.values().map(AgencyCode::as_str).collect();
-        let agencies: Vec<&str> = agencies.into_iter().collect();
+        let agencies = seen_by(&loaded.parties);
+        let closes = def.is_terminal(&decision.to);
         let advance = Advance {
             id: &row.id,
             expected_version: row.version,
@@ -709,7 +723,7 @@ pub fn fire(
             updated_at: at,
             last_hash: &event.hash,
             pending: &pending_json,
-            closes: def.state(&decision.to).is_some_and(|s| s.terminal),
+            closes,
             agencies: &agencies,
         };
         if !store::advance(conn, &advance)? {
@@ -747,6 +761,7 @@ pub fn fire(
                 updated_at: at,
                 last_hash: event.hash.clone(),
                 pending: pending_json,
+                closed_at: closes.then_some(at),
                 ..row.clone()
             },
             parties: loaded.parties.clone(),

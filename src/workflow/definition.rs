@@ -353,6 +353,11 @@ impl Definition {
         self.states.iter().find(|s| s.name == name)
     }
 
+    /// Whether `state` ends an instance.
+    pub fn is_terminal(&self, state: &str) -> bool {
+        self.state(state).is_some_and(|s| s.terminal)
+    }
+
     pub fn transition(&self, name: &str) -> Option<&Transition> {
         self.transitions.iter().find(|t| t.name == name)
     }

@@ -69,7 +69,10 @@ pub fn regional(province: usize, office: usize) -> String {
 }
 
 /// What the generator made, and what the reads are drawn from.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Country {
+    /// The database it is in.
+    pub url: String,
     pub instances: u64,
     pub events: u64,
     pub deadlines: u64,
@@ -101,8 +104,10 @@ struct Rows {
     notifications: Vec<NotificationRow>,
 }
 
-/// Writes the agencies and `count` instances; about ten events each.
-pub fn generate(db: &Db, registry: &Registry, count: u64) -> Result<Country, String> {
+/// Writes the agencies and `count` instances into the database at `url`; about ten events each.
+pub fn generate(url: &str, registry: &Registry, count: u64) -> Result<Country, String> {
+    let db = Db::connect(url, 1)?;
+    db.migrate()?;
     let started = Instant::now();
     let mut conn = db.write().map_err(|e| e.to_string())?;
     if let DbConn::Sqlite(c) = &mut *conn {
@@ -123,6 +128,7 @@ pub fn generate(db: &Db, registry: &Registry, count: u64) -> Result<Country, Str
     let weights: Vec<f64> = (1..=PROVINCES).map(|p| 1.0 / (p as f64).powf(0.8)).collect();
     let mut rng = StdRng::seed_from_u64(2026);
     let mut country = Country {
+        url: String::new(),
         instances: 0,
         events: 0,
         deadlines: 0,
@@ -167,9 +173,14 @@ pub fn generate(db: &Db, registry: &Registry, count: u64) -> Result<Country, Str
             );
         }
     }
-    if let DbConn::Sqlite(c) = &mut *conn {
-        c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)").map_err(|e| e.to_string())?;
+    match &mut *conn {
+        DbConn::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"),
+        // As after any bulk load: autovacuum would gather the statistics in time, and until it
+        // does the planner guesses thousands of rows where there are two.
+        DbConn::Pg(c) => c.batch_execute("ANALYZE"),
     }
+    .map_err(|e| e.to_string())?;
+    country.url = url.to_owned();
     country.instances = n;
     country.seconds = started.elapsed().as_secs_f64();
     country.agencies = access_counts.into_iter().collect();
@@ -234,7 +245,7 @@ struct Made {
 }
 
 /// An instance walked from its initial state through transitions its definition allows, for
-/// 4 to 22 steps, ending in a terminal state where its last step can.
+/// 4 to 24 steps, ending in a terminal state where its last step can.
 fn walk(
     rng: &mut StdRng,
     def: &Definition,
@@ -286,7 +297,7 @@ fn walk(
         closed_at: None,
     };
     let identity = lienganh::service::instances::identity(&row).map_err(|e| e.detail)?;
-    let steps = rng.random_range(4..=22);
+    let steps = rng.random_range(4..=24);
     let mut prev = GENESIS.to_owned();
     let mut state: Option<String> = None;
     let mut time = at;
@@ -310,11 +321,7 @@ fn walk(
                     break;
                 }
                 // Until its length is reached, an instance goes on where it can.
-                let going_on: Vec<_> = options
-                    .iter()
-                    .copied()
-                    .filter(|t| !def.state(&t.to).is_some_and(|s| s.terminal))
-                    .collect();
+                let going_on: Vec<_> = options.iter().copied().filter(|t| !def.is_terminal(&t.to)).collect();
                 let options = if going_on.is_empty() || seq + 1 >= steps { options } else { going_on };
                 let t = options[rng.random_range(0..options.len())];
                 let Some(slot) = t.slots().first() else { break };
@@ -400,7 +407,7 @@ fn walk(
         state = Some(to);
     }
     let state = state.unwrap_or_else(|| def.initial_state.clone());
-    let open = !def.state(&state).is_some_and(|s| s.terminal);
+    let open = !def.is_terminal(&state);
     for &i in &open_deadlines {
         let d = &rows.deadlines[i];
         for (kind, before) in [("before", Some(1)), ("due", None)] {

@@ -55,6 +55,10 @@ pub struct Args {
     /// With `--scenario reads`, the instances of the generated country (about ten events each).
     #[arg(long, default_value_t = 1_000_000)]
     pub instances: u64,
+    /// With `--scenario reads`, read a country kept by an earlier run (`--keep`) instead of
+    /// generating one: the `country.json` that run printed.
+    #[arg(long)]
+    pub reuse: Option<std::path::PathBuf>,
     /// How long to load the server, after a warm-up of a tenth of it.
     #[arg(long, default_value_t = 20)]
     pub seconds: u64,

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lienganh::auth::JwtKeys;
-use lienganh::db::Db;
 use lienganh::domain::{AgencyCode, Role};
 use lienganh::workflow::registry::Registry;
 use rand::rngs::StdRng;
@@ -27,20 +26,36 @@ struct Measured {
 }
 
 pub fn run(args: &Args) -> Result<(), String> {
-    let database = Database::create(args)?;
-    let workflows = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workflows");
-    let registry =
-        Registry::load_dir(&workflows).map_err(|errors| format!("{} bad definitions", errors.len()))?;
-    let country = {
-        let db = Db::connect(&database.url, 1)?;
-        db.migrate()?;
-        eprintln!("generating {} instances...", args.instances);
-        country::generate(&db, &registry, args.instances)?
+    // A country kept by an earlier run, or a new one (kept with its description if asked).
+    let (country, dir, _database) = match &args.reuse {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let country: Country =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            let dir = file.parent().map_or_else(|| ".".into(), std::path::Path::to_path_buf);
+            (country, dir, None)
+        }
+        None => {
+            let database = Database::create(args)?;
+            let workflows = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workflows");
+            let registry = Registry::load_dir(&workflows)
+                .map_err(|errors| format!("{} bad definitions", errors.len()))?;
+            eprintln!("generating {} instances...", args.instances);
+            let country = country::generate(&database.url, &registry, args.instances)?;
+            if args.keep {
+                let file = database.dir.join("country.json");
+                let text = serde_json::to_string(&country).map_err(|e| e.to_string())?;
+                std::fs::write(&file, text).map_err(|e| e.to_string())?;
+                println!("kept: {} (run again with --reuse {})", database.url, file.display());
+            }
+            let dir = database.dir.clone();
+            (country, dir, Some(database))
+        }
     };
     let clients = args.clients.unwrap_or(16);
     let rt = runtime()?;
     let http = client(clients)?;
-    let mut server = Server::start(&database)?;
+    let mut server = Server::start_on(&country.url, &dir)?;
     rt.block_on(server.ready(&http))?;
     let keys = Arc::new(JwtKeys::new(SECRET.as_bytes(), "lienganh", "lienganh-api"));
     let country = Arc::new(country);
@@ -73,7 +88,7 @@ pub fn run(args: &Args) -> Result<(), String> {
         country.notifications,
         country.agencies.len(),
         country.seconds,
-        country::size_of(&database.url)
+        country::size_of(&country.url)
             .map_or(String::new(), |b| format!(", {:.1} GiB", b as f64 / 1_073_741_824.0)),
     );
     let secs = window.as_secs_f64();

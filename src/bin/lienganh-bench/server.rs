@@ -64,7 +64,7 @@ impl Database {
             }
         };
         let keep = args.keep;
-        let tmp = if keep && args.backend == BackendArg::Sqlite {
+        let tmp = if keep {
             let _ = tmp.keep();
             None
         } else {
@@ -97,17 +97,22 @@ pub struct Server {
 impl Server {
     /// Starts `serve` on a free port over `db` and waits until it answers.
     pub fn start(db: &Database) -> Result<Self, String> {
+        Self::start_on(&db.url, &db.dir)
+    }
+
+    /// Starts `serve` over the database at `url`, its log in `dir`.
+    pub fn start_on(url: &str, dir: &std::path::Path) -> Result<Self, String> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
             .port();
-        let log = db.dir.join("server.log");
+        let log = dir.join("server.log");
         let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let workflows = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workflows");
         let child = Command::new(exe)
             .arg(SERVE)
-            .env("LIENGANH_DATABASE_URL", &db.url)
+            .env("LIENGANH_DATABASE_URL", url)
             .env("LIENGANH_BIND", format!("127.0.0.1:{port}"))
             .env("LIENGANH_JWT_SECRET", SECRET)
             .env("LIENGANH_WORKFLOWS", workflows)
