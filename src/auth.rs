@@ -109,12 +109,7 @@ impl JwtKeys {
     pub fn from_settings(settings: &Settings) -> Result<Self, String> {
         let mut keys = Self::without_local(&settings.jwt_issuer, &settings.jwt_audience);
         if settings.jwt_local_tokens {
-            let secret = match &settings.jwt_secret {
-                Some(s) if s.len() >= 32 => s.as_bytes().to_vec(),
-                Some(_) => return Err("LIENGANH_JWT_SECRET must be at least 32 characters".into()),
-                None => secret_from_file(&settings.secret_file())?,
-            };
-            keys = keys.with_secret(&secret);
+            keys = keys.with_secret(&local_secret(settings)?);
         }
         if let Some(path) = &settings.jwt_public_key_file {
             let pem =
@@ -196,6 +191,16 @@ impl JwtKeys {
             check_text(value).map_err(|e| invalid(&format!("{claim} {e}")))?;
         }
         Ok(Actor { sub, name, agency, roles })
+    }
+}
+
+/// The local secret: the configured one, or the one kept beside the database (created on first
+/// use, readable by its owner only).
+pub fn local_secret(settings: &Settings) -> Result<Vec<u8>, String> {
+    match &settings.jwt_secret {
+        Some(s) if s.len() >= 32 => Ok(s.as_bytes().to_vec()),
+        Some(_) => Err("LIENGANH_JWT_SECRET must be at least 32 characters".into()),
+        None => secret_from_file(&settings.secret_file()),
     }
 }
 

@@ -22,6 +22,7 @@ use crate::service::agencies::{self, CreateAgency};
 use crate::service::case_stats::reporting_year;
 use crate::service::cases::{self, CreateCase, CreateCases};
 use crate::service::instances::{self, CreateInstance, FireTransition};
+use crate::service::users;
 use crate::workflow::engine::Actor;
 use crate::workflow::Rules;
 
@@ -64,6 +65,31 @@ fn agencies_of(province: &str, name: &str) -> Vec<(String, &'static str, String,
         (format!("BCD-{p}"), "steering_committee", format!("Ban Chỉ đạo thi hành án dân sự {name}"), None),
         (format!("UBND-{p}"), "people_committee", format!("Ủy ban nhân dân {name}"), None),
     ]
+}
+
+/// The demo's people: a token each, and a console user each.
+const DEMO_USERS: [(&str, &str, Role); 10] = [
+    ("cb-hn", "THADS-HN", Role::EnforcementOfficer),
+    ("ld-hn", "THADS-HN", Role::EnforcementHead),
+    ("ta-hn", "TAND-HN", Role::CourtLiaison),
+    ("ca-hn", "CA-HN", Role::PoliceLiaison),
+    ("vks-hn", "VKS-HN", Role::ProcuracyInspector),
+    ("bcd-hn", "BCD-HN", Role::SteeringMember),
+    ("ubnd-hn", "UBND-HN", Role::SteeringMember),
+    ("cb-lc", "THADS-LC", Role::EnforcementOfficer),
+    ("auditor", "TTR-BTP", Role::Auditor),
+    ("admin", "BTP", Role::Admin),
+];
+
+/// A fresh password for the demo's console users: three groups of five letters and digits.
+fn console_password() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..3)
+        .map(|_| (0..5).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn case(office: &str, court: &str, number: String, received: NaiveDate, due: &str) -> CreateCase {
@@ -236,20 +262,46 @@ pub fn load(settings: &Settings) -> Result<String, String> {
         ha_noi(&mut conn, &rules)?;
         text.push_str("Loaded the agencies of Hà Nội, Lào Cai, Sóc Trăng, Quảng Trị and Đà Nẵng (THADS-, THADS-…-KV1, TAND-, CA-, VKS-, BCD-, UBND-),\n3,918 cases of Lào Cai's 2024 reporting year and 12 of Hà Nội's current year, with a court transfer,\na procuracy recommendation and a scheduled coercion operation.\n");
     }
+    // The national agencies the admin and the auditor belong to.
+    for (code, name) in [("BTP", "Bộ Tư pháp"), ("TTR-BTP", "Thanh tra Bộ Tư pháp")] {
+        if crate::db::agencies::find(&mut conn, code).map_err(|e| e.to_string())?.is_none() {
+            let req: CreateAgency =
+                serde_json::from_value(json!({"code": code, "kind": "justice_department", "name": name}))
+                    .map_err(|e| e.to_string())?;
+            agencies::create(&mut conn, &admin, req, None, "").map_err(failed("agency"))?;
+        }
+    }
     let keys = JwtKeys::from_settings(settings)?;
     let ttl = Duration::from_secs(8 * 3600);
+    let password = console_password();
+    let mut added = Vec::new();
+    for (sub, agency, role) in DEMO_USERS {
+        let user = users::NewUser {
+            username: sub.to_owned(),
+            name: format!("Demo {sub}"),
+            agency: AgencyCode::parse(agency)?,
+            roles: vec![role],
+            password: password.clone(),
+        };
+        let row = users::prepare(&user).map_err(failed("console user"))?;
+        match users::add(&mut conn, &row) {
+            Ok(()) => added.push(sub),
+            Err(e) if e.code == crate::error::ErrorCode::AlreadyExists => {}
+            Err(e) => return Err(failed("console user")(e)),
+        }
+    }
+    if added.is_empty() {
+        text.push_str(
+            "\nThe console users are already here (`lienganh user reset NAME` gives one a new password).\n",
+        );
+    } else {
+        text.push_str(&format!(
+            "\nWeb console: http://127.0.0.1:8080/console/ (users {}; the password of each: {password})\n",
+            added.join(", ")
+        ));
+    }
     text.push_str("\nTokens (8 hours; `lienganh token` makes more):\n");
-    for (sub, agency, role) in [
-        ("cb-hn", "THADS-HN", Role::EnforcementOfficer),
-        ("ld-hn", "THADS-HN", Role::EnforcementHead),
-        ("ta-hn", "TAND-HN", Role::CourtLiaison),
-        ("ca-hn", "CA-HN", Role::PoliceLiaison),
-        ("vks-hn", "VKS-HN", Role::ProcuracyInspector),
-        ("bcd-hn", "BCD-HN", Role::SteeringMember),
-        ("cb-lc", "THADS-LC", Role::EnforcementOfficer),
-        ("auditor", "TTR-BTP", Role::Auditor),
-        ("admin", "BTP", Role::Admin),
-    ] {
+    for (sub, agency, role) in DEMO_USERS {
         let token = keys.issue(sub, sub, &AgencyCode::parse(agency)?, &[role], ttl)?;
         text.push_str(&format!("\n{agency} {} ({sub}):\n{token}\n", role.as_str()));
     }

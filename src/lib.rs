@@ -21,4 +21,5 @@ pub mod reminders;
 pub mod server;
 pub mod service;
 pub mod telemetry;
+pub mod web;
 pub mod workflow;

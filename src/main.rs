@@ -18,6 +18,35 @@ enum AuditAction {
     Verify,
 }
 
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a user of the web console. The password is asked for on the terminal (twice), or
+    /// read from one line of standard input with --password-stdin.
+    Add {
+        username: String,
+        /// Full name, as histories will show it.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        agency: String,
+        /// A role; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user: their sessions end and they cannot sign in.
+    Disable { username: String },
+    /// Enable a disabled user again.
+    Enable { username: String },
+    /// Give a user a new password (asked for as with `add`): lifts a lock, ends their sessions.
+    Reset {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
 /// lienganh: interagency workflows of civil judgment enforcement.
 #[derive(Parser)]
 #[command(name = "lienganh", version)]
@@ -88,6 +117,38 @@ enum Command {
     /// Load the agencies of the seed provinces, cases and instances to see the reports with,
     /// and print tokens to try them.
     Demo,
+    /// Manage the people who sign in to the web console.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+/// A new password: one line of standard input, or asked for twice on the terminal.
+fn read_password(from_stdin: bool) -> Result<String, String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        let first = rpassword::prompt_password("Mật khẩu / Password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Nhập lại / Again: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the two passwords differ".into());
+        }
+        first
+    };
+    lienganh::service::users::check_password(&password).map_err(|r| format!("the password must have {r}"))?;
+    Ok(password)
+}
+
+/// What a refusal of a use case says on the command line: its detail and each field's reason.
+fn refusal(e: lienganh::error::ApiError) -> String {
+    let mut text = e.detail;
+    for f in e.errors {
+        text.push_str(&format!("\n  {}: {}", f.field, f.reason));
+    }
+    text
 }
 
 fn main() -> ExitCode {
@@ -245,6 +306,36 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     "some reminders could not be sent; the log says why, and a later pass retries them"
                 );
                 return Ok(ExitCode::from(1));
+            }
+        }
+        Command::User { action } => {
+            use lienganh::service::users;
+            let settings = settings()?;
+            let (db, _) = lienganh::server::open_database(&settings)?;
+            let mut conn = db.write().map_err(|e| e.to_string())?;
+            match action {
+                UserAction::Add { username, name, agency, roles, password_stdin } => {
+                    let agency = AgencyCode::parse(&agency)?;
+                    let roles = roles.iter().map(|r| r.parse::<Role>()).collect::<Result<Vec<_>, _>>()?;
+                    let password = read_password(password_stdin)?;
+                    let user = users::NewUser { username, name, agency, roles, password };
+                    let row = users::prepare(&user).map_err(refusal)?;
+                    users::add(&mut conn, &row).map_err(refusal)?;
+                    out(&format!("added {} ({}, {})\n", row.username, row.agency_code, row.roles))?;
+                }
+                UserAction::Disable { username } => {
+                    users::set_disabled(&mut conn, &username, true).map_err(refusal)?;
+                    out(&format!("disabled {username}; their sessions have ended\n"))?;
+                }
+                UserAction::Enable { username } => {
+                    users::set_disabled(&mut conn, &username, false).map_err(refusal)?;
+                    out(&format!("enabled {username}\n"))?;
+                }
+                UserAction::Reset { username, password_stdin } => {
+                    let hash = users::hash_password(&read_password(password_stdin)?).map_err(refusal)?;
+                    users::reset_password(&mut conn, &username, &hash).map_err(refusal)?;
+                    out(&format!("new password set for {username}; their sessions have ended\n"))?;
+                }
             }
         }
         Command::Audit { action: AuditAction::Verify } => {

@@ -68,6 +68,7 @@ pub fn build_with_state(
     let (db, _) = open_database(settings)?;
     finish_migrations(&db, &registry)?;
     let keys = web::Data::new(JwtKeys::from_settings(settings)?);
+    let console_keys = web::Data::new(crate::web::session::ConsoleKeys::from_settings(settings)?);
     let file_calendar = Arc::new(load_calendar(settings)?);
     let calendar = {
         let mut conn = db.read().map_err(|e| e.to_string())?;
@@ -88,6 +89,8 @@ pub fn build_with_state(
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(state.clone())
             .app_data(keys.clone())
+            .app_data(console_keys.clone())
+            .configure(crate::web::configure(max_body))
             .configure(api::configure(max_body))
     })
     // `serve` handles the signals itself: SIGINT too stops gracefully, and the sweeper with it.

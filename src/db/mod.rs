@@ -32,6 +32,7 @@ pub mod lease;
 pub mod notifications;
 pub mod reminders;
 pub mod schema;
+pub mod users;
 pub mod webhooks;
 pub mod writer;
 

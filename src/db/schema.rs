@@ -270,6 +270,7 @@ diesel::joinable!(reminders -> deadlines (deadline_id));
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(payments -> cases (case_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(sessions -> users (username));
 
 diesel::allow_tables_to_appear_in_same_query!(
     cases,
@@ -288,4 +289,31 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     calendar_years,
     idempotency_keys,
+    users,
+    sessions,
 );
+
+diesel::table! {
+    users (username) {
+        username -> Text,
+        name -> Text,
+        agency_code -> Text,
+        roles -> Text,
+        password_hash -> Text,
+        disabled -> Bool,
+        failed_attempts -> Integer,
+        locked_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        username -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}

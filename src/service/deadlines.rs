@@ -19,6 +19,8 @@ pub struct Deadline {
     pub title: String,
     /// The agency that must act.
     pub responsible: String,
+    /// The roles there that act for it; empty when anyone there may.
+    pub responsible_roles: Vec<String>,
     /// The agency told when it is missed.
     pub escalate_to: Option<String>,
     pub legal_basis: String,
@@ -50,6 +52,12 @@ pub fn view(row: DeadlineRow, at: i64) -> Deadline {
         name: row.name,
         title: row.title,
         responsible: row.responsible_agency,
+        responsible_roles: row
+            .responsible_roles
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
         escalate_to: row.escalate_agency,
         legal_basis: row.legal_basis,
         duration: row.duration,

@@ -15,6 +15,7 @@ pub mod inbox;
 pub mod instances;
 pub mod notify;
 pub mod reports;
+pub mod users;
 pub mod webhooks;
 pub mod workflows;
 

@@ -460,6 +460,65 @@ pub fn enforcement_csv(report: &EnforcementReport) -> ApiResult<String> {
 }
 
 /// One kind of deadline-bearing step, for one responsible agency.
+/// The coordination report as CSV: a row per step and responsible agency, then a row per
+/// procuracy instrument.
+pub fn coordination_csv(report: &CoordinationReport) -> ApiResult<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let (from, to) = (report.from.to_string(), report.to.to_string());
+    let optional = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    w.write_record([
+        "kind",
+        "from",
+        "to",
+        "workflow",
+        "deadline_or_instrument",
+        "responsible_agency",
+        "on_time",
+        "late",
+        "open_now",
+        "overdue_now",
+        "median_seconds",
+        "p90_seconds",
+    ])
+    .map_err(ApiError::internal)?;
+    for s in &report.steps {
+        w.write_record([
+            "step".into(),
+            from.clone(),
+            to.clone(),
+            s.workflow.clone(),
+            s.deadline.clone(),
+            s.responsible_agency.clone(),
+            s.on_time.to_string(),
+            s.late.to_string(),
+            s.open_now.to_string(),
+            s.overdue_now.to_string(),
+            optional(s.median_seconds),
+            optional(s.p90_seconds),
+        ])
+        .map_err(ApiError::internal)?;
+    }
+    for i in &report.procuracy_instruments {
+        w.write_record([
+            "instrument".into(),
+            from.clone(),
+            to.clone(),
+            SUPERVISION.into(),
+            i.instrument.clone(),
+            String::new(),
+            i.answered_on_time.to_string(),
+            i.answered_late.to_string(),
+            i.unanswered.to_string(),
+            i.unanswered_overdue.to_string(),
+            String::new(),
+            String::new(),
+        ])
+        .map_err(ApiError::internal)?;
+    }
+    let bytes = w.into_inner().map_err(ApiError::internal)?;
+    String::from_utf8(bytes).map_err(ApiError::internal)
+}
+
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct StepFigures {
     pub workflow: String,

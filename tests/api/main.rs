@@ -8,6 +8,8 @@ mod auth;
 mod cases;
 mod cli;
 mod conformance;
+mod console;
+mod console_views;
 mod court_transfer;
 mod deadlines;
 mod diagrams;

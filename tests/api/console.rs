@@ -1,0 +1,518 @@
+//! The web console over HTTP, as a browser without JavaScript uses it: sign-in and its cookie,
+//! the lockout, CSRF on every form, sign-out, the admin page, and a step fired from a form.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use actix_web::cookie::{Cookie, SameSite};
+use base64::Engine;
+use lienganh::domain::Role;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::{json, Value};
+
+use crate::helpers::{backends, spawn, transfer_data, TestApp};
+
+pub const PASSWORD: &str = "mật-khẩu-đủ-dài-2026";
+
+/// Adds a console user through `lienganh user add`, as an administrator would.
+pub fn add_user(app: &TestApp, username: &str, agency: &str, roles: &[&str]) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lienganh"));
+    cmd.env_remove("LIENGANH_CONFIG")
+        .env("LIENGANH_DATABASE_URL", &app.database_url)
+        .env("LIENGANH_WORKFLOWS", concat!(env!("CARGO_MANIFEST_DIR"), "/workflows"))
+        .args(["user", "add", username, "--name", &format!("Người dùng {username}"), "--agency", agency]);
+    for role in roles {
+        cmd.args(["--role", role]);
+    }
+    let out = run_with_input(cmd.arg("--password-stdin"), &format!("{PASSWORD}\n"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn run_with_input(cmd: &mut Command, input: &str) -> std::process::Output {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn user_command(app: &TestApp, args: &[&str], input: &str) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lienganh"));
+    cmd.env_remove("LIENGANH_CONFIG").env("LIENGANH_DATABASE_URL", &app.database_url).arg("user").args(args);
+    run_with_input(&mut cmd, input)
+}
+
+/// One answer, read whole.
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub set_cookies: Vec<Cookie<'static>>,
+    pub body: String,
+}
+
+impl Page {
+    pub fn cookie(&self, name: &str) -> Option<&Cookie<'static>> {
+        self.set_cookies.iter().find(|c| c.name() == name)
+    }
+
+    /// The value of the first hidden `csrf` field on the page.
+    pub fn csrf(&self) -> String {
+        let at = self.body.find(r#"name="csrf" value=""#).expect("a form with a CSRF token");
+        let rest = &self.body[at + r#"name="csrf" value=""#.len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+}
+
+/// A browser: keeps its cookies, follows no redirect by itself.
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { app, client, cookies: HashMap::new() }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let header = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let request = if header.is_empty() { request } else { request.header(COOKIE, header) };
+        let r = request.send().await.unwrap();
+        let set_cookies: Vec<Cookie<'static>> = r
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| Cookie::parse(v.to_str().unwrap().to_owned()).unwrap())
+            .collect();
+        for c in &set_cookies {
+            if c.value().is_empty() {
+                self.cookies.remove(c.name());
+            } else {
+                self.cookies.insert(c.name().to_owned(), c.value().to_owned());
+            }
+        }
+        let status = r.status().as_u16();
+        let location = r.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
+        Page { status, location, set_cookies, body: r.text().await.unwrap() }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = self.client.get(self.app.url(path));
+        self.send(request).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.client.post(self.app.url(path)).form(form);
+        self.send(request).await
+    }
+
+    /// Signs in through the form; returns the answer to the posted form.
+    pub async fn sign_in(&mut self, username: &str, password: &str) -> Page {
+        let form = self.get("/console/login").await;
+        assert_eq!(form.status, 200);
+        let csrf = form.csrf();
+        self.post("/console/login", &[("username", username), ("password", password), ("csrf", &csrf)]).await
+    }
+
+    pub fn session(&self) -> Option<&String> {
+        self.cookies.get("lienganh_session")
+    }
+}
+
+/// The claims a session cookie carries, read without checking its signature.
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_session_carries_the_api_claims_and_ends_at_sign_out() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        add_user(&app, "lienlac.toa", "TAND-HN", &["court_liaison"]);
+        let mut browser = Browser::new(&app);
+
+        // Pages need a session: to the sign-in form, whose own cookie is strict.
+        let page = browser.get("/console/inbox").await;
+        assert_eq!((page.status, page.location.as_deref()), (303, Some("/console/login")));
+        let form = browser.get("/console/login").await;
+        let login = form.cookie("lienganh_login").unwrap();
+        assert_eq!((login.http_only(), login.same_site()), (Some(true), Some(SameSite::Strict)));
+        assert!(form.body.contains(r#"<label for="password">"#), "{}", form.body);
+
+        let signed = browser.sign_in("lienlac.toa", PASSWORD).await;
+        assert_eq!((signed.status, signed.location.as_deref()), (303, Some("/console/inbox")), "{backend:?}");
+        let cookie = signed.cookie("lienganh_session").unwrap();
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.same_site(), Some(SameSite::Strict));
+        assert_eq!(cookie.path(), Some("/console"));
+        let claims = claims_of(cookie.value());
+        assert_eq!(claims["sub"], "lienlac.toa");
+        assert_eq!(claims["name"], "Người dùng lienlac.toa");
+        assert_eq!(claims["agency"], "TAND-HN");
+        assert_eq!(claims["roles"], json!(["court_liaison"]));
+        assert_eq!(claims["aud"], "lienganh-console");
+        assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
+
+        // The cookie is not an API token, and API tokens keep working beside it.
+        let as_bearer = app.get("/api/v1/instances", cookie.value()).await;
+        assert_eq!(as_bearer.status(), 401);
+        assert_eq!(app.get("/api/v1/instances", &app.court()).await.status(), 200);
+
+        let inbox = browser.get("/console/inbox").await;
+        assert_eq!(inbox.status, 200);
+        assert!(inbox.body.contains("Người dùng lienlac.toa · TAND-HN"), "{}", inbox.body);
+        assert!(inbox.body.contains(r#"<html lang="vi">"#));
+
+        // Signing out needs the page's token; then the very same cookie opens nothing.
+        let kept = browser.session().unwrap().clone();
+        let refused = browser.post("/console/logout", &[]).await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+        assert_eq!(browser.get("/console/inbox").await.status, 200);
+        let out = browser.post("/console/logout", &[("csrf", &inbox.csrf())]).await;
+        assert_eq!((out.status, out.location.as_deref()), (303, Some("/console/login")));
+        assert!(browser.session().is_none());
+        browser.cookies.insert("lienganh_session".into(), kept);
+        let after = browser.get("/console/inbox").await;
+        assert_eq!((after.status, after.location.as_deref()), (303, Some("/console/login")));
+
+        // An edited cookie opens nothing either.
+        let forged = format!("{}x", signed.cookie("lienganh_session").unwrap().value());
+        browser.cookies.insert("lienganh_session".into(), forged);
+        assert_eq!(browser.get("/console/inbox").await.status, 303);
+    }
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_until_a_new_password() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        add_user(&app, "canbo.tha", "THADS-HN", &["enforcement_officer"]);
+        let mut browser = Browser::new(&app);
+
+        // An unknown user gets the very answer of a wrong password.
+        let unknown = browser.sign_in("khong.co", PASSWORD).await;
+        assert_eq!(unknown.status, 401);
+        assert!(unknown.body.contains("Sai tên đăng nhập hoặc mật khẩu."));
+        let wrong = browser.sign_in("canbo.tha", "not-the-password").await;
+        assert_eq!(wrong.status, 401);
+        for _ in 0..3 {
+            assert_eq!(browser.sign_in("canbo.tha", "not-the-password").await.status, 401);
+        }
+        let fifth = browser.sign_in("canbo.tha", "not-the-password").await;
+        assert_eq!(fifth.status, 429, "{backend:?}");
+        assert!(fifth.body.contains("Tài khoản tạm khóa"), "{}", fifth.body);
+        // Locked: even the right password is refused, and no session is given.
+        let right = browser.sign_in("canbo.tha", PASSWORD).await;
+        assert_eq!(right.status, 429);
+        assert!(browser.session().is_none());
+
+        let reset =
+            user_command(&app, &["reset", "canbo.tha", "--password-stdin"], "một-mật-khẩu-mới-2026\n");
+        assert!(reset.status.success(), "{}", String::from_utf8_lossy(&reset.stderr));
+        assert_eq!(browser.sign_in("canbo.tha", PASSWORD).await.status, 401);
+        assert_eq!(browser.sign_in("canbo.tha", "một-mật-khẩu-mới-2026").await.status, 303);
+        assert_eq!(browser.get("/console/inbox").await.status, 200);
+
+        // Disabling ends the session at once.
+        let disable = user_command(&app, &["disable", "canbo.tha"], "");
+        assert!(disable.status.success());
+        assert_eq!(browser.get("/console/inbox").await.status, 303);
+        assert_eq!(browser.sign_in("canbo.tha", "một-mật-khẩu-mới-2026").await.status, 401);
+
+        // A short password is refused by the command, naming the rule.
+        let short = user_command(&app, &["reset", "canbo.tha", "--password-stdin"], "ngan\n");
+        assert!(!short.status.success());
+        assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    }
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_changes_nothing() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        add_user(&app, "lienlac.toa", "TAND-HN", &["court_liaison"]);
+        let instance = app.start_transfer("standard").await;
+        let id = instance["id"].as_str().unwrap();
+        let mut browser = Browser::new(&app);
+
+        // The sign-in form itself: without its token, or with another one, no session.
+        browser.get("/console/login").await;
+        let bare =
+            browser.post("/console/login", &[("username", "lienlac.toa"), ("password", PASSWORD)]).await;
+        assert_eq!(bare.status, 403);
+        let other = browser
+            .post("/console/login", &[("username", "lienlac.toa"), ("password", PASSWORD), ("csrf", "00")])
+            .await;
+        assert_eq!(other.status, 403);
+        assert!(browser.session().is_none());
+
+        assert_eq!(browser.sign_in("lienlac.toa", PASSWORD).await.status, 303);
+        let page = browser.get(&format!("/console/instances/{id}")).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains(r#"name="transition" value="transfer""#), "{}", page.body);
+        let step = [
+            ("transition", "transfer"),
+            ("expected_version", "1"),
+            ("d.transfer_date", "2026-10-25"),
+            ("d.method", "post"),
+            ("d.documents[0].description", "Bản án"),
+            ("d.documents[0].quantity", "1"),
+            ("d.documents[0].unit", "bản"),
+        ];
+        let path = format!("/console/instances/{id}/steps");
+        let refused = browser.post(&path, &step).await;
+        assert_eq!(refused.status, 403, "{backend:?}");
+        let mut forged = step.to_vec();
+        forged.push(("csrf", "deadbeef"));
+        assert_eq!(browser.post(&path, &forged).await.status, 403);
+        let seen: Value =
+            app.get(&format!("/api/v1/instances/{id}"), &app.court()).await.json().await.unwrap();
+        assert_eq!(seen["version"], 1);
+
+        // With the page's token, the step is taken as the signed-in user.
+        let csrf = page.csrf();
+        let mut posted = step.to_vec();
+        posted.push(("csrf", &csrf));
+        let taken = browser.post(&path, &posted).await;
+        assert_eq!(
+            (taken.status, taken.location.clone()),
+            (303, Some(format!("/console/instances/{id}"))),
+            "{}",
+            taken.body
+        );
+        let seen: Value =
+            app.get(&format!("/api/v1/instances/{id}"), &app.court()).await.json().await.unwrap();
+        assert_eq!((seen["version"].as_i64(), seen["state"].as_str()), (Some(2), Some("transferred")));
+        assert_eq!(seen["data"]["documents"], transfer_data("Bản án")["documents"]);
+        let history: Value =
+            app.get(&format!("/api/v1/instances/{id}/history"), &app.court()).await.json().await.unwrap();
+        let last = history["events"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["actor"]["sub"], "lienlac.toa", "{last}");
+        assert_eq!(last["actor"]["agency"], "TAND-HN");
+
+        // The same form again is stale: refused with its reason, nothing taken twice.
+        let again = browser.post(&path, &posted).await;
+        assert_eq!(again.status, 409);
+        let page = browser.get(&format!("/console/instances/{id}")).await;
+        assert!(page.body.contains("Lịch sử toàn vẹn"), "{}", page.body);
+    }
+}
+
+#[tokio::test]
+async fn another_agency_s_instance_is_not_found_and_admin_pages_need_the_role() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        add_user(&app, "toa.laocai", "TAND-LC", &["court_liaison"]);
+        let r = app
+            .post(
+                "/api/v1/agencies",
+                &app.admin(),
+                &json!({"code": "BTP", "kind": "justice_department", "name": "Bộ Tư pháp"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        add_user(&app, "quantri", "BTP", &["admin"]);
+        let instance = app.start_transfer("standard").await;
+        let id = instance["id"].as_str().unwrap();
+
+        let mut outsider = Browser::new(&app);
+        assert_eq!(outsider.sign_in("toa.laocai", PASSWORD).await.status, 303);
+        let page = outsider.get(&format!("/console/instances/{id}")).await;
+        assert_eq!(page.status, 404, "{backend:?}");
+        assert!(!page.body.contains("125/2026/KDTM-PT"));
+        let list = outsider.get("/console/instances").await;
+        assert_eq!(list.status, 200);
+        assert!(!list.body.contains(id));
+        assert_eq!(outsider.get("/console/admin/users").await.status, 403);
+
+        // The admin adds a user from the page; the new user signs in.
+        let mut admin = Browser::new(&app);
+        assert_eq!(admin.sign_in("quantri", PASSWORD).await.status, 303);
+        let users = admin.get("/console/admin/users").await;
+        assert_eq!(users.status, 200);
+        assert!(users.body.contains("toa.laocai"));
+        let csrf = users.csrf();
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("username", "kiemsat.hn"),
+            ("name", "Trần Thị Kiểm Sát"),
+            ("agency", "VKS-HN"),
+            ("role", "procuracy_inspector"),
+            ("password", "mật-khẩu-kiểm-sát-viên"),
+        ];
+        assert_eq!(admin.post("/console/admin/users", &form[1..]).await.status, 403);
+        let added = admin.post("/console/admin/users", &form).await;
+        assert_eq!(added.status, 303, "{}", added.body);
+        let twice = admin.post("/console/admin/users", &form).await;
+        assert_eq!(twice.status, 409);
+        let mut inspector = Browser::new(&app);
+        assert_eq!(inspector.sign_in("kiemsat.hn", "mật-khẩu-kiểm-sát-viên").await.status, 303);
+        let seen = inspector.get(&format!("/console/instances/{id}")).await;
+        assert_eq!(seen.status, 200);
+        assert!(seen.body.contains("Trần Thị Kiểm Sát · VKS-HN"));
+
+        // Disabled from the page, the inspector's session ends.
+        let path = "/console/admin/users/kiemsat.hn/disable";
+        assert_eq!(admin.post(path, &[]).await.status, 403);
+        assert_eq!(admin.post(path, &[("csrf", &csrf)]).await.status, 303);
+        assert_eq!(inspector.get("/console/inbox").await.status, 303);
+
+        // The page in English, on a switch.
+        let switched = admin.get("/console/lang/en").await;
+        assert_eq!(switched.status, 303);
+        let english = admin.get("/console/admin/users").await;
+        assert!(english.body.contains(r#"<html lang="en">"#));
+
+        // API tokens are unaffected by any of it.
+        let token = app.token("kiemsat.hn", "VKS-HN", &[Role::ProcuracyInspector]);
+        assert_eq!(app.get(&format!("/api/v1/instances/{id}"), &token).await.status(), 200);
+    }
+}
+
+/// The evidence handover through the console's pages alone: the office asks, the police
+/// schedule and hand over a manifest, the office receives it with one item missing, and the
+/// discrepancy is settled with both sides' signatures, each side seeing the same.
+#[tokio::test]
+async fn an_evidence_handover_with_an_item_missing_is_settled_through_the_pages() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        add_user(&app, "canbo.tha", "THADS-HN", &["enforcement_officer"]);
+        add_user(&app, "lienlac.ca", "CA-HN", &["police_liaison"]);
+        let mut office = Browser::new(&app);
+        let mut police = Browser::new(&app);
+        assert_eq!(office.sign_in("canbo.tha", PASSWORD).await.status, 303);
+        assert_eq!(police.sign_in("lienlac.ca", PASSWORD).await.status, 303);
+
+        // The office starts it; the police may not.
+        let choose = office.get("/console/new").await;
+        assert!(choose.body.contains(r#"href="/console/new/evidence_handover""#), "{}", choose.body);
+        assert_eq!(police.get("/console/new/evidence_handover").await.status, 403);
+        let form = office.get("/console/new/evidence_handover").await;
+        assert_eq!(form.status, 200);
+        assert!(form.body.contains(r#"<option value="CA-HN">"#), "{}", form.body);
+        let at = form.body.find(r#"name="form_key" value=""#).unwrap() + r#"name="form_key" value=""#.len();
+        let form_key = form.body[at..at + 32].to_owned();
+        let csrf = form.csrf();
+        let start = [
+            ("csrf", csrf.as_str()),
+            ("form_key", &form_key),
+            ("p.police", "ca-hn"),
+            ("p.procuracy", "VKS-HN"),
+            ("d.judgment_number", "88/2026/HS-ST"),
+            ("d.decision_number", "301/QĐ-CCTHADS"),
+            ("d.requested_on", "2026-11-20"),
+        ];
+        let started = office.post("/console/new/evidence_handover", &start).await;
+        assert_eq!(started.status, 303, "{backend:?} {}", started.body);
+        let page = started.location.unwrap();
+        // The same form posted again lands on the same instance.
+        let again = office.post("/console/new/evidence_handover", &start).await;
+        assert_eq!(again.location.as_deref(), Some(page.as_str()));
+        let id = page.trim_start_matches("/console/instances/").to_owned();
+        let listed: Value =
+            app.get("/api/v1/instances?workflow=evidence_handover", &app.head()).await.json().await.unwrap();
+        assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+
+        async fn step(b: &mut Browser<'_>, id: &str, fields: &[(&str, &str)]) {
+            let page = b.get(&format!("/console/instances/{id}")).await;
+            let version = {
+                let marker = r#"name="expected_version" value=""#;
+                let at = page.body.find(marker).unwrap() + marker.len();
+                page.body[at..].split('"').next().unwrap().to_owned()
+            };
+            let csrf = page.csrf();
+            let mut posted = vec![("csrf", csrf.as_str()), ("expected_version", version.as_str())];
+            posted.extend_from_slice(fields);
+            let r = b.post(&format!("/console/instances/{id}/steps"), &posted).await;
+            assert_eq!(r.status, 303, "{fields:?}: {}", r.body);
+        }
+        step(
+            &mut police,
+            &id,
+            &[
+                ("transition", "schedule"),
+                ("d.handover_at", "2026-11-25T09:00"),
+                ("d.place", "Kho vật chứng Công an quận Hoàn Kiếm"),
+            ],
+        )
+        .await;
+        step(
+            &mut police,
+            &id,
+            &[
+                ("transition", "hand_over"),
+                ("d.items[0].description", "Xe máy Honda Wave"),
+                ("d.items[0].quantity", "1"),
+                ("d.items[0].unit", "chiếc"),
+                ("d.items[0].seal", "CA-0012"),
+                ("d.items[0].declared_value", "15.000.000"),
+                ("d.items[1].description", "Điện thoại di động"),
+                ("d.items[1].quantity", "2"),
+                ("d.items[1].unit", "chiếc"),
+                ("d.items[2].description", ""),
+                ("d.record_number", "15/BB-CA"),
+            ],
+        )
+        .await;
+        let seen: Value =
+            app.get(&format!("/api/v1/instances/{id}"), &app.officer()).await.json().await.unwrap();
+        assert_eq!(seen["data"]["items"][0]["declared_value"], "15000000", "{seen}");
+        assert_eq!(seen["data"]["items"].as_array().unwrap().len(), 2);
+
+        // The receipt form lists the manifest; the officer ticks the phones as missing.
+        let receive = office.get(&format!("/console/instances/{id}")).await;
+        assert!(
+            receive.body.contains("Xe máy Honda Wave — 1 chiếc, niêm phong CA-0012, 15.000.000 đ"),
+            "{}",
+            receive.body
+        );
+        step(
+            &mut office,
+            &id,
+            &[
+                ("transition", "confirm_receipt"),
+                ("d.receipt[1].status", "received"),
+                ("d.receipt[2].status", "missing"),
+                ("d.receipt[2].note", "Chỉ có 1 chiếc"),
+                ("d.storage_location", "Kho A, kệ 3"),
+            ],
+        )
+        .await;
+        for b in [&mut office, &mut police] {
+            let page = b.get(&format!("/console/instances/{id}")).await;
+            assert!(page.body.contains("Có chênh lệch khi giao nhận"), "{}", page.body);
+            assert!(page.body.contains(r#"<tr class="discrepancy">"#), "{}", page.body);
+            assert!(page.body.contains("Chỉ có 1 chiếc"));
+        }
+
+        // The police propose the settlement; both see it awaiting the office; the office signs.
+        step(
+            &mut police,
+            &id,
+            &[
+                ("transition", "resolve_discrepancy"),
+                ("d.resolution", "Bổ sung 1 điện thoại theo biên bản 16/BB-CA"),
+            ],
+        )
+        .await;
+        for b in [&mut office, &mut police] {
+            let page = b.get(&format!("/console/instances/{id}")).await;
+            assert!(page.body.contains("Đang chờ ký"), "{}", page.body);
+            assert!(page.body.contains("Người dùng lienlac.ca · CA-HN"));
+            assert!(page.body.contains("chưa ký"));
+        }
+        step(&mut office, &id, &[("transition", "resolve_discrepancy")]).await;
+        let seen: Value =
+            app.get(&format!("/api/v1/instances/{id}"), &app.officer()).await.json().await.unwrap();
+        assert_eq!(seen["state"], "stored", "{seen}");
+        assert_eq!(seen["data"]["resolution"], "Bổ sung 1 điện thoại theo biên bản 16/BB-CA");
+        for b in [&mut office, &mut police] {
+            let page = b.get(&format!("/console/instances/{id}")).await;
+            assert!(page.body.contains("Đã nhập kho, đang bảo quản"));
+            assert!(page.body.contains("Lịch sử toàn vẹn"));
+        }
+    }
+}
