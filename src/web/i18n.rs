@@ -157,6 +157,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Late and overdue steps by agency",
     ),
     ("on_time", "Đúng hạn", "On time"),
+    ("total", "Tổng:", "All of"),
     ("late", "Trễ hạn", "Late"),
     ("overdue_now", "Đang quá hạn", "Overdue now"),
     (

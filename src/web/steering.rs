@@ -361,7 +361,7 @@ pub async fn reports_page(
                 table.stack {
                     (columns(lang, &["office", "cases_enforceable", "cases_completed", "cases_rate", "money_enforceable", "money_completed", "money_rate"]))
                     tbody {
-                        @for (agency, c, m) in std::iter::once((scope.clone(), &e.cases, &e.money)).chain(offices.iter().map(|o| (o.agency.clone(), &o.cases, &o.money))) {
+                        @for (agency, c, m) in std::iter::once((format!("{} {scope}", lang.t("total")), &e.cases, &e.money)).chain(offices.iter().map(|o| (o.agency.clone(), &o.cases, &o.money))) {
                             tr {
                                 th scope="row" data-label=(lang.t("office")) { (agency) }
                                 td data-label=(lang.t("cases_enforceable")) { (lang.money(&c.enforceable.to_string())) }
