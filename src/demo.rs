@@ -273,27 +273,26 @@ pub fn load(settings: &Settings) -> Result<String, String> {
     }
     let keys = JwtKeys::from_settings(settings)?;
     let ttl = Duration::from_secs(8 * 3600);
+    // Console users only into a database that has none: the demo never adds a known password
+    // beside real accounts.
     let password = console_password();
     let mut added = Vec::new();
-    for (sub, agency, role) in DEMO_USERS {
-        let user = users::NewUser {
-            username: sub.to_owned(),
-            name: format!("Demo {sub}"),
-            agency: AgencyCode::parse(agency)?,
-            roles: vec![role],
-            password: password.clone(),
-        };
-        let row = users::prepare(&user).map_err(failed("console user"))?;
-        match users::add(&mut conn, &row) {
-            Ok(()) => added.push(sub),
-            Err(e) if e.code == crate::error::ErrorCode::AlreadyExists => {}
-            Err(e) => return Err(failed("console user")(e)),
+    if users::list(&mut conn).map_err(failed("console users"))?.is_empty() {
+        for (sub, agency, role) in DEMO_USERS {
+            let user = users::NewUser {
+                username: sub.to_owned(),
+                name: format!("Demo {sub}"),
+                agency: AgencyCode::parse(agency)?,
+                roles: vec![role],
+                password: password.clone(),
+            };
+            let row = users::prepare(&user).map_err(failed("console user"))?;
+            users::add(&mut conn, &row, "demo").map_err(failed("console user"))?;
+            added.push(sub);
         }
     }
     if added.is_empty() {
-        text.push_str(
-            "\nThe console users are already here (`lienganh user reset NAME` gives one a new password).\n",
-        );
+        text.push_str("\nThe database has console users already; the demo added none (`lienganh user reset NAME` gives one a new password).\n");
     } else {
         text.push_str(&format!(
             "\nWeb console: http://127.0.0.1:8080/console/ (users {}; the password of each: {password})\n",

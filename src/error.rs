@@ -7,11 +7,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The stable, machine-readable reason of an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     MalformedRequest,
@@ -72,7 +72,7 @@ impl ErrorCode {
 }
 
 /// One field that failed validation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FieldError {
     /// Where the problem is, such as `data.documents[2].quantity`.
     pub field: String,
@@ -149,6 +149,15 @@ impl ApiError {
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unauthorized, detail)
+    }
+
+    /// The error a problem body describes, as the API wrote it (a kept answer); a body that
+    /// is not one reads as a malformed request.
+    pub fn from_problem(body: &serde_json::Value) -> Self {
+        let code = serde_json::from_value(body["code"].clone()).unwrap_or(ErrorCode::MalformedRequest);
+        let detail = body["detail"].as_str().unwrap_or_default().to_owned();
+        let errors = serde_json::from_value(body["errors"].clone()).unwrap_or_default();
+        Self { code, detail, errors }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {

@@ -291,6 +291,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let report = actix_web::rt::System::new()
                 .block_on(lienganh::reminders::pass(&db, &node, at, &client))
                 .map_err(|e| e.detail)?;
+            let mut conn = db.write().map_err(|e| e.to_string())?;
+            let forgotten =
+                lienganh::service::users::forget_old_sessions(&mut conn, at).map_err(|e| e.detail)?;
+            drop(conn);
             out(&format!(
                 "reminders sent {}, cancelled {}, taken over {}, not sent {}; webhooks delivered {}, to retry {}, failed {}\n",
                 report.reminders_sent,
@@ -301,6 +305,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 report.webhooks_retried,
                 report.webhooks_failed
             ))?;
+            if forgotten > 0 {
+                out(&format!("console sessions removed {forgotten}\n"))?;
+            }
             if report.reminders_failed > 0 {
                 eprintln!(
                     "some reminders could not be sent; the log says why, and a later pass retries them"
@@ -313,6 +320,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let settings = settings()?;
             let (db, _) = lienganh::server::open_database(&settings)?;
             let mut conn = db.write().map_err(|e| e.to_string())?;
+            // Who did it, as the user events keep it.
+            let by = match std::env::var("USER") {
+                Ok(user) if !user.is_empty() => format!("command line ({user})"),
+                _ => "command line".to_owned(),
+            };
             match action {
                 UserAction::Add { username, name, agency, roles, password_stdin } => {
                     let agency = AgencyCode::parse(&agency)?;
@@ -320,20 +332,20 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     let password = read_password(password_stdin)?;
                     let user = users::NewUser { username, name, agency, roles, password };
                     let row = users::prepare(&user).map_err(refusal)?;
-                    users::add(&mut conn, &row).map_err(refusal)?;
+                    users::add(&mut conn, &row, &by).map_err(refusal)?;
                     out(&format!("added {} ({}, {})\n", row.username, row.agency_code, row.roles))?;
                 }
                 UserAction::Disable { username } => {
-                    users::set_disabled(&mut conn, &username, true).map_err(refusal)?;
+                    users::set_disabled(&mut conn, &username, true, &by).map_err(refusal)?;
                     out(&format!("disabled {username}; their sessions have ended\n"))?;
                 }
                 UserAction::Enable { username } => {
-                    users::set_disabled(&mut conn, &username, false).map_err(refusal)?;
+                    users::set_disabled(&mut conn, &username, false, &by).map_err(refusal)?;
                     out(&format!("enabled {username}\n"))?;
                 }
                 UserAction::Reset { username, password_stdin } => {
                     let hash = users::hash_password(&read_password(password_stdin)?).map_err(refusal)?;
-                    users::reset_password(&mut conn, &username, &hash).map_err(refusal)?;
+                    users::reset_password(&mut conn, &username, &hash, &by).map_err(refusal)?;
                     out(&format!("new password set for {username}; their sessions have ended\n"))?;
                 }
             }

@@ -157,6 +157,11 @@ pub async fn start_sweeper(settings: &Settings, state: web::Data<AppState>) -> R
                     Err(e) => tracing::error!(error = %e.detail, "calendar refresh failed"),
                 }
             }
+            if let Err(e) =
+                state.write(move |conn, _| crate::service::users::forget_old_sessions(conn, now)).await
+            {
+                tracing::error!(error = %e.detail, "removing old console sessions failed");
+            }
             running.store(false, Ordering::SeqCst);
         })
     })

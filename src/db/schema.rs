@@ -309,6 +309,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_events (id) {
+        id -> Text,
+        username -> Text,
+        action -> Text,
+        done_by -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         username -> Text,

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::fixed::Fixed;
-use super::schema::{sessions, users};
+use super::schema::{sessions, user_events, users};
 use super::{at_most_one, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -32,6 +32,38 @@ pub struct SessionRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub ended_at: Option<i64>,
+}
+
+/// One thing done to an account, kept for good.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = user_events)]
+pub struct UserEventRow {
+    pub id: String,
+    pub username: String,
+    /// `added`, `disabled`, `enabled`, `password_set`, `signed_in`, `refused` or `locked`.
+    pub action: String,
+    /// Who did it: an admin's username, `command line`, or the user signing in.
+    pub done_by: String,
+    pub at: i64,
+}
+
+pub fn record(conn: &mut DbConn, username: &str, action: &str, done_by: &str, at: i64) -> QueryResult<()> {
+    let id = uuid::Uuid::now_v7().to_string();
+    Fixed::new(
+        "INSERT INTO user_events (id, username, action, done_by, at) VALUES (?, ?, ?, ?, ?)",
+        &[(&id).into(), username.into(), action.into(), done_by.into(), at.into()],
+    )
+    .run(conn)
+    .map(|_| ())
+}
+
+/// The latest `limit` things done to any account, newest first.
+pub fn latest_events(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<UserEventRow>> {
+    user_events::table
+        .order((user_events::at.desc(), user_events::id.desc()))
+        .limit(limit)
+        .select(UserEventRow::as_select())
+        .load(conn)
 }
 
 pub fn insert(conn: &mut DbConn, row: &UserRow) -> QueryResult<()> {
@@ -144,16 +176,27 @@ pub fn live_session(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<Option<
 }
 
 pub fn end_session(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<()> {
-    Fixed::new("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL", &[at.into(), id.into()])
-        .run(conn)
-        .map(|_| ())
+    Fixed::new(
+        "UPDATE sessions SET ended_at = ?, expires_at = CASE WHEN expires_at > ? THEN ? ELSE expires_at END \
+         WHERE id = ? AND ended_at IS NULL",
+        &[at.into(), at.into(), at.into(), id.into()],
+    )
+    .run(conn)
+    .map(|_| ())
 }
 
 /// Ends every running session of a user (disabled, or given a new password).
 pub fn end_sessions_of(conn: &mut DbConn, username: &str, at: i64) -> QueryResult<usize> {
     Fixed::new(
-        "UPDATE sessions SET ended_at = ? WHERE username = ? AND ended_at IS NULL",
-        &[at.into(), username.into()],
+        "UPDATE sessions SET ended_at = ?, expires_at = CASE WHEN expires_at > ? THEN ? ELSE expires_at END \
+         WHERE username = ? AND ended_at IS NULL",
+        &[at.into(), at.into(), at.into(), username.into()],
     )
     .run(conn)
+}
+
+/// Removes the sessions that ended or expired before `before` (an ended session expires when it
+/// ends); how many went.
+pub fn forget_sessions(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
+    Fixed::new("DELETE FROM sessions WHERE expires_at < ?", &[before.into()]).run(conn)
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::db::agencies as agency_store;
 use crate::db::users::{self as store, SessionRow, UserRow};
 use crate::db::{is_unique_violation, write_transaction, DbConn};
-use crate::domain::{check_text, now, AgencyCode, Role};
+use crate::domain::{check_text, now, AgencyCode, AgencyKind, Role};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::workflow::engine::Actor;
 
@@ -86,12 +86,21 @@ pub fn roles_of(row: &UserRow) -> Vec<Role> {
 
 /// The actor a user acts as: the same identity an API token would carry.
 pub fn actor_of(row: &UserRow) -> ApiResult<Actor> {
+    let roles = roles_of(row);
+    if roles.is_empty() || roles.len() != row.roles.split(',').count() {
+        return Err(ApiError::forbidden(format!("the roles of {} are not all known", row.username)));
+    }
     Ok(Actor {
         sub: row.username.clone(),
         name: row.name.clone(),
         agency: AgencyCode::parse(&row.agency_code).map_err(ApiError::internal)?,
-        roles: roles_of(row),
+        roles,
     })
+}
+
+/// The latest things done to accounts, newest first, for the admin page.
+pub fn latest_events(conn: &mut DbConn, limit: i64) -> ApiResult<Vec<store::UserEventRow>> {
+    Ok(store::latest_events(conn, limit)?)
 }
 
 /// Checks a new user and hashes their password; no database work, so it can run anywhere.
@@ -130,21 +139,43 @@ pub fn prepare(user: &NewUser) -> ApiResult<UserRow> {
     })
 }
 
-/// Adds a user prepared by [`prepare`].
-pub fn add(conn: &mut DbConn, row: &UserRow) -> ApiResult<()> {
+/// Whether someone of `role` may belong to an agency of `kind`: a party's role only where it
+/// can act for its agency; an admin or an auditor, who read everything, only at the ministry's
+/// justice departments.
+fn fits(role: Role, kind: AgencyKind) -> bool {
+    match role {
+        Role::Admin | Role::Auditor => kind == AgencyKind::JusticeDepartment,
+        party => party.acts_for(kind),
+    }
+}
+
+/// Adds a user prepared by [`prepare`]; `by` is who adds them.
+pub fn add(conn: &mut DbConn, row: &UserRow, by: &str) -> ApiResult<()> {
     write_transaction(conn, |conn| {
-        if agency_store::find(conn, &row.agency_code)?.is_none() {
-            return Err(ApiError::validation(
-                "the user cannot be added",
-                vec![FieldError::new("agency", format!("no agency {}", row.agency_code))],
+        let invalid = |field: &str, reason: String| {
+            ApiError::validation("the user cannot be added", vec![FieldError::new(field, reason)])
+        };
+        let Some(agency) = agency_store::find(conn, &row.agency_code)? else {
+            return Err(invalid("agency", format!("no agency {}", row.agency_code)));
+        };
+        let kind: AgencyKind = agency.kind.parse().map_err(ApiError::internal)?;
+        if let Some(role) = roles_of(row).into_iter().find(|r| !fits(*r, kind)) {
+            return Err(invalid(
+                "roles",
+                format!("{} is not a role at a {} agency", role.as_str(), kind.as_str()),
             ));
         }
         match store::insert(conn, row) {
             Err(e) if is_unique_violation(&e) => {
-                Err(ApiError::new(ErrorCode::AlreadyExists, format!("user {} already exists", row.username)))
+                return Err(ApiError::new(
+                    ErrorCode::AlreadyExists,
+                    format!("user {} already exists", row.username),
+                ))
             }
-            other => Ok(other?),
+            other => other?,
         }
+        store::record(conn, &row.username, "added", by, row.created_at)?;
+        Ok(())
     })
 }
 
@@ -152,27 +183,29 @@ fn no_user(username: &str) -> ApiError {
     ApiError::not_found(format!("no user {username}"))
 }
 
-/// Disables a user (or enables them again) and ends their sessions.
-pub fn set_disabled(conn: &mut DbConn, username: &str, disabled: bool) -> ApiResult<()> {
+/// Disables a user (or enables them again) and ends their sessions; `by` is who does it.
+pub fn set_disabled(conn: &mut DbConn, username: &str, disabled: bool, by: &str) -> ApiResult<()> {
     let at = now().timestamp_micros();
     write_transaction(conn, |conn| {
         if !store::set_disabled(conn, username, disabled, at)? {
             return Err(no_user(username));
         }
         store::end_sessions_of(conn, username, at)?;
+        store::record(conn, username, if disabled { "disabled" } else { "enabled" }, by, at)?;
         Ok(())
     })
 }
 
 /// Gives a user a new password (hashed by [`hash_password`]), lifts a lock and ends their
 /// sessions.
-pub fn reset_password(conn: &mut DbConn, username: &str, hash: &str) -> ApiResult<()> {
+pub fn reset_password(conn: &mut DbConn, username: &str, hash: &str, by: &str) -> ApiResult<()> {
     let at = now().timestamp_micros();
     write_transaction(conn, |conn| {
         if !store::set_password(conn, username, hash, at)? {
             return Err(no_user(username));
         }
         store::end_sessions_of(conn, username, at)?;
+        store::record(conn, username, "password_set", by, at)?;
         Ok(())
     })
 }
@@ -187,8 +220,8 @@ pub enum SignIn {
     Session(SessionRow, Box<UserRow>),
     /// Wrong username or password, or a disabled user: the same answer for each.
     Refused,
-    /// Locked until this instant, in microseconds.
-    Locked(i64),
+    /// Locked after repeated failures (until a while has passed, or a new password).
+    Locked,
 }
 
 /// What a sign-in found before its password was checked, read on a read connection.
@@ -203,21 +236,24 @@ pub fn conclude_sign_in(conn: &mut DbConn, user: UserRow, matched: bool) -> ApiR
     write_transaction(conn, |conn| {
         // Read again in the write: a lock or a disable since the first read counts.
         let Some(current) = store::find(conn, &user.username)? else { return Ok(SignIn::Refused) };
-        if let Some(until) = current.locked_until.filter(|u| *u > at) {
-            return Ok(SignIn::Locked(until));
+        let name = current.username.as_str();
+        if current.locked_until.is_some_and(|u| u > at) {
+            store::record(conn, name, "refused_locked", name, at)?;
+            return Ok(SignIn::Locked);
         }
         if current.disabled || current.password_hash != user.password_hash {
+            store::record(conn, name, "refused", name, at)?;
             return Ok(SignIn::Refused);
         }
         if !matched {
-            store::failed_sign_in(conn, &current.username, LOCK_AFTER, at + LOCK_SECONDS * 1_000_000, at)?;
-            let after = store::find(conn, &current.username)?;
-            return Ok(match after.and_then(|u| u.locked_until).filter(|u| *u > at) {
-                Some(until) => SignIn::Locked(until),
-                None => SignIn::Refused,
-            });
+            store::failed_sign_in(conn, name, LOCK_AFTER, at + LOCK_SECONDS * 1_000_000, at)?;
+            let after = store::find(conn, name)?;
+            let locked = after.and_then(|u| u.locked_until).is_some_and(|u| u > at);
+            store::record(conn, name, if locked { "locked" } else { "refused" }, name, at)?;
+            return Ok(if locked { SignIn::Locked } else { SignIn::Refused });
         }
-        store::signed_in(conn, &current.username, at)?;
+        store::signed_in(conn, name, at)?;
+        store::record(conn, name, "signed_in", name, at)?;
         let session = SessionRow {
             id: Uuid::new_v4().to_string(),
             username: current.username.clone(),
@@ -238,4 +274,11 @@ pub fn session(conn: &mut DbConn, id: &str) -> ApiResult<Option<(SessionRow, Use
 pub fn sign_out(conn: &mut DbConn, session_id: &str) -> ApiResult<()> {
     let at = now().timestamp_micros();
     write_transaction(conn, |conn| Ok(store::end_session(conn, session_id, at)?))
+}
+
+/// Removes the sessions that ended or expired more than a day before `at`: nothing can open them, and
+/// the user events keep what happened.
+pub fn forget_old_sessions(conn: &mut DbConn, at: i64) -> ApiResult<usize> {
+    let before = at - 24 * 3600 * 1_000_000;
+    write_transaction(conn, |conn| Ok(store::forget_sessions(conn, before)?))
 }

@@ -7,7 +7,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::i18n::Lang;
-use super::layout::page;
+use super::layout::{columns, page};
 use super::session::{ConsoleError, ConsoleKeys, Signed};
 use crate::api::AppState;
 use crate::domain::{AgencyCode, Role};
@@ -22,6 +22,9 @@ fn admin_only(signed: &Signed) -> Result<(), ConsoleError> {
     }
 }
 
+/// The account events the page shows, newest first.
+const EVENTS_SHOWN: i64 = 100;
+
 fn back() -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/admin/users")).finish()
 }
@@ -30,7 +33,10 @@ fn back() -> HttpResponse {
 pub async fn users_page(state: web::Data<AppState>, signed: Signed) -> Result<Markup, ConsoleError> {
     admin_only(&signed)?;
     let lang = signed.lang;
-    let all = state.read(|conn, _| users::list(conn)).await.map_err(ConsoleError::api(lang))?;
+    let (all, events) = state
+        .read(|conn, _| Ok((users::list(conn)?, users::latest_events(conn, EVENTS_SHOWN)?)))
+        .await
+        .map_err(ConsoleError::api(lang))?;
     let csrf = signed.csrf.clone();
     Ok(page(
         lang,
@@ -99,6 +105,22 @@ pub async fn users_page(state: web::Data<AppState>, signed: Signed) -> Result<Ma
                     button.primary type="submit" { (lang.t("add_user")) }
                 }
             }
+            section.card aria-labelledby="account-events" {
+                h2 #account-events { (lang.t("account_events")) }
+                table.stack {
+                    (columns(lang, &["when", "username", "account_action", "done_by"]))
+                    tbody {
+                        @for e in &events {
+                            tr {
+                                td data-label=(lang.t("when")) { (lang.time(&crate::domain::local_rfc3339(e.at))) }
+                                td data-label=(lang.t("username")) { (e.username) }
+                                td data-label=(lang.t("account_action")) { (lang.account_action(&e.action)) }
+                                td data-label=(lang.t("done_by")) { (e.done_by) }
+                            }
+                        }
+                    }
+                }
+            }
         },
     ))
 }
@@ -130,7 +152,8 @@ pub async fn add_user(
     let user =
         NewUser { username: get("username"), name: get("name"), agency, roles, password: get("password") };
     let row = state.compute(move |_| users::prepare(&user)).await.map_err(ConsoleError::api(lang))?;
-    state.write(move |conn, _| users::add(conn, &row)).await.map_err(ConsoleError::api(lang))?;
+    let by = signed.actor.sub.clone();
+    state.write(move |conn, _| users::add(conn, &row, &by)).await.map_err(ConsoleError::api(lang))?;
     Ok(back())
 }
 
@@ -144,6 +167,7 @@ pub struct CsrfForm {
 pub struct PasswordForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
     password: String,
 }
 
@@ -158,8 +182,9 @@ async fn set_disabled(
     admin_only(&signed)?;
     signed.check_csrf(&keys, csrf)?;
     let lang = signed.lang;
+    let by = signed.actor.sub.clone();
     state
-        .write(move |conn, _| users::set_disabled(conn, &username, disabled))
+        .write(move |conn, _| users::set_disabled(conn, &username, disabled, &by))
         .await
         .map_err(ConsoleError::api(lang))?;
     Ok(back())
@@ -208,8 +233,9 @@ pub async fn reset_password(
     let hash =
         state.compute(move |_| users::hash_password(&password)).await.map_err(ConsoleError::api(lang))?;
     let username = username.into_inner();
+    let by = signed.actor.sub.clone();
     state
-        .write(move |conn, _| users::reset_password(conn, &username, &hash))
+        .write(move |conn, _| users::reset_password(conn, &username, &hash, &by))
         .await
         .map_err(ConsoleError::api(lang))?;
     Ok(back())

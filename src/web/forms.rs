@@ -2,6 +2,8 @@
 //! read back from what the form posts: dates with a date picker, money as the language writes
 //! it, manifests as tables of lines, receipts as one choice per line of the manifest.
 
+use std::collections::HashMap;
+
 use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 
@@ -19,6 +21,9 @@ const MAX_LINES: usize = crate::workflow::data::MAX_ITEMS;
 pub fn posted_value(posted: &[(String, String)], name: &str) -> String {
     posted.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default()
 }
+
+/// The parts of a manifest's line, as its table's columns.
+const ITEM_PARTS: [&str; 5] = ["description", "quantity", "unit", "seal", "declared_value"];
 
 /// The posted name of a field of the step's data.
 fn name_of(field: &str) -> String {
@@ -44,6 +49,7 @@ pub fn step_form(
         form.step method="post" action={ "/console/instances/" (instance_id) "/steps" } {
             h3 { (lang.pick(&t.title_vi, &t.title_en)) }
             input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="lang" value=(lang.code());
             input type="hidden" name="transition" value=(t.name);
             input type="hidden" name="expected_version" value=(version);
             (fields(lang, &t.data, &t.name, prior))
@@ -198,8 +204,12 @@ pub fn describe(lang: Lang, item: &Value) -> String {
 /// out; what does not read as its type is passed on as typed, for the step's own checks to
 /// refuse with their reason.
 pub fn read(lang: Lang, fields: &[DataField], posted: &[(String, String)]) -> Map<String, Value> {
-    let get =
-        |name: &str| posted.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
+    // Each posted name once, the first value it was given.
+    let mut by_name: HashMap<&str, &str> = HashMap::with_capacity(posted.len());
+    for (k, v) in posted {
+        by_name.entry(k.as_str()).or_insert(v.trim());
+    }
+    let get = |name: &str| by_name.get(name).copied().filter(|v| !v.is_empty());
     let mut data = Map::new();
     for f in fields {
         let name = name_of(&f.name);
@@ -218,26 +228,23 @@ pub fn read(lang: Lang, fields: &[DataField], posted: &[(String, String)]) -> Ma
                 other => json!(other),
             }),
             DataType::Items => {
+                // Every line the form has, in order; one past the most allowed is kept, for the
+                // step's check to refuse the manifest as too long rather than cut it.
                 let mut lines = Vec::new();
-                for i in 0..MAX_LINES {
+                for i in 0..=MAX_LINES {
                     let part = |p: &str| get(&line_name(&f.name, i, p));
-                    if ["description", "quantity", "unit", "seal", "declared_value"]
-                        .iter()
-                        .all(|p| posted.iter().all(|(k, _)| k != &line_name(&f.name, i, p)))
-                    {
+                    if ITEM_PARTS.iter().all(|p| !by_name.contains_key(line_name(&f.name, i, p).as_str())) {
                         break;
                     }
                     let mut line = Map::new();
-                    for p in ["description", "quantity", "unit", "seal"] {
+                    for p in ITEM_PARTS {
                         if let Some(v) = part(p) {
-                            line.insert(
-                                p.into(),
-                                json!(if p == "quantity" { lang.read_money(v) } else { v.to_owned() }),
-                            );
+                            let value = match p {
+                                "quantity" | "declared_value" => lang.read_money(v),
+                                _ => v.to_owned(),
+                            };
+                            line.insert(p.into(), json!(value));
                         }
-                    }
-                    if let Some(v) = part("declared_value") {
-                        line.insert("declared_value".into(), json!(lang.read_money(v)));
                     }
                     if !line.is_empty() {
                         lines.push(Value::Object(line));
@@ -247,7 +254,7 @@ pub fn read(lang: Lang, fields: &[DataField], posted: &[(String, String)]) -> Ma
             }
             DataType::Receipt => {
                 let mut lines = Vec::new();
-                for n in 1..=MAX_LINES {
+                for n in 1..=MAX_LINES + 1 {
                     let Some(status) = get(&line_name(&f.name, n, "status")) else { break };
                     let mut line = json!({"item": n, "status": status});
                     if let Some(note) = get(&line_name(&f.name, n, "note")) {

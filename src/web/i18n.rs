@@ -25,11 +25,15 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("sign_out", "Đăng xuất", "Sign out"),
     ("username", "Tên đăng nhập", "Username"),
     ("password", "Mật khẩu", "Password"),
-    ("refused", "Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."),
     (
-        "locked",
-        "Tài khoản tạm khóa do đăng nhập sai nhiều lần. Thử lại sau",
-        "The account is locked after repeated failures. Try again after",
+        "refused",
+        "Sai tên đăng nhập hoặc mật khẩu. Sau 5 lần sai liên tiếp, tài khoản bị tạm khóa 15 phút.",
+        "Wrong username or password. After 5 failures in a row the account is locked for 15 minutes.",
+    ),
+    (
+        "busy",
+        "Hệ thống đang bận. Vui lòng thử lại sau ít phút.",
+        "The service is busy. Please try again in a few minutes.",
     ),
     ("form_expired", "Biểu mẫu đã hết hạn. Vui lòng thử lại.", "The form has expired. Please try again."),
     ("deadlines_due", "Hạn phải xử lý", "Deadlines to meet"),
@@ -157,6 +161,10 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Late and overdue steps by agency",
     ),
     ("on_time", "Đúng hạn", "On time"),
+    ("more", "Trang sau", "Next page"),
+    ("account_events", "Nhật ký tài khoản", "Account events"),
+    ("account_action", "Việc", "What"),
+    ("done_by", "Người thực hiện", "Done by"),
     ("total", "Tổng:", "All of"),
     ("late", "Trễ hạn", "Late"),
     ("overdue_now", "Đang quá hạn", "Overdue now"),
@@ -209,6 +217,22 @@ const OPTIONS: &[(&str, &str, &str)] = &[
 ];
 
 impl Lang {
+    /// What was done to an account, as the admin page names it.
+    pub fn account_action(self, action: &str) -> String {
+        let (vi, en) = match action {
+            "added" => ("Tạo tài khoản", "Added"),
+            "disabled" => ("Khóa tài khoản", "Disabled"),
+            "enabled" => ("Mở lại tài khoản", "Enabled"),
+            "password_set" => ("Đặt mật khẩu mới", "New password"),
+            "signed_in" => ("Đăng nhập", "Signed in"),
+            "refused" => ("Đăng nhập bị từ chối", "Sign-in refused"),
+            "locked" => ("Tạm khóa do sai nhiều lần", "Locked after failures"),
+            "refused_locked" => ("Đăng nhập khi đang tạm khóa", "Sign-in while locked"),
+            other => (other, other),
+        };
+        self.pick(vi, en).to_owned()
+    }
+
     /// A choice of a definition, named in this language.
     pub fn option(self, value: &str) -> String {
         OPTIONS.iter().find(|(k, _, _)| *k == value).map_or_else(
@@ -302,16 +326,33 @@ impl Lang {
             Lang::Vi => ('.', ','),
             Lang::En => (',', '.'),
         };
-        let cleaned: String = typed
-            .trim()
-            .chars()
-            .filter(|c| *c != group && !c.is_whitespace())
-            .map(|c| if c == point { '.' } else { c })
-            .collect();
-        if cleaned.parse::<Decimal>().is_ok() {
+        let compact: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+        let (whole, fraction) = match compact.split_once(point) {
+            Some((w, f)) => (w, Some(f)),
+            None => (compact.as_str(), None),
+        };
+        // Separators only between groups of three digits, the first of one to three.
+        let groups: Vec<&str> = whole.trim_start_matches('-').split(group).collect();
+        let grouped = groups.len() == 1
+            || (!groups[0].is_empty() && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3));
+        let mut cleaned = whole.replace(group, "");
+        if let Some(f) = fraction {
+            cleaned.push('.');
+            cleaned.push_str(f);
+        }
+        if grouped && cleaned.parse::<Decimal>().is_ok() {
             cleaned
         } else {
             typed.trim().to_owned()
+        }
+    }
+
+    /// The language a posted form was written in (its hidden `lang`), if it names one.
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "vi" => Some(Lang::Vi),
+            "en" => Some(Lang::En),
+            _ => None,
         }
     }
 
@@ -363,6 +404,11 @@ mod tests {
         assert_eq!(Lang::Vi.read_money(" 15.000.000,5 "), "15000000.5");
         assert_eq!(Lang::En.read_money("15,000,000.5"), "15000000.5");
         assert_eq!(Lang::Vi.read_money("mười lăm"), "mười lăm");
+        // A separator out of place is not taken for grouping: left as typed, for the checks.
+        assert_eq!(Lang::Vi.read_money("1.50.000"), "1.50.000");
+        assert_eq!(Lang::Vi.read_money("1.5"), "1.5");
+        assert_eq!(Lang::En.read_money("1,5"), "1,5");
+        assert_eq!(Lang::Vi.read_money("-1.000,25"), "-1000.25");
         assert_eq!(Lang::Vi.date(NaiveDate::from_ymd_opt(2026, 9, 9).unwrap()), "09/09/2026");
         assert_eq!(Lang::Vi.time("2026-12-01T01:30:00Z"), "08:30 01/12/2026");
     }

@@ -17,6 +17,8 @@ use crate::workflow::registry::Registry;
 
 /// Most deadlines and notifications the page shows.
 const SHOWN: i64 = 200;
+/// Most pages of the agency's deadlines read to find the user's.
+const PAGES: usize = 10;
 
 /// Whether the deadline waits on someone with the actor's roles (no roles named: anyone there).
 fn mine(actor: &Actor, d: &Deadline) -> bool {
@@ -39,17 +41,26 @@ pub async fn inbox_page(state: web::Data<AppState>, signed: Signed) -> Result<Ma
     let actor = signed.actor.clone();
     let (deadlines, unread) = state
         .read(move |conn, _| {
-            let q = deadlines::Query {
-                status: Some(StatusFilter::Open),
-                agency: Some(actor.agency.clone()),
-                limit: SHOWN,
-                ..Default::default()
-            };
-            let due = deadlines::list(conn, &actor, q)?
-                .items
-                .into_iter()
-                .filter(|d| mine(&actor, d))
-                .collect::<Vec<_>>();
+            // The agency's open deadlines, soonest first, page by page until the page is full
+            // of those waiting on the user's roles.
+            let mut due = Vec::new();
+            let mut cursor = None;
+            for _ in 0..PAGES {
+                let q = deadlines::Query {
+                    status: Some(StatusFilter::Open),
+                    agency: Some(actor.agency.clone()),
+                    cursor,
+                    limit: SHOWN,
+                    ..Default::default()
+                };
+                let page = deadlines::list(conn, &actor, q)?;
+                due.extend(page.items.into_iter().filter(|d| mine(&actor, d)));
+                cursor = page.next_cursor;
+                if cursor.is_none() || due.len() >= SHOWN as usize {
+                    break;
+                }
+            }
+            due.truncate(SHOWN as usize);
             let unread = inbox::list(conn, &actor, true, None, SHOWN)?.items;
             Ok((due, unread))
         })

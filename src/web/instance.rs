@@ -294,7 +294,8 @@ pub async fn take_step(
         .map(|t| t.data.clone())
         .unwrap_or_default();
     let comment = Some(get("comment")).filter(|c| !c.trim().is_empty());
-    let data = forms::read(lang, &fields, &posted);
+    // Read as the form was written, whatever the language is now.
+    let data = forms::read(Lang::from_code(&get("lang")).unwrap_or(lang), &fields, &posted);
     let step = FireTransition { transition, expected_version, data, comment };
     let actor = signed.actor.clone();
     state
@@ -306,13 +307,33 @@ pub async fn take_step(
         .finish())
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub struct PageQuery {
+    /// Where the page starts: the `next_cursor` of the one before.
+    after: Option<String>,
+}
+
+/// Instances a page of the list shows.
+const LISTED: i64 = 100;
+
 #[get("/instances")]
-pub async fn instances_page(state: web::Data<AppState>, signed: Signed) -> Result<Markup, ConsoleError> {
+pub async fn instances_page(
+    state: web::Data<AppState>,
+    signed: Signed,
+    q: web::Query<PageQuery>,
+) -> Result<Markup, ConsoleError> {
     let lang = signed.lang;
     let actor = signed.actor.clone();
+    let cursor = match q.into_inner().after.filter(|a| !a.is_empty()) {
+        Some(a) => Some(
+            a.parse()
+                .map_err(|_| ConsoleError::Api(ApiError::bad_request("after is an instance id"), lang))?,
+        ),
+        None => None,
+    };
     let listed = state
         .read(move |conn, rules| {
-            let q = ListQuery { open: Some(true), limit: 100, ..Default::default() };
+            let q = ListQuery { open: Some(true), cursor, limit: LISTED, ..Default::default() };
             instances::list(conn, &rules.registry, &actor, q)
         })
         .await
@@ -344,6 +365,9 @@ pub async fn instances_page(state: web::Data<AppState>, signed: Signed) -> Resul
                             }
                         }
                     }
+                }
+                @if let Some(next) = &listed.next_cursor {
+                    p { a href={ "/console/instances?after=" (next) } rel="next" { (lang.t("more")) " →" } }
                 }
             }
         },

@@ -15,7 +15,11 @@ use super::i18n::Lang;
 use super::layout::page;
 use super::session::{cookie, removal, ConsoleError, ConsoleKeys, Signed, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::api::AppState;
+use crate::error::{ApiError, ErrorCode};
 use crate::service::users::{self, SignIn, MAX_PASSWORD};
+
+/// The longest a sign-in waits for its turn to hash before it is told to try again.
+const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A hash no password matches, checked when the username is unknown so that an unknown user
 /// takes as long to refuse as a known one.
@@ -24,10 +28,32 @@ const NO_USER_HASH: &str =
 
 #[derive(Debug, Deserialize)]
 pub struct SignInForm {
+    #[serde(default)]
     username: String,
+    #[serde(default)]
     password: String,
     #[serde(default)]
     csrf: String,
+    /// The console page to go to once signed in.
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// `next` when it is a page of this console (a path, never another site), else none.
+fn page_to_return_to(next: &str) -> Option<&str> {
+    let ok = next.len() <= 512
+        && next.starts_with("/console/")
+        && !next.starts_with("/console/login")
+        && !next.contains("//")
+        && !next.contains('\\')
+        && next.bytes().all(|b| b.is_ascii_graphic());
+    ok.then_some(next)
 }
 
 #[derive(Debug, Deserialize)]
@@ -36,7 +62,7 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-fn form(lang: Lang, token: &str, problem: Option<String>) -> maud::Markup {
+fn form(lang: Lang, token: &str, next: Option<&str>, problem: Option<String>) -> maud::Markup {
     page(
         lang,
         None,
@@ -47,6 +73,7 @@ fn form(lang: Lang, token: &str, problem: Option<String>) -> maud::Markup {
                 @if let Some(problem) = problem { p.problem role="alert" { (problem) } }
                 form method="post" action="/console/login" {
                     input type="hidden" name="csrf" value=(token);
+                    @if let Some(next) = next { input type="hidden" name="next" value=(next); }
                     label for="username" { (lang.t("username")) }
                     input type="text" id="username" name="username" autocomplete="username" required
                         autocapitalize="none" maxlength="64";
@@ -65,6 +92,7 @@ fn show(
     req: &HttpRequest,
     lang: Lang,
     status: actix_web::http::StatusCode,
+    next: Option<&str>,
     problem: Option<String>,
 ) -> HttpResponse {
     let mut bytes = [0u8; 32];
@@ -73,14 +101,16 @@ fn show(
     HttpResponse::build(status)
         .cookie(cookie(req, LOGIN_COOKIE, token.clone(), "/console/login"))
         .content_type("text/html; charset=utf-8")
-        .body(form(lang, &token, problem).into_string())
+        .body(form(lang, &token, next, problem).into_string())
 }
 
 #[get("/login")]
-pub async fn login_page(req: HttpRequest) -> HttpResponse {
-    show(&req, Lang::of(&req), actix_web::http::StatusCode::OK, None)
+pub async fn login_page(req: HttpRequest, q: web::Query<NextQuery>) -> HttpResponse {
+    show(&req, Lang::of(&req), actix_web::http::StatusCode::OK, page_to_return_to(&q.next), None)
 }
 
+/// Signs in. A wrong password, an unknown or disabled user and a locked account all get the
+/// same answer, after the same hashing, so that the answer tells nobody which accounts exist.
 #[post("/login")]
 pub async fn login(
     req: HttpRequest,
@@ -90,17 +120,15 @@ pub async fn login(
 ) -> Result<HttpResponse, ConsoleError> {
     let lang = Lang::of(&req);
     let posted = posted.into_inner();
+    let next = page_to_return_to(&posted.next).map(str::to_owned);
     let expected = req.cookie(LOGIN_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
     if expected.is_empty() || expected != posted.csrf {
-        return Ok(show(
-            &req,
-            lang,
-            actix_web::http::StatusCode::FORBIDDEN,
-            Some(lang.t("form_expired").into()),
-        ));
+        let status = actix_web::http::StatusCode::FORBIDDEN;
+        return Ok(show(&req, lang, status, next.as_deref(), Some(lang.t("form_expired").into())));
     }
     let refused = |req: &HttpRequest| {
-        show(req, lang, actix_web::http::StatusCode::UNAUTHORIZED, Some(lang.t("refused").into()))
+        let status = actix_web::http::StatusCode::UNAUTHORIZED;
+        show(req, lang, status, next.as_deref(), Some(lang.t("refused").into()))
     };
     let username = posted.username.trim().to_owned();
     if users::check_username(&username).is_err() || posted.password.chars().count() > MAX_PASSWORD {
@@ -108,12 +136,14 @@ pub async fn login(
     }
     let found =
         state.read(move |conn, _| users::find(conn, &username)).await.map_err(ConsoleError::api(lang))?;
-    let now = crate::domain::now().timestamp_micros();
-    if let Some(until) = found.as_ref().and_then(|u| u.locked_until).filter(|u| *u > now) {
-        return Ok(locked(&req, lang, until));
-    }
     let hash = found.as_ref().map_or(NO_USER_HASH.to_owned(), |u| u.password_hash.clone());
     let password = posted.password;
+    // Hashing is slow and takes memory on purpose: a few at a time, the others wait their turn
+    // (and are told to come back when the wait is long), so a flood of sign-ins cannot take
+    // the threads the pages read with.
+    let Ok(Ok(_turn)) = tokio::time::timeout(HASHING_WAIT, keys.hashing.acquire()).await else {
+        return Err(ConsoleError::Api(ApiError::new(ErrorCode::ServiceUnavailable, lang.t("busy")), lang));
+    };
     let matched = state
         .compute(move |_| Ok(users::password_matches(&password, &hash)))
         .await
@@ -125,26 +155,22 @@ pub async fn login(
         .map_err(ConsoleError::api(lang))?;
     match outcome {
         SignIn::Session(session, user) => {
+            // A session the browser still held (someone else's, on a shared computer) ends.
+            if let Some(old) = req.cookie(SESSION_COOKIE).and_then(|c| keys.session_of(c.value())) {
+                state
+                    .write(move |conn, _| users::sign_out(conn, &old))
+                    .await
+                    .map_err(ConsoleError::api(lang))?;
+            }
             let value = keys.issue(&user, &session).map_err(ConsoleError::api(lang))?;
             Ok(HttpResponse::SeeOther()
                 .cookie(cookie(&req, SESSION_COOKIE, value, "/console"))
                 .cookie(removal(&req, LOGIN_COOKIE, "/console/login"))
-                .insert_header((header::LOCATION, "/console/inbox"))
+                .insert_header((header::LOCATION, next.as_deref().unwrap_or("/console/inbox")))
                 .finish())
         }
-        SignIn::Refused => Ok(refused(&req)),
-        SignIn::Locked(until) => Ok(locked(&req, lang, until)),
+        SignIn::Refused | SignIn::Locked => Ok(refused(&req)),
     }
-}
-
-fn locked(req: &HttpRequest, lang: Lang, until: i64) -> HttpResponse {
-    let at = lang.time(&crate::domain::local_rfc3339(until));
-    show(
-        req,
-        lang,
-        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-        Some(format!("{} {at}.", lang.t("locked"))),
-    )
 }
 
 #[post("/logout")]

@@ -9,6 +9,7 @@ use actix_web::{get, post, web, HttpResponse};
 use maud::{html, Markup};
 use rand::RngCore;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::forms;
 use super::i18n::Lang;
@@ -113,6 +114,7 @@ pub async fn form_page(
             form.card.step method="post" action={ "/console/new/" (def.id) } {
                 input type="hidden" name="csrf" value=(signed.csrf);
                 input type="hidden" name="form_key" value=(hex::encode(key));
+                input type="hidden" name="lang" value=(lang.code());
                 fieldset {
                     legend { (lang.t("parties")) }
                     @for p in &def.parties {
@@ -181,17 +183,26 @@ pub async fn start(
     let req = CreateInstance {
         workflow: def.id.clone(),
         parties,
-        data: forms::read(lang, &def.create.data, &posted),
+        // Read as the form was written, whatever the language is now.
+        data: forms::read(Lang::from_code(&get("lang")).unwrap_or(lang), &def.create.data, &posted),
         case_id: None,
         reference_date: None,
     };
-    let key =
-        IdempotencyKey::parse(&format!("console-{}", get("form_key"))).map_err(ConsoleError::api(lang))?;
     let fingerprint = idempotency::fingerprint(
         "POST",
         "/api/v1/instances",
         &serde_json::to_value(&req).map_err(|e| ConsoleError::Api(ApiError::internal(e), lang))?,
     );
+    // The key is the form's and what it holds: the same form posted twice is one request, and
+    // a form corrected after a refusal is a new one.
+    let form_key = get("form_key");
+    if form_key.len() != 32 || !form_key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ConsoleError::Api(ApiError::forbidden(lang.t("form_expired")), lang));
+    }
+    let digest =
+        Sha256::new().chain_update(&form_key).chain_update(b"\0").chain_update(&fingerprint).finalize();
+    let key = IdempotencyKey::parse(&format!("console-{}", &hex::encode(digest)[..40]))
+        .map_err(ConsoleError::api(lang))?;
     let actor = signed.actor.clone();
     let reply = state
         .write(move |conn, rules| {
@@ -201,10 +212,14 @@ pub async fn start(
         .map_err(ConsoleError::api(lang))?;
     let id = match reply.body {
         Body::Fresh { value, .. } => value.id,
-        Body::Replayed(json) => serde_json::from_str::<Value>(&json)
-            .ok()
-            .and_then(|v| v["id"].as_str().map(str::to_owned))
-            .ok_or_else(|| ConsoleError::Api(ApiError::internal("a kept answer without an id"), lang))?,
+        // The first post's answer: the instance it started, or the refusal it got.
+        Body::Replayed(json) => match serde_json::from_str::<Value>(&json) {
+            Ok(v) if (200..300).contains(&reply.status) && v["id"].is_string() => {
+                v["id"].as_str().unwrap_or_default().to_owned()
+            }
+            Ok(v) => return Err(ConsoleError::Api(ApiError::from_problem(&v), lang)),
+            Err(e) => return Err(ConsoleError::Api(ApiError::internal(e), lang)),
+        },
     };
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/console/instances/{id}")))

@@ -24,7 +24,7 @@ fn text<'a>(i: &'a Instance, key: &str) -> &'a str {
 pub async fn procuracy_page(state: web::Data<AppState>, signed: Signed) -> Result<Markup, ConsoleError> {
     let lang = signed.lang;
     let actor = signed.actor.clone();
-    let (issued, replies) = state
+    let (issued, to_assess, replies) = state
         .read(move |conn, rules| {
             let q = ListQuery {
                 workflow: Some(WORKFLOW.into()),
@@ -33,6 +33,15 @@ pub async fn procuracy_page(state: web::Data<AppState>, signed: Signed) -> Resul
                 ..Default::default()
             };
             let issued = instances::list(conn, &rules.registry, &actor, q)?.items;
+            // Answers waiting for the inspector, however old the instrument.
+            let q = ListQuery {
+                workflow: Some(WORKFLOW.into()),
+                state: Some("answered".into()),
+                party: Some(actor.agency.clone()),
+                limit: SHOWN,
+                ..Default::default()
+            };
+            let answered = instances::list(conn, &rules.registry, &actor, q)?.items;
             let q = deadlines::Query {
                 status: Some(StatusFilter::Open),
                 workflow: Some(WORKFLOW.into()),
@@ -40,7 +49,7 @@ pub async fn procuracy_page(state: web::Data<AppState>, signed: Signed) -> Resul
                 ..Default::default()
             };
             let replies: Vec<Deadline> = deadlines::list(conn, &actor, q)?.items;
-            Ok((issued, replies))
+            Ok((issued, answered, replies))
         })
         .await
         .map_err(ConsoleError::api(lang))?;
@@ -51,8 +60,7 @@ pub async fn procuracy_page(state: web::Data<AppState>, signed: Signed) -> Resul
             .and_then(|d| d.state(s))
             .map_or_else(|| s.to_owned(), |st| lang.pick(&st.title_vi, &st.title_en).to_owned())
     };
-    let issued_by_id = |id: &str| issued.iter().find(|i| i.id == id);
-    let to_assess: Vec<&Instance> = issued.iter().filter(|i| i.state == "answered").collect();
+    let issued_by_id = |id: &str| issued.iter().chain(&to_assess).find(|i| i.id == id);
     let late = replies.iter().filter(|d| d.overdue).count();
     Ok(page(
         lang,

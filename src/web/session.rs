@@ -54,8 +54,18 @@ pub struct ConsoleKeys {
     decoding: DecodingKey,
     validation: Validation,
     issuer: String,
-    /// The HMAC of CSRF tokens, keyed with the secret.
+    /// The HMAC of CSRF tokens, keyed with a key of its own derived from the secret.
     mac: Hmac<Sha256>,
+    /// Turns to hash a password: as many at once as there are cores.
+    pub hashing: tokio::sync::Semaphore,
+}
+
+/// A key of its own for `purpose`, derived from the service's secret, so that what the console
+/// signs is never valid as an API token, whatever the configured audiences.
+fn derived(secret: &[u8], purpose: &str) -> Result<Vec<u8>, String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|e| e.to_string())?;
+    mac.update(purpose.as_bytes());
+    Ok(mac.finalize().into_bytes().to_vec())
 }
 
 impl ConsoleKeys {
@@ -65,12 +75,16 @@ impl ConsoleKeys {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        let session = derived(secret, "lienganh console session v1")?;
+        let csrf = derived(secret, "lienganh console csrf v1")?;
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Ok(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            encoding: EncodingKey::from_secret(&session),
+            decoding: DecodingKey::from_secret(&session),
             validation,
             issuer: issuer.to_owned(),
-            mac: Hmac::<Sha256>::new_from_slice(secret).map_err(|e| e.to_string())?,
+            mac: Hmac::<Sha256>::new_from_slice(&csrf).map_err(|e| e.to_string())?,
+            hashing: tokio::sync::Semaphore::new(cores),
         })
     }
 
@@ -97,7 +111,7 @@ impl ConsoleKeys {
     }
 
     /// The session a cookie names, if its signature, issuer, audience and times hold.
-    fn session_of(&self, cookie: &str) -> Option<String> {
+    pub fn session_of(&self, cookie: &str) -> Option<String> {
         decode::<SessionClaims>(cookie, &self.decoding, &self.validation).ok().map(|d| d.claims.sid)
     }
 
@@ -141,8 +155,8 @@ pub fn removal<'a>(req: &HttpRequest, name: &'a str, path: &'a str) -> Cookie<'a
 /// Why a console page is not shown.
 #[derive(Debug)]
 pub enum ConsoleError {
-    /// No live session: to the sign-in page.
-    SignIn,
+    /// No live session: to the sign-in page, and back to this page (a GET) once signed in.
+    SignIn(Option<String>),
     /// A refusal of the use case, shown as a page in the user's language.
     Api(ApiError, Lang),
 }
@@ -156,7 +170,7 @@ impl ConsoleError {
 impl std::fmt::Display for ConsoleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::SignIn => f.write_str("not signed in"),
+            Self::SignIn(_) => f.write_str("not signed in"),
             Self::Api(e, _) => write!(f, "{}", e.code.as_str()),
         }
     }
@@ -165,15 +179,22 @@ impl std::fmt::Display for ConsoleError {
 impl ResponseError for ConsoleError {
     fn status_code(&self) -> actix_web::http::StatusCode {
         match self {
-            Self::SignIn => actix_web::http::StatusCode::SEE_OTHER,
+            Self::SignIn(_) => actix_web::http::StatusCode::SEE_OTHER,
             Self::Api(e, _) => e.code.status_and_title().0,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::SignIn => {
-                HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/login")).finish()
+            Self::SignIn(next) => {
+                let location = match next {
+                    Some(next) => format!(
+                        "/console/login?{}",
+                        serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+                    ),
+                    None => "/console/login".to_owned(),
+                };
+                HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
             }
             Self::Api(e, lang) => HttpResponse::build(self.status_code())
                 .content_type("text/html; charset=utf-8")
@@ -217,15 +238,19 @@ impl FromRequest for Signed {
             .as_ref()
             .zip(req.cookie(SESSION_COOKIE))
             .and_then(|(keys, cookie)| keys.session_of(cookie.value()));
+        // A page asked for is a page to come back to; a form posted is not.
+        let here = (req.method() == actix_web::http::Method::GET && req.path() != "/console/").then(|| {
+            req.uri().path_and_query().map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned())
+        });
         Box::pin(async move {
             let (Some(keys), Some(state), Some(sid)) = (keys, state, sid) else {
-                return Err(ConsoleError::SignIn);
+                return Err(ConsoleError::SignIn(here));
             };
             let found = state
                 .read(move |conn, _| users::session(conn, &sid))
                 .await
                 .map_err(ConsoleError::api(lang))?;
-            let Some((session, user)) = found else { return Err(ConsoleError::SignIn) };
+            let Some((session, user)) = found else { return Err(ConsoleError::SignIn(here)) };
             let actor = users::actor_of(&user).map_err(ConsoleError::api(lang))?;
             Ok(Signed { csrf: keys.csrf(&session.id), actor, session_id: session.id, lang })
         })

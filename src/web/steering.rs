@@ -50,6 +50,9 @@ fn scheduled(i: &Instance) -> Option<DateTime<chrono_tz::Tz>> {
     DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Ho_Chi_Minh))
 }
 
+/// Years a calendar or a report may be asked for, as the reports' periods.
+const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
 fn first_of(month: Option<&str>, lang: Lang) -> Result<NaiveDate, ConsoleError> {
     match month {
         None => {
@@ -57,10 +60,18 @@ fn first_of(month: Option<&str>, lang: Lang) -> Result<NaiveDate, ConsoleError> 
             Ok(today.with_day(1).unwrap_or(today))
         }
         Some(m) => NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-            .map_err(|_| ConsoleError::Api(ApiError::bad_request("month is YYYY-MM"), lang)),
+            .ok()
+            .filter(|d| YEARS.contains(&d.year()))
+            .ok_or_else(|| {
+                ConsoleError::Api(
+                    ApiError::bad_request("month is YYYY-MM, of a year from 2000 to 2100"),
+                    lang,
+                )
+            }),
     }
 }
 
+/// The first of the month `months` after the one `first` starts (the year stays in bounds).
 fn add_months(first: NaiveDate, months: i32) -> NaiveDate {
     let index = first.year() * 12 + first.month0() as i32 + months;
     NaiveDate::from_ymd_opt(index.div_euclid(12), index.rem_euclid(12) as u32 + 1, 1).unwrap_or(first)
@@ -232,12 +243,23 @@ async fn read_reports(
     let actor = signed.actor.clone();
     state
         .read(move |conn, _| {
-            let agency = match asked {
-                Some(a) => Some(a),
-                None => province_office(conn, &actor)?,
-            };
             let period = Period::parse(Some(year), None, None)?;
-            let enforcement = reports::enforcement(conn, &actor, agency.clone(), period, true)?;
+            // Unasked, the province's office when the user may read it, else all they may.
+            let (agency, enforcement) = match asked {
+                Some(a) => (Some(a.clone()), reports::enforcement(conn, &actor, Some(a), period, true)?),
+                None => match province_office(conn, &actor)? {
+                    Some(office) => {
+                        match reports::enforcement(conn, &actor, Some(office.clone()), period, true) {
+                            Ok(report) => (Some(office), report),
+                            Err(e) if e.code == crate::error::ErrorCode::NotFound => {
+                                (None, reports::enforcement(conn, &actor, None, period, true)?)
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    None => (None, reports::enforcement(conn, &actor, None, period, true)?),
+                },
+            };
             let period = Period::parse(Some(year), None, None)?;
             let coordination = reports::coordination(conn, &actor, agency, period)?;
             Ok((enforcement, coordination))

@@ -46,6 +46,7 @@ pub struct Page {
     pub status: u16,
     pub location: Option<String>,
     pub set_cookies: Vec<Cookie<'static>>,
+    pub headers: reqwest::header::HeaderMap,
     pub body: String,
 }
 
@@ -94,7 +95,8 @@ impl<'a> Browser<'a> {
         }
         let status = r.status().as_u16();
         let location = r.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
-        Page { status, location, set_cookies, body: r.text().await.unwrap() }
+        let headers = r.headers().clone();
+        Page { status, location, set_cookies, headers, body: r.text().await.unwrap() }
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
@@ -136,7 +138,10 @@ async fn a_session_carries_the_api_claims_and_ends_at_sign_out() {
 
         // Pages need a session: to the sign-in form, whose own cookie is strict.
         let page = browser.get("/console/inbox").await;
-        assert_eq!((page.status, page.location.as_deref()), (303, Some("/console/login")));
+        assert_eq!(
+            (page.status, page.location.as_deref()),
+            (303, Some("/console/login?next=%2Fconsole%2Finbox"))
+        );
         let form = browser.get("/console/login").await;
         let login = form.cookie("lienganh_login").unwrap();
         assert_eq!((login.http_only(), login.same_site()), (Some(true), Some(SameSite::Strict)));
@@ -163,8 +168,23 @@ async fn a_session_carries_the_api_claims_and_ends_at_sign_out() {
 
         let inbox = browser.get("/console/inbox").await;
         assert_eq!(inbox.status, 200);
+        let headers = &inbox.headers;
+        let csp = headers.get("content-security-policy").unwrap().to_str().unwrap();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(headers.get("x-frame-options").unwrap(), "DENY");
+        assert_eq!(headers.get("cache-control").unwrap(), "no-store");
         assert!(inbox.body.contains("Người dùng lienlac.toa · TAND-HN"), "{}", inbox.body);
         assert!(inbox.body.contains(r#"<html lang="vi">"#));
+
+        // Signing in again in the same browser ends the session it held.
+        let first = browser.session().unwrap().clone();
+        assert_eq!(browser.sign_in("lienlac.toa", PASSWORD).await.status, 303);
+        let second = browser.session().unwrap().clone();
+        browser.cookies.insert("lienganh_session".into(), first);
+        assert_eq!(browser.get("/console/inbox").await.status, 303);
+        browser.cookies.insert("lienganh_session".into(), second);
+        let inbox = browser.get("/console/inbox").await;
+        assert_eq!(inbox.status, 200);
 
         // Signing out needs the page's token; then the very same cookie opens nothing.
         let kept = browser.session().unwrap().clone();
@@ -176,8 +196,14 @@ async fn a_session_carries_the_api_claims_and_ends_at_sign_out() {
         assert!(browser.session().is_none());
         browser.cookies.insert("lienganh_session".into(), kept);
         let after = browser.get("/console/inbox").await;
-        assert_eq!((after.status, after.location.as_deref()), (303, Some("/console/login")));
+        assert_eq!(
+            (after.status, after.location.as_deref()),
+            (303, Some("/console/login?next=%2Fconsole%2Finbox"))
+        );
 
+        // An API token in the cookie's place opens nothing: the console signs with a key of its own.
+        browser.cookies.insert("lienganh_session".into(), app.court());
+        assert_eq!(browser.get("/console/inbox").await.status, 303);
         // An edited cookie opens nothing either.
         let forged = format!("{}x", signed.cookie("lienganh_session").unwrap().value());
         browser.cookies.insert("lienganh_session".into(), forged);
@@ -192,21 +218,21 @@ async fn repeated_failures_lock_the_account_until_a_new_password() {
         add_user(&app, "canbo.tha", "THADS-HN", &["enforcement_officer"]);
         let mut browser = Browser::new(&app);
 
-        // An unknown user gets the very answer of a wrong password.
+        // An unknown user, a wrong password and a locked account all get the very same page.
         let unknown = browser.sign_in("khong.co", PASSWORD).await;
         assert_eq!(unknown.status, 401);
         assert!(unknown.body.contains("Sai tên đăng nhập hoặc mật khẩu."));
-        let wrong = browser.sign_in("canbo.tha", "not-the-password").await;
-        assert_eq!(wrong.status, 401);
-        for _ in 0..3 {
-            assert_eq!(browser.sign_in("canbo.tha", "not-the-password").await.status, 401);
+        let answer = |p: &Page| {
+            let after = p.body.split(r#"<p class="problem" role="alert">"#).nth(1);
+            after.map(|rest| rest.split("</p>").next().unwrap().to_owned())
+        };
+        for _ in 0..5 {
+            let wrong = browser.sign_in("canbo.tha", "not-the-password").await;
+            assert_eq!((wrong.status, answer(&wrong)), (401, answer(&unknown)), "{backend:?}");
         }
-        let fifth = browser.sign_in("canbo.tha", "not-the-password").await;
-        assert_eq!(fifth.status, 429, "{backend:?}");
-        assert!(fifth.body.contains("Tài khoản tạm khóa"), "{}", fifth.body);
         // Locked: even the right password is refused, and no session is given.
         let right = browser.sign_in("canbo.tha", PASSWORD).await;
-        assert_eq!(right.status, 429);
+        assert_eq!((right.status, answer(&right)), (401, answer(&unknown)));
         assert!(browser.session().is_none());
 
         let reset =
@@ -318,8 +344,44 @@ async fn another_agency_s_instance_is_not_found_and_admin_pages_need_the_role() 
         let instance = app.start_transfer("standard").await;
         let id = instance["id"].as_str().unwrap();
 
+        // A page asked for before signing in is where the sign-in leads.
         let mut outsider = Browser::new(&app);
-        assert_eq!(outsider.sign_in("toa.laocai", PASSWORD).await.status, 303);
+        let asked = outsider.get(&format!("/console/instances/{id}?x=1")).await;
+        let to = asked.location.unwrap();
+        assert_eq!(to, format!("/console/login?next=%2Fconsole%2Finstances%2F{id}%3Fx%3D1"));
+        let form = outsider.get(&to).await;
+        let csrf = form.csrf();
+        assert!(
+            form.body.contains(&format!(r#"name="next" value="/console/instances/{id}?x=1""#)),
+            "{}",
+            form.body
+        );
+        let next = format!("/console/instances/{id}?x=1");
+        let fields = [("username", "toa.laocai"), ("password", PASSWORD), ("csrf", &csrf), ("next", &next)];
+        let signed = outsider.post("/console/login", &fields).await;
+        assert_eq!(signed.location.as_deref(), Some(next.as_str()));
+        // Never another site, nor the sign-in page itself.
+        for elsewhere in ["https://example.org/console/x", "//example.org/console/", "/console/login"] {
+            let form = outsider.get("/console/login").await;
+            let csrf = form.csrf();
+            let fields =
+                [("username", "toa.laocai"), ("password", PASSWORD), ("csrf", &csrf), ("next", elsewhere)];
+            let r = outsider.post("/console/login", &fields).await;
+            assert_eq!(r.location.as_deref(), Some("/console/inbox"), "{elsewhere}");
+        }
+        // The admin's forms refuse anyone else, token or not.
+        for path in [
+            "/console/admin/users",
+            "/console/admin/users/toa.laocai/disable",
+            "/console/admin/users/toa.laocai/enable",
+        ] {
+            let page = outsider.get("/console/inbox").await;
+            assert_eq!(outsider.post(path, &[("csrf", &page.csrf())]).await.status, 403, "{path}");
+        }
+        let page = outsider.get("/console/inbox").await;
+        let fields = [("csrf", page.csrf()), ("password", "một-mật-khẩu-khác-hẳn".to_owned())];
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(outsider.post("/console/admin/users/toa.laocai/password", &fields).await.status, 403);
         let page = outsider.get(&format!("/console/instances/{id}")).await;
         assert_eq!(page.status, 404, "{backend:?}");
         assert!(!page.body.contains("125/2026/KDTM-PT"));
@@ -348,6 +410,20 @@ async fn another_agency_s_instance_is_not_found_and_admin_pages_need_the_role() 
         assert_eq!(added.status, 303, "{}", added.body);
         let twice = admin.post("/console/admin/users", &form).await;
         assert_eq!(twice.status, 409);
+        // A role must fit the agency: no court liaison at a procuracy, no admin at an office.
+        for (agency, role) in [("VKS-HN", "court_liaison"), ("THADS-HN", "admin"), ("THADS-HN", "auditor")] {
+            let wrong = [
+                ("csrf", csrf.as_str()),
+                ("username", "sai.vai-tro"),
+                ("name", "Sai vai trò"),
+                ("agency", agency),
+                ("role", role),
+                ("password", "mật-khẩu-kiểm-sát-viên"),
+            ];
+            let refused = admin.post("/console/admin/users", &wrong).await;
+            assert_eq!(refused.status, 422, "{role} at {agency}");
+            assert!(refused.body.contains("roles"), "{}", refused.body);
+        }
         let mut inspector = Browser::new(&app);
         assert_eq!(inspector.sign_in("kiemsat.hn", "mật-khẩu-kiểm-sát-viên").await.status, 303);
         let seen = inspector.get(&format!("/console/instances/{id}")).await;
@@ -359,6 +435,29 @@ async fn another_agency_s_instance_is_not_found_and_admin_pages_need_the_role() 
         assert_eq!(admin.post(path, &[]).await.status, 403);
         assert_eq!(admin.post(path, &[("csrf", &csrf)]).await.status, 303);
         assert_eq!(inspector.get("/console/inbox").await.status, 303);
+        // Enabled and given a new password from the page: the old password no longer opens it.
+        assert_eq!(
+            admin.post("/console/admin/users/kiemsat.hn/enable", &[("csrf", &csrf)]).await.status,
+            303
+        );
+        let fields = [("csrf", csrf.as_str()), ("password", "mật-khẩu-mới-của-kiểm-sát")];
+        assert_eq!(admin.post("/console/admin/users/kiemsat.hn/password", &fields).await.status, 303);
+        assert_eq!(inspector.sign_in("kiemsat.hn", "mật-khẩu-kiểm-sát-viên").await.status, 401);
+        assert_eq!(inspector.sign_in("kiemsat.hn", "mật-khẩu-mới-của-kiểm-sát").await.status, 303);
+        // Each of it is on record, with who did it.
+        let events = admin.get("/console/admin/users").await;
+        let events = &events.body[events.body.find(r#"id="account-events""#).unwrap()..];
+        for (what, by) in [
+            ("Tạo tài khoản", "quantri"),
+            ("Khóa tài khoản", "quantri"),
+            ("Mở lại tài khoản", "quantri"),
+            ("Đặt mật khẩu mới", "quantri"),
+            ("Đăng nhập bị từ chối", "kiemsat.hn"),
+        ] {
+            let row = format!("{what}</td><td data-label=\"Người thực hiện\">{by}</td>");
+            assert!(events.contains(&row), "{what} by {by}: {events}");
+        }
+        assert!(events.contains("command line"), "{events}");
 
         // The page in English, on a switch.
         let switched = admin.get("/console/lang/en").await;
@@ -405,6 +504,18 @@ async fn an_evidence_handover_with_an_item_missing_is_settled_through_the_pages(
             ("d.decision_number", "301/QĐ-CCTHADS"),
             ("d.requested_on", "2026-11-20"),
         ];
+        // Refused (an unknown police unit), the same form again gets the same refusal, not an
+        // error; corrected, it starts the instance.
+        let mut wrong = start.to_vec();
+        wrong[2] = ("p.police", "CA-KHONG-CO");
+        for _ in 0..2 {
+            let refused = office.post("/console/new/evidence_handover", &wrong).await;
+            assert_eq!(refused.status, 422, "{}", refused.body);
+            assert!(refused.body.contains("parties.police"), "{}", refused.body);
+        }
+        let mut keyless = start.to_vec();
+        keyless.remove(1);
+        assert_eq!(office.post("/console/new/evidence_handover", &keyless).await.status, 403);
         let started = office.post("/console/new/evidence_handover", &start).await;
         assert_eq!(started.status, 303, "{backend:?} {}", started.body);
         let page = started.location.unwrap();
@@ -515,4 +626,37 @@ async fn an_evidence_handover_with_an_item_missing_is_settled_through_the_pages(
             assert!(page.body.contains("Lịch sử toàn vẹn"));
         }
     }
+}
+
+/// A session ended a day ago is removed by the sweep (here `lienganh remind --once`); one
+/// still running is kept.
+#[tokio::test]
+async fn ended_sessions_are_removed_a_day_later() {
+    let app = spawn(backends()[0]).await;
+    add_user(&app, "lienlac.toa", "TAND-HN", &["court_liaison"]);
+    let (mut gone, mut kept) = (Browser::new(&app), Browser::new(&app));
+    assert_eq!(gone.sign_in("lienlac.toa", PASSWORD).await.status, 303);
+    let inbox = gone.get("/console/inbox").await;
+    assert_eq!(gone.post("/console/logout", &[("csrf", &inbox.csrf())]).await.status, 303);
+    assert_eq!(kept.sign_in("lienlac.toa", PASSWORD).await.status, 303);
+    let sweep = |at: chrono::DateTime<chrono::Utc>| {
+        Command::new(env!("CARGO_BIN_EXE_lienganh"))
+            .env_remove("LIENGANH_CONFIG")
+            .env("LIENGANH_DATABASE_URL", &app.database_url)
+            .env("LIENGANH_WORKFLOWS", concat!(env!("CARGO_MANIFEST_DIR"), "/workflows"))
+            .args(["remind", "--once", "--now", &at.to_rfc3339()])
+            .output()
+            .unwrap()
+    };
+    let now = chrono::Utc::now();
+    let soon = sweep(now + chrono::Duration::hours(2));
+    assert!(!String::from_utf8_lossy(&soon.stdout).contains("console sessions removed"));
+    let later = sweep(now + chrono::Duration::hours(25));
+    assert!(later.status.success(), "{}", String::from_utf8_lossy(&later.stderr));
+    assert!(
+        String::from_utf8_lossy(&later.stdout).contains("console sessions removed 1\n"),
+        "{}",
+        String::from_utf8_lossy(&later.stdout)
+    );
+    assert_eq!(kept.get("/console/inbox").await.status, 200);
 }

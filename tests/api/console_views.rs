@@ -93,6 +93,8 @@ async fn an_inspector_issues_a_recommendation_and_accepts_its_answer() {
         let mut other = Browser::new(&app);
         assert_eq!(other.sign_in("kiemsat.lc", PASSWORD).await.status, 303);
         let view = other.get("/console/procuracy").await;
+        assert_eq!(view.status, 200);
+        assert!(view.body.contains(r#"id="issued""#));
         assert!(!view.body.contains("12/KN-VKS"));
     }
 }
@@ -159,8 +161,12 @@ async fn the_steering_calendar_shows_the_operation_and_its_protection() {
         assert!(listed.contains("15/KH-CAHN"), "{listed}");
         // Another month has none of it.
         let november = member.get("/console/steering?month=2026-11").await;
+        assert_eq!(november.status, 200);
+        assert!(november.body.contains("Tháng 11/2026"));
         assert!(!november.body.contains("Kê biên tài sản"));
-        assert_eq!(member.get("/console/steering?month=12-2026").await.status, 400);
+        for month in ["12-2026", "%2B262142-12", "-262143-01", "1999-12", "2026-13"] {
+            assert_eq!(member.get(&format!("/console/steering?month={month}")).await.status, 400, "{month}");
+        }
 
         // The reports: tables, charts and the CSV of each.
         let reports = member.get("/console/reports?agency=THADS-HN&year=2027").await;

@@ -65,7 +65,7 @@ async function signIn(username, viewport = { width: 1280, height: 900 }) {
   const page = await context.newPage();
   page.on("pageerror", (e) => scriptErrors.push(`${username}: ${e.message}`));
   await page.goto(`${BASE}/console/`);
-  assert.match(page.url(), /\/console\/login$/, "an unsigned visit goes to the sign-in form");
+  assert.match(page.url(), /\/console\/login(\?next=[^&]*)?$/, "an unsigned visit goes to the sign-in form");
   await page.getByLabel("Tên đăng nhập").fill(username);
   await page.getByLabel("Mật khẩu").fill(PASSWORD);
   await Promise.all([page.waitForURL("**/console/inbox"), page.getByRole("button", { name: "Đăng nhập" }).click()]);
@@ -135,6 +135,16 @@ async function startInstance(page, title, fill) {
     await f.locator('input[name="d.handover_at"]').fill(`${day(1)}T09:00`);
     await f.locator('textarea[name="d.place"]').fill("Kho vật chứng Công an quận Hoàn Kiếm");
   });
+  // The office is told: an unread notification in its inbox, leading to the instance.
+  await officer.getByRole("link", { name: "Việc cần làm" }).click();
+  const told = officer.locator(`section[aria-labelledby="unread"] tr:has(a[href="/console/instances/${id}"])`, {
+    hasText: "Hẹn thời gian, địa điểm giao nhận",
+  });
+  assert.equal(await told.count(), 1, "the schedule is in the officer's unread notifications");
+  await snap(officer, "officer-notified");
+  await Promise.all([officer.waitForNavigation(), told.getByRole("button", { name: "Đánh dấu đã đọc" }).click()]);
+  assert.equal(await told.count(), 0, "read, it leaves the unread list");
+
   await step(police, "hand_over", async (f) => {
     const line = (n, part) => f.locator(`input[name="d.items[${n}].${part}"]`);
     await line(0, "description").fill("Xe máy Honda Wave");
@@ -157,7 +167,7 @@ async function startInstance(page, title, fill) {
   });
   assert.equal(await stateOf(police), "Công an đã giao kèm danh mục");
 
-  await officer.reload();
+  await officer.goto(`${BASE}/console/instances/${id}`);
   // Without its CSRF token the receipt is refused and nothing changes.
   const receipt = stepForm(officer, "confirm_receipt");
   await receipt.evaluate((form) => {
@@ -288,9 +298,12 @@ async function startInstance(page, title, fill) {
     const form = stepForm(member, "schedule_complex");
     await form.locator('input[name="d.scheduled_at"]').fill(`${day(ahead)}T08:00`);
     await Promise.all([member.waitForNavigation(), form.locator('button[type="submit"]').click()]);
-    if ((await member.locator("p.problem").count()) === 0) {
+    const problems = await member.locator("p.problem").allInnerTexts();
+    if (problems.length === 0) {
       scheduled = day(ahead);
     } else {
+      // Only the rule of coercion times (rest days, holidays, Tết) may refuse the day.
+      assert.match(problems.join(" "), /scheduled_at/, `the day ${day(ahead)} was refused for another reason`);
       await member.goto(`${BASE}/console/instances/${id}`);
     }
   }

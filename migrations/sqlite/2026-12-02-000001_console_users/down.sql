@@ -1,2 +1,3 @@
+DROP TABLE user_events;
 DROP TABLE sessions;
 DROP TABLE users;

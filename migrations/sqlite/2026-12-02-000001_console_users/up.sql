@@ -25,3 +25,24 @@ CREATE TABLE sessions (
     ended_at   BIGINT
 );
 CREATE INDEX sessions_by_user ON sessions (username, ended_at);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+
+-- What was done to each account and by whom: added, disabled, enabled, given a new password,
+-- signed in, refused, locked. Append-only, for an inspection.
+CREATE TABLE user_events (
+    id       TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    done_by  TEXT NOT NULL,
+    at       BIGINT NOT NULL
+);
+CREATE INDEX user_events_by_user ON user_events (username, at);
+CREATE INDEX user_events_by_time ON user_events (at);
+CREATE TRIGGER user_events_no_update BEFORE UPDATE ON user_events
+BEGIN
+    SELECT RAISE(ABORT, 'user events are append-only');
+END;
+CREATE TRIGGER user_events_no_delete BEFORE DELETE ON user_events
+BEGIN
+    SELECT RAISE(ABORT, 'user events are append-only');
+END;
