@@ -44,6 +44,9 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     /// Seconds that requests in flight are given to finish once the service is told to stop.
     pub shutdown_timeout: u64,
+    /// Marks the console's cookies Secure whatever the request's scheme looks like: for a
+    /// service behind a TLS proxy that does not say it forwarded HTTPS.
+    pub console_secure_cookies: bool,
 }
 
 impl Default for Settings {
@@ -64,6 +67,7 @@ impl Default for Settings {
             max_body_bytes: 512 * 1024,
             metrics_token: None,
             shutdown_timeout: 30,
+            console_secure_cookies: false,
         }
     }
 }

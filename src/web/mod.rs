@@ -30,6 +30,7 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
             web::scope("/console")
                 .wrap(security_headers())
                 .app_data(web::FormConfig::default().limit(max_body).error_handler(form_error))
+                .app_data(web::QueryConfig::default().error_handler(query_error))
                 .route("", web::get().to(to_inbox))
                 .route("/", web::get().to(to_inbox))
                 .service(asset)
@@ -86,6 +87,11 @@ fn form_error(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {
         other => ApiError::bad_request(other.to_string()),
     };
     session::ConsoleError::Api(api, Lang::of(req)).into()
+}
+
+/// A query string that does not read is refused as a page too.
+fn query_error(err: actix_web::error::QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
+    session::ConsoleError::Api(ApiError::bad_request(err.to_string()), Lang::of(req)).into()
 }
 
 async fn to_console() -> HttpResponse {

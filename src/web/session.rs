@@ -58,6 +58,8 @@ pub struct ConsoleKeys {
     mac: Hmac<Sha256>,
     /// Turns to hash a password: as many at once as there are cores.
     pub hashing: tokio::sync::Semaphore,
+    /// Whether every cookie is Secure, whatever the request's scheme.
+    pub always_secure: bool,
 }
 
 /// A key of its own for `purpose`, derived from the service's secret, so that what the console
@@ -85,13 +87,16 @@ impl ConsoleKeys {
             issuer: issuer.to_owned(),
             mac: Hmac::<Sha256>::new_from_slice(&csrf).map_err(|e| e.to_string())?,
             hashing: tokio::sync::Semaphore::new(cores),
+            always_secure: false,
         })
     }
 
     /// The service's local secret, whether or not local API tokens are accepted: the console
     /// signs its own sessions even when an identity provider issues the API's tokens.
     pub fn from_settings(settings: &Settings) -> Result<Self, String> {
-        Self::new(&crate::auth::local_secret(settings)?, &settings.jwt_issuer)
+        let mut keys = Self::new(&crate::auth::local_secret(settings)?, &settings.jwt_issuer)?;
+        keys.always_secure = settings.console_secure_cookies;
+        Ok(keys)
     }
 
     /// The cookie's value for a new session of `user`.
@@ -135,13 +140,14 @@ impl ConsoleKeys {
 }
 
 /// A cookie for this request: HttpOnly, SameSite=Strict, on the console's paths, and Secure
-/// when the request came over HTTPS.
+/// when the request came over HTTPS or the service is told it always does.
 pub fn cookie<'a>(req: &HttpRequest, name: &'a str, value: String, path: &'a str) -> Cookie<'a> {
     let mut c = Cookie::new(name, value);
     c.set_http_only(true);
     c.set_same_site(SameSite::Strict);
     c.set_path(path);
-    c.set_secure(req.connection_info().scheme() == "https");
+    let always = req.app_data::<web::Data<ConsoleKeys>>().is_some_and(|k| k.always_secure);
+    c.set_secure(always || req.connection_info().scheme() == "https");
     c
 }
 

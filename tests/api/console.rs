@@ -660,3 +660,17 @@ async fn ended_sessions_are_removed_a_day_later() {
     );
     assert_eq!(kept.get("/console/inbox").await.status, 200);
 }
+
+/// Over plain HTTP the cookies are not Secure, unless the service is told it sits behind TLS.
+#[tokio::test]
+async fn cookies_are_secure_when_the_service_is_told_so() {
+    for secure in [false, true] {
+        let app = crate::helpers::spawn_with(backends()[0], |s| s.console_secure_cookies = secure).await;
+        add_user(&app, "lienlac.toa", "TAND-HN", &["court_liaison"]);
+        let mut browser = Browser::new(&app);
+        let form = browser.get("/console/login").await;
+        assert_eq!(form.cookie("lienganh_login").unwrap().secure(), Some(secure).filter(|s| *s));
+        let signed = browser.sign_in("lienlac.toa", PASSWORD).await;
+        assert_eq!(signed.cookie("lienganh_session").unwrap().secure(), Some(secure).filter(|s| *s));
+    }
+}

@@ -167,6 +167,13 @@ async fn the_steering_calendar_shows_the_operation_and_its_protection() {
         for month in ["12-2026", "%2B262142-12", "-262143-01", "1999-12", "2026-13"] {
             assert_eq!(member.get(&format!("/console/steering?month={month}")).await.status, 400, "{month}");
         }
+        let typo = member.get("/console/reports?year=abc").await;
+        assert_eq!(typo.status, 400);
+        assert!(
+            typo.body.contains(r#"<p class="problem" role="alert">"#),
+            "a page, not a bare status: {}",
+            typo.body
+        );
 
         // The reports: tables, charts and the CSV of each.
         let reports = member.get("/console/reports?agency=THADS-HN&year=2027").await;

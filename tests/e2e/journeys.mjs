@@ -10,6 +10,7 @@
 //    member of the People's Committee schedules it and sees it on the month calendar, with the
 //    reports and their CSV.
 // 4. The court liaison opens the demo's transfer; the pages switch to English.
+// 5. The steering committee reads the reports, the auditor an instance, the admin the accounts.
 // A form posted without its CSRF token is refused, no request leaves the server, and no page
 // has a script error.
 import assert from "node:assert/strict";
@@ -358,7 +359,33 @@ async function startInstance(page, title, fill) {
   await court.context().close();
 }
 
+// 5. The other roles of the province: the steering committee reads the reports, the auditor
+// reads any instance and changes none, the admin sees the accounts and what was done to them.
+{
+  const committee = await signIn("bcd-hn");
+  await committee.getByRole("link", { name: "Chỉ đạo", exact: true }).click();
+  await committee.getByRole("link", { name: "Báo cáo thống kê" }).click();
+  assert.match(await committee.locator("#enforcement").innerText(), /Kết quả thi hành án/);
+  await committee.context().close();
+
+  const auditor = await signIn("auditor");
+  await auditor.getByRole("link", { name: "Hồ sơ", exact: true }).click();
+  await auditor.locator('a[href^="/console/instances/"]').first().click();
+  assert.match(await auditor.locator("p.notice").innerText(), /Lịch sử toàn vẹn/);
+  assert.equal(await auditor.locator("form.step").count(), 0, "an auditor takes no step");
+  await snap(auditor, "auditor-instance");
+  await auditor.context().close();
+
+  const admin = await signIn("admin");
+  await admin.getByRole("link", { name: "Người dùng" }).click();
+  const events = await admin.locator('section[aria-labelledby="account-events"]').innerText();
+  assert.match(events, /Tạo tài khoản[\s\S]*demo/);
+  assert.match(events, /Đăng nhập[\s\S]*ca-hn/);
+  await snap(admin, "admin-users");
+  await admin.context().close();
+}
+
 await browser.close();
 assert.deepEqual(outside, [], "no request leaves the server");
 assert.deepEqual(scriptErrors, [], "no script error on any page");
-console.log(`e2e: 4 journeys passed, ${shots} screenshots in ${SHOTS}, no request left ${HOST}`);
+console.log(`e2e: 5 journeys passed, ${shots} screenshots in ${SHOTS}, no request left ${HOST}`);
