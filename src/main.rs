@@ -291,10 +291,6 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let report = actix_web::rt::System::new()
                 .block_on(lienganh::reminders::pass(&db, &node, at, &client))
                 .map_err(|e| e.detail)?;
-            let mut conn = db.write().map_err(|e| e.to_string())?;
-            let forgotten =
-                lienganh::service::users::forget_old_sessions(&mut conn, at).map_err(|e| e.detail)?;
-            drop(conn);
             out(&format!(
                 "reminders sent {}, cancelled {}, taken over {}, not sent {}; webhooks delivered {}, to retry {}, failed {}\n",
                 report.reminders_sent,
@@ -305,8 +301,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 report.webhooks_retried,
                 report.webhooks_failed
             ))?;
-            if forgotten > 0 {
-                out(&format!("console sessions removed {forgotten}\n"))?;
+            // The pass is done whatever comes of this: a failure here is told, not fatal.
+            let forgotten = db.write().map_err(|e| e.to_string()).and_then(|mut conn| {
+                lienganh::service::users::forget_old_sessions(&mut conn, at).map_err(|e| e.detail)
+            });
+            match forgotten {
+                Ok(0) => {}
+                Ok(n) => out(&format!("console sessions removed {n}\n"))?,
+                Err(e) => eprintln!("old console sessions were not removed: {e}"),
             }
             if report.reminders_failed > 0 {
                 eprintln!(

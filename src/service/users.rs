@@ -230,8 +230,14 @@ pub fn find(conn: &mut DbConn, username: &str) -> ApiResult<Option<UserRow>> {
 }
 
 /// Records the outcome of a sign-in whose password was checked against `user` (`matched`),
-/// and opens a session if it matched. Written in the writer; the password was checked before.
-pub fn conclude_sign_in(conn: &mut DbConn, user: UserRow, matched: bool) -> ApiResult<SignIn> {
+/// and opens a session if it matched, ending the one the browser `held`. Written in the writer;
+/// the password was checked before.
+pub fn conclude_sign_in(
+    conn: &mut DbConn,
+    user: UserRow,
+    matched: bool,
+    held: Option<&str>,
+) -> ApiResult<SignIn> {
     let at = now().timestamp_micros();
     write_transaction(conn, |conn| {
         // Read again in the write: a lock or a disable since the first read counts.
@@ -241,7 +247,9 @@ pub fn conclude_sign_in(conn: &mut DbConn, user: UserRow, matched: bool) -> ApiR
             store::record(conn, name, "refused_locked", name, at)?;
             return Ok(SignIn::Locked);
         }
-        if current.disabled || current.password_hash != user.password_hash {
+        // A disabled user, a password changed since it was checked, or roles no page can act
+        // with: refused alike.
+        if current.disabled || current.password_hash != user.password_hash || actor_of(&current).is_err() {
             store::record(conn, name, "refused", name, at)?;
             return Ok(SignIn::Refused);
         }
@@ -254,6 +262,9 @@ pub fn conclude_sign_in(conn: &mut DbConn, user: UserRow, matched: bool) -> ApiR
         }
         store::signed_in(conn, name, at)?;
         store::record(conn, name, "signed_in", name, at)?;
+        if let Some(held) = held {
+            store::end_session(conn, held, at)?;
+        }
         let session = SessionRow {
             id: Uuid::new_v4().to_string(),
             username: current.username.clone(),

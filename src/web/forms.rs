@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::i18n::Lang;
 use super::layout::columns;
+use crate::error::{ApiError, FieldError};
 use crate::service::instances::AvailableTransition;
 use crate::workflow::definition::{DataField, DataType};
 
@@ -203,7 +204,11 @@ pub fn describe(lang: Lang, item: &Value) -> String {
 /// The step's data, read from the posted pairs as the fields ask. What is left empty is left
 /// out; what does not read as its type is passed on as typed, for the step's own checks to
 /// refuse with their reason.
-pub fn read(lang: Lang, fields: &[DataField], posted: &[(String, String)]) -> Map<String, Value> {
+pub fn read(
+    lang: Lang,
+    fields: &[DataField],
+    posted: &[(String, String)],
+) -> Result<Map<String, Value>, ApiError> {
     // Each posted name once, the first value it was given.
     let mut by_name: HashMap<&str, &str> = HashMap::with_capacity(posted.len());
     for (k, v) in posted {
@@ -211,6 +216,14 @@ pub fn read(lang: Lang, fields: &[DataField], posted: &[(String, String)]) -> Ma
     }
     let get = |name: &str| by_name.get(name).copied().filter(|v| !v.is_empty());
     let mut data = Map::new();
+    let mut unread = Vec::new();
+    let mut money = |path: String, typed: &str| match lang.read_money(typed) {
+        Ok(v) => json!(v),
+        Err(reason) => {
+            unread.push(FieldError::new(path, reason));
+            json!(typed)
+        }
+    };
     for f in fields {
         let name = name_of(&f.name);
         let value = match f.kind {
@@ -220,7 +233,7 @@ pub fn read(lang: Lang, fields: &[DataField], posted: &[(String, String)]) -> Ma
                 let with_seconds = if v.len() == 16 { format!("{v}:00") } else { v.to_owned() };
                 json!(format!("{with_seconds}+07:00"))
             }),
-            DataType::Money => get(&name).map(|v| json!(lang.read_money(v))),
+            DataType::Money => get(&name).map(|v| money(format!("data.{}", f.name), v)),
             DataType::Integer => get(&name).map(|v| v.parse::<i64>().map_or_else(|_| json!(v), |n| json!(n))),
             DataType::Boolean => get(&name).map(|v| match v {
                 "true" => json!(true),
@@ -240,10 +253,12 @@ pub fn read(lang: Lang, fields: &[DataField], posted: &[(String, String)]) -> Ma
                     for p in ITEM_PARTS {
                         if let Some(v) = part(p) {
                             let value = match p {
-                                "quantity" | "declared_value" => lang.read_money(v),
-                                _ => v.to_owned(),
+                                "quantity" | "declared_value" => {
+                                    money(format!("data.{}[{i}].{p}", f.name), v)
+                                }
+                                _ => json!(v),
                             };
-                            line.insert(p.into(), json!(value));
+                            line.insert(p.into(), value);
                         }
                     }
                     if !line.is_empty() {
@@ -269,7 +284,11 @@ pub fn read(lang: Lang, fields: &[DataField], posted: &[(String, String)]) -> Ma
             data.insert(f.name.clone(), value);
         }
     }
-    data
+    if unread.is_empty() {
+        Ok(data)
+    } else {
+        Err(ApiError::validation("the form cannot be read", unread))
+    }
 }
 
 #[cfg(test)]
@@ -320,7 +339,16 @@ mod tests {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let data = read(Lang::Vi, &fields, &posted);
+        let data = read(Lang::Vi, &fields, &posted).unwrap();
+        // A sum written the other language's way is refused with where it is.
+        let wrong: Vec<(String, String)> =
+            [("d.amount", "1.5"), ("d.items[0].description", "Xe"), ("d.items[0].declared_value", "1000.50")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let refused = read(Lang::Vi, &fields, &wrong).unwrap_err();
+        let paths: Vec<&str> = refused.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(paths, ["data.amount", "data.items[0].declared_value"]);
         assert_eq!(
             Value::Object(data),
             json!({

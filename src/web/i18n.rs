@@ -321,7 +321,10 @@ impl Lang {
 
     /// Reads a sum typed as this language writes it (`1.302.149.296.000,5` in Vietnamese) into
     /// a decimal string; what is not a number is given back as typed, for the check to refuse.
-    pub fn read_money(self, typed: &str) -> String {
+    ///
+    /// A separator of thousands out of place (`1.5` or `1000.50` in Vietnamese) is refused: it
+    /// is a number written the other language's way, and read either way it could be wrong.
+    pub fn read_money(self, typed: &str) -> Result<String, String> {
         let (group, point) = match self {
             Lang::Vi => ('.', ','),
             Lang::En => (',', '.'),
@@ -340,11 +343,13 @@ impl Lang {
             cleaned.push('.');
             cleaned.push_str(f);
         }
-        if grouped && cleaned.parse::<Decimal>().is_ok() {
-            cleaned
-        } else {
-            typed.trim().to_owned()
+        if !grouped {
+            return Err(match self {
+                Lang::Vi => format!("{typed:?}: viết hàng nghìn bằng dấu chấm (1.000.000) và phần thập phân sau dấu phẩy (0,5)"),
+                Lang::En => format!("{typed:?}: write thousands with commas (1,000,000) and decimals after a point (0.5)"),
+            });
         }
+        Ok(if cleaned.parse::<Decimal>().is_ok() { cleaned } else { typed.trim().to_owned() })
     }
 
     /// The language a posted form was written in (its hidden `lang`), if it names one.
@@ -400,15 +405,18 @@ mod tests {
         assert_eq!(Lang::Vi.money("1302149295999.99"), "1.302.149.295.999,99");
         assert_eq!(Lang::Vi.money("950"), "950");
         assert_eq!(Lang::Vi.money("-1000"), "-1.000");
-        assert_eq!(Lang::Vi.read_money("1.302.149.296.000"), "1302149296000");
-        assert_eq!(Lang::Vi.read_money(" 15.000.000,5 "), "15000000.5");
-        assert_eq!(Lang::En.read_money("15,000,000.5"), "15000000.5");
-        assert_eq!(Lang::Vi.read_money("mười lăm"), "mười lăm");
-        // A separator out of place is not taken for grouping: left as typed, for the checks.
-        assert_eq!(Lang::Vi.read_money("1.50.000"), "1.50.000");
-        assert_eq!(Lang::Vi.read_money("1.5"), "1.5");
-        assert_eq!(Lang::En.read_money("1,5"), "1,5");
-        assert_eq!(Lang::Vi.read_money("-1.000,25"), "-1000.25");
+        assert_eq!(Lang::Vi.read_money("1.302.149.296.000").unwrap(), "1302149296000");
+        assert_eq!(Lang::Vi.read_money(" 15.000.000,5 ").unwrap(), "15000000.5");
+        assert_eq!(Lang::En.read_money("15,000,000.5").unwrap(), "15000000.5");
+        assert_eq!(Lang::Vi.read_money("-1.000,25").unwrap(), "-1000.25");
+        assert_eq!(Lang::Vi.read_money("1500").unwrap(), "1500");
+        // What is not a number is passed on as typed, for the step's check to refuse.
+        assert_eq!(Lang::Vi.read_money("mười lăm").unwrap(), "mười lăm");
+        // A separator out of place is refused: it may be a decimal written the other way.
+        for typed in ["1.50.000", "1.5", "1000.50", ".500"] {
+            assert!(Lang::Vi.read_money(typed).is_err(), "{typed}");
+        }
+        assert!(Lang::En.read_money("1,5").is_err());
         assert_eq!(Lang::Vi.date(NaiveDate::from_ymd_opt(2026, 9, 9).unwrap()), "09/09/2026");
         assert_eq!(Lang::Vi.time("2026-12-01T01:30:00Z"), "08:30 01/12/2026");
     }

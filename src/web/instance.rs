@@ -295,7 +295,8 @@ pub async fn take_step(
         .unwrap_or_default();
     let comment = Some(get("comment")).filter(|c| !c.trim().is_empty());
     // Read as the form was written, whatever the language is now.
-    let data = forms::read(Lang::from_code(&get("lang")).unwrap_or(lang), &fields, &posted);
+    let data = forms::read(Lang::from_code(&get("lang")).unwrap_or(lang), &fields, &posted)
+        .map_err(ConsoleError::api(lang))?;
     let step = FireTransition { transition, expected_version, data, comment };
     let actor = signed.actor.clone();
     state

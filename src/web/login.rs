@@ -141,27 +141,23 @@ pub async fn login(
     // Hashing is slow and takes memory on purpose: a few at a time, the others wait their turn
     // (and are told to come back when the wait is long), so a flood of sign-ins cannot take
     // the threads the pages read with.
-    let Ok(Ok(_turn)) = tokio::time::timeout(HASHING_WAIT, keys.hashing.acquire()).await else {
+    let Ok(Ok(turn)) = tokio::time::timeout(HASHING_WAIT, keys.hashing.acquire()).await else {
         return Err(ConsoleError::Api(ApiError::new(ErrorCode::ServiceUnavailable, lang.t("busy")), lang));
     };
     let matched = state
         .compute(move |_| Ok(users::password_matches(&password, &hash)))
         .await
         .map_err(ConsoleError::api(lang))?;
+    drop(turn);
     let Some(user) = found else { return Ok(refused(&req)) };
+    // A session the browser still held (someone else's, on a shared computer) ends with it.
+    let held = req.cookie(SESSION_COOKIE).and_then(|c| keys.session_of(c.value()));
     let outcome = state
-        .write(move |conn, _| users::conclude_sign_in(conn, user, matched))
+        .write(move |conn, _| users::conclude_sign_in(conn, user, matched, held.as_deref()))
         .await
         .map_err(ConsoleError::api(lang))?;
     match outcome {
         SignIn::Session(session, user) => {
-            // A session the browser still held (someone else's, on a shared computer) ends.
-            if let Some(old) = req.cookie(SESSION_COOKIE).and_then(|c| keys.session_of(c.value())) {
-                state
-                    .write(move |conn, _| users::sign_out(conn, &old))
-                    .await
-                    .map_err(ConsoleError::api(lang))?;
-            }
             let value = keys.issue(&user, &session).map_err(ConsoleError::api(lang))?;
             Ok(HttpResponse::SeeOther()
                 .cookie(cookie(&req, SESSION_COOKIE, value, "/console"))

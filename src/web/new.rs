@@ -184,7 +184,8 @@ pub async fn start(
         workflow: def.id.clone(),
         parties,
         // Read as the form was written, whatever the language is now.
-        data: forms::read(Lang::from_code(&get("lang")).unwrap_or(lang), &def.create.data, &posted),
+        data: forms::read(Lang::from_code(&get("lang")).unwrap_or(lang), &def.create.data, &posted)
+            .map_err(ConsoleError::api(lang))?,
         case_id: None,
         reference_date: None,
     };
@@ -217,7 +218,10 @@ pub async fn start(
             Ok(v) if (200..300).contains(&reply.status) && v["id"].is_string() => {
                 v["id"].as_str().unwrap_or_default().to_owned()
             }
-            Ok(v) => return Err(ConsoleError::Api(ApiError::from_problem(&v), lang)),
+            Ok(v) if !(200..300).contains(&reply.status) => {
+                return Err(ConsoleError::Api(ApiError::from_problem(&v), lang))
+            }
+            Ok(_) => return Err(ConsoleError::Api(ApiError::internal("a kept answer without an id"), lang)),
             Err(e) => return Err(ConsoleError::Api(ApiError::internal(e), lang)),
         },
     };

@@ -152,9 +152,14 @@ pub async fn calendar_page(
             h1 { (lang.t("coercion_calendar")) }
             p { a href="/console/reports" { (lang.t("reports")) } }
             nav.month aria-label=(lang.t("coercion_calendar")) {
-                a href=(link(add_months(first, -1))) rel="prev" { "← " (lang.t("previous_month")) }
+                @let previous = add_months(first, -1);
+                @if YEARS.contains(&previous.year()) && previous < first {
+                    a href=(link(previous)) rel="prev" { "← " (lang.t("previous_month")) }
+                } @else { span {} }
                 h2 { (month_title) }
-                a href=(link(next)) rel="next" { (lang.t("next_month")) " →" }
+                @if YEARS.contains(&next.year()) && next > first {
+                    a href=(link(next)) rel="next" { (lang.t("next_month")) " →" }
+                } @else { span {} }
             }
             table.calendar {
                 thead { tr { @for d in 0..7 { th scope="col" { (lang.weekday(d)) } } } }

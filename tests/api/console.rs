@@ -650,6 +650,8 @@ async fn ended_sessions_are_removed_a_day_later() {
     };
     let now = chrono::Utc::now();
     let soon = sweep(now + chrono::Duration::hours(2));
+    assert!(soon.status.success(), "{}", String::from_utf8_lossy(&soon.stderr));
+    assert!(String::from_utf8_lossy(&soon.stdout).starts_with("reminders sent"));
     assert!(!String::from_utf8_lossy(&soon.stdout).contains("console sessions removed"));
     let later = sweep(now + chrono::Duration::hours(25));
     assert!(later.status.success(), "{}", String::from_utf8_lossy(&later.stderr));
@@ -672,5 +674,23 @@ async fn cookies_are_secure_when_the_service_is_told_so() {
         assert_eq!(form.cookie("lienganh_login").unwrap().secure(), Some(secure).filter(|s| *s));
         let signed = browser.sign_in("lienlac.toa", PASSWORD).await;
         assert_eq!(signed.cookie("lienganh_session").unwrap().secure(), Some(secure).filter(|s| *s));
+    }
+}
+
+/// A console cookie is never an API token, even where the API's audience is the console's:
+/// the console signs with a key of its own. And the account events cannot be edited.
+#[tokio::test]
+async fn a_session_is_no_api_token_whatever_the_audience() {
+    for backend in backends() {
+        let app = crate::helpers::spawn_with(backend, |s| s.jwt_audience = "lienganh-console".into()).await;
+        add_user(&app, "lienlac.toa", "TAND-HN", &["court_liaison"]);
+        let mut browser = Browser::new(&app);
+        assert_eq!(browser.sign_in("lienlac.toa", PASSWORD).await.status, 303);
+        let cookie = browser.session().unwrap().clone();
+        assert_eq!(app.get("/api/v1/instances", &cookie).await.status(), 401, "{backend:?}");
+        assert_eq!(app.get("/api/v1/instances", &app.court()).await.status(), 200);
+        // The account events are append-only in the database itself.
+        assert!(app.try_sql("UPDATE user_events SET done_by = 'someone else'").is_err(), "{backend:?}");
+        assert!(app.try_sql("DELETE FROM user_events").is_err());
     }
 }

@@ -1,6 +1,6 @@
 // The console's one script, shipped inside the binary. Every page works without it; it only
 // writes sums of money with the thousands separators of the page's language as they are typed,
-// and adds lines to a manifest.
+// adds lines to a manifest, and keeps a form from being sent twice by a double click.
 (function () {
   "use strict";
   var lang = document.documentElement.lang === "en" ? "en" : "vi";
@@ -37,5 +37,13 @@
       if (input.id) { input.id = input.id.replace(/-\d+-/, "-" + index + "-"); }
     });
     body.appendChild(row);
+  });
+  // A form is sent once: a second click while the first is on its way is ignored (for a few
+  // seconds, in case the first never arrives).
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.getAttribute("data-sent") !== null) { e.preventDefault(); return; }
+    form.setAttribute("data-sent", "");
+    setTimeout(function () { form.removeAttribute("data-sent"); }, 15000);
   });
 })();
