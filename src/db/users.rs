@@ -57,10 +57,17 @@ pub fn record(conn: &mut DbConn, username: &str, action: &str, done_by: &str, at
     .map(|_| ())
 }
 
-/// The latest `limit` things done to any account, newest first.
-pub fn latest_events(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<UserEventRow>> {
-    user_events::table
-        .order((user_events::at.desc(), user_events::id.desc()))
+/// The latest `limit` things done to any account, or to `username`'s, newest first.
+pub fn latest_events(
+    conn: &mut DbConn,
+    username: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<UserEventRow>> {
+    let mut q = user_events::table.into_boxed();
+    if let Some(username) = username {
+        q = q.filter(user_events::username.eq(username));
+    }
+    q.order((user_events::at.desc(), user_events::id.desc()))
         .limit(limit)
         .select(UserEventRow::as_select())
         .load(conn)

@@ -98,9 +98,13 @@ pub fn actor_of(row: &UserRow) -> ApiResult<Actor> {
     })
 }
 
-/// The latest things done to accounts, newest first, for the admin page.
-pub fn latest_events(conn: &mut DbConn, limit: i64) -> ApiResult<Vec<store::UserEventRow>> {
-    Ok(store::latest_events(conn, limit)?)
+/// The latest things done to accounts (or to one), newest first, for the admin page.
+pub fn latest_events(
+    conn: &mut DbConn,
+    username: Option<&str>,
+    limit: i64,
+) -> ApiResult<Vec<store::UserEventRow>> {
+    Ok(store::latest_events(conn, username, limit)?)
 }
 
 /// Checks a new user and hashes their password; no database work, so it can run anywhere.

@@ -22,6 +22,12 @@ fn admin_only(signed: &Signed) -> Result<(), ConsoleError> {
     }
 }
 
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    /// Only this user's account events.
+    events_of: Option<String>,
+}
+
 /// The account events the page shows, newest first.
 const EVENTS_SHOWN: i64 = 100;
 
@@ -30,11 +36,21 @@ fn back() -> HttpResponse {
 }
 
 #[get("/admin/users")]
-pub async fn users_page(state: web::Data<AppState>, signed: Signed) -> Result<Markup, ConsoleError> {
+pub async fn users_page(
+    state: web::Data<AppState>,
+    signed: Signed,
+    q: web::Query<EventsQuery>,
+) -> Result<Markup, ConsoleError> {
     admin_only(&signed)?;
     let lang = signed.lang;
+    // Only a name that could be a username is looked for.
+    let of =
+        q.into_inner().events_of.map(|u| u.trim().to_owned()).filter(|u| users::check_username(u).is_ok());
+    let shown_for = of.clone();
     let (all, events) = state
-        .read(|conn, _| Ok((users::list(conn)?, users::latest_events(conn, EVENTS_SHOWN)?)))
+        .read(move |conn, _| {
+            Ok((users::list(conn)?, users::latest_events(conn, of.as_deref(), EVENTS_SHOWN)?))
+        })
         .await
         .map_err(ConsoleError::api(lang))?;
     let csrf = signed.csrf.clone();
@@ -107,6 +123,12 @@ pub async fn users_page(state: web::Data<AppState>, signed: Signed) -> Result<Ma
             }
             section.card aria-labelledby="account-events" {
                 h2 #account-events { (lang.t("account_events")) }
+                form.filters method="get" action="/console/admin/users" {
+                    label for="events-of" { (lang.t("username")) }
+                    input type="text" id="events-of" name="events_of" value=(shown_for.unwrap_or_default())
+                        maxlength="64" autocapitalize="none";
+                    button type="submit" { (lang.t("show")) }
+                }
                 table.stack {
                     (columns(lang, &["when", "username", "account_action", "done_by"]))
                     tbody {

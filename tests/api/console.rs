@@ -458,6 +458,10 @@ async fn another_agency_s_instance_is_not_found_and_admin_pages_need_the_role() 
             assert!(events.contains(&row), "{what} by {by}: {events}");
         }
         assert!(events.contains("command line"), "{events}");
+        // One user's events alone.
+        let theirs = admin.get("/console/admin/users?events_of=kiemsat.hn").await;
+        let theirs = &theirs.body[theirs.body.find(r#"id="account-events""#).unwrap()..];
+        assert!(theirs.contains("Đặt mật khẩu mới") && !theirs.contains(">toa.laocai<"), "{theirs}");
 
         // The page in English, on a switch.
         let switched = admin.get("/console/lang/en").await;
