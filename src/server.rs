@@ -125,12 +125,16 @@ impl Sweeper {
 
 /// Wakes the reminder sweeper on `cron`: each pass sends what is due and refreshes the
 /// calendar from the database, so years an admin adds on another node apply here too.
+/// When old console sessions are removed: at minute 17 of every hour.
+const FORGET_SESSIONS_CRON: &str = "0 17 * * * *";
+
 pub async fn start_sweeper(settings: &Settings, state: web::Data<AppState>) -> Result<Sweeper, String> {
     let client = crate::reminders::http_client()?;
     let node = crate::reminders::node_name();
     let running = Arc::new(AtomicBool::new(false));
     let scheduler = JobScheduler::new().await.map_err(|e| format!("cannot start the scheduler: {e}"))?;
     let flag = running.clone();
+    let sessions_state = state.clone();
     let job = Job::new_async(settings.reminder_cron.as_str(), move |_, _| {
         let (state, client, node, running) = (state.clone(), client.clone(), node.clone(), flag.clone());
         Box::pin(async move {
@@ -157,16 +161,25 @@ pub async fn start_sweeper(settings: &Settings, state: web::Data<AppState>) -> R
                     Err(e) => tracing::error!(error = %e.detail, "calendar refresh failed"),
                 }
             }
-            if let Err(e) =
-                state.write(move |conn, _| crate::service::users::forget_old_sessions(conn, now)).await
-            {
-                tracing::error!(error = %e.detail, "removing old console sessions failed");
-            }
             running.store(false, Ordering::SeqCst);
         })
     })
     .map_err(|e| format!("LIENGANH_REMINDER_CRON {:?} is not a schedule: {e}", settings.reminder_cron))?;
     scheduler.add(job).await.map_err(|e| e.to_string())?;
+    // Once an hour, apart from the reminder passes: the console sessions that ended a day ago.
+    let sessions = Job::new_async(FORGET_SESSIONS_CRON, move |_, _| {
+        let state = sessions_state.clone();
+        Box::pin(async move {
+            let now = crate::domain::now().timestamp_micros();
+            if let Err(e) =
+                state.write(move |conn, _| crate::service::users::forget_old_sessions(conn, now)).await
+            {
+                tracing::error!(error = %e.detail, "removing old console sessions failed");
+            }
+        })
+    })
+    .map_err(|e| format!("cannot schedule removing old sessions: {e}"))?;
+    scheduler.add(sessions).await.map_err(|e| e.to_string())?;
     scheduler.start().await.map_err(|e| e.to_string())?;
     Ok(Sweeper { scheduler, running })
 }

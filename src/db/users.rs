@@ -106,21 +106,17 @@ pub fn all(conn: &mut DbConn) -> QueryResult<Vec<UserRow>> {
         .load(conn)
 }
 
-/// Records a failed sign-in; once `limit` have failed in a row, locks the account until
-/// `lock_until` and starts counting again.
+/// Records a failed sign-in: the failures in a row counted so far, and the lock, if any.
 pub fn failed_sign_in(
     conn: &mut DbConn,
     username: &str,
-    limit: i32,
-    lock_until: i64,
+    failed_attempts: i32,
+    locked_until: Option<i64>,
     at: i64,
 ) -> QueryResult<()> {
     Fixed::new(
-        "UPDATE users SET \
-         locked_until = CASE WHEN failed_attempts + 1 >= ? THEN ? ELSE locked_until END, \
-         failed_attempts = CASE WHEN failed_attempts + 1 >= ? THEN 0 ELSE failed_attempts + 1 END, \
-         updated_at = ? WHERE username = ?",
-        &[limit.into(), lock_until.into(), limit.into(), at.into(), username.into()],
+        "UPDATE users SET failed_attempts = ?, locked_until = ?, updated_at = ? WHERE username = ?",
+        &[failed_attempts.into(), locked_until.into(), at.into(), username.into()],
     )
     .run(conn)
     .map(|_| ())

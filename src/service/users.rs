@@ -258,9 +258,15 @@ pub fn conclude_sign_in(
             return Ok(SignIn::Refused);
         }
         if !matched {
-            store::failed_sign_in(conn, name, LOCK_AFTER, at + LOCK_SECONDS * 1_000_000, at)?;
-            let after = store::find(conn, name)?;
-            let locked = after.and_then(|u| u.locked_until).is_some_and(|u| u > at);
+            // The row was read in this transaction: its count is the current one. Once the
+            // limit is reached the account locks and the count starts again.
+            let locked = current.failed_attempts + 1 >= LOCK_AFTER;
+            let (attempts, until) = if locked {
+                (0, Some(at + LOCK_SECONDS * 1_000_000))
+            } else {
+                (current.failed_attempts + 1, None)
+            };
+            store::failed_sign_in(conn, name, attempts, until, at)?;
             store::record(conn, name, if locked { "locked" } else { "refused" }, name, at)?;
             return Ok(if locked { SignIn::Locked } else { SignIn::Refused });
         }

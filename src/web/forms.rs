@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::i18n::Lang;
 use super::layout::columns;
 use crate::error::{ApiError, FieldError};
-use crate::service::instances::AvailableTransition;
+use crate::service::instances::{AvailableTransition, Instance};
 use crate::workflow::definition::{DataField, DataType};
 
 /// Empty lines a new manifest offers before its script adds more.
@@ -35,25 +35,23 @@ fn line_name(field: &str, i: usize, part: &str) -> String {
     format!("d.{field}[{i}].{part}")
 }
 
-/// The form that fires `t` on an instance at `version`; `prior` is the instance's data, where
-/// a receipt finds the manifest it confirms.
-pub fn step_form(
-    lang: Lang,
-    csrf: &str,
-    instance_id: &str,
-    version: i64,
-    t: &AvailableTransition,
-    prior: &Map<String, Value>,
-) -> Markup {
+/// The form that fires `t` on the instance `i` as the user sees it; its data is where a receipt
+/// finds the manifest it confirms.
+///
+/// The form names the definition it was drawn from, for its answer to be read by the same fields;
+/// the step itself is checked against the instance's own definition.
+pub fn step_form(lang: Lang, csrf: &str, i: &Instance, t: &AvailableTransition) -> Markup {
     let id = |field: &str| format!("f-{}-{field}", t.name);
     html! {
-        form.step method="post" action={ "/console/instances/" (instance_id) "/steps" } {
+        form.step method="post" action={ "/console/instances/" (i.id) "/steps" } {
             h3 { (lang.pick(&t.title_vi, &t.title_en)) }
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="lang" value=(lang.code());
+            input type="hidden" name="workflow" value=(i.workflow);
+            input type="hidden" name="workflow_version" value=(i.workflow_version);
             input type="hidden" name="transition" value=(t.name);
-            input type="hidden" name="expected_version" value=(version);
-            (fields(lang, &t.data, &t.name, prior))
+            input type="hidden" name="expected_version" value=(i.version);
+            (fields(lang, &t.data, &t.name, &i.data))
             label for=(id("comment")) { (lang.t("comment")) }
             textarea id=(id("comment")) name="comment" maxlength="4000" {}
             button.primary type="submit" { (lang.pick(&t.title_vi, &t.title_en)) }

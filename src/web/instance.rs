@@ -19,6 +19,7 @@ use crate::service::history::{self, History};
 use crate::service::instances::{self, AvailableTransition, FireTransition, Instance, ListQuery};
 use crate::service::workflows::{self, DiagramFormat};
 use crate::workflow::definition::{DataField, DataType, Definition};
+use crate::workflow::registry::Registry;
 
 /// What the page shows of one instance, read on one connection.
 struct Seen {
@@ -32,6 +33,11 @@ struct Seen {
 fn state_title(def: Option<&Definition>, lang: Lang, state: &str) -> String {
     def.and_then(|d| d.state(state))
         .map_or_else(|| state.to_owned(), |s| lang.pick(&s.title_vi, &s.title_en).to_owned())
+}
+
+/// Where an instance stands, named by its own definition.
+pub fn state_of(registry: &Registry, lang: Lang, i: &Instance) -> String {
+    state_title(registry.get(&i.workflow, i.workflow_version).map(AsRef::as_ref), lang, &i.state)
 }
 
 fn step_title(def: Option<&Definition>, lang: Lang, step: &str) -> String {
@@ -193,7 +199,7 @@ pub async fn instance_page(
             section.card aria-labelledby="actions" {
                 h2 #actions { (lang.t("actions")) }
                 @if seen.steps.is_empty() { p.muted { (lang.t("no_actions")) } }
-                @for t in &seen.steps { (forms::step_form(lang, &signed.csrf, &i.id, i.version, t, &i.data)) }
+                @for t in &seen.steps { (forms::step_form(lang, &signed.csrf, i, t)) }
             }
             section.card.diagram aria-label=(lang.t("workflow")) { (PreEscaped(&seen.diagram)) }
             section.card aria-labelledby="parties" {
@@ -282,14 +288,12 @@ pub async fn take_step(
     let expected_version: i64 = get("expected_version")
         .parse()
         .map_err(|_| ConsoleError::Api(ApiError::bad_request("no version"), lang))?;
-    let actor = signed.actor.clone();
-    let instance = state
-        .read(move |conn, rules| instances::get(conn, &rules.registry, &actor, id))
-        .await
-        .map_err(ConsoleError::api(lang))?;
-    let fields = state
-        .registry
-        .get(&instance.workflow, instance.workflow_version)
+    // The fields the form was drawn from tell how to read it (a sum, a date, a manifest); the
+    // step checks what they give against the instance's own definition.
+    let fields = get("workflow_version")
+        .parse()
+        .ok()
+        .and_then(|version| state.registry.get(&get("workflow"), version))
         .and_then(|d| d.transition(&transition))
         .map(|t| t.data.clone())
         .unwrap_or_default();
@@ -352,12 +356,11 @@ pub async fn instances_page(
                         (columns(lang, &["workflow", "state", "parties", "when"]))
                         tbody {
                             @for i in &listed.items {
-                                @let def = registry.get(&i.workflow, i.workflow_version).map(AsRef::as_ref);
                                 tr {
                                     td data-label=(lang.t("workflow")) {
                                         a href={ "/console/instances/" (i.id) } { (workflow_title(&registry, lang, &i.workflow)) }
                                     }
-                                    td data-label=(lang.t("state")) { (state_title(def, lang, &i.state)) }
+                                    td data-label=(lang.t("state")) { (state_of(&registry, lang, i)) }
                                     td data-label=(lang.t("parties")) {
                                         (i.parties.values().cloned().collect::<Vec<_>>().join(", "))
                                     }

@@ -6,6 +6,7 @@ use actix_web::{get, web};
 use maud::{html, Markup};
 use serde_json::Value;
 
+use super::instance::state_of;
 use super::layout::{columns, due, page};
 use super::session::{ConsoleError, Signed};
 use crate::api::AppState;
@@ -54,12 +55,6 @@ pub async fn procuracy_page(state: web::Data<AppState>, signed: Signed) -> Resul
         .await
         .map_err(ConsoleError::api(lang))?;
     let registry = state.registry.clone();
-    let def = registry.versions(WORKFLOW).and_then(|v| v.last()).cloned();
-    let state_title = |s: &str| {
-        def.as_ref()
-            .and_then(|d| d.state(s))
-            .map_or_else(|| s.to_owned(), |st| lang.pick(&st.title_vi, &st.title_en).to_owned())
-    };
     let issued_by_id = |id: &str| issued.iter().chain(&to_assess).find(|i| i.id == id);
     let late = replies.iter().filter(|d| d.overdue).count();
     Ok(page(
@@ -131,7 +126,7 @@ pub async fn procuracy_page(state: web::Data<AppState>, signed: Signed) -> Resul
                                     }
                                     td data-label=(lang.t("issued_on")) { (lang.day(text(i, "issued_on"))) }
                                     td data-label=(lang.t("office")) { (i.parties.get("enforcement").cloned().unwrap_or_default()) }
-                                    td data-label=(lang.t("state")) { (state_title(&i.state)) }
+                                    td data-label=(lang.t("state")) { (state_of(&registry, lang, i)) }
                                 }
                             }
                         }

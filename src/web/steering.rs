@@ -13,14 +13,17 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::i18n::Lang;
+use super::instance::state_of;
 use super::layout::{columns, page};
 use super::session::{ConsoleError, Signed};
 use crate::api::AppState;
+use crate::db::DbConn;
 use crate::domain::{today_local, AgencyCode};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::service::case_stats::reporting_year;
 use crate::service::instances::{self, Instance, ListQuery};
-use crate::service::reports::{self, CoordinationReport, EnforcementReport, Period};
+use crate::service::reports::{self, EnforcementReport, Period};
+use crate::workflow::engine::Actor;
 
 const WORKFLOW: &str = "coercion_plan";
 /// Most plans the calendar reads (newest first).
@@ -116,12 +119,6 @@ pub async fn calendar_page(
     let unscheduled: Vec<&Instance> =
         plans.iter().filter(|i| scheduled(i).is_none() && !i.terminal).collect();
     let registry = state.registry.clone();
-    let state_title = |i: &Instance| {
-        registry
-            .get(&i.workflow, i.workflow_version)
-            .and_then(|d| d.state(&i.state))
-            .map_or_else(|| i.state.clone(), |s| lang.pick(&s.title_vi, &s.title_en).to_owned())
-    };
     // The weeks of the month, Monday first.
     let start = first - Duration::days(i64::from(first.weekday().num_days_from_monday()));
     let weeks: Vec<Vec<NaiveDate>> = (0..6)
@@ -195,7 +192,7 @@ pub async fn calendar_page(
                                         span class={ "badge " (class) } { (lang.t(status)) }
                                         @if let Some(n) = i.data.get("protection_plan_number").and_then(Value::as_str) { " " (n) }
                                     }
-                                    td data-label=(lang.t("state")) { (state_title(i)) }
+                                    td data-label=(lang.t("state")) { (state_of(&registry, lang, i)) }
                                 }
                             }
                         }
@@ -210,7 +207,7 @@ pub async fn calendar_page(
                             @let (status, class) = protection(&i.state);
                             li {
                                 a href={ "/console/instances/" (i.id) } { (i.data.get("case_reference").and_then(Value::as_str).unwrap_or(&i.id)) }
-                                " · " (state_title(i)) " " span class={ "badge " (class) } { (lang.t(status)) }
+                                " · " (state_of(&registry, lang, i)) " " span class={ "badge " (class) } { (lang.t(status)) }
                             }
                         }
                     }
@@ -237,11 +234,33 @@ fn report_agency(q: &ReportQuery, lang: Lang) -> Result<Option<AgencyCode>, Cons
     }
 }
 
-async fn read_reports(
+/// One report, of the agency asked for; unasked, of the province's office when the user may
+/// read it, else of all the user may read.
+fn in_scope<T>(
+    conn: &mut DbConn,
+    actor: &Actor,
+    asked: Option<AgencyCode>,
+    report: impl Fn(&mut DbConn, Option<AgencyCode>) -> ApiResult<T>,
+) -> ApiResult<T> {
+    if asked.is_some() {
+        return report(conn, asked);
+    }
+    if let Some(office) = province_office(conn, actor)? {
+        match report(conn, Some(office)) {
+            Err(e) if e.code == ErrorCode::NotFound => {}
+            other => return other,
+        }
+    }
+    report(conn, None)
+}
+
+/// Reads, on one connection, what `report` makes of the query's agency and reporting year.
+async fn read_report<T: Send + 'static>(
     state: &AppState,
     signed: &Signed,
     q: &ReportQuery,
-) -> Result<(EnforcementReport, CoordinationReport), ConsoleError> {
+    report: impl Fn(&mut DbConn, &Actor, Option<AgencyCode>, Period) -> ApiResult<T> + Send + 'static,
+) -> Result<T, ConsoleError> {
     let lang = signed.lang;
     let asked = report_agency(q, lang)?;
     let year = q.year.unwrap_or_else(|| reporting_year(today_local()));
@@ -249,35 +268,23 @@ async fn read_reports(
     state
         .read(move |conn, _| {
             let period = Period::parse(Some(year), None, None)?;
-            // Unasked, the province's office when the user may read it, else all they may.
-            let (agency, enforcement) = match asked {
-                Some(a) => (Some(a.clone()), reports::enforcement(conn, &actor, Some(a), period, true)?),
-                None => match province_office(conn, &actor)? {
-                    Some(office) => {
-                        match reports::enforcement(conn, &actor, Some(office.clone()), period, true) {
-                            Ok(report) => (Some(office), report),
-                            Err(e) if e.code == crate::error::ErrorCode::NotFound => {
-                                (None, reports::enforcement(conn, &actor, None, period, true)?)
-                            }
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    None => (None, reports::enforcement(conn, &actor, None, period, true)?),
-                },
-            };
-            let period = Period::parse(Some(year), None, None)?;
-            let coordination = reports::coordination(conn, &actor, agency, period)?;
-            Ok((enforcement, coordination))
+            in_scope(conn, &actor, asked, |conn, agency| report(conn, &actor, agency, period))
         })
         .await
         .map_err(ConsoleError::api(lang))
 }
 
+fn enforcement_of(
+    conn: &mut DbConn,
+    actor: &Actor,
+    agency: Option<AgencyCode>,
+    period: Period,
+) -> ApiResult<EnforcementReport> {
+    reports::enforcement(conn, actor, agency, period, true)
+}
+
 /// The enforcement office of the province the user's agency is of, by the codes' suffix.
-fn province_office(
-    conn: &mut crate::db::DbConn,
-    actor: &crate::workflow::engine::Actor,
-) -> crate::error::ApiResult<Option<AgencyCode>> {
+fn province_office(conn: &mut DbConn, actor: &Actor) -> ApiResult<Option<AgencyCode>> {
     let Some((_, province)) = actor.agency.as_str().split_once('-') else { return Ok(None) };
     let code = format!("THADS-{province}");
     match crate::db::agencies::find(conn, &code)? {
@@ -354,7 +361,14 @@ pub async fn reports_page(
     q: web::Query<ReportQuery>,
 ) -> Result<Markup, ConsoleError> {
     let lang = signed.lang;
-    let (enforcement, coordination) = read_reports(&state, &signed, &q).await?;
+    // Both reports of one scope: the coordination report's is the enforcement report's.
+    let (enforcement, coordination) = read_report(&state, &signed, &q, |conn, actor, agency, period| {
+        let enforcement = enforcement_of(conn, actor, agency, period)?;
+        let scope =
+            enforcement.agency.as_deref().map(AgencyCode::parse).transpose().map_err(ApiError::internal)?;
+        Ok((enforcement, reports::coordination(conn, actor, scope, period)?))
+    })
+    .await?;
     let scope = enforcement.agency.clone().unwrap_or_default();
     let year = enforcement.year.unwrap_or_else(|| reporting_year(today_local()));
     let query = format!("agency={scope}&year={year}");
@@ -452,7 +466,7 @@ pub async fn enforcement_csv(
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let lang = signed.lang;
-    let (report, _) = read_reports(&state, &signed, &q).await?;
+    let report = read_report(&state, &signed, &q, enforcement_of).await?;
     let body = reports::enforcement_csv(&report).map_err(ConsoleError::api(lang))?;
     let name = format!(
         "enforcement-{}-{}.csv",
@@ -469,7 +483,7 @@ pub async fn coordination_csv(
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let lang = signed.lang;
-    let (_, report) = read_reports(&state, &signed, &q).await?;
+    let report = read_report(&state, &signed, &q, reports::coordination).await?;
     let body = reports::coordination_csv(&report).map_err(ConsoleError::api(lang))?;
     let name = format!(
         "coordination-{}-{}-{}.csv",

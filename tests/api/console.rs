@@ -57,10 +57,29 @@ impl Page {
 
     /// The value of the first hidden `csrf` field on the page.
     pub fn csrf(&self) -> String {
-        let at = self.body.find(r#"name="csrf" value=""#).expect("a form with a CSRF token");
-        let rest = &self.body[at + r#"name="csrf" value=""#.len()..];
+        self.hidden("csrf")
+    }
+
+    /// The value of the first hidden field `name` on the page.
+    pub fn hidden(&self, name: &str) -> String {
+        let marker = format!(r#"type="hidden" name="{name}" value=""#);
+        let at = self.body.find(&marker).unwrap_or_else(|| panic!("a form with {name}")) + marker.len();
+        let rest = &self.body[at..];
         rest[..rest.find('"').unwrap()].to_owned()
     }
+}
+
+/// Takes a step from the instance's page as a browser posts its form: the token, definition and
+/// version the page gives, and `fields`.
+pub async fn step(b: &mut Browser<'_>, id: &str, fields: &[(&str, &str)]) -> Page {
+    let page = b.get(&format!("/console/instances/{id}")).await;
+    let given: Vec<(&str, String)> = ["csrf", "workflow", "workflow_version", "expected_version"]
+        .iter()
+        .map(|n| (*n, page.hidden(n)))
+        .collect();
+    let mut posted: Vec<(&str, &str)> = given.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    posted.extend_from_slice(fields);
+    b.post(&format!("/console/instances/{id}/steps"), &posted).await
 }
 
 /// A browser: keeps its cookies, follows no redirect by itself.
@@ -279,7 +298,10 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
         let page = browser.get(&format!("/console/instances/{id}")).await;
         assert_eq!(page.status, 200);
         assert!(page.body.contains(r#"name="transition" value="transfer""#), "{}", page.body);
+        let workflow_version = page.hidden("workflow_version");
         let step = [
+            ("workflow", "court_transfer"),
+            ("workflow_version", workflow_version.as_str()),
             ("transition", "transfer"),
             ("expected_version", "1"),
             ("d.transfer_date", "2026-10-25"),
@@ -532,16 +554,7 @@ async fn an_evidence_handover_with_an_item_missing_is_settled_through_the_pages(
         assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 
         async fn step(b: &mut Browser<'_>, id: &str, fields: &[(&str, &str)]) {
-            let page = b.get(&format!("/console/instances/{id}")).await;
-            let version = {
-                let marker = r#"name="expected_version" value=""#;
-                let at = page.body.find(marker).unwrap() + marker.len();
-                page.body[at..].split('"').next().unwrap().to_owned()
-            };
-            let csrf = page.csrf();
-            let mut posted = vec![("csrf", csrf.as_str()), ("expected_version", version.as_str())];
-            posted.extend_from_slice(fields);
-            let r = b.post(&format!("/console/instances/{id}/steps"), &posted).await;
+            let r = super::console::step(b, id, fields).await;
             assert_eq!(r.status, 303, "{fields:?}: {}", r.body);
         }
         step(

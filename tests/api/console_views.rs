@@ -8,16 +8,9 @@ use crate::console::{add_user, Browser, PASSWORD};
 use crate::helpers::{backends, spawn, TestApp};
 use crate::scenarios::common::{add_coercion_agencies, police, CITY_COMMITTEE, COMMUNE};
 
-/// Takes a step from the instance's page, with the version and token the page gives.
+/// Takes a step from the instance's page, as its form posts it.
 async fn step(b: &mut Browser<'_>, id: &str, fields: &[(&str, &str)]) -> u16 {
-    let page = b.get(&format!("/console/instances/{id}")).await;
-    let marker = r#"name="expected_version" value=""#;
-    let at = page.body.find(marker).expect("a step form") + marker.len();
-    let version = page.body[at..].split('"').next().unwrap().to_owned();
-    let csrf = page.csrf();
-    let mut posted = vec![("csrf", csrf.as_str()), ("expected_version", version.as_str())];
-    posted.extend_from_slice(fields);
-    b.post(&format!("/console/instances/{id}/steps"), &posted).await.status
+    crate::console::step(b, id, fields).await.status
 }
 
 async fn fire(app: &TestApp, id: &str, token: &str, transition: &str, data: Value) {
