@@ -46,40 +46,52 @@ impl EventBody<'_> {
         if let Value::Object(map) = &mut value {
             map.insert("encoding".into(), Value::from(ENCODING));
         }
-        let mut text = String::new();
-        canonical_json(&value, &mut text);
-        hex::encode(Sha256::digest(text.as_bytes()))
+        let mut bytes = Vec::with_capacity(1024);
+        canonical_bytes(&value, &mut bytes);
+        hex::encode(Sha256::digest(&bytes))
     }
 }
 
 /// Writes `value` as JSON with object keys sorted, whatever order the map keeps them in.
 pub fn canonical_json(value: &Value, out: &mut String) {
+    let mut bytes = Vec::with_capacity(256);
+    canonical_bytes(value, &mut bytes);
+    out.push_str(&String::from_utf8_lossy(&bytes));
+}
+
+/// [`canonical_json`] as bytes. Keys and scalars are written by serde_json, as `to_string`
+/// writes them, straight into the buffer.
+fn canonical_bytes(value: &Value, out: &mut Vec<u8>) {
+    // Writing JSON into a Vec cannot fail.
+    fn scalar<T: Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
+        let _ = serde_json::to_writer(&mut *out, v);
+    }
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            out.push('{');
+            out.push(b'{');
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                canonical_json(&map[key], out);
+                scalar(key, out);
+                out.push(b':');
+                canonical_bytes(&map[key], out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                canonical_json(item, out);
+                canonical_bytes(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        other => scalar(other, out),
     }
 }
 
@@ -188,6 +200,58 @@ mod tests {
         let mut a = String::new();
         canonical_json(&json!({"b": 1, "a": {"d": [1, "x"], "c": null}}), &mut a);
         assert_eq!(a, r#"{"a":{"c":null,"d":[1,"x"]},"b":1}"#);
+    }
+
+    /// The encoding of the chains already stored: keys and scalars as `Value::to_string`
+    /// writes them. Any change here would break every history on record.
+    #[test]
+    fn canonical_form_is_the_encoding_on_record() {
+        fn on_record(value: &Value, out: &mut String) {
+            match value {
+                Value::Object(map) => {
+                    let mut keys: Vec<&String> = map.keys().collect();
+                    keys.sort();
+                    out.push('{');
+                    for (i, key) in keys.into_iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        out.push_str(&Value::String(key.clone()).to_string());
+                        out.push(':');
+                        on_record(&map[key], out);
+                    }
+                    out.push('}');
+                }
+                Value::Array(items) => {
+                    out.push('[');
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        on_record(item, out);
+                    }
+                    out.push(']');
+                }
+                scalar => out.push_str(&scalar.to_string()),
+            }
+        }
+        let value = json!({
+            "tên \"đương sự\"": "Nguyễn Thị Ánh\n\t\u{1}\u{7f}\u{2028}/\\",
+            "số tiền": "1302149296000.50",
+            "n": [0, -1, 1.5, 1e300, 18446744073709551615u64, -9223372036854775808i64, true, false, null],
+            "z": {"": [], "a": {}, "ý kiến": [{"b": "x", "a": "y"}]},
+        });
+        let (mut now, mut before) = (String::new(), String::new());
+        canonical_json(&value, &mut now);
+        on_record(&value, &mut before);
+        assert_eq!(now, before);
+        let d = json!({"nested": value});
+        let b = body(3, &d, GENESIS);
+        let mut before = serde_json::to_value(&b).unwrap();
+        before.as_object_mut().unwrap().insert("encoding".into(), Value::from(ENCODING));
+        let mut text = String::new();
+        on_record(&before, &mut text);
+        assert_eq!(b.hash(), hex::encode(Sha256::digest(text.as_bytes())));
     }
 
     #[test]

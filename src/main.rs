@@ -1,3 +1,8 @@
+/// mimalloc rather than the system allocator: the one writer thread of SQLite spends a
+/// tenth of its time in glibc's malloc and free (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

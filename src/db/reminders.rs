@@ -47,11 +47,13 @@ pub fn insert(conn: &mut DbConn, row: &ReminderRow) -> QueryResult<()> {
     .map(|_| ())
 }
 
-/// Cancels the reminders of a deadline that have not gone out.
+/// Cancels the reminders of a deadline that have not gone out. The statuses are written into
+/// the text, not bound: SQLite prepares a statement again at every binding of a value that
+/// decides whether a partial index (`reminders_due`, of pending reminders) is touched.
 pub fn cancel_pending(conn: &mut DbConn, deadline_id: &str) -> QueryResult<()> {
     Fixed::new(
-        "UPDATE reminders SET status = ? WHERE deadline_id = ? AND status = ?",
-        &[CANCELLED.into(), deadline_id.into(), PENDING.into()],
+        "UPDATE reminders SET status = 'cancelled' WHERE deadline_id = ? AND status = 'pending'",
+        &[deadline_id.into()],
     )
     .run(conn)
     .map(|_| ())

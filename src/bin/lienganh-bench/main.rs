@@ -8,6 +8,10 @@
 //! country of a million instances instead and measures the reads its users make most.
 //! Run with `cargo run --release --bin lienganh-bench -- --help`.
 
+/// The allocator of `lienganh` itself: the bench runs the server as a child of its own binary.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod country;
 mod floor;
 mod load;
