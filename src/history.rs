@@ -54,9 +54,10 @@ impl EventBody<'_> {
 
 /// Writes `value` as JSON with object keys sorted, whatever order the map keeps them in.
 pub fn canonical_json(value: &Value, out: &mut String) {
-    let mut bytes = Vec::with_capacity(256);
+    let mut bytes = std::mem::take(out).into_bytes();
     canonical_bytes(value, &mut bytes);
-    out.push_str(&String::from_utf8_lossy(&bytes));
+    // Only whole strings and ASCII punctuation were appended to what was UTF-8.
+    *out = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
 /// [`canonical_json`] as bytes. Keys and scalars are written by serde_json, as `to_string`

@@ -123,11 +123,11 @@ impl Sweeper {
     }
 }
 
-/// Wakes the reminder sweeper on `cron`: each pass sends what is due and refreshes the
-/// calendar from the database, so years an admin adds on another node apply here too.
 /// When old console sessions are removed: at minute 17 of every hour.
 const FORGET_SESSIONS_CRON: &str = "0 17 * * * *";
 
+/// Wakes the reminder sweeper on `cron`: each pass sends what is due and refreshes the
+/// calendar from the database, so years an admin adds on another node apply here too.
 pub async fn start_sweeper(settings: &Settings, state: web::Data<AppState>) -> Result<Sweeper, String> {
     let client = crate::reminders::http_client()?;
     let node = crate::reminders::node_name();
