@@ -210,6 +210,15 @@ impl From<diesel::result::Error> for ApiError {
                 if busy {
                     tracing::warn!(error = %e, "database busy");
                     Self::new(ErrorCode::ServiceUnavailable, "the database is busy; retry shortly")
+                } else if crate::db::is_connection_lost(&e) {
+                    // The server closed the connection (a restart); the pool opens a new one for
+                    // the retry. A retry carries the same version or Idempotency-Key, so a change
+                    // that did commit before the connection went is not made twice.
+                    tracing::warn!(error = %e, "database connection lost");
+                    Self::new(
+                        ErrorCode::ServiceUnavailable,
+                        "the database connection was lost; retry shortly",
+                    )
                 } else if matches!(kind, DatabaseErrorKind::UniqueViolation) {
                     // Two requests creating the same record at once: the second learns of it.
                     Self::new(ErrorCode::AlreadyExists, "the record was created meanwhile; read it again")

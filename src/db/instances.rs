@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::fixed::Fixed;
+use super::fixed::{in_list, insert_rows, Bind, Fixed};
 use super::schema::{deadlines, instance_agencies, instances};
 use super::{at_most_one, DbConn};
 
@@ -57,15 +57,10 @@ pub fn insert(conn: &mut DbConn, row: &InstanceRow, agencies: &[&str]) -> QueryR
         ],
     )
     .run(conn)?;
-    // Row by row: multi-row VALUES is not portable through MultiConnection.
-    for agency in agencies {
-        Fixed::new(
-            "INSERT INTO instance_agencies (agency_code, instance_id, open) VALUES (?, ?, ?)",
-            &[(*agency).into(), (&row.id).into(), row.closed_at.is_none().into()],
-        )
-        .run(conn)?;
-    }
-    Ok(())
+    let open = row.closed_at.is_none();
+    let binds: Vec<Bind<'_>> =
+        agencies.iter().flat_map(|agency| [(*agency).into(), (&row.id).into(), open.into()]).collect();
+    insert_rows(conn, "INSERT INTO instance_agencies (agency_code, instance_id, open)", 3, &binds).map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<InstanceRow>> {
@@ -147,15 +142,15 @@ pub fn advance(conn: &mut DbConn, a: &Advance<'_>) -> QueryResult<bool> {
         ],
     )
     .run(conn)?;
-    if changed == 1 && a.closes {
-        // By the full key: the access rows are keyed by agency first.
-        for agency in a.agencies {
-            Fixed::new(
-                "UPDATE instance_agencies SET open = ? WHERE agency_code = ? AND instance_id = ?",
-                &[false.into(), (*agency).into(), a.id.into()],
-            )
-            .run(conn)?;
-        }
+    if changed == 1 && a.closes && !a.agencies.is_empty() {
+        // By the full key, in one statement: the access rows are keyed by agency first.
+        let sql = format!(
+            "UPDATE instance_agencies SET open = ? WHERE instance_id = ? AND agency_code{}",
+            in_list(a.agencies.len())
+        );
+        let mut binds: Vec<Bind<'_>> = vec![false.into(), a.id.into()];
+        binds.extend(a.agencies.iter().map(|agency| Bind::from(*agency)));
+        Fixed::new(&sql, &binds).run(conn)?;
     }
     Ok(changed == 1)
 }

@@ -36,9 +36,13 @@ pub mod users;
 pub mod webhooks;
 pub mod writer;
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, InstrumentationEvent, SimpleConnection, TransactionManager,
+};
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::result::Error as DieselError;
@@ -125,40 +129,102 @@ pub struct Manager {
 const READER_CACHE_KIB: u32 = 65_536;
 const WRITER_CACHE_KIB: u32 = 4_096;
 
+/// How long after going back to the pool a PostgreSQL connection is taken out again without a
+/// ping first. A connection back from a request that just ran is almost always still alive,
+/// and under load connections go round in milliseconds: a ping at every check-out was one
+/// round trip in eleven of a step. An idle connection is pinged, so one the server closed
+/// meanwhile (a restart) is replaced before a request sees it; one found lost by a query is
+/// dropped when it comes back (see [`Pooled::lost`]). The same rule as HikariCP's
+/// `aliveBypassWindowMs`, which is 500 ms too.
+const ALIVE_WITHOUT_PING: Duration = Duration::from_millis(500);
+
+/// A connection of the pool, with what the pool needs to know of it.
+pub struct Pooled {
+    conn: DbConn,
+    /// When it last went back to the pool.
+    returned: Instant,
+    /// Set when a query found the server gone. diesel marks the connection broken for most
+    /// such failures but not for all (a statement that could not be prepared), so the
+    /// connection's instrumentation watches every query's outcome.
+    lost: Arc<AtomicBool>,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConn;
+
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
+}
+
+/// Whether an error means the connection to the database server is gone.
+pub fn is_connection_lost(e: &DieselError) -> bool {
+    use diesel::result::DatabaseErrorKind::{ClosedConnection, UnableToSendCommand};
+    matches!(e, DieselError::DatabaseError(ClosedConnection | UnableToSendCommand, _))
+}
+
 impl ManageConnection for Manager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, r2d2::Error> {
-        match self.url.backend {
-            Backend::Sqlite => {
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let lost = Arc::new(AtomicBool::new(false));
+        let conn = match self.url.backend {
+            Backend::Sqlite => DbConn::Sqlite(self.open_sqlite()?),
+            Backend::Postgres => {
                 let mut conn =
-                    SqliteConnection::establish(&self.url.target).map_err(r2d2::Error::ConnectionError)?;
-                // WAL lets readers run beside the writer; FULL sync makes a commit durable
-                // before it is acknowledged (the writer commits in groups, see [`writer`]);
-                // the busy timeout covers other processes (a `migrate` or `remind` run beside
-                // `serve`). The page cache: see [`Manager::cache_kib`].
-                conn.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY;",
-                    self.cache_kib
-                ))
-                .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConn::Sqlite(conn))
+                    PgConnection::establish(&self.url.target).map_err(r2d2::Error::ConnectionError)?;
+                let seen = lost.clone();
+                conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+                    if let InstrumentationEvent::FinishQuery { error: Some(e), .. } = event {
+                        if is_connection_lost(e) {
+                            seen.store(true, Ordering::Relaxed);
+                        }
+                    }
+                });
+                DbConn::Pg(conn)
             }
-            Backend::Postgres => PgConnection::establish(&self.url.target)
-                .map(DbConn::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+        };
+        Ok(Pooled { conn, returned: Instant::now(), lost })
+    }
+
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), r2d2::Error> {
+        match conn.conn {
+            DbConn::Sqlite(_) => Ok(()),
+            DbConn::Pg(_) if conn.returned.elapsed() < ALIVE_WITHOUT_PING => Ok(()),
+            DbConn::Pg(_) => conn.conn.ping().map_err(r2d2::Error::QueryError),
         }
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.returned = Instant::now();
+        std::thread::panicking()
+            || conn.lost.load(Ordering::Relaxed)
+            || DbConn::is_broken_transaction_manager(&mut conn.conn)
     }
+}
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        std::thread::panicking() || DbConn::is_broken_transaction_manager(conn)
+impl Manager {
+    fn open_sqlite(&self) -> Result<SqliteConnection, r2d2::Error> {
+        let mut conn = SqliteConnection::establish(&self.url.target).map_err(r2d2::Error::ConnectionError)?;
+        // WAL lets readers run beside the writer; FULL sync makes a commit durable before it
+        // is acknowledged (the writer commits in groups, see [`writer`]); the busy timeout
+        // covers other processes (a `migrate` or `remind` run beside `serve`). The page
+        // cache: see [`Manager::cache_kib`].
+        conn.batch_execute(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+             PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY;",
+            self.cache_kib
+        ))
+        .map_err(r2d2::Error::QueryError)?;
+        Ok(conn)
     }
 }
 
@@ -185,7 +251,8 @@ impl Db {
                 .max_size(size.max(1))
                 .min_idle(Some(1))
                 .connection_timeout(Duration::from_secs(10))
-                // A check-out test costs a round trip per request; SQLite is in-process.
+                // On PostgreSQL only a connection idle for a while is pinged: see
+                // [`ALIVE_WITHOUT_PING`]. SQLite is in-process.
                 .test_on_check_out(url.backend == Backend::Postgres)
                 .build(Manager { url: url.clone(), cache_kib })
                 .map_err(|e| format!("cannot open database {}: {e}", redact(&url.target)))

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::fixed::Fixed;
+use super::fixed::{insert_rows, Bind};
 use super::schema::notifications;
 use super::{at_most_one, DbConn};
 
@@ -26,27 +26,34 @@ pub struct NotificationRow {
     pub read_by: Option<String>,
 }
 
-pub fn insert(conn: &mut DbConn, row: &NotificationRow) -> QueryResult<()> {
-    Fixed::new(
+/// Inserts notifications, all in one statement.
+pub fn insert_all(conn: &mut DbConn, rows: &[NotificationRow]) -> QueryResult<()> {
+    let binds: Vec<Bind<'_>> = rows
+        .iter()
+        .flat_map(|row| {
+            [
+                (&row.id).into(),
+                (&row.agency_code).into(),
+                (&row.roles).into(),
+                (&row.kind).into(),
+                (&row.instance_id).into(),
+                (&row.deadline_id).into(),
+                (&row.reminder_id).into(),
+                (&row.subject).into(),
+                (&row.payload).into(),
+                row.created_at.into(),
+                row.read_at.into(),
+                (&row.read_by).into(),
+            ]
+        })
+        .collect();
+    insert_rows(
+        conn,
         "INSERT INTO notifications (id, agency_code, roles, kind, instance_id, deadline_id, \
-         reminder_id, subject, payload, created_at, read_at, read_by) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[
-            (&row.id).into(),
-            (&row.agency_code).into(),
-            (&row.roles).into(),
-            (&row.kind).into(),
-            (&row.instance_id).into(),
-            (&row.deadline_id).into(),
-            (&row.reminder_id).into(),
-            (&row.subject).into(),
-            (&row.payload).into(),
-            row.created_at.into(),
-            row.read_at.into(),
-            (&row.read_by).into(),
-        ],
+         reminder_id, subject, payload, created_at, read_at, read_by)",
+        12,
+        &binds,
     )
-    .run(conn)
     .map(|_| ())
 }
 

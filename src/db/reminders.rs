@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::fixed::Fixed;
+use super::fixed::{insert_rows, Bind, Fixed};
 use super::schema::reminders;
 use super::{at_most_one, DbConn};
 
@@ -27,23 +27,31 @@ pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
 pub const CANCELLED: &str = "cancelled";
 
-pub fn insert(conn: &mut DbConn, row: &ReminderRow) -> QueryResult<()> {
-    Fixed::new(
+/// Inserts reminders, all in one statement.
+pub fn insert_all(conn: &mut DbConn, rows: &[ReminderRow]) -> QueryResult<()> {
+    let binds: Vec<Bind<'_>> = rows
+        .iter()
+        .flat_map(|row| {
+            [
+                (&row.id).into(),
+                (&row.deadline_id).into(),
+                (&row.kind).into(),
+                row.working_days_before.into(),
+                row.fire_at.into(),
+                (&row.status).into(),
+                (&row.lease_owner).into(),
+                row.lease_until.into(),
+                row.sent_at.into(),
+            ]
+        })
+        .collect();
+    insert_rows(
+        conn,
         "INSERT INTO reminders (id, deadline_id, kind, working_days_before, fire_at, status, \
-         lease_owner, lease_until, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[
-            (&row.id).into(),
-            (&row.deadline_id).into(),
-            (&row.kind).into(),
-            row.working_days_before.into(),
-            row.fire_at.into(),
-            (&row.status).into(),
-            (&row.lease_owner).into(),
-            row.lease_until.into(),
-            row.sent_at.into(),
-        ],
+         lease_owner, lease_until, sent_at)",
+        9,
+        &binds,
     )
-    .run(conn)
     .map(|_| ())
 }
 
@@ -104,15 +112,12 @@ pub fn finish(conn: &mut DbConn, id: &str, owner: &str, status: &str, at: i64) -
     Ok(changed == 1)
 }
 
-/// Moves the pending reminders of a deadline by `delta` microseconds (after a suspension).
+/// Cancels the pending reminders of a deadline and schedules `replacements` in their place.
 pub fn cancel_and_replace(
     conn: &mut DbConn,
     deadline_id: &str,
     replacements: &[ReminderRow],
 ) -> QueryResult<()> {
     cancel_pending(conn, deadline_id)?;
-    for r in replacements {
-        insert(conn, r)?;
-    }
-    Ok(())
+    insert_all(conn, replacements)
 }

@@ -54,6 +54,26 @@ pub fn active_of(conn: &mut DbConn, agency: &str) -> QueryResult<Vec<WebhookRow>
         .load(c))
 }
 
+/// The active webhooks of any of these agencies. PostgreSQL takes them in one query (the
+/// codes bound as one array, so its text never varies); SQLite, in-process, by agency, each
+/// query prepared once, where a list of varying length would be prepared anew each time.
+pub fn active_of_any(conn: &mut DbConn, agencies: &[&str]) -> QueryResult<Vec<WebhookRow>> {
+    match conn {
+        DbConn::Pg(c) if agencies.len() > 1 => webhooks::table
+            .filter(webhooks::agency_code.eq_any(agencies))
+            .filter(webhooks::active.eq(true))
+            .select(WebhookRow::as_select())
+            .load(c),
+        _ => {
+            let mut all = Vec::new();
+            for agency in agencies {
+                all.extend(active_of(conn, agency)?);
+            }
+            Ok(all)
+        }
+    }
+}
+
 pub fn of_agency(conn: &mut DbConn, agency: &str) -> QueryResult<Vec<WebhookRow>> {
     webhooks::table
         .filter(webhooks::agency_code.eq(agency))

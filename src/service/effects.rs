@@ -169,10 +169,12 @@ fn reschedule(
     Ok(())
 }
 
-/// Carries out the actions of one step.
+/// Carries out the actions of one step. The reminders of a deadline go in with one statement,
+/// and the step's notifications all together at the end.
 pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> ApiResult<()> {
     // An agency bound to several slots hears of a step once.
     let mut notified = std::collections::BTreeSet::new();
+    let mut notes = Vec::new();
     for action in actions {
         match action {
             Action::OpenDeadline {
@@ -222,9 +224,9 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                     suspended_at: None,
                 };
                 deadline_store::insert(conn, &row)?;
-                for r in schedule(d, &row.id, due.value, escalate_to.is_some(), ctx.at, ctx.calendar, &[]) {
-                    reminder_store::insert(conn, &r)?;
-                }
+                let reminders =
+                    schedule(d, &row.id, due.value, escalate_to.is_some(), ctx.at, ctx.calendar, &[]);
+                reminder_store::insert_all(conn, &reminders)?;
             }
             Action::CloseDeadline { deadline } => {
                 if let Some(row) = deadline_store::running(conn, ctx.instance_id, deadline)? {
@@ -297,7 +299,7 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                 if !notified.insert(agency.to_string()) {
                     continue;
                 }
-                let note = NotificationRow {
+                notes.push(NotificationRow {
                     id: Uuid::now_v7().to_string(),
                     agency_code: agency.to_string(),
                     roles: String::new(),
@@ -316,10 +318,9 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                     created_at: ctx.at,
                     read_at: None,
                     read_by: None,
-                };
-                notify::send(conn, &note)?;
+                });
             }
         }
     }
-    Ok(())
+    notify::send_all(conn, &notes)
 }

@@ -30,27 +30,43 @@ pub fn webhook_body(delivery_id: &str, note: &NotificationRow) -> String {
     .to_string()
 }
 
+/// Delivers one notification.
 pub fn send(conn: &mut DbConn, note: &NotificationRow) -> ApiResult<()> {
-    store::insert(conn, note)?;
-    for hook in webhook_store::active_of(conn, &note.agency_code)? {
-        let id = Uuid::now_v7().to_string();
-        webhook_store::insert_delivery(
-            conn,
-            &DeliveryRow {
-                body: webhook_body(&id, note),
-                id,
-                webhook_id: hook.id,
-                notification_id: note.id.clone(),
-                status: webhook_store::PENDING.to_owned(),
-                attempts: 0,
-                next_attempt_at: note.created_at,
-                last_error: None,
-                lease_owner: None,
-                lease_until: None,
-                delivered_at: None,
-                created_at: note.created_at,
-            },
-        )?;
+    send_all(conn, std::slice::from_ref(note))
+}
+
+/// Delivers notifications: the inbox rows in one statement, the webhooks of their agencies
+/// looked up at once.
+pub fn send_all(conn: &mut DbConn, notes: &[NotificationRow]) -> ApiResult<()> {
+    if notes.is_empty() {
+        return Ok(());
+    }
+    store::insert_all(conn, notes)?;
+    let mut agencies: Vec<&str> = notes.iter().map(|n| n.agency_code.as_str()).collect();
+    agencies.sort_unstable();
+    agencies.dedup();
+    let hooks = webhook_store::active_of_any(conn, &agencies)?;
+    for note in notes {
+        for hook in hooks.iter().filter(|h| h.agency_code == note.agency_code) {
+            let id = Uuid::now_v7().to_string();
+            webhook_store::insert_delivery(
+                conn,
+                &DeliveryRow {
+                    body: webhook_body(&id, note),
+                    id,
+                    webhook_id: hook.id.clone(),
+                    notification_id: note.id.clone(),
+                    status: webhook_store::PENDING.to_owned(),
+                    attempts: 0,
+                    next_attempt_at: note.created_at,
+                    last_error: None,
+                    lease_owner: None,
+                    lease_until: None,
+                    delivered_at: None,
+                    created_at: note.created_at,
+                },
+            )?;
+        }
     }
     Ok(())
 }

@@ -826,7 +826,7 @@ async fn suspension_neither_repeats_an_escalation_nor_turns_a_stopped_clock_late
             now - 7 * day,
             row["id"].as_str().unwrap()
         ))
-        .execute(&mut *db.write().unwrap())
+        .execute(&mut **db.write().unwrap())
         .unwrap();
         let leave = json!({"verification_date": "2026-11-23", "findings": "Đã có tài sản"});
         let r = app.fire(&stopped, &head, "reclassify_enforceable", 5, leave).await;

@@ -321,3 +321,77 @@ async fn two_nodes_agree_on_every_conflict() {
     audit_verifies(&app);
     drop((served_a, served_b));
 }
+
+/// The PostgreSQL server closes every connection of the service (as at a restart): a request
+/// in the moment after may be told to retry (503, never a 500), and once the connections have
+/// sat idle for a moment the pool replaces them before any request sees one; nothing that was
+/// acknowledged before is lost.
+#[tokio::test]
+async fn connections_closed_by_postgresql_are_replaced() {
+    use diesel::connection::SimpleConnection;
+    use diesel::sql_types::BigInt;
+    use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+
+    if !backends().contains(&Backend::Postgres) {
+        return;
+    }
+    let name = format!("lienganh_{}", uuid::Uuid::new_v4().simple());
+    let app = crate::helpers::spawn_with(Backend::Postgres, |s| {
+        s.database_url.push_str(&format!("&application_name={name}"));
+    })
+    .await;
+    let r = app.post("/api/v1/instances", &app.procuracy(), &recommendation("1/KN-VKS")).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/instances/{id}");
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut admin = PgConnection::establish(&std::env::var("LIENGANH_TEST_POSTGRES_URL").unwrap()).unwrap();
+    let closed = diesel::sql_query(format!(
+        "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = '{name}'"
+    ))
+    .get_result::<Count>(&mut admin)
+    .unwrap();
+    assert!(closed.n >= 1, "the service holds connections");
+
+    // At once: each request is answered or told to retry, never a server error; a connection
+    // found lost is dropped, not handed out again, so the refusals stop within the pool's size.
+    let mut refused = 0;
+    for _ in 0..8 {
+        let r = app.get(&path, &app.procuracy()).await;
+        match r.status() {
+            StatusCode::OK => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                let body: Value = r.json().await.unwrap();
+                assert_eq!(body["code"], "service_unavailable", "{body}");
+                refused += 1;
+            }
+            other => {
+                panic!("a request after the connections closed got {other}: {}", r.text().await.unwrap())
+            }
+        }
+    }
+    assert!(refused <= 4, "{refused} of 8 requests refused: lost connections were handed out again");
+
+    // Closed again, then idle past the window: the pool pings and replaces them first.
+    admin
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}'"
+        ))
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let r = app.get(&path, &app.procuracy()).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    for (version, (transition, token, data)) in (1..).zip(steps(&app)) {
+        let body = json!({"transition": transition, "expected_version": version, "data": data});
+        let r = app.post(&format!("{path}/transitions"), &token, &body).await;
+        assert_eq!(r.status(), StatusCode::OK, "{transition}: {}", r.text().await.unwrap());
+    }
+    let instance: Value = app.get(&path, &app.procuracy()).await.json().await.unwrap();
+    assert_eq!((instance["state"].as_str(), instance["version"].as_i64()), (Some("accepted"), Some(4)));
+    assert!(audit_verifies(&app).contains("verified"), "the history verifies");
+}

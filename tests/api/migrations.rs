@@ -18,7 +18,7 @@ fn tables(db: &Db) -> Vec<String> {
         }
     };
     let mut conn = db.write().unwrap();
-    let rows: Vec<Table> = diesel::sql_query(sql).load(&mut *conn).unwrap();
+    let rows: Vec<Table> = diesel::sql_query(sql).load(&mut **conn).unwrap();
     rows.into_iter().map(|t| t.name).filter(|n| n != "__diesel_schema_migrations").collect()
 }
 

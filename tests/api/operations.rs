@@ -481,7 +481,7 @@ async fn sigterm_answers_the_requests_in_flight_then_exits() {
             n: i64,
         }
         let stored = diesel::sql_query("SELECT count(*) AS n FROM cases")
-            .get_result::<Count>(&mut *db.read().unwrap())
+            .get_result::<Count>(&mut **db.read().unwrap())
             .unwrap();
         assert_eq!(stored.n, 1500);
     }

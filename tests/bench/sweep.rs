@@ -164,7 +164,7 @@ fn main() {
     db.migrate().unwrap();
     let backend = format!("{:?}", db.backend);
     let mut conn = db.write().unwrap();
-    let pg = matches!(*conn, DbConn::Pg(_));
+    let pg = matches!(**conn, DbConn::Pg(_));
 
     let started = Instant::now();
     conn.batch_execute(&seed_sql(pg, open, due)).unwrap();

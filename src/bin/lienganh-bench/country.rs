@@ -110,7 +110,7 @@ pub fn generate(url: &str, registry: &Registry, count: u64) -> Result<Country, S
     db.migrate()?;
     let started = Instant::now();
     let mut conn = db.write().map_err(|e| e.to_string())?;
-    if let DbConn::Sqlite(c) = &mut *conn {
+    if let DbConn::Sqlite(c) = &mut **conn {
         // This connection only loads a bench database; the server opens its own, synced.
         c.batch_execute("PRAGMA synchronous = OFF").map_err(|e| e.to_string())?;
     }
@@ -173,7 +173,7 @@ pub fn generate(url: &str, registry: &Registry, count: u64) -> Result<Country, S
             );
         }
     }
-    match &mut *conn {
+    match &mut **conn {
         DbConn::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"),
         // As after any bulk load: autovacuum would gather the statistics in time, and until it
         // does the planner guesses thousands of rows where there are two.

@@ -205,30 +205,33 @@ fn step(
                 ..d.clone()
             };
             deadline_store::insert(conn, &row)?;
-            for r in reminders {
-                let row = ReminderRow {
+            let reminders: Vec<ReminderRow> = reminders
+                .iter()
+                .map(|r| ReminderRow {
                     id: Uuid::now_v7().to_string(),
                     deadline_id: new_id.clone(),
                     status: reminder_store::PENDING.to_owned(),
                     ..r.clone()
-                };
-                reminder_store::insert(conn, &row)?;
-            }
+                })
+                .collect();
+            reminder_store::insert_all(conn, &reminders)?;
         }
         if d.closed_seq == Some(seq) {
             deadline_store::close(conn, new_id, &d.status, seq, event.occurred_at)?;
             reminder_store::cancel_pending(conn, new_id)?;
         }
     }
-    for n in t.notifications.iter().filter(|n| n.created_at == event.occurred_at) {
-        let row = NotificationRow {
+    let notes: Vec<NotificationRow> = t
+        .notifications
+        .iter()
+        .filter(|n| n.created_at == event.occurred_at)
+        .map(|n| NotificationRow {
             id: Uuid::now_v7().to_string(),
             instance_id: Some(id.to_owned()),
             read_at: None,
             read_by: None,
             ..n.clone()
-        };
-        notification_store::insert(conn, &row)?;
-    }
-    Ok(())
+        })
+        .collect();
+    notification_store::insert_all(conn, &notes)
 }

@@ -44,10 +44,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "sqlite")]
     pub backend: BackendArg,
     /// A PostgreSQL server URL; the bench creates a database of its own there, and drops it.
+    /// Its parameters after `?` are kept: by default the local server, without TLS.
     #[arg(
         long,
         env = "LIENGANH_BENCH_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
     )]
     pub postgres_url: String,
     /// What to measure.

@@ -53,14 +53,11 @@ impl Database {
             BackendArg::Sqlite => (format!("sqlite://{}", dir.join("bench.db").display()), None, None),
             BackendArg::Postgres => {
                 let name = format!("lienganh_bench_{stamp}_{}", std::process::id());
-                let mut conn = PgConnection::establish(&args.postgres_url)
-                    .map_err(|e| format!("cannot reach PostgreSQL at {}: {e}", args.postgres_url))?;
+                let mut conn = PgConnection::establish(&args.postgres_url).map_err(|e| {
+                    format!("cannot reach PostgreSQL at {}: {e}", lienganh::db::redact(&args.postgres_url))
+                })?;
                 conn.batch_execute(&format!("CREATE DATABASE {name}")).map_err(|e| e.to_string())?;
-                let base = match args.postgres_url.rfind('/') {
-                    Some(slash) if slash > "postgres://".len() => &args.postgres_url[..slash],
-                    _ => args.postgres_url.as_str(),
-                };
-                (format!("{base}/{name}"), Some(args.postgres_url.clone()), Some(name))
+                (with_database(&args.postgres_url, &name), Some(args.postgres_url.clone()), Some(name))
             }
         };
         let keep = args.keep;
@@ -72,6 +69,18 @@ impl Database {
         };
         Ok(Self { url, dir, admin_url, pg_name, keep, _tmp: tmp })
     }
+}
+
+/// The PostgreSQL URL with its database name replaced by `name`, its query string (such as
+/// `?sslmode=disable`) kept.
+fn with_database(url: &str, name: &str) -> String {
+    let (head, query) = url.split_at(url.find('?').unwrap_or(url.len()));
+    let authority = head.find("://").map_or(0, |s| s + 3);
+    let base = match head[authority..].find('/') {
+        Some(slash) => &head[..authority + slash],
+        None => head,
+    };
+    format!("{base}/{name}{query}")
 }
 
 impl Drop for Database {
@@ -160,5 +169,21 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn the_database_name_is_replaced_and_the_query_kept() {
+        assert_eq!(with_database("postgres://u@h:5432/postgres", "b"), "postgres://u@h:5432/b");
+        assert_eq!(with_database("postgres://u@h:5432", "b"), "postgres://u@h:5432/b");
+        assert_eq!(
+            with_database("postgres://u@h/postgres?sslmode=disable", "b"),
+            "postgres://u@h/b?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h?sslmode=disable", "b"), "postgres://u@h/b?sslmode=disable");
     }
 }
