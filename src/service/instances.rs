@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::effects;
 use super::idempotency::{self, IdempotencyKey, Reply};
+use crate::db::deadlines::DeadlineRow;
 use crate::db::events::{self as event_store, EventRow};
 use crate::db::instances::{self as store, Advance, InstanceRow, ListFilter};
 use crate::db::{agencies as agency_store, DbConn};
@@ -294,11 +295,12 @@ fn links(conn: &mut DbConn, actor: &Actor, loaded: &Loaded) -> ApiResult<Links> 
 }
 
 fn deadlines_of(conn: &mut DbConn, id: &str) -> ApiResult<Vec<super::deadlines::Deadline>> {
+    Ok(deadline_views(crate::db::deadlines::of_instance(conn, id)?))
+}
+
+fn deadline_views(rows: Vec<DeadlineRow>) -> Vec<super::deadlines::Deadline> {
     let at = now().timestamp_micros();
-    Ok(crate::db::deadlines::of_instance(conn, id)?
-        .into_iter()
-        .map(|d| super::deadlines::view(d, at))
-        .collect())
+    rows.into_iter().map(|d| super::deadlines::view(d, at)).collect()
 }
 
 /// What an instance is, as its first event's hash covers it: workflow and version, parties,
@@ -375,7 +377,7 @@ fn write_event(
     decision: &Decision,
     def: &Definition,
     calendar: &crate::calendar::Calendar,
-) -> ApiResult<()> {
+) -> ApiResult<Vec<DeadlineRow>> {
     event_store::insert(conn, event)?;
     let transition_title = match def.transition(&decision.transition) {
         Some(t) => t.title_vi.as_str(),
@@ -729,7 +731,7 @@ pub fn fire(
         if !store::advance(conn, &advance)? {
             return Err(stale());
         }
-        write_event(conn, &event, &decision, def, &rules.calendar)?;
+        let deadlines = write_event(conn, &event, &decision, def, &rules.calendar)?;
         if let (Some(case_id), Some(effect)) =
             (row.case_id.as_deref(), def.transition(&decision.transition).and_then(|t| t.case.as_ref()))
         {
@@ -770,10 +772,8 @@ pub fn fire(
             parents: BTreeMap::new(),
         };
         let links = links(conn, actor, &after)?;
-        let view = Instance {
-            deadlines: Some(deadlines_of(conn, &after.row.id)?),
-            ..after.to_api(Some(def), Some(links))?
-        };
+        let view =
+            Instance { deadlines: Some(deadline_views(deadlines)), ..after.to_api(Some(def), Some(links))? };
         Ok((200, view))
     })
 }

@@ -510,7 +510,7 @@ async fn deadlines_are_extended_and_suspended_where_the_definition_allows() {
         assert_eq!(app.fire(&id, &app.officer(), "acknowledge", 1, json!({})).await.status(), 200);
         let extension =
             json!({"extension_days": 5, "extension_reason": "Cần thêm thời gian xác minh 12 việc"});
-        assert_eq!(app.fire(&id, &app.procuracy(), "extend_reply", 2, extension).await.status(), 200);
+        app.fire_ok(&id, &app.procuracy(), "extend_reply", 2, extension).await;
         let reply = deadline(&app, &id, &app.head(), "reply_request").await;
         assert_eq!(reply["due_date"], "2026-11-25", "{backend:?} five calendar days more");
         assert_eq!(reply["status"], "open");
@@ -549,17 +549,12 @@ async fn deadlines_are_extended_and_suspended_where_the_definition_allows() {
         let cycle = deadline(&app, &id, &head, "reverification").await;
         assert_eq!(cycle["due_date"], "2027-05-20", "six months from the verification");
         let suspended = json!({"suspension_decision": "12/QĐ-THADS tạm đình chỉ (mở thủ tục phá sản)"});
-        assert_eq!(app.fire(&id, &head, "suspend_enforcement", 4, suspended).await.status(), 200);
+        app.fire_ok(&id, &head, "suspend_enforcement", 4, suspended).await;
         assert_eq!(deadline(&app, &id, &head, "reverification").await["status"], "suspended");
         // A suspended clock sends nothing.
         let report = pass(&app, "a", Utc::now() + chrono::Duration::days(400)).await;
         assert_eq!(report.reminders_sent, 0, "{report:?}");
-        assert_eq!(
-            app.fire(&id, &head, "resume_enforcement", 5, json!({"resumption_decision": "13/QĐ-THADS"}))
-                .await
-                .status(),
-            200
-        );
+        app.fire_ok(&id, &head, "resume_enforcement", 5, json!({"resumption_decision": "13/QĐ-THADS"})).await;
         let resumed = deadline(&app, &id, &head, "reverification").await;
         assert_eq!(resumed["status"], "open");
         assert_eq!(resumed["due_date"], "2027-05-20", "suspended for moments: the same day");
@@ -799,13 +794,8 @@ async fn suspension_neither_repeats_an_escalation_nor_turns_a_stopped_clock_late
             "{backend:?}: the due notice and escalation"
         );
         let suspend = json!({"suspension_decision": "12/QĐ-THADS"});
-        assert_eq!(app.fire(&late, &head, "suspend_enforcement", 4, suspend.clone()).await.status(), 200);
-        assert_eq!(
-            app.fire(&late, &head, "resume_enforcement", 5, json!({"resumption_decision": "13/QĐ"}))
-                .await
-                .status(),
-            200
-        );
+        app.fire_ok(&late, &head, "suspend_enforcement", 4, suspend.clone()).await;
+        app.fire_ok(&late, &head, "resume_enforcement", 5, json!({"resumption_decision": "13/QĐ"})).await;
         assert_eq!(pass(&app, "a", Utc::now()).await.reminders_sent, 0, "{backend:?}: not escalated twice");
         assert_eq!(
             inbox(&app, &app.procuracy()).await.iter().filter(|n| n["kind"] == "escalation").count(),
@@ -815,7 +805,7 @@ async fn suspension_neither_repeats_an_escalation_nor_turns_a_stopped_clock_late
         // Suspended two days before its due time, then a week passes (moved here by editing the
         // rows, as time would), and the instance leaves the state: met, the clock stood still.
         let stopped = not_yet_enforceable(&app, "2026-11-20").await;
-        assert_eq!(app.fire(&stopped, &head, "suspend_enforcement", 4, suspend).await.status(), 200);
+        app.fire_ok(&stopped, &head, "suspend_enforcement", 4, suspend).await;
         let row = deadline(&app, &stopped, &head, "reverification").await;
         let day = 86_400_000_000i64;
         let now = micros(Utc::now());

@@ -211,6 +211,23 @@ impl TestApp {
         r.json().await.expect("json")
     }
 
+    /// Fires a step that must succeed (200) and checks that the deadlines its answer shows are
+    /// the instance's as read back afterwards; returns the answer.
+    pub async fn fire_ok(&self, id: &str, token: &str, transition: &str, version: i64, data: Value) -> Value {
+        let r = self.fire(id, token, transition, version, data).await;
+        let status = r.status();
+        let answer: Value = r.json().await.expect("json");
+        assert_eq!(status, StatusCode::OK, "{:?} {transition}: {answer}", self.backend);
+        let read: Value =
+            self.get(&format!("/api/v1/instances/{id}"), token).await.json().await.expect("json");
+        assert_eq!(
+            answer["deadlines"], read["deadlines"],
+            "{:?} the deadlines {transition} answered",
+            self.backend
+        );
+        answer
+    }
+
     /// Fires a transition and returns the response.
     pub async fn fire(&self, id: &str, token: &str, transition: &str, version: i64, data: Value) -> Response {
         self.post(

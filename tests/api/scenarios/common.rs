@@ -179,6 +179,8 @@ impl<'a> Run<'a> {
         assert_eq!(status, StatusCode::OK, "{:?} {transition}: {body}", self.app.backend);
         assert_eq!(body["state"], to, "{transition}: {body}");
         assert_eq!(body["version"], self.version + 1, "{transition}: {body}");
+        let read = self.get(token).await;
+        assert_eq!(body["deadlines"], read["deadlines"], "the deadlines {transition} answered");
         self.version += 1;
         self.last = body.clone();
         body
