@@ -168,6 +168,9 @@ pub(super) struct Loaded {
     pub pending: Pending,
     /// The parents of the bound agencies, by slot; read only when a step may need them.
     pub parents: BTreeMap<String, AgencyCode>,
+    /// Whether a step of it may have started another instance; when it is known none did, its
+    /// links need no query.
+    pub may_have_started: bool,
 }
 
 impl Loaded {
@@ -175,7 +178,7 @@ impl Loaded {
         let parties = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
         let data = serde_json::from_str(&row.data).map_err(ApiError::internal)?;
         let pending = serde_json::from_str(&row.pending).map_err(ApiError::internal)?;
-        Ok(Loaded { row, parties, data, pending, parents: BTreeMap::new() })
+        Ok(Loaded { row, parties, data, pending, parents: BTreeMap::new(), may_have_started: true })
     }
 
     /// Reads the parents of the bound agencies, if one of `steps` starts a follow-up at a
@@ -237,8 +240,8 @@ impl Loaded {
 /// Finds an instance the actor may see; 404 whether it is missing or someone else's.
 pub(super) fn find_visible(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Loaded> {
     let missing = || ApiError::not_found(format!("no instance {id}"));
-    let row = store::find(conn, &id.to_string())?.ok_or_else(missing)?;
-    let loaded = Loaded::read(row)?;
+    let (row, started_any) = store::find_with_starts(conn, &id.to_string())?.ok_or_else(missing)?;
+    let loaded = Loaded { may_have_started: started_any, ..Loaded::read(row)? };
     if actor.can_see(&loaded.parties) {
         Ok(loaded)
     } else {
@@ -266,7 +269,8 @@ pub(super) fn definition<'r>(registry: &'r Registry, row: &InstanceRow) -> ApiRe
 /// party of this instance knows they exist (the starting step is in its history); the linked
 /// instance's state is shown only to those who may see it.
 fn links(conn: &mut DbConn, actor: &Actor, loaded: &Loaded) -> ApiResult<Links> {
-    let follow_ups = store::follow_ups(conn, &loaded.row.id)?;
+    let follow_ups =
+        if loaded.may_have_started { store::follow_ups(conn, &loaded.row.id)? } else { Vec::new() };
     let visible: BTreeSet<String> = if actor.reads_everything() {
         follow_ups.iter().map(|r| r.id.clone()).collect()
     } else {
@@ -499,7 +503,14 @@ fn insert_instance(
     let row = InstanceRow { last_hash: event.hash.clone(), ..row };
     store::insert(conn, &row, &seen_by(&parties))?;
     write_event(conn, &event, &decision, def, &rules.calendar)?;
-    Ok(Loaded { row, parties, data: decision.merged_data, pending: Pending::new(), parents: BTreeMap::new() })
+    Ok(Loaded {
+        row,
+        parties,
+        data: decision.merged_data,
+        pending: Pending::new(),
+        parents: BTreeMap::new(),
+        may_have_started: true,
+    })
 }
 
 /// Starts the follow-up instances a step decided, under the version in force on the day of
@@ -770,6 +781,7 @@ pub fn fire(
             data: decision.merged_data,
             pending,
             parents: BTreeMap::new(),
+            may_have_started: loaded.may_have_started || !decision.follow_ups.is_empty(),
         };
         let links = links(conn, actor, &after)?;
         let view =

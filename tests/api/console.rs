@@ -263,7 +263,7 @@ async fn repeated_failures_lock_the_account_until_a_new_password() {
 
         // Disabling ends the session at once.
         let disable = user_command(&app, &["disable", "canbo.tha"], "");
-        assert!(disable.status.success());
+        assert!(disable.status.success(), "{}", String::from_utf8_lossy(&disable.stderr));
         assert_eq!(browser.get("/console/inbox").await.status, 303);
         assert_eq!(browser.sign_in("canbo.tha", "một-mật-khẩu-mới-2026").await.status, 401);
 
