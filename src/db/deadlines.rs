@@ -85,6 +85,17 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<DeadlineRow>> {
     at_most_one(deadlines::table.find(id).select(DeadlineRow::as_select()).load(conn))
 }
 
+/// The running (open or suspended) deadline of that name on an instance.
+pub fn running(conn: &mut DbConn, instance_id: &str, name: &str) -> QueryResult<Option<DeadlineRow>> {
+    at_most_one(native!(conn, |c| deadlines::table
+        .filter(deadlines::instance_id.eq(instance_id))
+        .filter(deadlines::name.eq(name))
+        // Two comparisons rather than IN: a query of fixed shape keeps its prepared statement.
+        .filter(deadlines::status.eq(OPEN).or(deadlines::status.eq(SUSPENDED)))
+        .select(DeadlineRow::as_select())
+        .load(c)))
+}
+
 /// Every deadline of an instance, oldest first.
 pub fn of_instance(conn: &mut DbConn, instance_id: &str) -> QueryResult<Vec<DeadlineRow>> {
     native!(conn, |c| deadlines::table

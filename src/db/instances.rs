@@ -63,20 +63,6 @@ pub fn insert(conn: &mut DbConn, row: &InstanceRow, agencies: &[&str]) -> QueryR
     insert_rows(conn, "INSERT INTO instance_agencies (agency_code, instance_id, open)", 3, &binds).map(|_| ())
 }
 
-/// Whether any instance was started by a step of the instance of the row (over the index of
-/// instances by the one that started them).
-const STARTED_ANY: &str =
-    "EXISTS (SELECT 1 FROM instances AS started WHERE started.started_by_instance = instances.id)";
-
-/// An instance, and whether any of its steps started another: most never do, and then their
-/// links need no query of their own.
-pub fn find_with_starts(conn: &mut DbConn, id: &str) -> QueryResult<Option<(InstanceRow, bool)>> {
-    at_most_one(native!(conn, |c| instances::table
-        .find(id)
-        .select((InstanceRow::as_select(), diesel::dsl::sql::<diesel::sql_types::Bool>(STARTED_ANY)))
-        .load(c)))
-}
-
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<InstanceRow>> {
     at_most_one(native!(conn, |c| instances::table.find(id).select(InstanceRow::as_select()).load(c)))
 }

@@ -149,27 +149,15 @@ fn row_due(row: &DeadlineRow) -> ApiResult<Due> {
     })
 }
 
-/// The deadline of that name still running (open or suspended), among an instance's.
-fn running<'r>(deadlines: &'r mut [DeadlineRow], name: &str) -> Option<&'r mut DeadlineRow> {
-    deadlines.iter_mut().find(|d| {
-        d.name == name && (d.status == deadline_store::OPEN || d.status == deadline_store::SUSPENDED)
-    })
-}
-
 fn reschedule(
     conn: &mut DbConn,
     ctx: &StepContext<'_>,
     d: &Deadline,
-    row: &mut DeadlineRow,
+    row: &DeadlineRow,
     due: Counted<Due>,
 ) -> ApiResult<()> {
     let last_day = due.value.last_day.to_string();
     deadline_store::reschedule(conn, &row.id, due.value.at.timestamp_micros(), &last_day, due.complete)?;
-    row.status = deadline_store::OPEN.to_owned();
-    row.suspended_at = None;
-    row.due_at = due.value.at.timestamp_micros();
-    row.due_date = last_day;
-    row.calendar_complete = due.complete;
     let sent: Vec<String> = reminder_store::of_deadline(conn, &row.id)?
         .into_iter()
         .filter(|r| r.status == reminder_store::SENT)
@@ -181,15 +169,9 @@ fn reschedule(
     Ok(())
 }
 
-/// Carries out the actions of one step; the instance's deadlines after it, oldest first, as
-/// the database now holds them. They are read once, before the step's changes (none for a new
-/// instance, whose first step is `seq` 1), and every change written is made to them too, so
-/// neither the running deadline of each action nor the answer needs a query of its own. The
-/// reminders of a deadline go in with one statement, the step's notifications together at the
-/// end.
-pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> ApiResult<Vec<DeadlineRow>> {
-    let mut deadlines =
-        if ctx.seq == 1 { Vec::new() } else { deadline_store::of_instance(conn, ctx.instance_id)? };
+/// Carries out the actions of one step. The reminders of a deadline go in with one statement,
+/// and the step's notifications all together at the end.
+pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> ApiResult<()> {
     // An agency bound to several slots hears of a step once.
     let mut notified = std::collections::BTreeSet::new();
     let mut notes = Vec::new();
@@ -245,10 +227,9 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                 let reminders =
                     schedule(d, &row.id, due.value, escalate_to.is_some(), ctx.at, ctx.calendar, &[]);
                 reminder_store::insert_all(conn, &reminders)?;
-                deadlines.push(row);
             }
             Action::CloseDeadline { deadline } => {
-                if let Some(row) = running(&mut deadlines, deadline) {
+                if let Some(row) = deadline_store::running(conn, ctx.instance_id, deadline)? {
                     // A clock that stands still was met if it stopped in time.
                     let stopped = if row.status == deadline_store::SUSPENDED {
                         row.suspended_at.unwrap_or(ctx.at)
@@ -259,22 +240,17 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                         if stopped < row.due_at { deadline_store::MET } else { deadline_store::MISSED };
                     deadline_store::close(conn, &row.id, status, ctx.seq, ctx.at)?;
                     reminder_store::cancel_pending(conn, &row.id)?;
-                    row.status = status.to_owned();
-                    row.closed_seq = Some(ctx.seq);
-                    row.closed_at = Some(ctx.at);
                 }
             }
             Action::SuspendDeadline { deadline } => {
-                let row = running(&mut deadlines, deadline);
+                let row = deadline_store::running(conn, ctx.instance_id, deadline)?;
                 if let Some(row) = row.filter(|r| r.status == deadline_store::OPEN) {
                     deadline_store::suspend(conn, &row.id, ctx.at)?;
                     reminder_store::cancel_pending(conn, &row.id)?;
-                    row.status = deadline_store::SUSPENDED.to_owned();
-                    row.suspended_at = Some(ctx.at);
                 }
             }
             Action::ResumeDeadline { deadline } => {
-                let row = running(&mut deadlines, deadline);
+                let row = deadline_store::running(conn, ctx.instance_id, deadline)?;
                 let Some(row) = row.filter(|r| r.status == deadline_store::SUSPENDED) else { continue };
                 let Some(d) = ctx.def.deadlines.iter().find(|x| &x.name == deadline) else { continue };
                 // The time suspended does not count: an hour clock moves by the time it stood
@@ -297,16 +273,16 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                             .date_naive()
                     };
                     let days = (local_day(ctx.at) - local_day(suspended_at)).num_days().max(0);
-                    let last = row_due(row)?.last_day + chrono::Duration::days(days);
+                    let last = row_due(&row)?.last_day + chrono::Duration::days(days);
                     ctx.calendar.due_on(last)
                 };
-                reschedule(conn, ctx, d, row, due)?;
+                reschedule(conn, ctx, d, &row, due)?;
             }
             Action::ExtendDeadline { deadline, by } => {
-                let row = running(&mut deadlines, deadline);
+                let row = deadline_store::running(conn, ctx.instance_id, deadline)?;
                 let Some(row) = row.filter(|r| r.status == deadline_store::OPEN) else { continue };
                 let Some(d) = ctx.def.deadlines.iter().find(|x| &x.name == deadline) else { continue };
-                let current = row_due(row)?;
+                let current = row_due(&row)?;
                 let due = if d.unit == DeadlineUnit::Hours {
                     let at = current.at + chrono::Duration::hours(i64::from(*by));
                     Counted {
@@ -317,7 +293,7 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                     // Counted on from the current last day, in the deadline's own unit.
                     ctx.calendar.due(start_of_day(current.last_day), *by, unit_of(d.unit))
                 };
-                reschedule(conn, ctx, d, row, due)?;
+                reschedule(conn, ctx, d, &row, due)?;
             }
             Action::Notify { slot: _, agency } => {
                 if !notified.insert(agency.to_string()) {
@@ -346,8 +322,5 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
             }
         }
     }
-    notify::send_all(conn, &notes)?;
-    // The order of [`deadline_store::of_instance`].
-    deadlines.sort_by(|a, b| (a.opened_seq, &a.id).cmp(&(b.opened_seq, &b.id)));
-    Ok(deadlines)
+    notify::send_all(conn, &notes)
 }

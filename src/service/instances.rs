@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use super::effects;
 use super::idempotency::{self, IdempotencyKey, Reply};
-use crate::db::deadlines::DeadlineRow;
 use crate::db::events::{self as event_store, EventRow};
 use crate::db::instances::{self as store, Advance, InstanceRow, ListFilter};
 use crate::db::{agencies as agency_store, DbConn};
@@ -168,9 +167,6 @@ pub(super) struct Loaded {
     pub pending: Pending,
     /// The parents of the bound agencies, by slot; read only when a step may need them.
     pub parents: BTreeMap<String, AgencyCode>,
-    /// Whether a step of it may have started another instance; when it is known none did, its
-    /// links need no query.
-    pub may_have_started: bool,
 }
 
 impl Loaded {
@@ -178,7 +174,7 @@ impl Loaded {
         let parties = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
         let data = serde_json::from_str(&row.data).map_err(ApiError::internal)?;
         let pending = serde_json::from_str(&row.pending).map_err(ApiError::internal)?;
-        Ok(Loaded { row, parties, data, pending, parents: BTreeMap::new(), may_have_started: true })
+        Ok(Loaded { row, parties, data, pending, parents: BTreeMap::new() })
     }
 
     /// Reads the parents of the bound agencies, if one of `steps` starts a follow-up at a
@@ -240,8 +236,8 @@ impl Loaded {
 /// Finds an instance the actor may see; 404 whether it is missing or someone else's.
 pub(super) fn find_visible(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Loaded> {
     let missing = || ApiError::not_found(format!("no instance {id}"));
-    let (row, started_any) = store::find_with_starts(conn, &id.to_string())?.ok_or_else(missing)?;
-    let loaded = Loaded { may_have_started: started_any, ..Loaded::read(row)? };
+    let row = store::find(conn, &id.to_string())?.ok_or_else(missing)?;
+    let loaded = Loaded::read(row)?;
     if actor.can_see(&loaded.parties) {
         Ok(loaded)
     } else {
@@ -269,8 +265,7 @@ pub(super) fn definition<'r>(registry: &'r Registry, row: &InstanceRow) -> ApiRe
 /// party of this instance knows they exist (the starting step is in its history); the linked
 /// instance's state is shown only to those who may see it.
 fn links(conn: &mut DbConn, actor: &Actor, loaded: &Loaded) -> ApiResult<Links> {
-    let follow_ups =
-        if loaded.may_have_started { store::follow_ups(conn, &loaded.row.id)? } else { Vec::new() };
+    let follow_ups = store::follow_ups(conn, &loaded.row.id)?;
     let visible: BTreeSet<String> = if actor.reads_everything() {
         follow_ups.iter().map(|r| r.id.clone()).collect()
     } else {
@@ -299,12 +294,11 @@ fn links(conn: &mut DbConn, actor: &Actor, loaded: &Loaded) -> ApiResult<Links> 
 }
 
 fn deadlines_of(conn: &mut DbConn, id: &str) -> ApiResult<Vec<super::deadlines::Deadline>> {
-    Ok(deadline_views(crate::db::deadlines::of_instance(conn, id)?))
-}
-
-fn deadline_views(rows: Vec<DeadlineRow>) -> Vec<super::deadlines::Deadline> {
     let at = now().timestamp_micros();
-    rows.into_iter().map(|d| super::deadlines::view(d, at)).collect()
+    Ok(crate::db::deadlines::of_instance(conn, id)?
+        .into_iter()
+        .map(|d| super::deadlines::view(d, at))
+        .collect())
 }
 
 /// What an instance is, as its first event's hash covers it: workflow and version, parties,
@@ -381,7 +375,7 @@ fn write_event(
     decision: &Decision,
     def: &Definition,
     calendar: &crate::calendar::Calendar,
-) -> ApiResult<Vec<DeadlineRow>> {
+) -> ApiResult<()> {
     event_store::insert(conn, event)?;
     let transition_title = match def.transition(&decision.transition) {
         Some(t) => t.title_vi.as_str(),
@@ -503,14 +497,7 @@ fn insert_instance(
     let row = InstanceRow { last_hash: event.hash.clone(), ..row };
     store::insert(conn, &row, &seen_by(&parties))?;
     write_event(conn, &event, &decision, def, &rules.calendar)?;
-    Ok(Loaded {
-        row,
-        parties,
-        data: decision.merged_data,
-        pending: Pending::new(),
-        parents: BTreeMap::new(),
-        may_have_started: true,
-    })
+    Ok(Loaded { row, parties, data: decision.merged_data, pending: Pending::new(), parents: BTreeMap::new() })
 }
 
 /// Starts the follow-up instances a step decided, under the version in force on the day of
@@ -742,7 +729,7 @@ pub fn fire(
         if !store::advance(conn, &advance)? {
             return Err(stale());
         }
-        let deadlines = write_event(conn, &event, &decision, def, &rules.calendar)?;
+        write_event(conn, &event, &decision, def, &rules.calendar)?;
         if let (Some(case_id), Some(effect)) =
             (row.case_id.as_deref(), def.transition(&decision.transition).and_then(|t| t.case.as_ref()))
         {
@@ -781,11 +768,12 @@ pub fn fire(
             data: decision.merged_data,
             pending,
             parents: BTreeMap::new(),
-            may_have_started: loaded.may_have_started || !decision.follow_ups.is_empty(),
         };
         let links = links(conn, actor, &after)?;
-        let view =
-            Instance { deadlines: Some(deadline_views(deadlines)), ..after.to_api(Some(def), Some(links))? };
+        let view = Instance {
+            deadlines: Some(deadlines_of(conn, &after.row.id)?),
+            ..after.to_api(Some(def), Some(links))?
+        };
         Ok((200, view))
     })
 }
