@@ -5,7 +5,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 
-use super::fixed::Fixed;
+use super::fixed::Sink;
 use super::schema::{deadlines, instance_agencies};
 use super::{at_most_one, DbConn};
 
@@ -46,8 +46,8 @@ pub const SUSPENDED: &str = "suspended";
 pub const MET: &str = "met";
 pub const MISSED: &str = "missed";
 
-pub fn insert(conn: &mut DbConn, row: &DeadlineRow) -> QueryResult<()> {
-    Fixed::new(
+pub fn insert(to: &mut impl Sink, row: &DeadlineRow) -> QueryResult<()> {
+    to.write(
         "INSERT INTO deadlines (id, instance_id, workflow_id, name, title, responsible_agency, \
          responsible_roles, escalate_agency, escalate_roles, legal_basis, unit, duration, starts_at, \
          due_at, due_date, calendar_complete, status, opened_seq, opened_at, closed_seq, closed_at, \
@@ -77,8 +77,6 @@ pub fn insert(conn: &mut DbConn, row: &DeadlineRow) -> QueryResult<()> {
             row.suspended_at.into(),
         ],
     )
-    .run(conn)
-    .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<DeadlineRow>> {
@@ -105,39 +103,33 @@ pub fn of_instance(conn: &mut DbConn, instance_id: &str) -> QueryResult<Vec<Dead
         .load(c))
 }
 
-pub fn close(conn: &mut DbConn, id: &str, status: &str, seq: i64, at: i64) -> QueryResult<()> {
-    Fixed::new(
+pub fn close(to: &mut impl Sink, id: &str, status: &str, seq: i64, at: i64) -> QueryResult<()> {
+    to.write(
         "UPDATE deadlines SET status = ?, closed_seq = ?, closed_at = ? WHERE id = ?",
         &[status.into(), seq.into(), at.into(), id.into()],
     )
-    .run(conn)
-    .map(|_| ())
 }
 
-pub fn suspend(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<()> {
-    Fixed::new(
+pub fn suspend(to: &mut impl Sink, id: &str, at: i64) -> QueryResult<()> {
+    to.write(
         "UPDATE deadlines SET status = ?, suspended_at = ? WHERE id = ?",
         &[SUSPENDED.into(), at.into(), id.into()],
     )
-    .run(conn)
-    .map(|_| ())
 }
 
 /// Sets a new due time: on resuming (open again) or on an extension.
 pub fn reschedule(
-    conn: &mut DbConn,
+    to: &mut impl Sink,
     id: &str,
     due_at: i64,
     due_date: &str,
     complete: bool,
 ) -> QueryResult<()> {
-    Fixed::new(
+    to.write(
         "UPDATE deadlines SET status = ?, suspended_at = NULL, due_at = ?, due_date = ?, \
          calendar_complete = ? WHERE id = ?",
         &[OPEN.into(), due_at.into(), due_date.into(), complete.into(), id.into()],
     )
-    .run(conn)
-    .map(|_| ())
 }
 
 /// What to list.

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::fixed::Fixed;
+use super::fixed::Sink;
 use super::schema::events;
 use super::DbConn;
 
@@ -26,8 +26,8 @@ pub struct EventRow {
     pub hash: String,
 }
 
-pub fn insert(conn: &mut DbConn, row: &EventRow) -> QueryResult<()> {
-    Fixed::new(
+pub fn insert(to: &mut impl Sink, row: &EventRow) -> QueryResult<()> {
+    to.write(
         "INSERT INTO events (instance_id, seq, occurred_at, actor_sub, actor_name, actor_agency, \
          actor_role, transition, from_state, to_state, data, comment, prev_hash, hash) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -48,8 +48,6 @@ pub fn insert(conn: &mut DbConn, row: &EventRow) -> QueryResult<()> {
             (&row.hash).into(),
         ],
     )
-    .run(conn)
-    .map(|_| ())
 }
 
 /// The events of an instance up to `last_seq`, oldest first.

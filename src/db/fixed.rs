@@ -98,6 +98,135 @@ impl<'a> Fixed<'a> {
     }
 }
 
+/// Where writes go: straight to a connection, or into [`Writes`] to go with others.
+pub trait Sink {
+    /// Runs, or queues, one statement of fixed text.
+    fn write(&mut self, sql: &str, binds: &[Bind<'_>]) -> QueryResult<()>;
+
+    /// Sends what is queued, before a write that changes rows a queued one wrote.
+    fn barrier(&mut self) -> QueryResult<()> {
+        Ok(())
+    }
+}
+
+impl Sink for DbConn {
+    fn write(&mut self, sql: &str, binds: &[Bind<'_>]) -> QueryResult<()> {
+        Fixed::new(sql, binds).run(self).map(|_| ())
+    }
+}
+
+/// A value of a queued statement, owned until the statement is sent.
+#[derive(Debug, Clone)]
+enum Value {
+    Text(String),
+    OptText(Option<String>),
+    BigInt(i64),
+    OptBigInt(Option<i64>),
+    Integer(i32),
+    OptInteger(Option<i32>),
+    Bool(bool),
+}
+
+impl Value {
+    fn of(bind: &Bind<'_>) -> Self {
+        match *bind {
+            Bind::Text(v) => Value::Text(v.to_owned()),
+            Bind::OptText(v) => Value::OptText(v.map(str::to_owned)),
+            Bind::BigInt(v) => Value::BigInt(v),
+            Bind::OptBigInt(v) => Value::OptBigInt(v),
+            Bind::Integer(v) => Value::Integer(v),
+            Bind::OptInteger(v) => Value::OptInteger(v),
+            Bind::Bool(v) => Value::Bool(v),
+        }
+    }
+
+    fn bind(&self) -> Bind<'_> {
+        match self {
+            Value::Text(v) => Bind::Text(v),
+            Value::OptText(v) => Bind::OptText(v.as_deref()),
+            Value::BigInt(v) => Bind::BigInt(*v),
+            Value::OptBigInt(v) => Bind::OptBigInt(*v),
+            Value::Integer(v) => Bind::Integer(*v),
+            Value::OptInteger(v) => Bind::OptInteger(*v),
+            Value::Bool(v) => Bind::Bool(*v),
+        }
+    }
+}
+
+/// The most values one statement of [`Writes`] carries, below PostgreSQL's 65,535.
+const VALUES_PER_STATEMENT: usize = 30_000;
+
+/// The writes of one step, sent together. On PostgreSQL, where every statement is a round
+/// trip, they are queued and sent as one statement when [`Writes::finish`] is called, each but
+/// the last a data-modifying `WITH` of it. They run with one snapshot: none sees another's rows
+/// (a foreign key is checked at the end of the statement, so it may), and of two that change
+/// the same row only one would. A write that changes rows a queued one wrote is preceded by a
+/// [`Sink::barrier`]. On SQLite, in process, each runs at once.
+///
+/// It holds the connection: nothing can read through it while writes are queued, so no read
+/// can miss one.
+#[must_use = "queued writes are sent by `finish`"]
+pub struct Writes<'c> {
+    conn: &'c mut DbConn,
+    statements: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl<'c> Writes<'c> {
+    pub fn new(conn: &'c mut DbConn) -> Self {
+        Self { conn, statements: Vec::new(), values: Vec::new() }
+    }
+
+    /// Sends what is queued.
+    pub fn finish(mut self) -> QueryResult<()> {
+        self.flush()
+    }
+
+    fn flush(&mut self) -> QueryResult<()> {
+        let Some((last, withs)) = self.statements.split_last() else { return Ok(()) };
+        let sql = if withs.is_empty() {
+            last.clone()
+        } else {
+            let mut sql = String::from("WITH ");
+            for (i, statement) in withs.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("w{i} AS ({statement})"));
+            }
+            sql.push(' ');
+            sql.push_str(last);
+            sql
+        };
+        let binds: Vec<Bind<'_>> = self.values.iter().map(Value::bind).collect();
+        Fixed::new(&sql, &binds).run(self.conn)?;
+        self.statements.clear();
+        self.values.clear();
+        Ok(())
+    }
+}
+
+impl Sink for Writes<'_> {
+    fn barrier(&mut self) -> QueryResult<()> {
+        self.flush()
+    }
+
+    fn write(&mut self, sql: &str, binds: &[Bind<'_>]) -> QueryResult<()> {
+        if !matches!(self.conn, DbConn::Pg(_)) {
+            return self.conn.write(sql, binds);
+        }
+        if sql.matches('?').count() != binds.len() {
+            return Err(mismatch(sql));
+        }
+        if self.values.len() + binds.len() > VALUES_PER_STATEMENT {
+            self.flush()?;
+        }
+        self.statements.push(sql.to_owned());
+        self.values.extend(binds.iter().map(Value::of));
+        Ok(())
+    }
+}
+
 /// The most rows one [`insert_rows`] statement carries: far below the bound values either
 /// backend takes (SQLite 32,766, PostgreSQL 65,535) for any table here.
 const ROWS_PER_STATEMENT: usize = 100;
@@ -105,18 +234,17 @@ const ROWS_PER_STATEMENT: usize = 100;
 /// Inserts rows in one statement rather than one each: on PostgreSQL every statement is a
 /// round trip. `head` is `INSERT INTO t (a, b, c)`, `binds` the values row after row,
 /// `columns` of them to a row. The text depends only on the number of rows, so each count is
-/// prepared once per connection. The number of rows inserted.
-pub fn insert_rows(conn: &mut DbConn, head: &str, columns: usize, binds: &[Bind<'_>]) -> QueryResult<usize> {
+/// prepared once per connection.
+pub fn insert_rows(to: &mut impl Sink, head: &str, columns: usize, binds: &[Bind<'_>]) -> QueryResult<()> {
     if columns == 0 || !binds.len().is_multiple_of(columns) {
         return Err(mismatch(head));
     }
-    let mut inserted = 0;
     for chunk in binds.chunks(columns * ROWS_PER_STATEMENT) {
         let row = format!("({})", vec!["?"; columns].join(", "));
         let sql = format!("{head} VALUES {}", vec![row; chunk.len() / columns].join(", "));
-        inserted += Fixed::new(&sql, chunk).run(conn)?;
+        to.write(&sql, chunk)?;
     }
-    Ok(inserted)
+    Ok(())
 }
 
 /// ` IN (?, ?, ...)` for `n` values.

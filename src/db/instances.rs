@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::fixed::{in_list, insert_rows, Bind, Fixed};
+use super::fixed::{in_list, insert_rows, Bind, Fixed, Sink};
 use super::schema::{deadlines, instance_agencies, instances};
 use super::{at_most_one, DbConn};
 
@@ -32,8 +32,8 @@ pub struct InstanceRow {
 }
 
 /// Inserts an instance and the agencies that may see it.
-pub fn insert(conn: &mut DbConn, row: &InstanceRow, agencies: &[&str]) -> QueryResult<()> {
-    Fixed::new(
+pub fn insert(to: &mut impl Sink, row: &InstanceRow, agencies: &[&str]) -> QueryResult<()> {
+    to.write(
         "INSERT INTO instances (id, workflow_id, workflow_version, state, version, parties, data, \
          case_id, reference_date, created_at, updated_at, last_hash, pending, started_by_instance, \
          started_by_seq, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -55,12 +55,11 @@ pub fn insert(conn: &mut DbConn, row: &InstanceRow, agencies: &[&str]) -> QueryR
             row.started_by_seq.into(),
             row.closed_at.into(),
         ],
-    )
-    .run(conn)?;
+    )?;
     let open = row.closed_at.is_none();
     let binds: Vec<Bind<'_>> =
         agencies.iter().flat_map(|agency| [(*agency).into(), (&row.id).into(), open.into()]).collect();
-    insert_rows(conn, "INSERT INTO instance_agencies (agency_code, instance_id, open)", 3, &binds).map(|_| ())
+    insert_rows(to, "INSERT INTO instance_agencies (agency_code, instance_id, open)", 3, &binds)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<InstanceRow>> {
@@ -118,12 +117,10 @@ pub struct Advance<'a> {
     pub pending: &'a str,
     /// Whether the step ends it (its new state is terminal).
     pub closes: bool,
-    /// The agencies that see it, whose rows a closing step closes.
-    pub agencies: &'a [&'a str],
 }
 
 /// Moves an instance on if it is still at `expected_version`; false if someone else moved it.
-/// A step that ends it closes it for every agency that sees it.
+/// A step that ends it must then close it for every agency that sees it ([`close_access`]).
 pub fn advance(conn: &mut DbConn, a: &Advance<'_>) -> QueryResult<bool> {
     let closed_at = a.closes.then_some(a.updated_at);
     let changed = Fixed::new(
@@ -142,17 +139,22 @@ pub fn advance(conn: &mut DbConn, a: &Advance<'_>) -> QueryResult<bool> {
         ],
     )
     .run(conn)?;
-    if changed == 1 && a.closes && !a.agencies.is_empty() {
-        // By the full key, in one statement: the access rows are keyed by agency first.
-        let sql = format!(
-            "UPDATE instance_agencies SET open = ? WHERE instance_id = ? AND agency_code{}",
-            in_list(a.agencies.len())
-        );
-        let mut binds: Vec<Bind<'_>> = vec![false.into(), a.id.into()];
-        binds.extend(a.agencies.iter().map(|agency| Bind::from(*agency)));
-        Fixed::new(&sql, &binds).run(conn)?;
-    }
     Ok(changed == 1)
+}
+
+/// Closes an ended instance for the agencies that see it.
+pub fn close_access(to: &mut impl Sink, id: &str, agencies: &[&str]) -> QueryResult<()> {
+    if agencies.is_empty() {
+        return Ok(());
+    }
+    // By the full key, in one statement: the access rows are keyed by agency first.
+    let sql = format!(
+        "UPDATE instance_agencies SET open = ? WHERE instance_id = ? AND agency_code{}",
+        in_list(agencies.len())
+    );
+    let mut binds: Vec<Bind<'_>> = vec![false.into(), id.into()];
+    binds.extend(agencies.iter().map(|agency| Bind::from(*agency)));
+    to.write(&sql, &binds)
 }
 
 /// Closes the instances of `workflow` version `version` in `state`, a terminal state, that

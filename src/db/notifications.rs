@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::fixed::{insert_rows, Bind};
+use super::fixed::{insert_rows, Bind, Sink};
 use super::schema::notifications;
 use super::{at_most_one, DbConn};
 
@@ -27,7 +27,7 @@ pub struct NotificationRow {
 }
 
 /// Inserts notifications, all in one statement.
-pub fn insert_all(conn: &mut DbConn, rows: &[NotificationRow]) -> QueryResult<()> {
+pub fn insert_all(to: &mut impl Sink, rows: &[NotificationRow]) -> QueryResult<()> {
     let binds: Vec<Bind<'_>> = rows
         .iter()
         .flat_map(|row| {
@@ -48,13 +48,12 @@ pub fn insert_all(conn: &mut DbConn, rows: &[NotificationRow]) -> QueryResult<()
         })
         .collect();
     insert_rows(
-        conn,
+        to,
         "INSERT INTO notifications (id, agency_code, roles, kind, instance_id, deadline_id, \
          reminder_id, subject, payload, created_at, read_at, read_by)",
         12,
         &binds,
     )
-    .map(|_| ())
 }
 
 /// The `roles` column for a set of roles.

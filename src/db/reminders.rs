@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::fixed::{insert_rows, Bind, Fixed};
+use super::fixed::{insert_rows, Bind, Sink};
 use super::schema::reminders;
 use super::{at_most_one, DbConn};
 
@@ -28,7 +28,7 @@ pub const SENT: &str = "sent";
 pub const CANCELLED: &str = "cancelled";
 
 /// Inserts reminders, all in one statement.
-pub fn insert_all(conn: &mut DbConn, rows: &[ReminderRow]) -> QueryResult<()> {
+pub fn insert_all(to: &mut impl Sink, rows: &[ReminderRow]) -> QueryResult<()> {
     let binds: Vec<Bind<'_>> = rows
         .iter()
         .flat_map(|row| {
@@ -46,25 +46,22 @@ pub fn insert_all(conn: &mut DbConn, rows: &[ReminderRow]) -> QueryResult<()> {
         })
         .collect();
     insert_rows(
-        conn,
+        to,
         "INSERT INTO reminders (id, deadline_id, kind, working_days_before, fire_at, status, \
          lease_owner, lease_until, sent_at)",
         9,
         &binds,
     )
-    .map(|_| ())
 }
 
 /// Cancels the reminders of a deadline that have not gone out. The statuses are written into
 /// the text, not bound: SQLite prepares a statement again at every binding of a value that
 /// decides whether a partial index (`reminders_due`, of pending reminders) is touched.
-pub fn cancel_pending(conn: &mut DbConn, deadline_id: &str) -> QueryResult<()> {
-    Fixed::new(
+pub fn cancel_pending(to: &mut impl Sink, deadline_id: &str) -> QueryResult<()> {
+    to.write(
         "UPDATE reminders SET status = 'cancelled' WHERE deadline_id = ? AND status = 'pending'",
         &[deadline_id.into()],
     )
-    .run(conn)
-    .map(|_| ())
 }
 
 pub fn of_deadline(conn: &mut DbConn, deadline_id: &str) -> QueryResult<Vec<ReminderRow>> {
@@ -114,10 +111,10 @@ pub fn finish(conn: &mut DbConn, id: &str, owner: &str, status: &str, at: i64) -
 
 /// Cancels the pending reminders of a deadline and schedules `replacements` in their place.
 pub fn cancel_and_replace(
-    conn: &mut DbConn,
+    to: &mut impl Sink,
     deadline_id: &str,
     replacements: &[ReminderRow],
 ) -> QueryResult<()> {
-    cancel_pending(conn, deadline_id)?;
-    insert_all(conn, replacements)
+    cancel_pending(to, deadline_id)?;
+    insert_all(to, replacements)
 }

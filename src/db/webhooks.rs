@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::fixed::Fixed;
+use super::fixed::Sink;
 use super::schema::{webhook_deliveries, webhooks};
 use super::{at_most_one, DbConn};
 
@@ -106,8 +106,8 @@ pub fn deactivate(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<()> {
     Ok(())
 }
 
-pub fn insert_delivery(conn: &mut DbConn, row: &DeliveryRow) -> QueryResult<()> {
-    Fixed::new(
+pub fn insert_delivery(to: &mut impl Sink, row: &DeliveryRow) -> QueryResult<()> {
+    to.write(
         "INSERT INTO webhook_deliveries (id, webhook_id, notification_id, body, status, attempts, \
          next_attempt_at, last_error, lease_owner, lease_until, delivered_at, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -126,8 +126,6 @@ pub fn insert_delivery(conn: &mut DbConn, row: &DeliveryRow) -> QueryResult<()> 
             row.created_at.into(),
         ],
     )
-    .run(conn)
-    .map(|_| ())
 }
 
 /// Claims up to `limit` due deliveries for `owner` until `lease_until` (see [`super::lease`]).

@@ -2,6 +2,8 @@
 //! reminders they schedule, and notifications into inboxes (with their webhook deliveries).
 //! Nothing here sends anything: the reminder sweeper and the webhook pass do, after commit.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Asia::Ho_Chi_Minh;
 use serde_json::json;
@@ -9,8 +11,10 @@ use uuid::Uuid;
 
 use crate::calendar::{Calendar, Counted, Due, Unit};
 use crate::db::deadlines::{self as deadline_store, DeadlineRow};
+use crate::db::fixed::Sink;
 use crate::db::notifications::{roles_column, NotificationRow};
 use crate::db::reminders::{self as reminder_store, ReminderRow, PENDING};
+use crate::db::webhooks::WebhookRow;
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
 use crate::service::notify;
@@ -149,31 +153,60 @@ fn row_due(row: &DeadlineRow) -> ApiResult<Due> {
     })
 }
 
-fn reschedule(
-    conn: &mut DbConn,
-    ctx: &StepContext<'_>,
-    d: &Deadline,
-    row: &DeadlineRow,
-    due: Counted<Due>,
-) -> ApiResult<()> {
-    let last_day = due.value.last_day.to_string();
-    deadline_store::reschedule(conn, &row.id, due.value.at.timestamp_micros(), &last_day, due.complete)?;
-    let sent: Vec<String> = reminder_store::of_deadline(conn, &row.id)?
-        .into_iter()
-        .filter(|r| r.status == reminder_store::SENT)
-        .map(|r| r.kind)
-        .collect();
-    let reminders =
-        schedule(d, &row.id, due.value, row.escalate_agency.is_some(), ctx.at, ctx.calendar, &sent);
-    reminder_store::cancel_and_replace(conn, &row.id, &reminders)?;
-    Ok(())
+/// What a step's actions need to know before anything is written: the running deadline of
+/// each name they act on, the reminder kinds already sent for those that move, and the webhooks
+/// of the agencies told.
+pub struct Reads {
+    running: BTreeMap<String, Option<DeadlineRow>>,
+    sent: BTreeMap<String, Vec<String>>,
+    hooks: Vec<WebhookRow>,
 }
 
-/// Carries out the actions of one step. The reminders of a deadline go in with one statement,
-/// and the step's notifications all together at the end.
-pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> ApiResult<()> {
+/// Reads what [`write`] needs, so that a step's writes can go together, after its reads
+/// (see [`crate::db::fixed::Writes`]).
+pub fn read(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> ApiResult<Reads> {
+    let mut running = BTreeMap::new();
+    let mut sent = BTreeMap::new();
+    let mut agencies = Vec::new();
+    for action in actions {
+        let (name, moves) = match action {
+            Action::CloseDeadline { deadline } | Action::SuspendDeadline { deadline } => (deadline, false),
+            Action::ResumeDeadline { deadline } | Action::ExtendDeadline { deadline, .. } => (deadline, true),
+            Action::Notify { agency, .. } => {
+                agencies.push(agency.to_string());
+                continue;
+            }
+            Action::OpenDeadline { .. } => continue,
+        };
+        if !running.contains_key(name) {
+            running.insert(name.clone(), deadline_store::running(conn, ctx.instance_id, name)?);
+        }
+        if let (true, Some(Some(row))) = (moves, running.get(name)) {
+            if !sent.contains_key(&row.id) {
+                let kinds = reminder_store::of_deadline(conn, &row.id)?
+                    .into_iter()
+                    .filter(|r| r.status == reminder_store::SENT)
+                    .map(|r| r.kind)
+                    .collect();
+                sent.insert(row.id.clone(), kinds);
+            }
+        }
+    }
+    agencies.sort_unstable();
+    agencies.dedup();
+    let agencies: Vec<&str> = agencies.iter().map(String::as_str).collect();
+    let hooks = notify::hooks_of(conn, &agencies)?;
+    Ok(Reads { running, sent, hooks })
+}
+
+/// Writes what the actions of one step decided, from what [`read`] found. Each action sees
+/// what those before it did to the running deadlines, as it would reading them back.
+pub fn write(to: &mut impl Sink, ctx: &StepContext<'_>, actions: &[Action], reads: Reads) -> ApiResult<()> {
+    let Reads { mut running, sent, hooks } = reads;
+    // The deadlines this step has written so far (see [`again`]).
+    let mut written = BTreeSet::new();
     // An agency bound to several slots hears of a step once.
-    let mut notified = std::collections::BTreeSet::new();
+    let mut notified = BTreeSet::new();
     let mut notes = Vec::new();
     for action in actions {
         match action {
@@ -223,13 +256,15 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                     closed_at: None,
                     suspended_at: None,
                 };
-                deadline_store::insert(conn, &row)?;
+                deadline_store::insert(to, &row)?;
                 let reminders =
                     schedule(d, &row.id, due.value, escalate_to.is_some(), ctx.at, ctx.calendar, &[]);
-                reminder_store::insert_all(conn, &reminders)?;
+                reminder_store::insert_all(to, &reminders)?;
+                written.insert(row.id.clone());
+                running.insert(deadline.clone(), Some(row));
             }
             Action::CloseDeadline { deadline } => {
-                if let Some(row) = deadline_store::running(conn, ctx.instance_id, deadline)? {
+                if let Some(row) = running.get_mut(deadline).and_then(Option::take) {
                     // A clock that stands still was met if it stopped in time.
                     let stopped = if row.status == deadline_store::SUSPENDED {
                         row.suspended_at.unwrap_or(ctx.at)
@@ -238,19 +273,23 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                     };
                     let status =
                         if stopped < row.due_at { deadline_store::MET } else { deadline_store::MISSED };
-                    deadline_store::close(conn, &row.id, status, ctx.seq, ctx.at)?;
-                    reminder_store::cancel_pending(conn, &row.id)?;
+                    again(to, &mut written, &row.id)?;
+                    deadline_store::close(to, &row.id, status, ctx.seq, ctx.at)?;
+                    reminder_store::cancel_pending(to, &row.id)?;
                 }
             }
             Action::SuspendDeadline { deadline } => {
-                let row = deadline_store::running(conn, ctx.instance_id, deadline)?;
+                let row = running.get_mut(deadline).and_then(Option::as_mut);
                 if let Some(row) = row.filter(|r| r.status == deadline_store::OPEN) {
-                    deadline_store::suspend(conn, &row.id, ctx.at)?;
-                    reminder_store::cancel_pending(conn, &row.id)?;
+                    again(to, &mut written, &row.id)?;
+                    deadline_store::suspend(to, &row.id, ctx.at)?;
+                    reminder_store::cancel_pending(to, &row.id)?;
+                    row.status = deadline_store::SUSPENDED.to_owned();
+                    row.suspended_at = Some(ctx.at);
                 }
             }
             Action::ResumeDeadline { deadline } => {
-                let row = deadline_store::running(conn, ctx.instance_id, deadline)?;
+                let row = running.get_mut(deadline).and_then(Option::as_mut);
                 let Some(row) = row.filter(|r| r.status == deadline_store::SUSPENDED) else { continue };
                 let Some(d) = ctx.def.deadlines.iter().find(|x| &x.name == deadline) else { continue };
                 // The time suspended does not count: an hour clock moves by the time it stood
@@ -273,16 +312,17 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                             .date_naive()
                     };
                     let days = (local_day(ctx.at) - local_day(suspended_at)).num_days().max(0);
-                    let last = row_due(&row)?.last_day + chrono::Duration::days(days);
+                    let last = row_due(row)?.last_day + chrono::Duration::days(days);
                     ctx.calendar.due_on(last)
                 };
-                reschedule(conn, ctx, d, &row, due)?;
+                again(to, &mut written, &row.id)?;
+                reschedule(to, ctx, d, row, sent.get(&row.id).map_or(&[][..], Vec::as_slice), due)?;
             }
             Action::ExtendDeadline { deadline, by } => {
-                let row = deadline_store::running(conn, ctx.instance_id, deadline)?;
+                let row = running.get_mut(deadline).and_then(Option::as_mut);
                 let Some(row) = row.filter(|r| r.status == deadline_store::OPEN) else { continue };
                 let Some(d) = ctx.def.deadlines.iter().find(|x| &x.name == deadline) else { continue };
-                let current = row_due(&row)?;
+                let current = row_due(row)?;
                 let due = if d.unit == DeadlineUnit::Hours {
                     let at = current.at + chrono::Duration::hours(i64::from(*by));
                     Counted {
@@ -293,7 +333,8 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
                     // Counted on from the current last day, in the deadline's own unit.
                     ctx.calendar.due(start_of_day(current.last_day), *by, unit_of(d.unit))
                 };
-                reschedule(conn, ctx, d, &row, due)?;
+                again(to, &mut written, &row.id)?;
+                reschedule(to, ctx, d, row, sent.get(&row.id).map_or(&[][..], Vec::as_slice), due)?;
             }
             Action::Notify { slot: _, agency } => {
                 if !notified.insert(agency.to_string()) {
@@ -322,5 +363,40 @@ pub fn apply(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Ap
             }
         }
     }
-    notify::send_all(conn, &notes)
+    notify::write_all(to, &notes, &hooks)
+}
+
+/// Before a write to a deadline, or to its reminders, that this step has already written:
+/// what is queued goes first, as a read back would have seen it.
+fn again(to: &mut impl Sink, written: &mut BTreeSet<String>, id: &str) -> diesel::QueryResult<()> {
+    if written.contains(id) {
+        to.barrier()?;
+        written.clear();
+    }
+    written.insert(id.to_owned());
+    Ok(())
+}
+
+/// Moves a running deadline's due time, in the store and in `row`, and schedules its
+/// reminders again; `sent`, the kinds it has sent, are not sent again once their time is past.
+fn reschedule(
+    to: &mut impl Sink,
+    ctx: &StepContext<'_>,
+    d: &Deadline,
+    row: &mut DeadlineRow,
+    sent: &[String],
+    due: Counted<Due>,
+) -> ApiResult<()> {
+    let last_day = due.value.last_day.to_string();
+    let due_at = due.value.at.timestamp_micros();
+    deadline_store::reschedule(to, &row.id, due_at, &last_day, due.complete)?;
+    let reminders =
+        schedule(d, &row.id, due.value, row.escalate_agency.is_some(), ctx.at, ctx.calendar, sent);
+    reminder_store::cancel_and_replace(to, &row.id, &reminders)?;
+    row.status = deadline_store::OPEN.to_owned();
+    row.suspended_at = None;
+    row.due_at = due_at;
+    row.due_date = last_day;
+    row.calendar_complete = due.complete;
+    Ok(())
 }

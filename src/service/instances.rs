@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::effects;
 use super::idempotency::{self, IdempotencyKey, Reply};
 use crate::db::events::{self as event_store, EventRow};
+use crate::db::fixed::Writes;
 use crate::db::instances::{self as store, Advance, InstanceRow, ListFilter};
 use crate::db::{agencies as agency_store, DbConn};
 use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode};
@@ -368,15 +369,17 @@ fn seal(step: &Step<'_>, decision: &Decision) -> EventRow {
     }
 }
 
-/// Writes a sealed event and carries out the decision's effects, in the step's transaction.
+/// Writes a sealed event and carries out the decision's effects, in the step's transaction:
+/// what the effects need read first, then `first` (the instance's own writes), the event and
+/// the effects, together (see [`Writes`]).
 fn write_event(
     conn: &mut DbConn,
     event: &EventRow,
     decision: &Decision,
     def: &Definition,
     calendar: &crate::calendar::Calendar,
+    first: impl FnOnce(&mut Writes<'_>) -> diesel::QueryResult<()>,
 ) -> ApiResult<()> {
-    event_store::insert(conn, event)?;
     let transition_title = match def.transition(&decision.transition) {
         Some(t) => t.title_vi.as_str(),
         None => "Bắt đầu",
@@ -390,7 +393,12 @@ fn write_event(
         transition_title,
         calendar,
     };
-    effects::apply(conn, &ctx, &decision.actions)
+    let reads = effects::read(conn, &ctx, &decision.actions)?;
+    let mut writes = Writes::new(conn);
+    first(&mut writes)?;
+    event_store::insert(&mut writes, event)?;
+    effects::write(&mut writes, &ctx, &decision.actions, reads)?;
+    Ok(writes.finish()?)
 }
 
 fn check_comment(comment: Option<&str>) -> ApiResult<Option<String>> {
@@ -495,8 +503,8 @@ fn insert_instance(
     };
     let event = seal(&step, &decision);
     let row = InstanceRow { last_hash: event.hash.clone(), ..row };
-    store::insert(conn, &row, &seen_by(&parties))?;
-    write_event(conn, &event, &decision, def, &rules.calendar)?;
+    let agencies = seen_by(&parties);
+    write_event(conn, &event, &decision, def, &rules.calendar, |w| store::insert(w, &row, &agencies))?;
     Ok(Loaded { row, parties, data: decision.merged_data, pending: Pending::new(), parents: BTreeMap::new() })
 }
 
@@ -724,12 +732,14 @@ pub fn fire(
             last_hash: &event.hash,
             pending: &pending_json,
             closes,
-            agencies: &agencies,
         };
         if !store::advance(conn, &advance)? {
             return Err(stale());
         }
-        write_event(conn, &event, &decision, def, &rules.calendar)?;
+        write_event(conn, &event, &decision, def, &rules.calendar, |w| match closes {
+            true => store::close_access(w, &row.id, &agencies),
+            false => Ok(()),
+        })?;
         if let (Some(case_id), Some(effect)) =
             (row.case_id.as_deref(), def.transition(&decision.transition).and_then(|t| t.case.as_ref()))
         {

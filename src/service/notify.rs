@@ -4,8 +4,9 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::db::fixed::{Sink, Writes};
 use crate::db::notifications::{self as store, NotificationRow};
-use crate::db::webhooks::{self as webhook_store, DeliveryRow};
+use crate::db::webhooks::{self as webhook_store, DeliveryRow, WebhookRow};
 use crate::db::DbConn;
 use crate::domain::local_rfc3339;
 use crate::error::ApiResult;
@@ -38,19 +39,34 @@ pub fn send(conn: &mut DbConn, note: &NotificationRow) -> ApiResult<()> {
 /// Delivers notifications: the inbox rows in one statement, the webhooks of their agencies
 /// looked up at once.
 pub fn send_all(conn: &mut DbConn, notes: &[NotificationRow]) -> ApiResult<()> {
-    if notes.is_empty() {
-        return Ok(());
-    }
-    store::insert_all(conn, notes)?;
     let mut agencies: Vec<&str> = notes.iter().map(|n| n.agency_code.as_str()).collect();
     agencies.sort_unstable();
     agencies.dedup();
-    let hooks = webhook_store::active_of_any(conn, &agencies)?;
+    let hooks = hooks_of(conn, &agencies)?;
+    let mut writes = Writes::new(conn);
+    write_all(&mut writes, notes, &hooks)?;
+    Ok(writes.finish()?)
+}
+
+/// The active webhooks of these agencies.
+pub fn hooks_of(conn: &mut DbConn, agencies: &[&str]) -> ApiResult<Vec<WebhookRow>> {
+    if agencies.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(webhook_store::active_of_any(conn, agencies)?)
+}
+
+/// Writes notifications and a delivery of each to every one of `hooks` of its agency.
+pub fn write_all(to: &mut impl Sink, notes: &[NotificationRow], hooks: &[WebhookRow]) -> ApiResult<()> {
+    if notes.is_empty() {
+        return Ok(());
+    }
+    store::insert_all(to, notes)?;
     for note in notes {
         for hook in hooks.iter().filter(|h| h.agency_code == note.agency_code) {
             let id = Uuid::now_v7().to_string();
             webhook_store::insert_delivery(
-                conn,
+                to,
                 &DeliveryRow {
                     body: webhook_body(&id, note),
                     id,

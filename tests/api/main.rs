@@ -26,3 +26,4 @@ mod personal_data;
 mod reports;
 mod scenarios;
 mod visibility;
+mod writes;

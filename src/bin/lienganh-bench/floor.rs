@@ -2,7 +2,8 @@
 //! instances are read back, then written again under new ids, step by step, each step in its
 //! own write transaction as the service does it (the instance inserted or moved on with its
 //! version checked, the event, the deadlines opened and closed with their reminders, the
-//! notifications), from as many threads as there were clients, without HTTP or the engine.
+//! notifications, the writes after the version check together as the service sends them), from
+//! as many threads as there were clients, without HTTP or the engine.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use lienganh::db::deadlines::{self as deadline_store, DeadlineRow};
 use lienganh::db::events::{self as event_store, EventRow};
+use lienganh::db::fixed::Writes;
 use lienganh::db::instances::{self as instance_store, Advance, InstanceRow};
 use lienganh::db::notifications::{self as notification_store, NotificationRow};
 use lienganh::db::reminders::{self as reminder_store, ReminderRow};
@@ -163,6 +165,29 @@ fn step(
     event: &EventRow,
 ) -> diesel::QueryResult<()> {
     let seq = event.seq;
+    let agencies: Vec<&str> = t.agencies.iter().map(String::as_str).collect();
+    // The service's reads come first, then its writes all together, as the service sends them.
+    let mut closes = false;
+    if seq != 1 {
+        let current = instance_store::find(conn, id)?.ok_or(diesel::result::Error::NotFound)?;
+        // The service closed it with its last step, if it ended.
+        closes = t.instance.closed_at.is_some() && usize::try_from(seq) == Ok(t.events.len());
+        let advance = Advance {
+            id,
+            expected_version: current.version,
+            state: &event.to_state,
+            data: &t.instance.data,
+            updated_at: event.occurred_at,
+            last_hash: &event.hash,
+            pending: &current.pending,
+            closes,
+        };
+        if !instance_store::advance(conn, &advance)? {
+            return Err(diesel::result::Error::NotFound);
+        }
+    }
+    let mut writes = Writes::new(conn);
+    let conn = &mut writes;
     if seq == 1 {
         let row = InstanceRow {
             id: id.to_owned(),
@@ -172,26 +197,9 @@ fn step(
             closed_at: None,
             ..t.instance.clone()
         };
-        let agencies: Vec<&str> = t.agencies.iter().map(String::as_str).collect();
         instance_store::insert(conn, &row, &agencies)?;
-    } else {
-        let current = instance_store::find(conn, id)?.ok_or(diesel::result::Error::NotFound)?;
-        let agencies: Vec<&str> = t.agencies.iter().map(String::as_str).collect();
-        let advance = Advance {
-            id,
-            expected_version: current.version,
-            state: &event.to_state,
-            data: &t.instance.data,
-            updated_at: event.occurred_at,
-            last_hash: &event.hash,
-            pending: &current.pending,
-            // The service closed it with its last step, if it ended.
-            closes: t.instance.closed_at.is_some() && usize::try_from(seq) == Ok(t.events.len()),
-            agencies: &agencies,
-        };
-        if !instance_store::advance(conn, &advance)? {
-            return Err(diesel::result::Error::NotFound);
-        }
+    } else if closes {
+        instance_store::close_access(conn, id, &agencies)?;
     }
     event_store::insert(conn, &EventRow { instance_id: id.to_owned(), ..event.clone() })?;
     for ((d, reminders), new_id) in t.deadlines.iter().zip(deadline_ids) {
@@ -233,5 +241,6 @@ fn step(
             ..n.clone()
         })
         .collect();
-    notification_store::insert_all(conn, &notes)
+    notification_store::insert_all(conn, &notes)?;
+    writes.finish()
 }
