@@ -182,13 +182,16 @@ fn out(text: &str) -> Result<(), String> {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     let settings = || Settings::load(cli.config.as_deref());
+    // A command that does one thing at a time takes one connection, not a server's pool of
+    // them: on a busy PostgreSQL every connection counts against its limit.
+    let one_connection = || settings().map(|s| Settings { pool_size: 1, ..s });
     match cli.command {
         Command::Serve => {
             let settings = settings()?;
             actix_web::rt::System::new().block_on(lienganh::server::serve(settings))?;
         }
         Command::Migrate => {
-            let settings = settings()?;
+            let settings = one_connection()?;
             let (db, applied) = lienganh::server::open_database(&settings)?;
             match lienganh::server::load_registry(&settings) {
                 Ok(registry) => lienganh::server::finish_migrations(&db, &registry)?,
@@ -324,7 +327,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::User { action } => {
             use lienganh::service::users;
-            let settings = settings()?;
+            let settings = one_connection()?;
             let (db, _) = lienganh::server::open_database(&settings)?;
             let mut conn = db.write().map_err(|e| e.to_string())?;
             // Who did it, as the user events keep it.
@@ -358,7 +361,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
         }
         Command::Audit { action: AuditAction::Verify } => {
-            let settings = settings()?;
+            let settings = one_connection()?;
             let (db, _) = lienganh::server::open_database(&settings)?;
             let registry = lienganh::server::load_registry(&settings)?;
             let mut conn = db.read().map_err(|e| e.to_string())?;

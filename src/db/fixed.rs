@@ -163,6 +163,10 @@ const VALUES_PER_STATEMENT: usize = 30_000;
 /// the same row only one would. A write that changes rows a queued one wrote is preceded by a
 /// [`Sink::barrier`]. On SQLite, in process, each runs at once.
 ///
+/// Each combination is a text of its own, prepared once per connection and kept: there are
+/// few, as a step writes each table with one statement whose text depends only on its count of
+/// rows.
+///
 /// It holds the connection: nothing can read through it while writes are queued, so no read
 /// can miss one.
 #[must_use = "queued writes are sent by `finish`"]

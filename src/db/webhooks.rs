@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::fixed::Sink;
+use super::fixed::{insert_rows, Bind, Sink};
 use super::schema::{webhook_deliveries, webhooks};
 use super::{at_most_one, DbConn};
 
@@ -106,25 +106,33 @@ pub fn deactivate(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<()> {
     Ok(())
 }
 
-pub fn insert_delivery(to: &mut impl Sink, row: &DeliveryRow) -> QueryResult<()> {
-    to.write(
+/// Inserts deliveries, all in one statement.
+pub fn insert_deliveries(to: &mut impl Sink, rows: &[DeliveryRow]) -> QueryResult<()> {
+    let binds: Vec<Bind<'_>> = rows
+        .iter()
+        .flat_map(|row| {
+            [
+                (&row.id).into(),
+                (&row.webhook_id).into(),
+                (&row.notification_id).into(),
+                (&row.body).into(),
+                (&row.status).into(),
+                row.attempts.into(),
+                row.next_attempt_at.into(),
+                (&row.last_error).into(),
+                (&row.lease_owner).into(),
+                row.lease_until.into(),
+                row.delivered_at.into(),
+                row.created_at.into(),
+            ]
+        })
+        .collect();
+    insert_rows(
+        to,
         "INSERT INTO webhook_deliveries (id, webhook_id, notification_id, body, status, attempts, \
-         next_attempt_at, last_error, lease_owner, lease_until, delivered_at, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[
-            (&row.id).into(),
-            (&row.webhook_id).into(),
-            (&row.notification_id).into(),
-            (&row.body).into(),
-            (&row.status).into(),
-            row.attempts.into(),
-            row.next_attempt_at.into(),
-            (&row.last_error).into(),
-            (&row.lease_owner).into(),
-            row.lease_until.into(),
-            row.delivered_at.into(),
-            row.created_at.into(),
-        ],
+         next_attempt_at, last_error, lease_owner, lease_until, delivered_at, created_at)",
+        12,
+        &binds,
     )
 }
 

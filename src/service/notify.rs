@@ -56,33 +56,32 @@ pub fn hooks_of(conn: &mut DbConn, agencies: &[&str]) -> ApiResult<Vec<WebhookRo
     Ok(webhook_store::active_of_any(conn, agencies)?)
 }
 
-/// Writes notifications and a delivery of each to every one of `hooks` of its agency.
+/// Writes notifications, and a delivery of each to every one of `hooks` of its agency: one
+/// statement for each.
 pub fn write_all(to: &mut impl Sink, notes: &[NotificationRow], hooks: &[WebhookRow]) -> ApiResult<()> {
     if notes.is_empty() {
         return Ok(());
     }
     store::insert_all(to, notes)?;
+    let mut deliveries = Vec::new();
     for note in notes {
         for hook in hooks.iter().filter(|h| h.agency_code == note.agency_code) {
             let id = Uuid::now_v7().to_string();
-            webhook_store::insert_delivery(
-                to,
-                &DeliveryRow {
-                    body: webhook_body(&id, note),
-                    id,
-                    webhook_id: hook.id.clone(),
-                    notification_id: note.id.clone(),
-                    status: webhook_store::PENDING.to_owned(),
-                    attempts: 0,
-                    next_attempt_at: note.created_at,
-                    last_error: None,
-                    lease_owner: None,
-                    lease_until: None,
-                    delivered_at: None,
-                    created_at: note.created_at,
-                },
-            )?;
+            deliveries.push(DeliveryRow {
+                body: webhook_body(&id, note),
+                id,
+                webhook_id: hook.id.clone(),
+                notification_id: note.id.clone(),
+                status: webhook_store::PENDING.to_owned(),
+                attempts: 0,
+                next_attempt_at: note.created_at,
+                last_error: None,
+                lease_owner: None,
+                lease_until: None,
+                delivered_at: None,
+                created_at: note.created_at,
+            });
         }
     }
-    Ok(())
+    Ok(webhook_store::insert_deliveries(to, &deliveries)?)
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use lienganh::db::deadlines::{self as deadline_store, DeadlineRow};
 use lienganh::db::events::{self as event_store, EventRow};
-use lienganh::db::fixed::Writes;
+use lienganh::db::fixed::{Sink, Writes};
 use lienganh::db::instances::{self as instance_store, Advance, InstanceRow};
 use lienganh::db::notifications::{self as notification_store, NotificationRow};
 use lienganh::db::reminders::{self as reminder_store, ReminderRow};
@@ -225,6 +225,10 @@ fn step(
             reminder_store::insert_all(conn, &reminders)?;
         }
         if d.closed_seq == Some(seq) {
+            if d.opened_seq == seq {
+                // Its reminders, queued above, must be there to be cancelled.
+                conn.barrier()?;
+            }
             deadline_store::close(conn, new_id, &d.status, seq, event.occurred_at)?;
             reminder_store::cancel_pending(conn, new_id)?;
         }
