@@ -191,16 +191,9 @@ impl<'c> Writes<'c> {
         let sql = if withs.is_empty() {
             last.clone()
         } else {
-            let mut sql = String::from("WITH ");
-            for (i, statement) in withs.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("w{i} AS ({statement})"));
-            }
-            sql.push(' ');
-            sql.push_str(last);
-            sql
+            let withs: Vec<String> =
+                withs.iter().enumerate().map(|(i, statement)| format!("w{i} AS ({statement})")).collect();
+            format!("WITH {} {last}", withs.join(", "))
         };
         let binds: Vec<Bind<'_>> = self.values.iter().map(Value::bind).collect();
         Fixed::new(&sql, &binds).run(self.conn)?;
@@ -219,6 +212,8 @@ impl Sink for Writes<'_> {
         if !matches!(self.conn, DbConn::Pg(_)) {
             return self.conn.write(sql, binds);
         }
+        // Checked here, not only once the statements are joined: there two mismatches could
+        // cancel out and shift values from one statement into another.
         if sql.matches('?').count() != binds.len() {
             return Err(mismatch(sql));
         }

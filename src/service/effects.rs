@@ -173,7 +173,7 @@ pub fn read(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Api
             Action::CloseDeadline { deadline } | Action::SuspendDeadline { deadline } => (deadline, false),
             Action::ResumeDeadline { deadline } | Action::ExtendDeadline { deadline, .. } => (deadline, true),
             Action::Notify { agency, .. } => {
-                agencies.push(agency.to_string());
+                agencies.push(agency.as_str());
                 continue;
             }
             Action::OpenDeadline { .. } => continue,
@@ -192,10 +192,7 @@ pub fn read(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> Api
             }
         }
     }
-    agencies.sort_unstable();
-    agencies.dedup();
-    let agencies: Vec<&str> = agencies.iter().map(String::as_str).collect();
-    let hooks = notify::hooks_of(conn, &agencies)?;
+    let hooks = notify::hooks_of(conn, agencies)?;
     Ok(Reads { running, sent, hooks })
 }
 

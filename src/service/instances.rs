@@ -736,9 +736,12 @@ pub fn fire(
         if !store::advance(conn, &advance)? {
             return Err(stale());
         }
-        write_event(conn, &event, &decision, def, &rules.calendar, |w| match closes {
-            true => store::close_access(w, &row.id, &agencies),
-            false => Ok(()),
+        write_event(conn, &event, &decision, def, &rules.calendar, |w| {
+            if closes {
+                store::close_access(w, &row.id, &agencies)
+            } else {
+                Ok(())
+            }
         })?;
         if let (Some(case_id), Some(effect)) =
             (row.case_id.as_deref(), def.transition(&decision.transition).and_then(|t| t.case.as_ref()))

@@ -39,21 +39,24 @@ pub fn send(conn: &mut DbConn, note: &NotificationRow) -> ApiResult<()> {
 /// Delivers notifications: the inbox rows in one statement, the webhooks of their agencies
 /// looked up at once.
 pub fn send_all(conn: &mut DbConn, notes: &[NotificationRow]) -> ApiResult<()> {
-    let mut agencies: Vec<&str> = notes.iter().map(|n| n.agency_code.as_str()).collect();
-    agencies.sort_unstable();
-    agencies.dedup();
-    let hooks = hooks_of(conn, &agencies)?;
+    let hooks = hooks_of(conn, notes.iter().map(|n| n.agency_code.as_str()))?;
     let mut writes = Writes::new(conn);
     write_all(&mut writes, notes, &hooks)?;
     Ok(writes.finish()?)
 }
 
-/// The active webhooks of these agencies.
-pub fn hooks_of(conn: &mut DbConn, agencies: &[&str]) -> ApiResult<Vec<WebhookRow>> {
+/// The active webhooks of these agencies, each named once or more.
+pub fn hooks_of<'a>(
+    conn: &mut DbConn,
+    agencies: impl IntoIterator<Item = &'a str>,
+) -> ApiResult<Vec<WebhookRow>> {
+    let mut agencies: Vec<&str> = agencies.into_iter().collect();
     if agencies.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(webhook_store::active_of_any(conn, agencies)?)
+    agencies.sort_unstable();
+    agencies.dedup();
+    Ok(webhook_store::active_of_any(conn, &agencies)?)
 }
 
 /// Writes notifications, and a delivery of each to every one of `hooks` of its agency: one

@@ -166,12 +166,11 @@ fn step(
 ) -> diesel::QueryResult<()> {
     let seq = event.seq;
     let agencies: Vec<&str> = t.agencies.iter().map(String::as_str).collect();
+    // The service closed it with its last step, if it ended.
+    let closes = t.instance.closed_at.is_some() && usize::try_from(seq) == Ok(t.events.len());
     // The service's reads come first, then its writes all together, as the service sends them.
-    let mut closes = false;
     if seq != 1 {
         let current = instance_store::find(conn, id)?.ok_or(diesel::result::Error::NotFound)?;
-        // The service closed it with its last step, if it ended.
-        closes = t.instance.closed_at.is_some() && usize::try_from(seq) == Ok(t.events.len());
         let advance = Advance {
             id,
             expected_version: current.version,
