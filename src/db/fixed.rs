@@ -5,6 +5,8 @@
 //! on SQLite the parsing took a fifth of the writer's time. A [`Fixed`] statement binds every
 //! column, NULL or not, so its text never varies and the connection's statement cache keeps it.
 
+use std::borrow::Cow;
+
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::result::Error;
@@ -14,11 +16,12 @@ use diesel::{QueryResult, RunQueryDsl};
 
 use super::DbConn;
 
-/// A value bound to one `?` of a [`Fixed`] statement.
-#[derive(Debug, Clone, Copy)]
+/// A value bound to one `?` of a [`Fixed`] statement: borrowed from the row it writes, or
+/// owned by [`Writes`] until its statement is sent.
+#[derive(Debug, Clone)]
 pub enum Bind<'a> {
-    Text(&'a str),
-    OptText(Option<&'a str>),
+    Text(Cow<'a, str>),
+    OptText(Option<Cow<'a, str>>),
     BigInt(i64),
     OptBigInt(Option<i64>),
     Integer(i32),
@@ -26,27 +29,42 @@ pub enum Bind<'a> {
     Bool(bool),
 }
 
+impl Bind<'_> {
+    /// The same value, owning its text.
+    fn to_owned(&self) -> Bind<'static> {
+        match self {
+            Bind::Text(v) => Bind::Text(Cow::Owned(v.to_string())),
+            Bind::OptText(v) => Bind::OptText(v.as_ref().map(|v| Cow::Owned(v.to_string()))),
+            Bind::BigInt(v) => Bind::BigInt(*v),
+            Bind::OptBigInt(v) => Bind::OptBigInt(*v),
+            Bind::Integer(v) => Bind::Integer(*v),
+            Bind::OptInteger(v) => Bind::OptInteger(*v),
+            Bind::Bool(v) => Bind::Bool(*v),
+        }
+    }
+}
+
 impl<'a> From<&'a str> for Bind<'a> {
     fn from(v: &'a str) -> Self {
-        Bind::Text(v)
+        Bind::Text(Cow::Borrowed(v))
     }
 }
 
 impl<'a> From<&'a String> for Bind<'a> {
     fn from(v: &'a String) -> Self {
-        Bind::Text(v)
+        Bind::Text(Cow::Borrowed(v))
     }
 }
 
 impl<'a> From<Option<&'a str>> for Bind<'a> {
     fn from(v: Option<&'a str>) -> Self {
-        Bind::OptText(v)
+        Bind::OptText(v.map(Cow::Borrowed))
     }
 }
 
 impl<'a> From<&'a Option<String>> for Bind<'a> {
     fn from(v: &'a Option<String>) -> Self {
-        Bind::OptText(v.as_deref())
+        Bind::OptText(v.as_deref().map(Cow::Borrowed))
     }
 }
 
@@ -115,44 +133,6 @@ impl Sink for DbConn {
     }
 }
 
-/// A value of a queued statement, owned until the statement is sent.
-#[derive(Debug, Clone)]
-enum Value {
-    Text(String),
-    OptText(Option<String>),
-    BigInt(i64),
-    OptBigInt(Option<i64>),
-    Integer(i32),
-    OptInteger(Option<i32>),
-    Bool(bool),
-}
-
-impl Value {
-    fn of(bind: &Bind<'_>) -> Self {
-        match *bind {
-            Bind::Text(v) => Value::Text(v.to_owned()),
-            Bind::OptText(v) => Value::OptText(v.map(str::to_owned)),
-            Bind::BigInt(v) => Value::BigInt(v),
-            Bind::OptBigInt(v) => Value::OptBigInt(v),
-            Bind::Integer(v) => Value::Integer(v),
-            Bind::OptInteger(v) => Value::OptInteger(v),
-            Bind::Bool(v) => Value::Bool(v),
-        }
-    }
-
-    fn bind(&self) -> Bind<'_> {
-        match self {
-            Value::Text(v) => Bind::Text(v),
-            Value::OptText(v) => Bind::OptText(v.as_deref()),
-            Value::BigInt(v) => Bind::BigInt(*v),
-            Value::OptBigInt(v) => Bind::OptBigInt(*v),
-            Value::Integer(v) => Bind::Integer(*v),
-            Value::OptInteger(v) => Bind::OptInteger(*v),
-            Value::Bool(v) => Bind::Bool(*v),
-        }
-    }
-}
-
 /// The most values one statement of [`Writes`] carries, below PostgreSQL's 65,535.
 const VALUES_PER_STATEMENT: usize = 30_000;
 
@@ -173,7 +153,7 @@ const VALUES_PER_STATEMENT: usize = 30_000;
 pub struct Writes<'c> {
     conn: &'c mut DbConn,
     statements: Vec<String>,
-    values: Vec<Value>,
+    values: Vec<Bind<'static>>,
 }
 
 impl<'c> Writes<'c> {
@@ -195,8 +175,7 @@ impl<'c> Writes<'c> {
                 withs.iter().enumerate().map(|(i, statement)| format!("w{i} AS ({statement})")).collect();
             format!("WITH {} {last}", withs.join(", "))
         };
-        let binds: Vec<Bind<'_>> = self.values.iter().map(Value::bind).collect();
-        Fixed::new(&sql, &binds).run(self.conn)?;
+        Fixed::new(&sql, &self.values).run(self.conn)?;
         self.statements.clear();
         self.values.clear();
         Ok(())
@@ -221,7 +200,7 @@ impl Sink for Writes<'_> {
             self.flush()?;
         }
         self.statements.push(sql.to_owned());
-        self.values.extend(binds.iter().map(Value::of));
+        self.values.extend(binds.iter().map(Bind::to_owned));
         Ok(())
     }
 }
@@ -266,7 +245,7 @@ where
         for piece in pieces {
             let bind = binds.next().ok_or_else(|| mismatch(self.sql))?;
             match bind {
-                Bind::Text(v) => out.push_bind_param::<Text, _>(*v)?,
+                Bind::Text(v) => out.push_bind_param::<Text, str>(v)?,
                 Bind::OptText(v) => out.push_bind_param::<Nullable<Text>, _>(v)?,
                 Bind::BigInt(v) => out.push_bind_param::<BigInt, _>(v)?,
                 Bind::OptBigInt(v) => out.push_bind_param::<Nullable<BigInt>, _>(v)?,
