@@ -30,11 +30,11 @@ pub enum Bind<'a> {
 }
 
 impl Bind<'_> {
-    /// The same value, owning its text.
-    fn to_owned(&self) -> Bind<'static> {
+    /// The same value, owning its text (not `ToOwned::to_owned`, which keeps the borrow).
+    fn owned(&self) -> Bind<'static> {
         match self {
-            Bind::Text(v) => Bind::Text(Cow::Owned(v.to_string())),
-            Bind::OptText(v) => Bind::OptText(v.as_ref().map(|v| Cow::Owned(v.to_string()))),
+            Bind::Text(v) => Bind::Text(Cow::Owned(String::from(v.as_ref()))),
+            Bind::OptText(v) => Bind::OptText(v.as_deref().map(|v| Cow::Owned(v.to_owned()))),
             Bind::BigInt(v) => Bind::BigInt(*v),
             Bind::OptBigInt(v) => Bind::OptBigInt(*v),
             Bind::Integer(v) => Bind::Integer(*v),
@@ -200,7 +200,7 @@ impl Sink for Writes<'_> {
             self.flush()?;
         }
         self.statements.push(sql.to_owned());
-        self.values.extend(binds.iter().map(Bind::to_owned));
+        self.values.extend(binds.iter().map(Bind::owned));
         Ok(())
     }
 }
