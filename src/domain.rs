@@ -294,3 +294,37 @@ mod tests {
         }
     }
 }
+
+/// How money reached a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Cash,
+    Transfer,
+    /// Collected by a coercion operation.
+    Coercion,
+    /// Proceeds of a sale of seized assets.
+    AssetSale,
+    Offset,
+    Other,
+}
+
+impl PaymentMethod {
+    pub const ALL: [PaymentMethod; 6] =
+        [Self::Cash, Self::Transfer, Self::Coercion, Self::AssetSale, Self::Offset, Self::Other];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cash => "cash",
+            Self::Transfer => "transfer",
+            Self::Coercion => "coercion",
+            Self::AssetSale => "asset_sale",
+            Self::Offset => "offset",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == raw)
+    }
+}

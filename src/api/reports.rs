@@ -142,7 +142,9 @@ pub async fn coordination(
     let q = q.into_inner();
     let code = agency(q.agency.as_deref())?;
     let period = Period::parse(None, q.from, q.to)?;
-    let report = state.read(move |conn, _| reports::coordination(conn, &actor, code, period)).await?;
+    let report = state
+        .read(move |conn, rules| reports::coordination(conn, &rules.registry, &actor, code, period))
+        .await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -219,6 +221,6 @@ pub async fn coercion_calendar(
     q: web::Query<CoercionCalendarQuery>,
 ) -> ApiResult<HttpResponse> {
     let code = agency(q.into_inner().agency.as_deref())?;
-    let feed = state.read(move |conn, _| ics::feed(conn, &actor, code)).await?;
+    let feed = state.read(move |conn, rules| ics::feed(conn, &rules.registry, &actor, code)).await?;
     Ok(HttpResponse::Ok().content_type("text/calendar; charset=utf-8").body(feed))
 }

@@ -11,9 +11,10 @@ use crate::db::instances::{self as store, InstanceRow, ListFilter};
 use crate::db::DbConn;
 use crate::domain::{from_micros, AgencyCode};
 use crate::error::{ApiError, ApiResult};
+use crate::workflow::definition::OperationStage;
 use crate::workflow::engine::Actor;
+use crate::workflow::registry::Registry;
 
-const WORKFLOW: &str = "coercion_plan";
 const TZID: &str = "Asia/Ho_Chi_Minh";
 /// How long an operation is shown to last when its plan says nothing of it.
 const DEFAULT_HOURS: i64 = 4;
@@ -75,26 +76,36 @@ fn fold(text: &str) -> String {
     out
 }
 
-fn event(row: &InstanceRow) -> Option<Event> {
+/// The operation an instance stands for, if its state puts it on the calendar: when, and how
+/// sure. Where it stands and its fields are as its definition's `[coercion]` declares them.
+fn event(row: &InstanceRow, registry: &Registry) -> Option<Event> {
+    let def = registry.get(&row.workflow_id, u32::try_from(row.workflow_version).ok()?)?;
+    let coercion = def.coercion.as_ref()?;
+    let fields = &coercion.fields;
     let data: Map<String, Value> = serde_json::from_str(&row.data).ok()?;
-    let (start, status) = match row.state.as_str() {
-        "scheduled" => (local(&text(&data, "scheduled_at")?)?, EventStatus::Confirmed),
-        "executed" => {
-            (local(&text(&data, "executed_at").or(text(&data, "scheduled_at"))?)?, EventStatus::Confirmed)
+    let field = |name: &Option<String>| name.as_deref().and_then(|f| text(&data, f));
+    let scheduled = || local(&text(&data, &fields.scheduled_at)?);
+    let (start, status) = match coercion.stage(&row.state)? {
+        OperationStage::Scheduled => (scheduled()?, EventStatus::Confirmed),
+        OperationStage::Executed => {
+            let executed = field(&fields.executed_at).and_then(|t| local(&t));
+            (executed.or_else(scheduled)?, EventStatus::Confirmed)
         }
-        "postponed" => (local(&text(&data, "scheduled_at")?)?, EventStatus::Tentative),
-        "cancelled" => (local(&text(&data, "scheduled_at")?)?, EventStatus::Cancelled),
-        _ => return None,
+        OperationStage::Postponed => (scheduled()?, EventStatus::Tentative),
+        OperationStage::Cancelled => (scheduled()?, EventStatus::Cancelled),
+        OperationStage::Drafting | OperationStage::AwaitingProtection | OperationStage::Protected => {
+            return None
+        }
     };
     let at = |t: NaiveDateTime| CalendarDateTime::WithTimezone { date_time: t, tzid: TZID.to_owned() };
-    let measure = text(&data, "measure").unwrap_or_else(|| "other".into());
-    let reference = text(&data, "case_reference").unwrap_or_default();
-    let police = match text(&data, "protection_plan_number") {
+    let measure = field(&fields.measure).unwrap_or_else(|| "other".into());
+    let reference = field(&fields.reference).unwrap_or_default();
+    let police = match field(&fields.protection_plan) {
         Some(n) => format!("Công an đã xác nhận kế hoạch bảo vệ số {n}"),
         None => "Công an chưa xác nhận kế hoạch bảo vệ".to_owned(),
     };
     let mut description = format!("{police}.\nTrạng thái: {}.\nlienganh instance {}", row.state, row.id);
-    if let Some(d) = text(&data, "new_date") {
+    if let Some(d) = field(&fields.postponed_to) {
         description.push_str(&format!("\nHoãn, dự kiến cưỡng chế lại ngày {d}"));
     }
     let mut e = Event::new();
@@ -106,7 +117,7 @@ fn event(row: &InstanceRow) -> Option<Event> {
         .starts(at(start))
         .ends(at(start + Duration::hours(DEFAULT_HOURS)))
         .status(status);
-    if let Some(place) = text(&data, "location") {
+    if let Some(place) = field(&fields.place) {
         e.location(&place);
     }
     Some(e.done())
@@ -114,7 +125,12 @@ fn event(row: &InstanceRow) -> Option<Event> {
 
 /// The feed of the coercion operations `agency` (the caller's own unless they read
 /// everything) takes part in.
-pub fn feed(conn: &mut DbConn, actor: &Actor, agency: Option<AgencyCode>) -> ApiResult<String> {
+pub fn feed(
+    conn: &mut DbConn,
+    registry: &Registry,
+    actor: &Actor,
+    agency: Option<AgencyCode>,
+) -> ApiResult<String> {
     let agency = match agency {
         None => actor.agency.clone(),
         Some(a) if a == actor.agency || actor.reads_everything() => a,
@@ -124,29 +140,34 @@ pub fn feed(conn: &mut DbConn, actor: &Actor, agency: Option<AgencyCode>) -> Api
     calendar
         .name(&format!("Cưỡng chế thi hành án: {agency}"))
         .append_property(icalendar::Property::new("X-WR-TIMEZONE", TZID));
-    let mut filter = ListFilter {
-        visible_to: Some(agency.to_string()),
-        party: None,
-        workflow: Some(WORKFLOW.to_owned()),
-        state: None,
-        before: None,
-        overdue_at: None,
-        open: None,
-        limit: PAGE,
-    };
     let mut count = 0;
-    loop {
-        let rows = store::list(conn, &filter)?;
-        for row in &rows {
-            if let Some(e) = event(row) {
-                calendar.push(e);
-                count += 1;
-            }
-        }
-        if rows.len() < PAGE as usize || count >= MAX_EVENTS {
+    for workflow in registry.coercion_workflows() {
+        if count >= MAX_EVENTS {
             break;
         }
-        filter.before = rows.last().map(|r| r.id.clone());
+        let mut filter = ListFilter {
+            visible_to: Some(agency.to_string()),
+            party: None,
+            workflow: Some(workflow.to_owned()),
+            state: None,
+            before: None,
+            overdue_at: None,
+            open: None,
+            limit: PAGE,
+        };
+        loop {
+            let rows = store::list(conn, &filter)?;
+            for row in &rows {
+                if let Some(e) = event(row, registry) {
+                    calendar.push(e);
+                    count += 1;
+                }
+            }
+            if rows.len() < PAGE as usize || count >= MAX_EVENTS {
+                break;
+            }
+            filter.before = rows.last().map(|r| r.id.clone());
+        }
     }
     let mut text = calendar
         .done()

@@ -20,6 +20,7 @@ use crate::db::DbConn;
 use crate::domain::{local_rfc3339, now, today_local, AgencyCode, AgencyKind, Role};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::workflow::engine::Actor;
+use crate::workflow::registry::Registry;
 
 /// The period a report covers.
 #[derive(Debug, Clone, Copy)]
@@ -503,7 +504,7 @@ pub fn coordination_csv(report: &CoordinationReport) -> ApiResult<String> {
             "instrument".into(),
             from.clone(),
             to.clone(),
-            SUPERVISION.into(),
+            i.workflow.clone(),
             i.instrument.clone(),
             String::new(),
             i.answered_on_time.to_string(),
@@ -542,6 +543,9 @@ pub struct StepFigures {
 /// The procuracy's instruments (yêu cầu, kiến nghị, kháng nghị) and the replies to them.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct InstrumentFigures {
+    /// The workflow whose instances the instruments are (for the CSV).
+    #[serde(skip)]
+    pub workflow: String,
     /// request, recommendation or protest.
     pub instrument: String,
     /// Issued in the period.
@@ -572,14 +576,11 @@ fn nearest_rank(sorted: &[i64], p: u32) -> Option<i64> {
     sorted.get(rank - 1).copied()
 }
 
-/// The workflow whose reply deadlines are the procuracy's instruments, and their prefix.
-const SUPERVISION: &str = "procuracy_supervision";
-const REPLY_PREFIX: &str = "reply_";
-
 /// Who meets their deadlines: per workflow, deadline and responsible agency, over the
 /// instances the scope's agencies take part in.
 pub fn coordination(
     conn: &mut DbConn,
+    registry: &Registry,
     actor: &Actor,
     agency: Option<AgencyCode>,
     period: Period,
@@ -591,7 +592,17 @@ pub fn coordination(
     let at = now().timestamp_micros();
     let facts = deadline_store::facts(conn, scope.agencies.as_deref(), from, until)?;
     let mut steps: BTreeMap<(String, String, String), (StepFigures, Vec<i64>)> = BTreeMap::new();
-    let mut instruments: BTreeMap<String, InstrumentFigures> = BTreeMap::new();
+    let mut instruments: BTreeMap<(String, String), InstrumentFigures> = BTreeMap::new();
+    // The deadlines that are replies to the procuracy's instruments, by workflow and name, as
+    // the definitions declare them (`reply_to`).
+    let replies: BTreeMap<(&str, &str), &str> = registry
+        .all()
+        .flat_map(|def| {
+            def.deadlines
+                .iter()
+                .filter_map(|d| Some(((def.id.as_str(), d.name.as_str()), d.reply_to.as_deref()?)))
+        })
+        .collect();
     for f in &facts {
         let key = (f.workflow_id.clone(), f.name.clone(), f.responsible_agency.clone());
         let (s, durations) = steps.entry(key).or_insert_with(|| {
@@ -622,9 +633,11 @@ pub fn coordination(
                 durations.push((c - f.starts_at).max(0) / 1_000_000);
             }
         }
-        if f.workflow_id == SUPERVISION && f.opened_at >= from && f.opened_at < until {
-            if let Some(kind) = f.name.strip_prefix(REPLY_PREFIX) {
-                let i = instruments.entry(kind.to_owned()).or_insert_with(|| InstrumentFigures {
+        if f.opened_at >= from && f.opened_at < until {
+            if let Some(&kind) = replies.get(&(f.workflow_id.as_str(), f.name.as_str())) {
+                let key = (f.workflow_id.clone(), kind.to_owned());
+                let i = instruments.entry(key).or_insert_with(|| InstrumentFigures {
+                    workflow: f.workflow_id.clone(),
                     instrument: kind.to_owned(),
                     ..Default::default()
                 });

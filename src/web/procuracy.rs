@@ -2,6 +2,8 @@
 //! the replies due from the offices (late ones first, in red), and the replies waiting for the
 //! inspector to accept or reject them, each a link to its instance, where the forms are.
 
+use std::collections::BTreeSet;
+
 use actix_web::{get, web};
 use maud::{html, Markup};
 use serde_json::Value;
@@ -10,15 +12,54 @@ use super::instance::state_of;
 use super::layout::{columns, due, page};
 use super::session::{ConsoleError, Signed};
 use crate::api::AppState;
-use crate::service::deadlines::{self, Deadline, StatusFilter};
+use crate::service::deadlines::{self, StatusFilter};
 use crate::service::instances::{self, Instance, ListQuery};
+use crate::workflow::definition::Supervision;
+use crate::workflow::registry::Registry;
 
-const WORKFLOW: &str = "procuracy_supervision";
 /// Most instruments and replies the page shows.
 const SHOWN: i64 = 200;
 
-fn text<'a>(i: &'a Instance, key: &str) -> &'a str {
-    i.data.get(key).and_then(Value::as_str).unwrap_or_default()
+/// What the procuracy's page reads of an instrument, as its definition's `[supervision]`
+/// declares.
+struct Instrument<'a> {
+    instance: &'a Instance,
+    supervision: &'a Supervision,
+}
+
+impl<'a> Instrument<'a> {
+    fn of(registry: &'a Registry, instance: &'a Instance) -> Option<Self> {
+        let def = registry.get(&instance.workflow, instance.workflow_version)?;
+        Some(Instrument { instance, supervision: def.supervision.as_ref()? })
+    }
+
+    fn all(registry: &'a Registry, list: &'a [Instance]) -> Vec<Self> {
+        list.iter().filter_map(|i| Self::of(registry, i)).collect()
+    }
+
+    fn text(&self, field: Option<&str>) -> &'a str {
+        field.and_then(|f| self.instance.data.get(f)).and_then(Value::as_str).unwrap_or_default()
+    }
+
+    fn kind(&self) -> &'a str {
+        self.text(Some(&self.supervision.instrument))
+    }
+
+    fn number(&self) -> &'a str {
+        self.text(Some(&self.supervision.number))
+    }
+
+    fn issued_on(&self) -> &'a str {
+        self.text(Some(&self.supervision.issued_on))
+    }
+
+    fn reply_number(&self) -> &'a str {
+        self.text(self.supervision.reply_number.as_deref())
+    }
+
+    fn office(&self) -> String {
+        self.instance.parties.get(&self.supervision.supervised).cloned().unwrap_or_default()
+    }
 }
 
 #[get("/procuracy")]
@@ -27,35 +68,50 @@ pub async fn procuracy_page(state: web::Data<AppState>, signed: Signed) -> Resul
     let actor = signed.actor.clone();
     let (issued, to_assess, replies) = state
         .read(move |conn, rules| {
-            let q = ListQuery {
-                workflow: Some(WORKFLOW.into()),
-                party: Some(actor.agency.clone()),
-                limit: SHOWN,
-                ..Default::default()
-            };
-            let issued = instances::list(conn, &rules.registry, &actor, q)?.items;
-            // Answers waiting for the inspector, however old the instrument.
-            let q = ListQuery {
-                workflow: Some(WORKFLOW.into()),
-                state: Some("answered".into()),
-                party: Some(actor.agency.clone()),
-                limit: SHOWN,
-                ..Default::default()
-            };
-            let answered = instances::list(conn, &rules.registry, &actor, q)?.items;
-            let q = deadlines::Query {
-                status: Some(StatusFilter::Open),
-                workflow: Some(WORKFLOW.into()),
-                limit: SHOWN,
-                ..Default::default()
-            };
-            let replies: Vec<Deadline> = deadlines::list(conn, &actor, q)?.items;
+            let (mut issued, mut answered, mut replies) = (Vec::new(), Vec::new(), Vec::new());
+            for workflow in rules.registry.supervision_workflows() {
+                let q = ListQuery {
+                    workflow: Some(workflow.to_owned()),
+                    party: Some(actor.agency.clone()),
+                    limit: SHOWN,
+                    ..Default::default()
+                };
+                issued.extend(instances::list(conn, &rules.registry, &actor, q)?.items);
+                // Answers waiting for the inspector, however old the instrument.
+                let waiting: BTreeSet<&str> = rules
+                    .registry
+                    .versions(workflow)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d.supervision.as_ref())
+                    .flat_map(|s| s.awaiting_assessment.iter().map(String::as_str))
+                    .collect();
+                for state in waiting {
+                    let q = ListQuery {
+                        workflow: Some(workflow.to_owned()),
+                        state: Some(state.to_owned()),
+                        party: Some(actor.agency.clone()),
+                        limit: SHOWN,
+                        ..Default::default()
+                    };
+                    answered.extend(instances::list(conn, &rules.registry, &actor, q)?.items);
+                }
+                let q = deadlines::Query {
+                    status: Some(StatusFilter::Open),
+                    workflow: Some(workflow.to_owned()),
+                    limit: SHOWN,
+                    ..Default::default()
+                };
+                replies.extend(deadlines::list(conn, &actor, q)?.items);
+            }
             Ok((issued, answered, replies))
         })
         .await
         .map_err(ConsoleError::api(lang))?;
     let registry = state.registry.clone();
-    let issued_by_id = |id: &str| issued.iter().chain(&to_assess).find(|i| i.id == id);
+    let (issued, to_assess) = (Instrument::all(&registry, &issued), Instrument::all(&registry, &to_assess));
+    let issued_by_id = |id: &str| issued.iter().chain(&to_assess).find(|i| i.instance.id == id);
+    let new_instrument = registry.supervision_workflows().first().map(|w| format!("/console/new/{w}"));
     let late = replies.iter().filter(|d| d.overdue).count();
     Ok(page(
         lang,
@@ -63,7 +119,9 @@ pub async fn procuracy_page(state: web::Data<AppState>, signed: Signed) -> Resul
         lang.t("procuracy"),
         html! {
             h1 { (lang.t("procuracy")) }
-            p { a.button href={ "/console/new/" (WORKFLOW) } { (lang.t("issue_instrument")) } }
+            @if let Some(href) = &new_instrument {
+                p { a.button href=(href) { (lang.t("issue_instrument")) } }
+            }
             section.card aria-labelledby="replies-due" {
                 h2 #replies-due {
                     (lang.t("replies_due")) " " span.badge { (replies.len()) }
@@ -82,7 +140,7 @@ pub async fn procuracy_page(state: web::Data<AppState>, signed: Signed) -> Resul
                                     td data-label=(lang.t("document")) {
                                         a href={ "/console/instances/" (d.instance_id) } {
                                             @match instance {
-                                                Some(i) => { (lang.option(text(i, "instrument"))) " " (text(i, "document_number")) },
+                                                Some(i) => { (lang.option(i.kind())) " " (i.number()) },
                                                 None => { (d.title) },
                                             }
                                         }
@@ -101,11 +159,11 @@ pub async fn procuracy_page(state: web::Data<AppState>, signed: Signed) -> Resul
                     ul.links {
                         @for i in &to_assess {
                             li {
-                                a href={ "/console/instances/" (i.id) } {
-                                    (lang.option(text(i, "instrument"))) " " (text(i, "document_number"))
+                                a href={ "/console/instances/" (i.instance.id) } {
+                                    (lang.option(i.kind())) " " (i.number())
                                 }
-                                " · " (i.parties.get("enforcement").cloned().unwrap_or_default())
-                                " · " (lang.t("reply")) " " (text(i, "reply_number"))
+                                " · " (i.office())
+                                " · " (lang.t("reply")) " " (i.reply_number())
                             }
                         }
                     }
@@ -120,13 +178,13 @@ pub async fn procuracy_page(state: web::Data<AppState>, signed: Signed) -> Resul
                             @for i in &issued {
                                 tr {
                                     td data-label=(lang.t("document")) {
-                                        a href={ "/console/instances/" (i.id) } {
-                                            (lang.option(text(i, "instrument"))) " " (text(i, "document_number"))
+                                        a href={ "/console/instances/" (i.instance.id) } {
+                                            (lang.option(i.kind())) " " (i.number())
                                         }
                                     }
-                                    td data-label=(lang.t("issued_on")) { (lang.day(text(i, "issued_on"))) }
-                                    td data-label=(lang.t("office")) { (i.parties.get("enforcement").cloned().unwrap_or_default()) }
-                                    td data-label=(lang.t("state")) { (state_of(&registry, lang, i)) }
+                                    td data-label=(lang.t("issued_on")) { (lang.day(i.issued_on())) }
+                                    td data-label=(lang.t("office")) { (i.office()) }
+                                    td data-label=(lang.t("state")) { (state_of(&registry, lang, i.instance)) }
                                 }
                             }
                         }

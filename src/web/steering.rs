@@ -23,9 +23,10 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::service::case_stats::reporting_year;
 use crate::service::instances::{self, Instance, ListQuery};
 use crate::service::reports::{self, EnforcementReport, Period};
+use crate::workflow::definition::{Coercion, OperationStage};
 use crate::workflow::engine::Actor;
+use crate::workflow::registry::Registry;
 
-const WORKFLOW: &str = "coercion_plan";
 /// Most plans the calendar reads (newest first).
 const MOST_PLANS: usize = 2000;
 const PAGE: i64 = 200;
@@ -36,21 +37,60 @@ pub struct MonthQuery {
     month: Option<String>,
 }
 
-/// Where the police protection of a plan stands, from its state.
-fn protection(state: &str) -> (&'static str, &'static str) {
-    match state {
-        "drafted" | "approved" => ("protection_not_asked", "muted"),
-        "sent" => ("protection_awaited", "late"),
-        "protection_confirmed" | "scheduled" | "executed" => ("protection_confirmed", "ok"),
-        "postponed" => ("postponed", "late"),
-        _ => ("cancelled", "muted"),
-    }
+/// What the steering page reads of an operation, as its definition's `[coercion]` declares.
+struct Operation<'a> {
+    instance: &'a Instance,
+    coercion: &'a Coercion,
 }
 
-/// The local day and time an operation is set for.
-fn scheduled(i: &Instance) -> Option<DateTime<chrono_tz::Tz>> {
-    let raw = i.data.get("scheduled_at").and_then(Value::as_str)?;
-    DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Ho_Chi_Minh))
+impl<'a> Operation<'a> {
+    fn of(registry: &'a Registry, instance: &'a Instance) -> Option<Self> {
+        let def = registry.get(&instance.workflow, instance.workflow_version)?;
+        Some(Operation { instance, coercion: def.coercion.as_ref()? })
+    }
+
+    fn field(&self, name: Option<&str>) -> Option<&'a str> {
+        self.instance.data.get(name?).and_then(Value::as_str)
+    }
+
+    /// Where the police protection stands, and the badge's class.
+    fn protection(&self) -> (&'static str, &'static str) {
+        match self.coercion.stage(&self.instance.state) {
+            Some(OperationStage::Drafting) => ("protection_not_asked", "muted"),
+            Some(OperationStage::AwaitingProtection) => ("protection_awaited", "late"),
+            Some(OperationStage::Protected | OperationStage::Scheduled | OperationStage::Executed) => {
+                ("protection_confirmed", "ok")
+            }
+            Some(OperationStage::Postponed) => ("postponed", "late"),
+            Some(OperationStage::Cancelled) | None => ("cancelled", "muted"),
+        }
+    }
+
+    /// The local day and time the operation is set for.
+    fn scheduled(&self) -> Option<DateTime<chrono_tz::Tz>> {
+        let raw = self.field(Some(&self.coercion.fields.scheduled_at))?;
+        DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Ho_Chi_Minh))
+    }
+
+    fn office(&self) -> String {
+        self.instance.parties.get(&self.coercion.office).cloned().unwrap_or_default()
+    }
+
+    fn measure(&self) -> &'a str {
+        self.field(self.coercion.fields.measure.as_deref()).unwrap_or_default()
+    }
+
+    fn place(&self) -> &'a str {
+        self.field(self.coercion.fields.place.as_deref()).unwrap_or_default()
+    }
+
+    fn reference(&self) -> &'a str {
+        self.field(self.coercion.fields.reference.as_deref()).unwrap_or(&self.instance.id)
+    }
+
+    fn protection_plan(&self) -> Option<&'a str> {
+        self.field(self.coercion.fields.protection_plan.as_deref())
+    }
 }
 
 /// Years a calendar or a report may be asked for, as the reports' periods.
@@ -93,32 +133,37 @@ pub async fn calendar_page(
     let plans = state
         .read(move |conn, rules| {
             let mut plans = Vec::new();
-            let mut cursor = None;
-            loop {
-                let q =
-                    ListQuery { workflow: Some(WORKFLOW.into()), cursor, limit: PAGE, ..Default::default() };
-                let page = instances::list(conn, &rules.registry, &actor, q)?;
-                plans.extend(page.items);
-                match page.next_cursor {
-                    Some(c) if plans.len() < MOST_PLANS => {
-                        cursor = Some(c.parse().map_err(ApiError::internal)?)
+            for workflow in rules.registry.coercion_workflows() {
+                let mut cursor = None;
+                while plans.len() < MOST_PLANS {
+                    let q = ListQuery {
+                        workflow: Some(workflow.to_owned()),
+                        cursor,
+                        limit: PAGE,
+                        ..Default::default()
+                    };
+                    let page = instances::list(conn, &rules.registry, &actor, q)?;
+                    plans.extend(page.items);
+                    match page.next_cursor {
+                        Some(c) => cursor = Some(c.parse().map_err(ApiError::internal)?),
+                        None => break,
                     }
-                    _ => break,
                 }
             }
             Ok(plans)
         })
         .await
         .map_err(ConsoleError::api(lang))?;
-    let mut in_month: Vec<(DateTime<chrono_tz::Tz>, &Instance)> = plans
+    let registry = state.registry.clone();
+    let operations: Vec<Operation<'_>> = plans.iter().filter_map(|i| Operation::of(&registry, i)).collect();
+    let mut in_month: Vec<(DateTime<chrono_tz::Tz>, &Operation<'_>)> = operations
         .iter()
-        .filter_map(|i| scheduled(i).map(|at| (at, i)))
+        .filter_map(|o| o.scheduled().map(|at| (at, o)))
         .filter(|(at, _)| at.date_naive() >= first && at.date_naive() < next)
         .collect();
     in_month.sort_by_key(|(at, _)| *at);
-    let unscheduled: Vec<&Instance> =
-        plans.iter().filter(|i| scheduled(i).is_none() && !i.terminal).collect();
-    let registry = state.registry.clone();
+    let unscheduled: Vec<&Operation<'_>> =
+        operations.iter().filter(|o| o.scheduled().is_none() && !o.instance.terminal).collect();
     // The weeks of the month, Monday first.
     let start = first - Duration::days(i64::from(first.weekday().num_days_from_monday()));
     let weeks: Vec<Vec<NaiveDate>> = (0..6)
@@ -130,13 +175,13 @@ pub async fn calendar_page(
         Lang::En => first.format("%B %Y").to_string(),
     };
     let link = |d: NaiveDate| format!("/console/steering?month={}", d.format("%Y-%m"));
-    let operation = |i: &Instance, at: &DateTime<chrono_tz::Tz>| {
-        let (status, class) = protection(&i.state);
+    let operation = |o: &Operation<'_>, at: &DateTime<chrono_tz::Tz>| {
+        let (status, class) = o.protection();
         html! {
-            a.operation href={ "/console/instances/" (i.id) } {
+            a.operation href={ "/console/instances/" (o.instance.id) } {
                 strong { (at.format("%H:%M")) } " "
-                (lang.option(i.data.get("measure").and_then(Value::as_str).unwrap_or_default()))
-                " · " (i.data.get("location").and_then(Value::as_str).unwrap_or_default())
+                (lang.option(o.measure()))
+                " · " (o.place())
                 " " span class={ "badge " (class) } { (lang.t(status)) }
             }
         }
@@ -181,18 +226,18 @@ pub async fn calendar_page(
                     table.stack {
                         (columns(lang, &["when", "office", "police_protection", "state"]))
                         tbody {
-                            @for (at, i) in &in_month {
-                                @let (status, class) = protection(&i.state);
+                            @for (at, o) in &in_month {
+                                @let (status, class) = o.protection();
                                 tr {
                                     td data-label=(lang.t("when")) {
-                                        a href={ "/console/instances/" (i.id) } { (lang.time(&at.to_rfc3339())) }
+                                        a href={ "/console/instances/" (o.instance.id) } { (lang.time(&at.to_rfc3339())) }
                                     }
-                                    td data-label=(lang.t("office")) { (i.parties.get("enforcement").cloned().unwrap_or_default()) }
+                                    td data-label=(lang.t("office")) { (o.office()) }
                                     td data-label=(lang.t("police_protection")) {
                                         span class={ "badge " (class) } { (lang.t(status)) }
-                                        @if let Some(n) = i.data.get("protection_plan_number").and_then(Value::as_str) { " " (n) }
+                                        @if let Some(n) = o.protection_plan() { " " (n) }
                                     }
-                                    td data-label=(lang.t("state")) { (state_of(&registry, lang, i)) }
+                                    td data-label=(lang.t("state")) { (state_of(&registry, lang, o.instance)) }
                                 }
                             }
                         }
@@ -203,11 +248,11 @@ pub async fn calendar_page(
                 h2 #unscheduled { (lang.t("not_yet_scheduled")) " " span.badge { (unscheduled.len()) } }
                 @if unscheduled.is_empty() { p.muted { (lang.t("nothing")) } } @else {
                     ul.links {
-                        @for i in &unscheduled {
-                            @let (status, class) = protection(&i.state);
+                        @for o in &unscheduled {
+                            @let (status, class) = o.protection();
                             li {
-                                a href={ "/console/instances/" (i.id) } { (i.data.get("case_reference").and_then(Value::as_str).unwrap_or(&i.id)) }
-                                " · " (state_of(&registry, lang, i)) " " span class={ "badge " (class) } { (lang.t(status)) }
+                                a href={ "/console/instances/" (o.instance.id) } { (o.reference()) }
+                                " · " (state_of(&registry, lang, o.instance)) " " span class={ "badge " (class) } { (lang.t(status)) }
                             }
                         }
                     }
@@ -362,11 +407,12 @@ pub async fn reports_page(
 ) -> Result<Markup, ConsoleError> {
     let lang = signed.lang;
     // Both reports of one scope: the coordination report's is the enforcement report's.
-    let (enforcement, coordination) = read_report(&state, &signed, &q, |conn, actor, agency, period| {
+    let registry = state.registry.clone();
+    let (enforcement, coordination) = read_report(&state, &signed, &q, move |conn, actor, agency, period| {
         let enforcement = enforcement_of(conn, actor, agency, period)?;
         let scope =
             enforcement.agency.as_deref().map(AgencyCode::parse).transpose().map_err(ApiError::internal)?;
-        Ok((enforcement, reports::coordination(conn, actor, scope, period)?))
+        Ok((enforcement, reports::coordination(conn, &registry, actor, scope, period)?))
     })
     .await?;
     let scope = enforcement.agency.clone().unwrap_or_default();
@@ -483,7 +529,11 @@ pub async fn coordination_csv(
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let lang = signed.lang;
-    let report = read_report(&state, &signed, &q, reports::coordination).await?;
+    let registry = state.registry.clone();
+    let report = read_report(&state, &signed, &q, move |conn, actor, agency, period| {
+        reports::coordination(conn, &registry, actor, agency, period)
+    })
+    .await?;
     let body = reports::coordination_csv(&report).map_err(ConsoleError::api(lang))?;
     let name = format!(
         "coordination-{}-{}-{}.csv",

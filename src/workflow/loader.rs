@@ -12,7 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::definition::*;
-use crate::domain::{is_identifier, AgencyKind, Role};
+use crate::domain::{is_identifier, AgencyKind, PaymentMethod, Role};
 
 /// One problem in a definition file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,8 @@ struct RawDefinition {
     #[serde(default)]
     deadlines: Vec<RawDeadline>,
     handover: Option<Spanned<RawHandover>>,
+    coercion: Option<Spanned<RawCoercion>>,
+    supervision: Option<Spanned<RawSupervision>>,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +132,7 @@ struct RawCaseEffect {
     classification: Option<Name>,
     status: Option<Name>,
     payment: Option<Name>,
+    method: Option<Name>,
     on: Option<Name>,
 }
 
@@ -207,6 +210,7 @@ struct RawDeadline {
     extension_field: Option<Name>,
     reminders: Option<Vec<u32>>,
     note: Option<String>,
+    reply_to: Option<Name>,
 }
 
 /// Working days before the due day on which a reminder goes out, unless a deadline says otherwise.
@@ -229,6 +233,72 @@ struct RawHandover {
     receiver: Name,
     manifest: Name,
     receipt: Name,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCoercion {
+    office: Name,
+    states: RawStages,
+    fields: RawOperationFields,
+}
+
+/// The states under each stage of an operation (see [`OperationStage`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStages {
+    #[serde(default)]
+    drafting: Vec<Name>,
+    #[serde(default)]
+    awaiting_protection: Vec<Name>,
+    #[serde(default)]
+    protected: Vec<Name>,
+    #[serde(default)]
+    scheduled: Vec<Name>,
+    #[serde(default)]
+    postponed: Vec<Name>,
+    #[serde(default)]
+    executed: Vec<Name>,
+    #[serde(default)]
+    cancelled: Vec<Name>,
+}
+
+impl RawStages {
+    fn by_stage(&self) -> [(OperationStage, &[Name]); 7] {
+        [
+            (OperationStage::Drafting, &self.drafting),
+            (OperationStage::AwaitingProtection, &self.awaiting_protection),
+            (OperationStage::Protected, &self.protected),
+            (OperationStage::Scheduled, &self.scheduled),
+            (OperationStage::Postponed, &self.postponed),
+            (OperationStage::Executed, &self.executed),
+            (OperationStage::Cancelled, &self.cancelled),
+        ]
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOperationFields {
+    scheduled_at: Name,
+    executed_at: Option<Name>,
+    postponed_to: Option<Name>,
+    measure: Option<Name>,
+    place: Option<Name>,
+    reference: Option<Name>,
+    protection_plan: Option<Name>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSupervision {
+    issuer: Name,
+    supervised: Name,
+    instrument: Name,
+    number: Name,
+    issued_on: Name,
+    reply_number: Option<Name>,
+    awaiting_assessment: Vec<Name>,
 }
 
 /// Collects the problems of one file, turning byte offsets into line numbers.
@@ -706,6 +776,22 @@ impl<'p, 'a> Checker<'p, 'a> {
                 self.p.at_span(f, format!("case.payment must name a money field, not {:?}", f.get_ref()));
             }
         }
+        let method = match (&c.payment, &c.method) {
+            (Some(_), Some(m)) => PaymentMethod::parse(m.get_ref()).or_else(|| {
+                let known: Vec<&str> = PaymentMethod::ALL.iter().map(|m| m.as_str()).collect();
+                self.p.at_span(m, format!("case.method must be one of {known:?}"));
+                None
+            }),
+            (Some(f), None) => {
+                self.p.at_span(f, "case.payment needs its method: how the money was collected");
+                None
+            }
+            (None, Some(m)) => {
+                self.p.at_span(m, "case.method goes with case.payment");
+                None
+            }
+            (None, None) => None,
+        };
         if let Some(f) = &c.on {
             let kind = self.fields.get(f.get_ref()).map(|d| d.kind);
             if !matches!(kind, Some(DataType::Date | DataType::Datetime)) {
@@ -718,6 +804,7 @@ impl<'p, 'a> Checker<'p, 'a> {
             classification: name(&c.classification),
             status: name(&c.status),
             payment: name(&c.payment),
+            method,
             on: name(&c.on),
         }
     }
@@ -828,7 +915,100 @@ impl<'p, 'a> Checker<'p, 'a> {
             extension_field: d.extension_field.as_ref().map(|f| f.get_ref().clone()),
             reminders,
             note: d.note.clone(),
+            reply_to: d.reply_to.as_ref().map(|r| r.get_ref().clone()),
         })
+    }
+
+    /// Checks a `[coercion]` section: every state under exactly one stage, the fields of the
+    /// right types.
+    fn coercion(&mut self, raw: &Spanned<RawCoercion>, states: &[RawState]) -> Coercion {
+        let c = raw.get_ref();
+        self.slot(&c.office, "coercion.office");
+        let mut stages: BTreeMap<OperationStage, Vec<String>> = BTreeMap::new();
+        let mut seen: HashMap<String, OperationStage> = HashMap::new();
+        for (stage, names) in c.states.by_stage() {
+            for s in names {
+                self.state(s, "coercion.states");
+                if let Some(other) = seen.insert(s.get_ref().clone(), stage) {
+                    self.p.at_span(
+                        s,
+                        format!(
+                            "state {:?} is under both {} and {}",
+                            s.get_ref(),
+                            other.as_str(),
+                            stage.as_str()
+                        ),
+                    );
+                }
+                stages.entry(stage).or_default().push(s.get_ref().clone());
+            }
+        }
+        for s in states.iter().filter(|s| !seen.contains_key(s.name.get_ref())) {
+            self.p.at_span(
+                raw,
+                format!(
+                    "[coercion] puts state {:?} under no stage: name what it means for the operation",
+                    s.name.get_ref()
+                ),
+            );
+        }
+        let f = &c.fields;
+        let mut optional = |name: &Option<Name>, what: &str, kinds: &[DataType]| {
+            name.as_ref().and_then(|n| self.field_of(n, what, kinds)).map(|d| d.name)
+        };
+        let fields = OperationFields {
+            executed_at: optional(&f.executed_at, "coercion.fields.executed_at", &[DataType::Datetime]),
+            postponed_to: optional(
+                &f.postponed_to,
+                "coercion.fields.postponed_to",
+                &[DataType::Date, DataType::Datetime],
+            ),
+            measure: optional(&f.measure, "coercion.fields.measure", &[DataType::Choice, DataType::Text]),
+            place: optional(&f.place, "coercion.fields.place", &[DataType::Text]),
+            reference: optional(&f.reference, "coercion.fields.reference", &[DataType::Text]),
+            protection_plan: optional(
+                &f.protection_plan,
+                "coercion.fields.protection_plan",
+                &[DataType::Text],
+            ),
+            scheduled_at: f.scheduled_at.get_ref().clone(),
+        };
+        self.field_of(&f.scheduled_at, "coercion.fields.scheduled_at", &[DataType::Datetime]);
+        Coercion { office: c.office.get_ref().clone(), states: stages, fields }
+    }
+
+    /// Checks a `[supervision]` section: the issuer a procuracy, the office supervised an
+    /// enforcement office, the fields of the right types.
+    fn supervision(&mut self, raw: &Spanned<RawSupervision>) -> Supervision {
+        let s = raw.get_ref();
+        for (slot, kind, what) in [
+            (&s.issuer, AgencyKind::Procuracy, "supervision.issuer"),
+            (&s.supervised, AgencyKind::Enforcement, "supervision.supervised"),
+        ] {
+            self.slot(slot, what);
+            if self.slots.get(slot.get_ref()).is_some_and(|k| *k != kind) {
+                self.p.at_span(slot, format!("{what} must be a {} slot", kind.as_str()));
+            }
+        }
+        self.field_of(&s.instrument, "supervision.instrument", &[DataType::Choice]);
+        self.field_of(&s.number, "supervision.number", &[DataType::Text]);
+        self.field_of(&s.issued_on, "supervision.issued_on", &[DataType::Date]);
+        if let Some(n) = &s.reply_number {
+            self.field_of(n, "supervision.reply_number", &[DataType::Text]);
+        }
+        for state in &s.awaiting_assessment {
+            self.state(state, "supervision.awaiting_assessment");
+        }
+        let name = |n: &Name| n.get_ref().clone();
+        Supervision {
+            issuer: name(&s.issuer),
+            supervised: name(&s.supervised),
+            instrument: name(&s.instrument),
+            number: name(&s.number),
+            issued_on: name(&s.issued_on),
+            reply_number: s.reply_number.as_ref().map(name),
+            awaiting_assessment: s.awaiting_assessment.iter().map(name).collect(),
+        }
     }
 
     fn build(mut self, raw: RawDefinition) -> Option<Definition> {
@@ -971,6 +1151,31 @@ impl<'p, 'a> Checker<'p, 'a> {
             }
         });
 
+        let coercion = raw.coercion.as_ref().map(|c| self.coercion(c, &raw.states));
+        let supervision = raw.supervision.as_ref().map(|s| self.supervision(s));
+        for raw_d in &raw.deadlines {
+            let Some(reply_to) = &raw_d.reply_to else { continue };
+            match &supervision {
+                None => {
+                    self.p.at_span(reply_to, "reply_to names an instrument: the workflow needs [supervision]")
+                }
+                Some(s) => {
+                    let options =
+                        self.fields.get(&s.instrument).map(|f| f.options.clone()).unwrap_or_default();
+                    if !options.contains(reply_to.get_ref()) {
+                        self.p.at_span(
+                            reply_to,
+                            format!(
+                                "reply_to {:?} is not an option of {:?}",
+                                reply_to.get_ref(),
+                                s.instrument
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+
         Some(Definition {
             id: raw.id.get_ref().clone(),
             version: *raw.version.get_ref(),
@@ -996,6 +1201,8 @@ impl<'p, 'a> Checker<'p, 'a> {
             transitions,
             deadlines,
             handover,
+            coercion,
+            supervision,
             source: self.p.path.to_owned(),
         })
     }

@@ -206,3 +206,51 @@ fn the_shipped_workflows_load() {
         }
     }
 }
+
+/// VALID with a datetime and a money field on its step, and `tail` appended.
+fn meaning(tail: &str) -> String {
+    let step = "roles = [\"court_liaison\"]\n\n[[deadlines]]";
+    let fields = "roles = [\"court_liaison\"]\n\n[[transitions.data]]\nname = \"at\"\ntype = \"datetime\"\n\
+                  title_vi = \"Lúc\"\ntitle_en = \"At\"\n\n[[transitions.data]]\nname = \"paid\"\ntype = \"money\"\n\
+                  title_vi = \"Tiền\"\ntitle_en = \"Paid\"\n\n[[deadlines]]";
+    format!("{}\n{tail}", VALID.replace(step, fields))
+}
+
+#[test]
+fn what_a_workflow_means_to_reports_and_pages_is_checked() {
+    let coercion = "[coercion]\noffice = \"court\"\n\n[coercion.states]\ndrafting = [\"open\"]\nexecuted = [\"done\"]\n\n\
+                    [coercion.fields]\nscheduled_at = \"at\"\n";
+    assert_eq!(problems(&meaning(coercion)), vec![]);
+    let def = parse_definition(Path::new("demo.toml"), &meaning(coercion)).unwrap();
+    let declared = def.coercion.unwrap();
+    assert_eq!(declared.stage("done"), Some(OperationStage::Executed));
+    assert_eq!(declared.stage("open"), Some(OperationStage::Drafting));
+
+    let unstaged = meaning(&coercion.replace("executed = [\"done\"]\n", ""));
+    assert_refused(&unstaged, "[coercion]", "puts state \"done\" under no stage");
+    let twice = meaning(&coercion.replace("executed = [\"done\"]", "executed = [\"done\", \"open\"]"));
+    assert_refused(&twice, "executed = [", "is under both drafting and executed");
+    let wrong_type = meaning(&coercion.replace("scheduled_at = \"at\"", "scheduled_at = \"paid\""));
+    assert_refused(&wrong_type, "scheduled_at = \"paid\"", "is not a datetime field");
+    assert_refused(
+        &meaning("[coercion]\noffice = \"court\"\n\n[coercion.states]\nlater = [\"open\"]\n"),
+        "later",
+        "unknown field",
+    );
+
+    // A reply deadline names an instrument of a supervision the workflow declares.
+    let reply =
+        meaning("").replace("legal_basis = \"Điều 1\"", "legal_basis = \"Điều 1\"\nreply_to = \"request\"");
+    assert_refused(&reply, "reply_to", "the workflow needs [supervision]");
+
+    // A payment says how the money was collected.
+    let paying =
+        |case: &str| meaning("").replace("to = \"done\"\n", &format!("to = \"done\"\ncase = {case}\n"));
+    assert_eq!(problems(&paying("{ payment = \"paid\", method = \"coercion\" }")), vec![]);
+    assert_refused(&paying("{ payment = \"paid\" }"), "case = ", "needs its method");
+    assert_refused(
+        &paying("{ payment = \"paid\", method = \"barter\" }"),
+        "case = ",
+        "case.method must be one of",
+    );
+}

@@ -194,6 +194,24 @@ impl Registry {
         self.by_id.values().flatten()
     }
 
+    /// The workflows whose instances are coercion operations (a version declares `[coercion]`).
+    pub fn coercion_workflows(&self) -> Vec<&str> {
+        self.ids_where(|d| d.coercion.is_some())
+    }
+
+    /// The workflows whose instances are the procuracy's instruments (`[supervision]`).
+    pub fn supervision_workflows(&self) -> Vec<&str> {
+        self.ids_where(|d| d.supervision.is_some())
+    }
+
+    fn ids_where(&self, pick: impl Fn(&Definition) -> bool) -> Vec<&str> {
+        self.by_id
+            .iter()
+            .filter(|(_, versions)| versions.iter().any(|d| pick(d)))
+            .map(|(id, _)| id.as_str())
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.by_id.values().map(Vec::len).sum()
     }

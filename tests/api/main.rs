@@ -23,6 +23,7 @@ mod migrations;
 mod openapi;
 mod operations;
 mod personal_data;
+mod renamed;
 mod reports;
 mod scenarios;
 mod visibility;

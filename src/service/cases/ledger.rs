@@ -297,7 +297,7 @@ impl Ledger {
         let after = collected + amount;
         self.row.collected = after.normalize().to_string();
         let id = Uuid::now_v7().to_string();
-        let method = p.method.as_str();
+        let method = p.method.as_str().to_owned();
         self.event(
             "payment",
             json!({

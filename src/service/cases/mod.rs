@@ -600,11 +600,7 @@ pub fn apply_step(conn: &mut DbConn, step: CaseStep<'_>) -> ApiResult<()> {
                 let payment = NewPayment {
                     amount,
                     paid_on: on,
-                    method: if step.transition == "execute" {
-                        PaymentMethod::Coercion
-                    } else {
-                        PaymentMethod::Other
-                    },
+                    method: step.effect.method.unwrap_or(PaymentMethod::Other),
                     note: Some(basis.clone()),
                     reverses: None,
                 };

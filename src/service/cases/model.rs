@@ -7,6 +7,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use crate::domain::PaymentMethod;
 use crate::domain::{AgencyCode, Money};
 use crate::error::{ApiError, ApiResult};
 
@@ -97,25 +98,6 @@ pub enum Category {
 }
 
 impl Category {
-    pub(super) fn as_str(self) -> String {
-        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentMethod {
-    Cash,
-    Transfer,
-    /// Collected by a coercion operation.
-    Coercion,
-    /// Proceeds of a sale of seized assets.
-    AssetSale,
-    Offset,
-    Other,
-}
-
-impl PaymentMethod {
     pub(super) fn as_str(self) -> String {
         serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
     }
