@@ -84,14 +84,14 @@ pub fn build_with_state(
     let max_body = settings.max_body_bytes;
     let shared = state.clone();
     let server = HttpServer::new(move || {
-        App::new()
+        let app = App::new()
             .wrap(from_fn(telemetry::observe))
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(state.clone())
             .app_data(keys.clone())
             .app_data(console_keys.clone())
-            .configure(crate::web::configure(max_body))
-            .configure(api::configure(max_body))
+            .configure(crate::web::configure(max_body));
+        api::serve(app, max_body)
     })
     // `serve` handles the signals itself: SIGINT too stops gracefully, and the sweeper with it.
     .disable_signals()

@@ -1,9 +1,9 @@
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::problems::*;
-use super::{reply, AppState, IdempotencyHeader};
+use super::{reply, AppState, Idempotency};
 use crate::domain::{AgencyCode, AgencyKind};
 use crate::error::{ApiError, ApiResult};
 use crate::service::agencies::{self, Agency, AgencyPage, CreateAgency};
@@ -25,7 +25,7 @@ pub struct AgencyQuery {
 /// Lists agencies by code.
 #[utoipa::path(
     get,
-    path = "/api/v1/agencies",
+    operation_id = "listAgencies",
     tag = "agencies",
     params(AgencyQuery),
     security(("bearer" = [])),
@@ -50,7 +50,7 @@ pub async fn list(
 /// Creates an agency (admin only).
 #[utoipa::path(
     post,
-    path = "/api/v1/agencies",
+    operation_id = "createAgency",
     tag = "agencies",
     request_body = CreateAgency,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replays the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
@@ -64,14 +64,13 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     actor: Actor,
-    key: IdempotencyHeader,
-    req: HttpRequest,
+    key: Idempotency,
     body: web::Json<CreateAgency>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let fingerprint = key.fingerprint(req.path(), &body);
+    let fingerprint = key.fingerprint(&body);
     let r = state
-        .write(move |conn, _| agencies::create(conn, &actor, body, key.0.as_ref(), &fingerprint))
+        .write(move |conn, _| agencies::create(conn, &actor, body, key.key.as_ref(), &fingerprint))
         .await?;
     reply(r)
 }

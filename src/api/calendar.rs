@@ -10,7 +10,7 @@ use crate::workflow::engine::Actor;
 /// The holiday calendar, year by year: holidays, swaps, make-up working days and Tết.
 #[utoipa::path(
     get,
-    path = "/api/v1/calendar/years",
+    operation_id = "listCalendarYears",
     tag = "calendar",
     security(("bearer" = [])),
     responses((status = 200, body = [CalendarYear]), Unauthorized, Unavailable)
@@ -26,7 +26,7 @@ pub async fn years(state: web::Data<AppState>, _actor: Actor) -> ApiResult<HttpR
 /// computed from then on uses it.
 #[utoipa::path(
     put,
-    path = "/api/v1/calendar/years/{year}",
+    operation_id = "putCalendarYear",
     tag = "calendar",
     request_body = YearCalendar,
     params(("year" = i32, Path, description = "The year, such as 2028")),

@@ -1,10 +1,10 @@
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::problems::*;
-use super::{parse_id, reply, AppState, IdempotencyHeader};
+use super::{parse_id, reply, AppState, Idempotency};
 use crate::domain::AgencyCode;
 use crate::error::{ApiError, ApiResult};
 use crate::service::cases::{
@@ -37,7 +37,7 @@ async fn shown<T: serde::Serialize>(state: &AppState, shown: Shown<T>) -> ApiRes
 /// outcome so far.
 #[utoipa::path(
     post,
-    path = "/api/v1/cases",
+    operation_id = "createCase",
     tag = "cases",
     request_body = CreateCase,
     params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
@@ -51,20 +51,19 @@ async fn shown<T: serde::Serialize>(state: &AppState, shown: Shown<T>) -> ApiRes
 pub async fn create(
     state: web::Data<AppState>,
     actor: Actor,
-    key: IdempotencyHeader,
-    req: HttpRequest,
+    key: Idempotency,
     body: web::Json<CreateCase>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let fp = key.fingerprint(req.path(), &body);
-    let r = state.write(move |conn, _| cases::create(conn, &actor, body, key.0.as_ref(), &fp)).await?;
+    let fp = key.fingerprint(&body);
+    let r = state.write(move |conn, _| cases::create(conn, &actor, body, key.key.as_ref(), &fp)).await?;
     reply(r)
 }
 
 /// Opens up to 1,000 cases in one transaction: all of them or, if one is refused, none.
 #[utoipa::path(
     post,
-    path = "/api/v1/cases/batch",
+    operation_id = "createCases",
     tag = "cases",
     request_body = CreateCases,
     params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
@@ -78,13 +77,12 @@ pub async fn create(
 pub async fn create_many(
     state: web::Data<AppState>,
     actor: Actor,
-    key: IdempotencyHeader,
-    req: HttpRequest,
+    key: Idempotency,
     body: web::Json<CreateCases>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let fp = key.fingerprint(req.path(), &body);
-    let r = state.write(move |conn, _| cases::create_many(conn, &actor, body, key.0.as_ref(), &fp)).await?;
+    let fp = key.fingerprint(&body);
+    let r = state.write(move |conn, _| cases::create_many(conn, &actor, body, key.key.as_ref(), &fp)).await?;
     reply(r)
 }
 
@@ -110,7 +108,7 @@ pub struct CaseQuery {
 /// above the case's is recorded as read.
 #[utoipa::path(
     get,
-    path = "/api/v1/cases",
+    operation_id = "listCases",
     tag = "cases",
     params(CaseQuery),
     security(("bearer" = [])),
@@ -141,7 +139,7 @@ pub async fn list(
 /// recorded (see `/cases/{id}/reads`).
 #[utoipa::path(
     get,
-    path = "/api/v1/cases/{id}",
+    operation_id = "getCase",
     tag = "cases",
     params(("id" = String, Path, description = "The case's id")),
     security(("bearer" = [])),
@@ -159,7 +157,7 @@ pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>
 /// amount completes the case.
 #[utoipa::path(
     post,
-    path = "/api/v1/cases/{id}/payments",
+    operation_id = "recordPayment",
     tag = "cases",
     request_body = NewPayment,
     params(
@@ -177,16 +175,15 @@ pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>
 pub async fn pay(
     state: web::Data<AppState>,
     actor: Actor,
-    key: IdempotencyHeader,
-    req: HttpRequest,
+    key: Idempotency,
     id: web::Path<String>,
     body: web::Json<NewPayment>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "case")?;
     let body = body.into_inner();
-    let fp = key.fingerprint(req.path(), &body);
+    let fp = key.fingerprint(&body);
     let r = state
-        .write(move |conn, _| cases::pay(conn, &actor, id, body, (key.0.as_ref(), &fp, ROUTE_PAY)))
+        .write(move |conn, _| cases::pay(conn, &actor, id, body, (key.key.as_ref(), &fp, ROUTE_PAY)))
         .await?;
     reply(r)
 }
@@ -194,7 +191,7 @@ pub async fn pay(
 /// Records an outcome (completed, terminated, entrusted), a suspension or a resumption.
 #[utoipa::path(
     post,
-    path = "/api/v1/cases/{id}/status",
+    operation_id = "setCaseStatus",
     tag = "cases",
     request_body = NewStatus,
     params(
@@ -212,16 +209,17 @@ pub async fn pay(
 pub async fn set_status(
     state: web::Data<AppState>,
     actor: Actor,
-    key: IdempotencyHeader,
-    req: HttpRequest,
+    key: Idempotency,
     id: web::Path<String>,
     body: web::Json<NewStatus>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "case")?;
     let body = body.into_inner();
-    let fp = key.fingerprint(req.path(), &body);
+    let fp = key.fingerprint(&body);
     let r = state
-        .write(move |conn, _| cases::set_status(conn, &actor, id, body, (key.0.as_ref(), &fp, ROUTE_STATUS)))
+        .write(move |conn, _| {
+            cases::set_status(conn, &actor, id, body, (key.key.as_ref(), &fp, ROUTE_STATUS))
+        })
         .await?;
     reply(r)
 }
@@ -229,7 +227,7 @@ pub async fn set_status(
 /// Classifies a case as enforceable or not yet enforceable.
 #[utoipa::path(
     post,
-    path = "/api/v1/cases/{id}/classification",
+    operation_id = "classifyCase",
     tag = "cases",
     request_body = NewClassification,
     params(
@@ -247,16 +245,17 @@ pub async fn set_status(
 pub async fn classify(
     state: web::Data<AppState>,
     actor: Actor,
-    key: IdempotencyHeader,
-    req: HttpRequest,
+    key: Idempotency,
     id: web::Path<String>,
     body: web::Json<NewClassification>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "case")?;
     let body = body.into_inner();
-    let fp = key.fingerprint(req.path(), &body);
+    let fp = key.fingerprint(&body);
     let r = state
-        .write(move |conn, _| cases::classify(conn, &actor, id, body, (key.0.as_ref(), &fp, ROUTE_CLASSIFY)))
+        .write(move |conn, _| {
+            cases::classify(conn, &actor, id, body, (key.key.as_ref(), &fp, ROUTE_CLASSIFY))
+        })
         .await?;
     reply(r)
 }
@@ -265,7 +264,7 @@ pub async fn classify(
 /// only its digest.
 #[utoipa::path(
     get,
-    path = "/api/v1/cases/{id}/history",
+    operation_id = "getCaseHistory",
     tag = "cases",
     params(("id" = String, Path, description = "The case's id")),
     security(("bearer" = [])),
@@ -286,7 +285,7 @@ pub async fn history(
 /// the payments add up to what is collected.
 #[utoipa::path(
     get,
-    path = "/api/v1/cases/{id}/history/verify",
+    operation_id = "verifyCaseHistory",
     tag = "cases",
     params(("id" = String, Path, description = "The case's id")),
     security(("bearer" = [])),
@@ -320,7 +319,7 @@ pub struct ReadsQuery {
 /// get 403.
 #[utoipa::path(
     get,
-    path = "/api/v1/cases/{id}/reads",
+    operation_id = "listPersonalDataReads",
     tag = "cases",
     params(("id" = String, Path, description = "The case's id"), ReadsQuery),
     security(("bearer" = [])),

@@ -34,7 +34,7 @@ pub struct DeadlineQuery {
 /// The deadlines of the instances the caller may see, soonest due first.
 #[utoipa::path(
     get,
-    path = "/api/v1/deadlines",
+    operation_id = "listDeadlines",
     tag = "deadlines",
     params(DeadlineQuery),
     security(("bearer" = [])),

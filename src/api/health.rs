@@ -17,7 +17,7 @@ pub struct Health {
 /// Whether the service is up and its database answers.
 #[utoipa::path(
     get,
-    path = "/healthz",
+    operation_id = "getHealth",
     tag = "health",
     responses((status = 200, body = Health), Unavailable)
 )]

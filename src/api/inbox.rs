@@ -25,7 +25,7 @@ pub struct InboxQuery {
 /// newest first.
 #[utoipa::path(
     get,
-    path = "/api/v1/inbox",
+    operation_id = "listInbox",
     tag = "inbox",
     params(InboxQuery),
     security(("bearer" = [])),
@@ -53,7 +53,7 @@ pub async fn list(
 /// Marks a notification of the caller's inbox read.
 #[utoipa::path(
     post,
-    path = "/api/v1/inbox/{id}/read",
+    operation_id = "markInboxRead",
     tag = "inbox",
     params(("id" = String, Path, description = "Notification id (UUID)")),
     security(("bearer" = [])),

@@ -1,10 +1,10 @@
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::problems::*;
 use super::workflows::diagram_response;
-use super::{parse_id, reply, AppState, IdempotencyHeader};
+use super::{parse_id, reply, AppState, Idempotency};
 use crate::domain::{is_identifier, AgencyCode};
 use crate::error::{ApiError, ApiResult};
 use crate::history::Verification;
@@ -50,7 +50,7 @@ const IDEMPOTENCY: &str = "Retry safely: the same key and body replays the first
 /// Starts an instance of a workflow, under the version in force on its reference date.
 #[utoipa::path(
     post,
-    path = "/api/v1/instances",
+    operation_id = "createInstance",
     tag = "instances",
     request_body = CreateInstance,
     params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
@@ -64,14 +64,15 @@ const IDEMPOTENCY: &str = "Retry safely: the same key and body replays the first
 pub async fn create(
     state: web::Data<AppState>,
     actor: Actor,
-    key: IdempotencyHeader,
-    req: HttpRequest,
+    key: Idempotency,
     body: web::Json<CreateInstance>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let fingerprint = key.fingerprint(req.path(), &body);
+    let fingerprint = key.fingerprint(&body);
     let r = state
-        .write(move |conn, rules| instances::create(conn, rules, &actor, body, key.0.as_ref(), &fingerprint))
+        .write(move |conn, rules| {
+            instances::create(conn, rules, &actor, body, key.key.as_ref(), &fingerprint)
+        })
         .await?;
     reply(r)
 }
@@ -79,7 +80,7 @@ pub async fn create(
 /// Lists the instances the caller may see, newest first.
 #[utoipa::path(
     get,
-    path = "/api/v1/instances",
+    operation_id = "listInstances",
     tag = "instances",
     params(InstanceQuery),
     security(("bearer" = [])),
@@ -113,7 +114,7 @@ pub async fn list(
 /// One instance: its state, version, parties and data.
 #[utoipa::path(
     get,
-    path = "/api/v1/instances/{id}",
+    operation_id = "getInstance",
     tag = "instances",
     params(("id" = String, Path, description = "Instance id (UUID)")),
     security(("bearer" = [])),
@@ -129,7 +130,7 @@ pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>
 /// The transitions the caller may fire now, with the data each requires.
 #[utoipa::path(
     get,
-    path = "/api/v1/instances/{id}/transitions",
+    operation_id = "listAvailableTransitions",
     tag = "instances",
     params(("id" = String, Path, description = "Instance id (UUID)")),
     security(("bearer" = [])),
@@ -150,7 +151,7 @@ pub async fn transitions(
 /// Fires a transition: atomically moves the instance on and appends the event to its history.
 #[utoipa::path(
     post,
-    path = "/api/v1/instances/{id}/transitions",
+    operation_id = "fireTransition",
     tag = "instances",
     request_body = FireTransition,
     params(
@@ -167,19 +168,17 @@ pub async fn transitions(
 pub async fn fire(
     state: web::Data<AppState>,
     actor: Actor,
-    key: IdempotencyHeader,
+    key: Idempotency,
     id: web::Path<String>,
     body: web::Json<FireTransition>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
     let body = body.into_inner();
     let transition = body.transition.clone();
-    // The path as parsed, so that another spelling of the same id is the same request.
-    let path = format!("/api/v1/instances/{id}/transitions");
-    let fingerprint = key.fingerprint(&path, &body);
+    let fingerprint = key.fingerprint(&body);
     let r = state
         .write(move |conn, rules| {
-            instances::fire(conn, rules, &actor, id, body, key.0.as_ref(), &fingerprint)
+            instances::fire(conn, rules, &actor, id, body, key.key.as_ref(), &fingerprint)
         })
         .await?;
     // A step taken now, not the replay of one taken before.
@@ -192,7 +191,7 @@ pub async fn fire(
 /// The instance's history: every event, oldest first, with its hashes.
 #[utoipa::path(
     get,
-    path = "/api/v1/instances/{id}/history",
+    operation_id = "getInstanceHistory",
     tag = "instances",
     params(("id" = String, Path, description = "Instance id (UUID)")),
     security(("bearer" = [])),
@@ -212,7 +211,7 @@ pub async fn history(
 /// Recomputes the hash chain of the instance's history and reports the first broken link.
 #[utoipa::path(
     get,
-    path = "/api/v1/instances/{id}/history/verify",
+    operation_id = "verifyInstanceHistory",
     tag = "instances",
     params(("id" = String, Path, description = "Instance id (UUID)")),
     security(("bearer" = [])),
@@ -234,7 +233,7 @@ pub async fn verify(
 /// items as sent and as received, and the signatures that settled any discrepancy.
 #[utoipa::path(
     get,
-    path = "/api/v1/instances/{id}/handover",
+    operation_id = "getHandoverRecord",
     tag = "instances",
     params(("id" = String, Path, description = "Instance id (UUID)")),
     security(("bearer" = [])),
@@ -263,7 +262,7 @@ pub struct InstanceDiagramQuery {
 /// The instance's workflow drawn as a state diagram with its current state highlighted.
 #[utoipa::path(
     get,
-    path = "/api/v1/instances/{id}/diagram",
+    operation_id = "getInstanceDiagram",
     tag = "instances",
     params(("id" = String, Path, description = "Instance id (UUID)"), InstanceDiagramQuery),
     security(("bearer" = [])),

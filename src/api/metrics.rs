@@ -26,7 +26,7 @@ fn shows_token(req: &HttpRequest, token: &str) -> bool {
 /// `LIENGANH_METRICS_TOKEN` is set; then the scraper shows it as a bearer token.
 #[utoipa::path(
     get,
-    path = "/metrics",
+    operation_id = "getMetrics",
     tag = "health",
     responses(
         (status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String),

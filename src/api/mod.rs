@@ -16,12 +16,15 @@ pub mod workflows;
 
 use std::sync::Arc;
 
+use actix_web::dev::{ServiceFactory, ServiceRequest};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::{ready, Ready};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::calendar::Calendar;
@@ -98,17 +101,20 @@ impl AppState {
     }
 }
 
-/// The optional `Idempotency-Key` header of a POST.
-pub struct IdempotencyHeader(pub Option<IdempotencyKey>);
+/// The optional `Idempotency-Key` header of a POST, and the request as a retry must repeat it.
+pub struct Idempotency {
+    pub key: Option<IdempotencyKey>,
+    /// The method and the route with its parameters written one way (see [`canonical_path`]).
+    route: String,
+}
 
-impl IdempotencyHeader {
-    /// What a retry must repeat to be the same request: a POST to `path` with `body`. Only a
-    /// request with a key is ever compared, so one without gets nothing computed.
-    pub fn fingerprint<T: serde::Serialize>(&self, path: &str, body: &T) -> String {
-        match &self.0 {
+impl Idempotency {
+    /// What a retry must repeat to be the same request: the method, the route and `body`.
+    /// Only a request with a key is ever compared, so one without gets nothing computed.
+    pub fn fingerprint<T: serde::Serialize>(&self, body: &T) -> String {
+        match &self.key {
             Some(_) => crate::service::idempotency::fingerprint(
-                "POST",
-                path,
+                &self.route,
                 &serde_json::to_value(body).unwrap_or_default(),
             ),
             None => String::new(),
@@ -116,18 +122,31 @@ impl IdempotencyHeader {
     }
 }
 
-impl FromRequest for IdempotencyHeader {
+/// The path of a request as its route matched it, each parameter written one way: a UUID in
+/// lower case with its hyphens, so that another spelling of the same id is the same request.
+fn canonical_path(req: &HttpRequest) -> String {
+    let Some(mut path) = req.match_pattern() else { return req.path().to_owned() };
+    for (name, value) in req.match_info().iter() {
+        let value = uuid::Uuid::parse_str(value).map_or_else(|_| value.to_owned(), |id| id.to_string());
+        path = path.replace(&format!("{{{name}}}"), &value);
+    }
+    path
+}
+
+impl FromRequest for Idempotency {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(match req.headers().get("Idempotency-Key") {
-            None => Ok(Self(None)),
+        let key = match req.headers().get("Idempotency-Key") {
+            None => Ok(None),
             Some(value) => match value.to_str() {
-                Ok(raw) => IdempotencyKey::parse(raw).map(|k| Self(Some(k))),
+                Ok(raw) => IdempotencyKey::parse(raw).map(Some),
                 Err(_) => Err(ApiError::bad_request("Idempotency-Key must be visible ASCII")),
             },
-        })
+        };
+        let route = format!("{} {}", req.method(), canonical_path(req));
+        ready(key.map(|key| Self { key, route }))
     }
 }
 
@@ -190,8 +209,10 @@ async fn docs_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
 }
 
-/// Wires every route, the extractor limits and error handlers, and the documentation.
-pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
+/// Wires every route of the API once, with the extractor limits and error handlers: actix serves
+/// what is registered here, and the OpenAPI document lists the same handlers, collected from
+/// their `#[utoipa::path]` as they are registered.
+pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut ServiceConfig<'_>) {
     move |cfg| {
         cfg.app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(json_error))
             .app_data(web::PayloadConfig::default().limit(max_body_bytes))
@@ -199,10 +220,9 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
             .app_data(web::PathConfig::default().error_handler(path_error))
             .service(health::healthz)
             .service(metrics::metrics)
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
             .route("/docs", web::get().to(docs_redirect))
             .service(
-                web::scope("/api/v1")
+                scope("/api/v1")
                     .service(agencies::list)
                     .service(agencies::create)
                     .service(workflows::list)
@@ -245,6 +265,26 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
     }
 }
 
+/// The API on `app`: its routes, the OpenAPI document they make at `/openapi.json`, and the
+/// documentation at `/docs/`.
+pub fn serve<T>(app: App<T>, max_body_bytes: usize) -> App<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(configure(max_body_bytes))
+        .openapi_service(|doc| SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
+        .into_app()
+}
+
+/// The OpenAPI document the server serves at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, doc) =
+        App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(configure(0)).split_for_parts();
+    doc
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -261,7 +301,7 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The OpenAPI document the server serves at `/openapi.json`.
+/// What the OpenAPI document says beyond its paths, which [`configure`] adds as it registers them.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -271,47 +311,15 @@ impl Modify for BearerAuth {
             Errors are application/problem+json with a stable `code`. Money is a decimal string in VND; \
             times are RFC 3339 at +07:00 (Asia/Ho_Chi_Minh)."
     ),
-    paths(
-        health::healthz,
-        metrics::metrics,
-        agencies::list,
-        agencies::create,
-        workflows::list,
-        workflows::get,
-        workflows::diagram,
-        instances::create,
-        instances::list,
-        instances::get,
-        instances::transitions,
-        instances::fire,
-        instances::history,
-        instances::verify,
-        instances::handover,
-        instances::diagram,
-        deadlines::list,
-        inbox::list,
-        inbox::read,
-        webhooks::create,
-        webhooks::list,
-        webhooks::deliveries,
-        webhooks::remove,
-        calendar::years,
-        calendar::put,
-        reports::coercion_calendar,
-        cases::create,
-        cases::create_many,
-        cases::list,
-        cases::get,
-        cases::pay,
-        cases::set_status,
-        cases::classify,
-        cases::history,
-        cases::verify,
-        cases::personal_data_reads,
-        reports::enforcement,
-        reports::coordination,
-        reports::set_target,
-    ),
+    // The schemas that parameters and error responses name by reference; those of bodies come
+    // with their handlers.
+    components(schemas(
+        crate::error::Problem,
+        crate::error::ErrorCode,
+        reports::Format,
+        crate::service::workflows::DiagramFormat,
+        crate::service::deadlines::StatusFilter,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "agencies", description = "Courts, police, procuracy, enforcement offices, steering committees"),
@@ -330,7 +338,7 @@ pub struct ApiDoc;
 
 /// The OpenAPI document as committed in `openapi/openapi.json`.
 pub fn openapi_json() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default() + "\n"
+    openapi().to_pretty_json().unwrap_or_default() + "\n"
 }
 
 /// Error responses, declared once for the OpenAPI document.

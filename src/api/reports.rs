@@ -70,7 +70,7 @@ fn wants_csv(req: &HttpRequest, format: Option<Format>) -> ApiResult<bool> {
 /// targets and the gap; for the office and, with `offices=true`, each office under it.
 #[utoipa::path(
     get,
-    path = "/api/v1/reports/enforcement",
+    operation_id = "getEnforcementReport",
     tag = "reports",
     params(EnforcementQuery),
     security(("bearer" = [])),
@@ -127,7 +127,7 @@ pub struct CoordinationQuery {
 /// the procuracy's instruments issued, answered on time, late, or not at all.
 #[utoipa::path(
     get,
-    path = "/api/v1/reports/coordination",
+    operation_id = "getCoordinationReport",
     tag = "reports",
     params(CoordinationQuery),
     security(("bearer" = [])),
@@ -164,7 +164,7 @@ pub struct SetTarget {
 /// or a head of that office or of an office above it.
 #[utoipa::path(
     put,
-    path = "/api/v1/targets/{agency}/{year}",
+    operation_id = "setTarget",
     tag = "reports",
     request_body = SetTarget,
     params(
@@ -205,7 +205,7 @@ pub struct CoercionCalendarQuery {
 /// subscribe to; times in Asia/Ho_Chi_Minh.
 #[utoipa::path(
     get,
-    path = "/api/v1/calendar/coercion.ics",
+    operation_id = "getCoercionCalendar",
     tag = "calendar",
     params(CoercionCalendarQuery),
     security(("bearer" = [])),

@@ -18,7 +18,7 @@ fn agency(raw: &str) -> ApiResult<AgencyCode> {
 /// there, signed with the secret (`X-Lienganh-Signature: sha256=<hex HMAC-SHA256 of the body>`).
 #[utoipa::path(
     post,
-    path = "/api/v1/agencies/{code}/webhooks",
+    operation_id = "createWebhook",
     tag = "webhooks",
     request_body = CreateWebhook,
     params(("code" = String, Path, description = "Agency code")),
@@ -44,7 +44,7 @@ pub async fn create(
 /// An agency's webhooks (admin only; secrets are never shown).
 #[utoipa::path(
     get,
-    path = "/api/v1/agencies/{code}/webhooks",
+    operation_id = "listWebhooks",
     tag = "webhooks",
     params(("code" = String, Path, description = "Agency code")),
     security(("bearer" = [])),
@@ -74,7 +74,7 @@ pub struct DeliveryQuery {
 /// A webhook's deliveries, newest first (admin only): failed ones are visible here.
 #[utoipa::path(
     get,
-    path = "/api/v1/webhooks/{id}/deliveries",
+    operation_id = "listWebhookDeliveries",
     tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id (UUID)"), DeliveryQuery),
     security(("bearer" = [])),
@@ -104,7 +104,7 @@ pub async fn deliveries(
 /// it, and deliveries still pending are given up (shown as failed, with the reason).
 #[utoipa::path(
     delete,
-    path = "/api/v1/webhooks/{id}",
+    operation_id = "deleteWebhook",
     tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id (UUID)")),
     security(("bearer" = [])),

@@ -12,7 +12,7 @@ use crate::workflow::engine::Actor;
 /// Lists every loaded version of every workflow.
 #[utoipa::path(
     get,
-    path = "/api/v1/workflows",
+    operation_id = "listWorkflows",
     tag = "workflows",
     security(("bearer" = [])),
     responses((status = 200, body = [WorkflowSummary]), Unauthorized)
@@ -25,7 +25,7 @@ pub async fn list(state: web::Data<AppState>, _actor: Actor) -> HttpResponse {
 /// One workflow with all its versions, each with its parties, states, transitions and deadlines.
 #[utoipa::path(
     get,
-    path = "/api/v1/workflows/{id}",
+    operation_id = "getWorkflow",
     tag = "workflows",
     params(("id" = String, Path, description = "Workflow id, such as court_transfer")),
     security(("bearer" = [])),
@@ -58,7 +58,7 @@ pub fn diagram_response(d: Diagram) -> HttpResponse {
 /// The workflow drawn as a state diagram: SVG drawn by the service, or Mermaid text.
 #[utoipa::path(
     get,
-    path = "/api/v1/workflows/{id}/diagram",
+    operation_id = "getWorkflowDiagram",
     tag = "workflows",
     params(("id" = String, Path, description = "Workflow id, such as court_transfer"), DiagramQuery),
     security(("bearer" = [])),

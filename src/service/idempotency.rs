@@ -66,9 +66,10 @@ impl<T> Reply<T> {
     }
 }
 
-/// What identifies a request's content: method, path and canonical body.
-pub fn fingerprint(method: &str, path: &str, body: &Value) -> String {
-    let mut text = format!("{method} {path}\n");
+/// What identifies a request's content: its route (method and path, such as
+/// `POST /api/v1/instances`) and canonical body.
+pub fn fingerprint(route: &str, body: &Value) -> String {
+    let mut text = format!("{route}\n");
     canonical_json(body, &mut text);
     hex::encode(Sha256::digest(text.as_bytes()))
 }

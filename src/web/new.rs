@@ -190,8 +190,7 @@ pub async fn start(
         reference_date: None,
     };
     let fingerprint = idempotency::fingerprint(
-        "POST",
-        "/api/v1/instances",
+        "POST /api/v1/instances",
         &serde_json::to_value(&req).map_err(|e| ConsoleError::Api(ApiError::internal(e), lang))?,
     );
     // The key is the form's and what it holds: the same form posted twice is one request, and

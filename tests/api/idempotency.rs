@@ -107,3 +107,28 @@ async fn concurrent_retries_run_once() {
         assert_eq!(first_answers, 1, "{backend:?}");
     }
 }
+
+/// Every POST that takes a key fingerprints its route one way: a payment retried with the
+/// case's id in upper case is the same request, replayed, not a reuse of the key.
+#[tokio::test]
+async fn a_case_route_retried_with_another_spelling_of_its_id_is_replayed() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let officer = app.officer();
+        let case = crate::cases::case("THADS-HN", "77", "2026-07-20", "5000000");
+        let opened: Value = app.post("/api/v1/cases", &officer, &case).await.json().await.unwrap();
+        let id = opened["id"].as_str().unwrap();
+        let payment = json!({"amount": "1000000", "paid_on": "2026-08-01", "method": "cash"});
+        let first =
+            app.post_with_key(&format!("/api/v1/cases/{id}/payments"), &officer, "pay-1", &payment).await;
+        assert_eq!(first.status(), 201);
+        let first: Value = first.json().await.unwrap();
+        let upper = format!("/api/v1/cases/{}/payments", id.to_uppercase());
+        let again = app.post_with_key(&upper, &officer, "pay-1", &payment).await;
+        assert_eq!(again.status(), 201, "{backend:?}");
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        assert_eq!(again.json::<Value>().await.unwrap(), first);
+        let seen: Value = app.get(&format!("/api/v1/cases/{id}"), &officer).await.json().await.unwrap();
+        assert_eq!(seen["collected"], "1000000", "paid once");
+    }
+}

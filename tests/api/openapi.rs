@@ -31,6 +31,23 @@ async fn committed_openapi_is_what_the_server_serves() {
     }
     assert!(committed["components"]["securitySchemes"]["bearer"].is_object());
 
+    // Every schema named by reference is defined, and every operation has an id of its own.
+    let text = COMMITTED;
+    let schemas = committed["components"]["schemas"].as_object().unwrap();
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = &reference[..reference.find('"').unwrap()];
+        assert!(schemas.contains_key(name), "{name} is referenced but not defined");
+    }
+    let mut ids: Vec<&str> = paths
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap_or_default())
+        .collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operation ids repeat: {ids:?}");
+
     let docs = app.client.get(app.url("/docs/")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));
