@@ -7,7 +7,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::db::DatabaseUrl;
+use crate::store::DatabaseUrl;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {

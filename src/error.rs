@@ -210,7 +210,7 @@ impl From<diesel::result::Error> for ApiError {
                 if busy {
                     tracing::warn!(error = %e, "database busy");
                     Self::new(ErrorCode::ServiceUnavailable, "the database is busy; retry shortly")
-                } else if crate::db::is_connection_lost(&e) {
+                } else if crate::store::is_connection_lost(&e) {
                     // The server closed the connection (a restart); the pool opens a new one for
                     // the retry. A retry carries the same version or Idempotency-Key, so a change
                     // that did commit before the connection went is not made twice.
@@ -234,15 +234,15 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
-impl From<crate::db::PoolError> for ApiError {
-    fn from(e: crate::db::PoolError) -> Self {
+impl From<crate::store::PoolError> for ApiError {
+    fn from(e: crate::store::PoolError) -> Self {
         tracing::warn!(error = %e, "no database connection available");
         Self::new(ErrorCode::ServiceUnavailable, "the database is busy; retry shortly")
     }
 }
 
-impl From<crate::db::writer::GroupFailed> for ApiError {
-    fn from(e: crate::db::writer::GroupFailed) -> Self {
+impl From<crate::store::writer::GroupFailed> for ApiError {
+    fn from(e: crate::store::writer::GroupFailed) -> Self {
         tracing::warn!(reason = %e.0, "a write was not kept");
         Self::new(ErrorCode::ServiceUnavailable, "the change was not saved; retry shortly")
     }

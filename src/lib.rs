@@ -5,21 +5,12 @@
 //! store (`db`); effects decided by the engine are written with the step and carried out
 //! after commit.
 
-pub mod api;
-pub mod auth;
-pub mod backup;
-pub mod calendar;
+pub mod cli;
 pub mod config;
-pub mod db;
-pub mod demo;
-pub mod diagram;
 pub mod domain;
+pub mod engine;
 pub mod error;
-pub mod history;
-pub mod metrics;
-pub mod reminders;
-pub mod server;
+pub mod http;
+pub mod jobs;
 pub mod service;
-pub mod telemetry;
-pub mod web;
-pub mod workflow;
+pub mod store;

@@ -9,12 +9,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use chrono::Datelike;
-use lienganh::auth::{parse_ttl, JwtKeys};
-use lienganh::calendar::Calendar;
 use lienganh::config::Settings;
 use lienganh::domain::{AgencyCode, Role};
+use lienganh::engine::calendar::Calendar;
+use lienganh::engine::registry::Registry;
+use lienganh::http::auth::{parse_ttl, JwtKeys};
 use lienganh::service::workflows::DiagramFormat;
-use lienganh::workflow::registry::Registry;
 
 #[derive(Subcommand)]
 enum AuditAction {
@@ -157,7 +157,7 @@ fn refusal(e: lienganh::error::ApiError) -> String {
 }
 
 fn main() -> ExitCode {
-    if let Err(message) = lienganh::telemetry::init_logging() {
+    if let Err(message) = lienganh::http::telemetry::init_logging() {
         eprintln!("error: {message}");
         return ExitCode::FAILURE;
     }
@@ -188,18 +188,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Serve => {
             let settings = settings()?;
-            actix_web::rt::System::new().block_on(lienganh::server::serve(settings))?;
+            actix_web::rt::System::new().block_on(lienganh::http::server::serve(settings))?;
         }
         Command::Migrate => {
             let settings = one_connection()?;
-            let (db, applied) = lienganh::server::open_database(&settings)?;
-            match lienganh::server::load_registry(&settings) {
-                Ok(registry) => lienganh::server::finish_migrations(&db, &registry)?,
+            let (db, applied) = lienganh::http::server::open_database(&settings)?;
+            match lienganh::http::server::load_registry(&settings) {
+                Ok(registry) => lienganh::http::server::finish_migrations(&db, &registry)?,
                 Err(e) => eprintln!(
                     "{e}\nthe definitions are needed to finish the migrations: `lienganh serve` will"
                 ),
             }
-            println!("applied {applied} migration(s) to {}", lienganh::db::redact(&settings.database_url));
+            println!("applied {applied} migration(s) to {}", lienganh::store::redact(&settings.database_url));
         }
         Command::Check { dir } => {
             let dir = match dir {
@@ -261,7 +261,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let name = name.unwrap_or_else(|| sub.clone());
             println!("{}", keys.issue(&sub, &name, &agency, &roles, parse_ttl(&ttl)?)?);
         }
-        Command::Openapi => out(&lienganh::api::openapi_json())?,
+        Command::Openapi => out(&lienganh::http::api::openapi_json())?,
         Command::Diagram { workflow, version, format, state } => {
             let registry = Registry::load_dir(&settings()?.workflows)
                 .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
@@ -293,11 +293,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     .timestamp_micros(),
                 None => lienganh::domain::now().timestamp_micros(),
             };
-            let (db, _) = lienganh::server::open_database(&settings)?;
-            let client = lienganh::reminders::http_client()?;
-            let node = lienganh::reminders::node_name();
+            let (db, _) = lienganh::http::server::open_database(&settings)?;
+            let client = lienganh::jobs::http_client()?;
+            let node = lienganh::jobs::node_name();
             let report = actix_web::rt::System::new()
-                .block_on(lienganh::reminders::pass(&db, &node, at, &client))
+                .block_on(lienganh::jobs::pass(&db, &node, at, &client))
                 .map_err(|e| e.detail)?;
             out(&format!(
                 "reminders sent {}, cancelled {}, taken over {}, not sent {}; webhooks delivered {}, to retry {}, failed {}\n",
@@ -328,7 +328,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::User { action } => {
             use lienganh::service::users;
             let settings = one_connection()?;
-            let (db, _) = lienganh::server::open_database(&settings)?;
+            let (db, _) = lienganh::http::server::open_database(&settings)?;
             let mut conn = db.write().map_err(|e| e.to_string())?;
             // Who did it, as the user events keep it.
             let by = match std::env::var("USER") {
@@ -362,8 +362,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Audit { action: AuditAction::Verify } => {
             let settings = one_connection()?;
-            let (db, _) = lienganh::server::open_database(&settings)?;
-            let registry = lienganh::server::load_registry(&settings)?;
+            let (db, _) = lienganh::http::server::open_database(&settings)?;
+            let registry = lienganh::http::server::load_registry(&settings)?;
             let mut conn = db.read().map_err(|e| e.to_string())?;
             let audit = lienganh::service::audit::verify_all(&mut conn, &registry).map_err(|e| e.detail)?;
             let mut text = String::new();
@@ -385,11 +385,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
         }
         Command::Backup { path } => {
-            let done = lienganh::backup::backup(&settings()?.database_url, &path)?;
+            let done = lienganh::cli::backup::backup(&settings()?.database_url, &path)?;
             out(&format!("backed up the database to {} ({} bytes)\n", done.path.display(), done.bytes))?;
         }
         Command::Demo => {
-            out(&lienganh::demo::load(&settings()?)?)?;
+            out(&lienganh::cli::demo::load(&settings()?)?)?;
         }
     }
     Ok(ExitCode::SUCCESS)

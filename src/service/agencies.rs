@@ -4,11 +4,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::idempotency::{self, IdempotencyKey, Reply};
-use crate::db::agencies::{self as store, AgencyRow};
-use crate::db::{is_unique_violation, DbConn};
 use crate::domain::{check_text, local_rfc3339, now, AgencyCode, AgencyKind, Role};
+use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::workflow::engine::Actor;
+use crate::store::agencies::{self as store, AgencyRow};
+use crate::store::{is_unique_violation, DbConn};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -10,12 +10,12 @@ use serde::Serialize;
 use super::cases;
 use super::history::verify_loaded;
 use super::instances::{definition, Loaded};
-use crate::db::cases::{self as case_store, ListFilter as CaseFilter};
-use crate::db::events as event_store;
-use crate::db::instances::{self as instance_store, ListFilter};
-use crate::db::DbConn;
+use crate::engine::registry::Registry;
 use crate::error::ApiResult;
-use crate::workflow::registry::Registry;
+use crate::store::cases::{self as case_store, ListFilter as CaseFilter};
+use crate::store::events as event_store;
+use crate::store::instances::{self as instance_store, ListFilter};
+use crate::store::DbConn;
 
 const PAGE: i64 = 500;
 

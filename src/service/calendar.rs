@@ -8,12 +8,12 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::calendar::{Calendar, YearCalendar};
-use crate::db::calendar_years::{self as store, CalendarYearRow};
-use crate::db::DbConn;
 use crate::domain::{now, Role};
+use crate::engine::calendar::{Calendar, YearCalendar};
+use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult};
-use crate::workflow::engine::Actor;
+use crate::store::calendar_years::{self as store, CalendarYearRow};
+use crate::store::DbConn;
 
 /// A year of the calendar in force, and where it comes from.
 #[derive(Debug, Serialize, ToSchema)]

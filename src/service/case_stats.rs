@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
-use crate::db::case_stats::{self as store, StatsKey, StatsRow};
-use crate::db::cases::CaseRow;
-use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
+use crate::store::case_stats::{self as store, StatsKey, StatsRow};
+use crate::store::cases::CaseRow;
+use crate::store::DbConn;
 
 /// The reporting year a day falls in: year N runs from 1 October N-1 to 30 September N.
 pub fn reporting_year(day: NaiveDate) -> i32 {

@@ -7,13 +7,13 @@ use chrono_tz::Asia::Ho_Chi_Minh;
 use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, EventStatus};
 use serde_json::{Map, Value};
 
-use crate::db::instances::{self as store, InstanceRow, ListFilter};
-use crate::db::DbConn;
 use crate::domain::{from_micros, AgencyCode};
+use crate::engine::definition::OperationStage;
+use crate::engine::registry::Registry;
+use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult};
-use crate::workflow::definition::OperationStage;
-use crate::workflow::engine::Actor;
-use crate::workflow::registry::Registry;
+use crate::store::instances::{self as store, InstanceRow, ListFilter};
+use crate::store::DbConn;
 
 const TZID: &str = "Asia/Ho_Chi_Minh";
 /// How long an operation is shown to last when its plan says nothing of it.

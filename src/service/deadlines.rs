@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::deadlines::{self as store, DeadlineRow, ListFilter};
-use crate::db::DbConn;
 use crate::domain::{local_rfc3339, now, AgencyCode};
+use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult};
-use crate::workflow::engine::Actor;
+use crate::store::deadlines::{self as store, DeadlineRow, ListFilter};
+use crate::store::DbConn;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Deadline {
@@ -142,7 +142,7 @@ pub fn list(conn: &mut DbConn, actor: &Actor, q: Query) -> ApiResult<DeadlinePag
 
 /// The running and overdue deadlines at `at`, for the metrics; counted on one snapshot, so
 /// that the overdue are never more than the running.
-pub fn counts(conn: &mut DbConn, at: i64) -> ApiResult<crate::metrics::DeadlineCounts> {
-    let (open, overdue) = crate::db::read_snapshot(conn, |conn| store::open_and_overdue(conn, at))?;
-    Ok(crate::metrics::DeadlineCounts { open, overdue })
+pub fn counts(conn: &mut DbConn, at: i64) -> ApiResult<crate::http::metrics::DeadlineCounts> {
+    let (open, overdue) = crate::store::read_snapshot(conn, |conn| store::open_and_overdue(conn, at))?;
+    Ok(crate::http::metrics::DeadlineCounts { open, overdue })
 }

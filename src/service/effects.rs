@@ -9,17 +9,17 @@ use chrono_tz::Asia::Ho_Chi_Minh;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::calendar::{Calendar, Counted, Due, Unit};
-use crate::db::deadlines::{self as deadline_store, DeadlineRow};
-use crate::db::fixed::Sink;
-use crate::db::notifications::{roles_column, NotificationRow};
-use crate::db::reminders::{self as reminder_store, ReminderRow, PENDING};
-use crate::db::webhooks::WebhookRow;
-use crate::db::DbConn;
+use crate::engine::calendar::{Calendar, Counted, Due, Unit};
+use crate::engine::definition::{Deadline, DeadlineUnit, Definition};
+use crate::engine::step::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::service::notify;
-use crate::workflow::definition::{Deadline, DeadlineUnit, Definition};
-use crate::workflow::engine::Action;
+use crate::store::deadlines::{self as deadline_store, DeadlineRow};
+use crate::store::fixed::Sink;
+use crate::store::notifications::{roles_column, NotificationRow};
+use crate::store::reminders::{self as reminder_store, ReminderRow, PENDING};
+use crate::store::webhooks::WebhookRow;
+use crate::store::DbConn;
 
 /// The hour (local) at which reminders of a coming due day go out.
 const REMINDER_HOUR: u32 = 8;
@@ -163,7 +163,7 @@ pub struct Reads {
 }
 
 /// Reads what [`write`] needs, so that a step's writes can go together, after its reads
-/// (see [`crate::db::fixed::Writes`]).
+/// (see [`crate::store::fixed::Writes`]).
 pub fn read(conn: &mut DbConn, ctx: &StepContext<'_>, actions: &[Action]) -> ApiResult<Reads> {
     let mut running = BTreeMap::new();
     let mut sent = BTreeMap::new();

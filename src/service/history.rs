@@ -9,16 +9,16 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::instances::{definition, find_visible, identity, Loaded};
-use crate::db::events::{self as event_store, EventRow};
-use crate::db::instances as store;
-use crate::db::DbConn;
 use crate::domain::{local_rfc3339, AgencyCode};
+use crate::engine::data::{has_discrepancy, Item, ReceiptLine, ReceiptStatus};
+use crate::engine::definition::Definition;
+use crate::engine::history::{self, EventBody, Head, StoredEvent, Verification};
+use crate::engine::registry::Registry;
+use crate::engine::step::{Actor, PROPOSAL};
 use crate::error::{ApiError, ApiResult};
-use crate::history::{self, EventBody, Head, StoredEvent, Verification};
-use crate::workflow::data::{has_discrepancy, Item, ReceiptLine, ReceiptStatus};
-use crate::workflow::definition::Definition;
-use crate::workflow::engine::{Actor, PROPOSAL};
-use crate::workflow::registry::Registry;
+use crate::store::events::{self as event_store, EventRow};
+use crate::store::instances as store;
+use crate::store::DbConn;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventActor {

@@ -8,12 +8,12 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::db::idempotency::{self as store, IdempotencyRow};
-use crate::db::{is_unique_violation, write_transaction, DbConn};
 use crate::domain::now;
+use crate::engine::history::canonical_json;
+use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::history::canonical_json;
-use crate::workflow::engine::Actor;
+use crate::store::idempotency::{self as store, IdempotencyRow};
+use crate::store::{is_unique_violation, write_transaction, DbConn};
 
 /// The longest key accepted.
 pub const MAX_KEY_LEN: usize = 200;

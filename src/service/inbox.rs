@@ -6,11 +6,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::notifications::{self as store, NotificationRow};
-use crate::db::DbConn;
 use crate::domain::{local_rfc3339, now};
+use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult};
-use crate::workflow::engine::Actor;
+use crate::store::notifications::{self as store, NotificationRow};
+use crate::store::DbConn;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Notification {

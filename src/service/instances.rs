@@ -13,19 +13,19 @@ use uuid::Uuid;
 
 use super::effects;
 use super::idempotency::{self, IdempotencyKey, Reply};
-use crate::db::events::{self as event_store, EventRow};
-use crate::db::fixed::Writes;
-use crate::db::instances::{self as store, Advance, InstanceRow, ListFilter};
-use crate::db::{agencies as agency_store, DbConn};
 use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode};
-use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::history::{EventBody, GENESIS};
-use crate::workflow::definition::{DataField, Definition, Transition};
-use crate::workflow::engine::{
-    self, Actor, BoundAgency, Decision, InstanceView, Pending, Refusal, Signature,
+use crate::engine::definition::{DataField, Definition, Transition};
+use crate::engine::history::{EventBody, GENESIS};
+use crate::engine::registry::Registry;
+use crate::engine::step::{
+    self as engine, Actor, BoundAgency, Decision, InstanceView, Pending, Refusal, Signature,
 };
-use crate::workflow::registry::Registry;
-use crate::workflow::Rules;
+use crate::engine::Rules;
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
+use crate::store::events::{self as event_store, EventRow};
+use crate::store::fixed::Writes;
+use crate::store::instances::{self as store, Advance, InstanceRow, ListFilter};
+use crate::store::{agencies as agency_store, DbConn};
 
 /// Longest comment accepted on a step, in characters.
 pub const MAX_COMMENT: usize = 4000;
@@ -296,7 +296,7 @@ fn links(conn: &mut DbConn, actor: &Actor, loaded: &Loaded) -> ApiResult<Links> 
 
 fn deadlines_of(conn: &mut DbConn, id: &str) -> ApiResult<Vec<super::deadlines::Deadline>> {
     let at = now().timestamp_micros();
-    Ok(crate::db::deadlines::of_instance(conn, id)?
+    Ok(crate::store::deadlines::of_instance(conn, id)?
         .into_iter()
         .map(|d| super::deadlines::view(d, at))
         .collect())
@@ -377,7 +377,7 @@ fn write_event(
     event: &EventRow,
     decision: &Decision,
     def: &Definition,
-    calendar: &crate::calendar::Calendar,
+    calendar: &crate::engine::calendar::Calendar,
     first: impl FnOnce(&mut Writes<'_>) -> diesel::QueryResult<()>,
 ) -> ApiResult<()> {
     let transition_title = match def.transition(&decision.transition) {
@@ -561,7 +561,7 @@ const CLOSE_ENDED: &str = "close_ended_instances";
 /// Closes the instances that reached a terminal state before instances kept whether they were
 /// closed, if that is still to be done; how many. All of it, or nothing, in one transaction.
 pub fn close_ended(conn: &mut DbConn, registry: &Registry) -> ApiResult<usize> {
-    crate::db::write_transaction(conn, |conn| {
+    crate::store::write_transaction(conn, |conn| {
         if !store::take_pending_task(conn, CLOSE_ENDED)? {
             return Ok(0);
         }

@@ -4,12 +4,12 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::db::fixed::{Sink, Writes};
-use crate::db::notifications::{self as store, NotificationRow};
-use crate::db::webhooks::{self as webhook_store, DeliveryRow, WebhookRow};
-use crate::db::DbConn;
 use crate::domain::local_rfc3339;
 use crate::error::ApiResult;
+use crate::store::fixed::{Sink, Writes};
+use crate::store::notifications::{self as store, NotificationRow};
+use crate::store::webhooks::{self as webhook_store, DeliveryRow, WebhookRow};
+use crate::store::DbConn;
 
 /// What an agency's own system receives: the notification, and the id of the delivery so a
 /// retry can be recognised.

@@ -14,13 +14,13 @@ use utoipa::ToSchema;
 
 use super::agencies::Tree;
 use super::case_stats::{self, reporting_year, year_bounds, Sums, Totals};
-use crate::db::cases::{self as case_store, TargetRow};
-use crate::db::deadlines::{self as deadline_store, MET, MISSED, OPEN, SUSPENDED};
-use crate::db::DbConn;
 use crate::domain::{local_rfc3339, now, today_local, AgencyCode, AgencyKind, Role};
+use crate::engine::registry::Registry;
+use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::workflow::engine::Actor;
-use crate::workflow::registry::Registry;
+use crate::store::cases::{self as case_store, TargetRow};
+use crate::store::deadlines::{self as deadline_store, MET, MISSED, OPEN, SUSPENDED};
+use crate::store::DbConn;
 
 /// The period a report covers.
 #[derive(Debug, Clone, Copy)]
@@ -293,7 +293,7 @@ pub fn enforcement(
     period: Period,
     offices: bool,
 ) -> ApiResult<EnforcementReport> {
-    crate::db::read_snapshot(conn, |conn| enforcement_in(conn, actor, agency, period, offices))
+    crate::store::read_snapshot(conn, |conn| enforcement_in(conn, actor, agency, period, offices))
 }
 
 fn enforcement_in(
@@ -726,7 +726,7 @@ pub fn set_target(
         set_by: format!("{}/{}", actor.agency, actor.sub),
         set_at: now().timestamp_micros(),
     };
-    crate::db::write_transaction(conn, |conn| case_store::upsert_target(conn, &row))?;
+    crate::store::write_transaction(conn, |conn| case_store::upsert_target(conn, &row))?;
     Ok(row)
 }
 

@@ -10,12 +10,12 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use uuid::Uuid;
 
-use crate::db::agencies as agency_store;
-use crate::db::users::{self as store, SessionRow, UserRow};
-use crate::db::{is_unique_violation, write_transaction, DbConn};
 use crate::domain::{check_text, now, AgencyCode, AgencyKind, Role};
+use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::workflow::engine::Actor;
+use crate::store::agencies as agency_store;
+use crate::store::users::{self as store, SessionRow, UserRow};
+use crate::store::{is_unique_violation, write_transaction, DbConn};
 
 /// Failed sign-ins in a row that lock an account.
 pub const LOCK_AFTER: i32 = 5;

@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::webhooks::{self as store, DeliveryRow, WebhookRow};
-use crate::db::{agencies as agency_store, write_transaction, DbConn};
 use crate::domain::{check_text, local_rfc3339, now, AgencyCode, Role};
+use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::workflow::engine::Actor;
+use crate::store::webhooks::{self as store, DeliveryRow, WebhookRow};
+use crate::store::{agencies as agency_store, write_transaction, DbConn};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -8,14 +8,14 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::instances::{definition, find_visible};
-use crate::db::DbConn;
-use crate::diagram;
 use crate::domain::today_local;
-use crate::workflow::engine::Actor;
+use crate::engine::diagram;
+use crate::engine::step::Actor;
+use crate::store::DbConn;
 
+use crate::engine::definition::Definition;
+use crate::engine::registry::Registry;
 use crate::error::{ApiError, ApiResult};
-use crate::workflow::definition::Definition;
-use crate::workflow::registry::Registry;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WorkflowSummary {

@@ -3,8 +3,8 @@ use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-use lienganh::auth::JwtKeys;
 use lienganh::config::Settings;
+use lienganh::http::auth::JwtKeys;
 
 use crate::helpers::{backends, expect_problem, spawn, spawn_with, SECRET};
 

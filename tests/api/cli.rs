@@ -60,7 +60,7 @@ async fn the_generated_secret_is_private_and_shared() {
     let settings = lienganh::config::Settings { jwt_secret: None, ..settings_for(&url) };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(lienganh::server::build(&settings, listener).unwrap());
+    tokio::spawn(lienganh::http::server::build(&settings, listener).unwrap());
     let r = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{port}/api/v1/agencies"))
         .bearer_auth(&token)
@@ -109,7 +109,7 @@ async fn the_demo_shows_real_figures_at_once() {
     let settings = lienganh::config::Settings { jwt_secret: None, ..settings_for(&url) };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(lienganh::server::build(&settings, listener).unwrap());
+    tokio::spawn(lienganh::http::server::build(&settings, listener).unwrap());
     let client = reqwest::Client::new();
     let get = |path: &str, token: &str| {
         client.get(format!("http://127.0.0.1:{port}/api/v1{path}")).bearer_auth(token.to_owned()).send()

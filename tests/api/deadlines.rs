@@ -8,10 +8,10 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Ho_Chi_Minh;
 use diesel::RunQueryDsl;
-use lienganh::calendar::{Calendar, Unit};
-use lienganh::db::Db;
 use lienganh::domain::Role;
-use lienganh::reminders::{self, Report};
+use lienganh::engine::calendar::{Calendar, Unit};
+use lienganh::jobs::{self as reminders, Report};
+use lienganh::store::Db;
 use serde_json::{json, Value};
 
 use crate::helpers::{backends, expect_problem, register_data, spawn, transfer_request, TestApp};
@@ -678,7 +678,7 @@ async fn a_node_that_dies_mid_pass_leaves_its_claims_to_another() {
         let lease_until = later + micros_of(reminders::LEASE);
         let claimed = {
             let mut conn = db.write().unwrap();
-            lienganh::db::reminders::claim_due(&mut conn, "dead-node", later, lease_until, 100).unwrap()
+            lienganh::store::reminders::claim_due(&mut conn, "dead-node", later, lease_until, 100).unwrap()
         };
         assert_eq!(claimed.len(), 4, "{backend:?}");
         let at = |t: i64| DateTime::from_timestamp_micros(t).unwrap();
@@ -686,7 +686,7 @@ async fn a_node_that_dies_mid_pass_leaves_its_claims_to_another() {
         assert_eq!(pass(&app, "b", at(lease_until + 1)).await.reminders_sent, 4, "taken over");
         let mut conn = db.write().unwrap();
         let late =
-            lienganh::db::reminders::finish(&mut conn, &claimed[0], "dead-node", "sent", lease_until + 2);
+            lienganh::store::reminders::finish(&mut conn, &claimed[0], "dead-node", "sent", lease_until + 2);
         assert!(!late.unwrap(), "the dead node's claim is void");
         drop(conn);
         let court = inbox(&app, &app.court()).await;

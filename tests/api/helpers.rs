@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use lienganh::auth::JwtKeys;
 use lienganh::config::Settings;
 use lienganh::domain::{AgencyCode, Role};
+use lienganh::http::auth::JwtKeys;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -96,7 +96,7 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings))
     app.keys = JwtKeys::new(SECRET.as_bytes(), &settings.jwt_issuer, &settings.jwt_audience);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let server = lienganh::server::build(&settings, listener).expect("server starts");
+    let server = lienganh::http::server::build(&settings, listener).expect("server starts");
     tokio::spawn(server);
     app.base = format!("http://127.0.0.1:{port}");
     if settings.jwt_local_tokens {
@@ -240,7 +240,7 @@ impl TestApp {
 
     /// Runs raw SQL against the test's database, as someone with direct access would.
     pub fn try_sql(&self, statement: &str) -> Result<(), String> {
-        let db = lienganh::db::Db::connect(&self.database_url, 1).expect("db");
+        let db = lienganh::store::Db::connect(&self.database_url, 1).expect("db");
         let mut conn = db.write().expect("conn");
         conn.batch_execute(statement).map_err(|e| e.to_string())
     }

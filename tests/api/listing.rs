@@ -135,7 +135,7 @@ async fn open_instances_are_listed_apart_from_those_that_ended() {
 #[tokio::test]
 async fn instances_that_ended_before_the_open_flag_are_closed_by_its_migration() {
     use diesel_migrations::MigrationHarness;
-    use lienganh::db::{Backend as DbBackend, Db, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+    use lienganh::store::{Backend as DbBackend, Db, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
     for backend in backends() {
         let app = spawn(backend).await;
         let running = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
@@ -159,14 +159,14 @@ async fn instances_that_ended_before_the_open_flag_are_closed_by_its_migration()
             reverted
         };
         let settings = crate::helpers::settings_for(&app.database_url);
-        let (db, applied) = lienganh::server::open_database(&settings).unwrap();
+        let (db, applied) = lienganh::http::server::open_database(&settings).unwrap();
         assert_eq!(applied, reverted, "{backend:?}");
         // Until the service has done its part, the instance that ended shows as open.
         assert_eq!(listed(&app, "/api/v1/instances?open=false", &app.head()).await, Vec::<String>::new());
-        let registry = lienganh::server::load_registry(&settings).unwrap();
-        lienganh::server::finish_migrations(&db, &registry).unwrap();
+        let registry = lienganh::http::server::load_registry(&settings).unwrap();
+        lienganh::http::server::finish_migrations(&db, &registry).unwrap();
         // Done once: a second start finds nothing left to do.
-        lienganh::server::finish_migrations(&db, &registry).unwrap();
+        lienganh::http::server::finish_migrations(&db, &registry).unwrap();
         // Closed for every agency that sees it, and for those who read all.
         let auditor = app.token("kt", "BTP", &[Role::Auditor]);
         for token in [app.head(), app.procuracy(), auditor] {

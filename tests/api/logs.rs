@@ -6,8 +6,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use lienganh::auth::JwtKeys;
 use lienganh::domain::{AgencyCode, Role};
+use lienganh::http::auth::JwtKeys;
 use serde_json::{json, Value};
 
 use crate::helpers::{backends, fresh_database, AGENCIES, SECRET};

@@ -1,6 +1,6 @@
 use diesel::RunQueryDsl;
 use diesel_migrations::MigrationHarness;
-use lienganh::db::{Backend as DbBackend, Db, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+use lienganh::store::{Backend as DbBackend, Db, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 
 use crate::helpers::{backends, spawn};
 

@@ -9,7 +9,7 @@ const COMMITTED: &str = include_str!("../../openapi/openapi.json");
 #[tokio::test]
 async fn committed_openapi_is_what_the_server_serves() {
     assert_same_text(
-        &lienganh::api::openapi_json(),
+        &lienganh::http::api::openapi_json(),
         COMMITTED,
         "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`",
     );

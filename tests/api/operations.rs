@@ -223,7 +223,7 @@ async fn a_metrics_token_guards_the_metrics() {
     };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/metrics", listener.local_addr().unwrap());
-    tokio::spawn(lienganh::server::build(&settings, listener).unwrap());
+    tokio::spawn(lienganh::http::server::build(&settings, listener).unwrap());
     let client = reqwest::Client::new();
     expect_problem(client.get(&url).send().await.unwrap(), 401, "unauthorized").await;
     let wrong = client.get(&url).bearer_auth(app.admin()).send().await.unwrap();
@@ -470,11 +470,11 @@ async fn sigterm_answers_the_requests_in_flight_then_exits() {
         let mut app = Arc::try_unwrap(app).ok().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         app.base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(lienganh::server::build(&settings_for(&app.database_url), listener).unwrap());
+        tokio::spawn(lienganh::http::server::build(&settings_for(&app.database_url), listener).unwrap());
         for id in &instances {
             assert_eq!(app.get(&format!("/api/v1/instances/{id}"), &app.court()).await.status(), 200);
         }
-        let db = lienganh::db::Db::connect(&app.database_url, 1).unwrap();
+        let db = lienganh::store::Db::connect(&app.database_url, 1).unwrap();
         #[derive(QueryableByName)]
         struct Count {
             #[diesel(sql_type = BigInt)]
@@ -546,7 +546,7 @@ async fn sigterm_lets_the_reminder_pass_finish() {
 
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         app.base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(lienganh::server::build(&settings_for(&app.database_url), listener).unwrap());
+        tokio::spawn(lienganh::http::server::build(&settings_for(&app.database_url), listener).unwrap());
         let deliveries: Value =
             app.get(&format!("/api/v1/webhooks/{hook}/deliveries"), &app.admin()).await.json().await.unwrap();
         // The office is told of the new instance and of the transfer: each posted is recorded

@@ -1,9 +1,9 @@
 //! A step's writes sent together (`Writes`), against the real database of each backend.
 
-use lienganh::db::deadlines as deadline_store;
-use lienganh::db::fixed::{Sink, Writes};
-use lienganh::db::reminders::{self as reminder_store, ReminderRow};
-use lienganh::db::Db;
+use lienganh::store::deadlines as deadline_store;
+use lienganh::store::fixed::{Sink, Writes};
+use lienganh::store::reminders::{self as reminder_store, ReminderRow};
+use lienganh::store::Db;
 
 use crate::helpers::*;
 

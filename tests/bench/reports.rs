@@ -21,15 +21,15 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use diesel::connection::SimpleConnection;
-use lienganh::db::Db;
 use lienganh::domain::{AgencyCode, Role};
+use lienganh::engine::registry::Registry;
+use lienganh::engine::step::Actor;
+use lienganh::engine::Rules;
 use lienganh::service::agencies::{self, CreateAgency};
 use lienganh::service::cases::{self, CreateCase, CreateCases};
 use lienganh::service::instances::{self, CreateInstance, FireTransition};
 use lienganh::service::reports::{self, Period};
-use lienganh::workflow::engine::Actor;
-use lienganh::workflow::registry::Registry;
-use lienganh::workflow::Rules;
+use lienganh::store::Db;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -55,7 +55,7 @@ fn actor(agency: &str, role: Role) -> Actor {
     }
 }
 
-fn add_agency(conn: &mut lienganh::db::DbConn, code: &str, kind: &str, parent: Option<&str>) {
+fn add_agency(conn: &mut lienganh::store::DbConn, code: &str, kind: &str, parent: Option<&str>) {
     let req: CreateAgency =
         serde_json::from_value(json!({"code": code, "kind": kind, "name": code, "parent": parent})).unwrap();
     agencies::create(conn, &actor("BTP", Role::Admin), req, None, "").unwrap();
@@ -176,7 +176,8 @@ fn main() {
     // Condition verifications through the engine, each linked to a case and classified.
     let registry = Registry::load_dir(std::path::Path::new("workflows")).unwrap();
     let calendar =
-        lienganh::calendar::Calendar::load(std::path::Path::new("workflows/calendar/holidays.toml")).unwrap();
+        lienganh::engine::calendar::Calendar::load(std::path::Path::new("workflows/calendar/holidays.toml"))
+            .unwrap();
     let rules = Rules { registry: Arc::new(registry), calendar: Arc::new(calendar) };
     let started_instances = Instant::now();
     let mut instances_done = 0;
@@ -220,7 +221,7 @@ fn main() {
 
     let counts = {
         let mut c = db.read().unwrap();
-        let q = |c: &mut lienganh::db::DbConn, t: &str| -> i64 {
+        let q = |c: &mut lienganh::store::DbConn, t: &str| -> i64 {
             #[derive(diesel::QueryableByName)]
             struct N {
                 #[diesel(sql_type = diesel::sql_types::BigInt)]

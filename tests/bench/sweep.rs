@@ -19,8 +19,8 @@ use std::time::Instant;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use lienganh::db::{lease, Db, DbConn};
-use lienganh::reminders;
+use lienganh::jobs as reminders;
+use lienganh::store::{lease, Db, DbConn};
 
 /// 2026-11-23 09:00 in Hà Nội, in microseconds since the epoch.
 const NOW: i64 = 1_763_863_200_000_000;

@@ -10,18 +10,18 @@ use std::time::Instant;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use lienganh::db::agencies::{self as agency_store, AgencyRow};
-use lienganh::db::deadlines::{DeadlineRow, MET, OPEN};
-use lienganh::db::events::EventRow;
-use lienganh::db::instances::InstanceRow;
-use lienganh::db::notifications::NotificationRow;
-use lienganh::db::reminders::{ReminderRow, PENDING};
-use lienganh::db::schema::{deadlines, events, instance_agencies, instances, notifications, reminders};
-use lienganh::db::{Db, DbConn};
 use lienganh::domain::AgencyKind;
-use lienganh::history::{EventBody, GENESIS};
-use lienganh::workflow::definition::{DeadlineUnit, Definition};
-use lienganh::workflow::registry::Registry;
+use lienganh::engine::definition::{DeadlineUnit, Definition};
+use lienganh::engine::history::{EventBody, GENESIS};
+use lienganh::engine::registry::Registry;
+use lienganh::store::agencies::{self as agency_store, AgencyRow};
+use lienganh::store::deadlines::{DeadlineRow, MET, OPEN};
+use lienganh::store::events::EventRow;
+use lienganh::store::instances::InstanceRow;
+use lienganh::store::notifications::NotificationRow;
+use lienganh::store::reminders::{ReminderRow, PENDING};
+use lienganh::store::schema::{deadlines, events, instance_agencies, instances, notifications, reminders};
+use lienganh::store::{Db, DbConn};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -445,7 +445,7 @@ fn walk(
 
 fn deadline(
     def: &Definition,
-    d: &lienganh::workflow::definition::Deadline,
+    d: &lienganh::engine::definition::Deadline,
     instance: &str,
     responsible: &str,
     escalate: Option<&String>,

@@ -9,14 +9,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lienganh::db::deadlines::{self as deadline_store, DeadlineRow};
-use lienganh::db::events::{self as event_store, EventRow};
-use lienganh::db::fixed::{Sink, Writes};
-use lienganh::db::instances::{self as instance_store, Advance, InstanceRow};
-use lienganh::db::notifications::{self as notification_store, NotificationRow};
-use lienganh::db::reminders::{self as reminder_store, ReminderRow};
-use lienganh::db::writer::{GroupFailed, Writer};
-use lienganh::db::{write_transaction, Backend, Db, DbConn};
+use lienganh::store::deadlines::{self as deadline_store, DeadlineRow};
+use lienganh::store::events::{self as event_store, EventRow};
+use lienganh::store::fixed::{Sink, Writes};
+use lienganh::store::instances::{self as instance_store, Advance, InstanceRow};
+use lienganh::store::notifications::{self as notification_store, NotificationRow};
+use lienganh::store::reminders::{self as reminder_store, ReminderRow};
+use lienganh::store::writer::{GroupFailed, Writer};
+use lienganh::store::{write_transaction, Backend, Db, DbConn};
 use uuid::Uuid;
 
 /// What the service wrote for one instance, to be written again.

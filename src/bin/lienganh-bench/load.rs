@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lienganh::auth::JwtKeys;
 use lienganh::domain::{AgencyCode, Role};
+use lienganh::http::auth::JwtKeys;
 use serde_json::{json, Value};
 
 use crate::floor;

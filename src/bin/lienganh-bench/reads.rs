@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lienganh::auth::JwtKeys;
 use lienganh::domain::{AgencyCode, Role};
-use lienganh::workflow::registry::Registry;
+use lienganh::engine::registry::Registry;
+use lienganh::http::auth::JwtKeys;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

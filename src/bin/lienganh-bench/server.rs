@@ -18,12 +18,12 @@ pub const SECRET: &str = "lienganh-bench-secret-0123456789abcdef0123456789";
 
 /// Runs the service as `lienganh serve` does, from the `LIENGANH_*` environment.
 pub fn serve_child() -> ExitCode {
-    if let Err(e) = lienganh::telemetry::init_logging() {
+    if let Err(e) = lienganh::http::telemetry::init_logging() {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
     let outcome = lienganh::config::Settings::load(None)
-        .and_then(|settings| actix_web::rt::System::new().block_on(lienganh::server::serve(settings)));
+        .and_then(|settings| actix_web::rt::System::new().block_on(lienganh::http::server::serve(settings)));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -54,7 +54,7 @@ impl Database {
             BackendArg::Postgres => {
                 let name = format!("lienganh_bench_{stamp}_{}", std::process::id());
                 let mut conn = PgConnection::establish(&args.postgres_url).map_err(|e| {
-                    format!("cannot reach PostgreSQL at {}: {e}", lienganh::db::redact(&args.postgres_url))
+                    format!("cannot reach PostgreSQL at {}: {e}", lienganh::store::redact(&args.postgres_url))
                 })?;
                 conn.batch_execute(&format!("CREATE DATABASE {name}")).map_err(|e| e.to_string())?;
                 (with_database(&args.postgres_url, &name), Some(args.postgres_url.clone()), Some(name))

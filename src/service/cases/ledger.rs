@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::model::*;
 use super::{payment_view, ChangedBy};
-use crate::db::cases::{self as store, CaseChange, CaseEventRow, CaseRow, PaymentRow};
-use crate::db::{is_unique_violation, DbConn};
 use crate::domain::{check_text, now, today_local};
+use crate::engine::history::canonical_json;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::history::canonical_json;
 use crate::service::case_stats::{Changes, Facts};
+use crate::store::cases::{self as store, CaseChange, CaseEventRow, CaseRow, PaymentRow};
+use crate::store::{is_unique_violation, DbConn};
 
 pub(super) fn dec(raw: &str) -> ApiResult<Decimal> {
     raw.parse().map_err(ApiError::internal)

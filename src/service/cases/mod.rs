@@ -28,13 +28,15 @@ use uuid::Uuid;
 use super::agencies::Tree;
 use super::case_stats::Changes;
 use super::idempotency::{self, IdempotencyKey, Reply};
-use crate::db::cases::{self as store, CaseEventRow, CaseRow, ListFilter, PaymentRow, PersonalDataReadRow};
-use crate::db::{write_transaction, DbConn};
 use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode, AgencyKind, Money, Role};
+use crate::engine::definition::CaseEffect;
+use crate::engine::history::GENESIS;
+use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::history::GENESIS;
-use crate::workflow::definition::CaseEffect;
-use crate::workflow::engine::Actor;
+use crate::store::cases::{
+    self as store, CaseEventRow, CaseRow, ListFilter, PaymentRow, PersonalDataReadRow,
+};
+use crate::store::{write_transaction, DbConn};
 use ledger::{day, dec, event_hash, field_error, personal_digest, Ledger};
 
 /// Most cases one import request may carry.

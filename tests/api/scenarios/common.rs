@@ -108,9 +108,9 @@ pub fn error_reason(problem: &Value, field: &str) -> String {
 
 /// The agencies notified of the event `seq` of an instance, as their inboxes received it.
 pub fn notified(app: &TestApp, id: &str, seq: i64) -> Vec<String> {
-    let db = lienganh::db::Db::connect(&app.database_url, 1).unwrap();
+    let db = lienganh::store::Db::connect(&app.database_url, 1).unwrap();
     let mut conn = db.read().unwrap();
-    let mut agencies: Vec<String> = lienganh::db::notifications::of_instance(&mut conn, id)
+    let mut agencies: Vec<String> = lienganh::store::notifications::of_instance(&mut conn, id)
         .unwrap()
         .into_iter()
         .filter(|row| row.kind == "step")
@@ -124,10 +124,10 @@ pub fn notified(app: &TestApp, id: &str, seq: i64) -> Vec<String> {
 /// The deadlines the event `seq` of an instance opened and closed: (opened, closed), by name,
 /// sorted.
 pub fn deadlines_moved(app: &TestApp, id: &str, seq: i64) -> (Vec<String>, Vec<String>) {
-    let db = lienganh::db::Db::connect(&app.database_url, 1).unwrap();
+    let db = lienganh::store::Db::connect(&app.database_url, 1).unwrap();
     let mut conn = db.read().unwrap();
-    let rows = lienganh::db::deadlines::of_instance(&mut conn, id).unwrap();
-    let names = |pick: &dyn Fn(&lienganh::db::deadlines::DeadlineRow) -> bool| {
+    let rows = lienganh::store::deadlines::of_instance(&mut conn, id).unwrap();
+    let names = |pick: &dyn Fn(&lienganh::store::deadlines::DeadlineRow) -> bool| {
         let mut names: Vec<String> = rows.iter().filter(|r| pick(r)).map(|r| r.name.clone()).collect();
         names.sort();
         names

@@ -1,0 +1,256 @@
+use std::path::Path;
+
+use super::*;
+use crate::engine::registry::Registry;
+
+const VALID: &str = r#"
+id = "demo"
+version = 1
+valid_from = 2026-07-01
+title_vi = "Thử"
+title_en = "Demo"
+law = "Luật 106/2025/QH15"
+initial_state = "open"
+
+[[parties]]
+slot = "court"
+kind = "court"
+title_vi = "Tòa án"
+title_en = "Court"
+
+[[states]]
+name = "open"
+title_vi = "Mở"
+title_en = "Open"
+
+[[states]]
+name = "done"
+title_vi = "Xong"
+title_en = "Done"
+terminal = true
+
+[create]
+party = "court"
+roles = ["court_liaison"]
+
+[[transitions]]
+name = "finish"
+title_vi = "Kết thúc"
+title_en = "Finish"
+from = ["open"]
+to = "done"
+party = "court"
+roles = ["court_liaison"]
+
+[[deadlines]]
+name = "finish"
+states = ["open"]
+duration = 5
+unit = "working_days"
+responsible = "court"
+escalate_to = "court"
+legal_basis = "Điều 1"
+"#;
+
+fn problems(text: &str) -> Vec<(usize, String)> {
+    match parse_definition(Path::new("demo.toml"), text) {
+        Ok(_) => vec![],
+        Err(errors) => errors.into_iter().map(|e| (e.line, e.reason)).collect(),
+    }
+}
+
+/// The line in `text` holding `needle`, counted from 1.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).unwrap() + 1
+}
+
+fn assert_refused(text: &str, needle: &str, reason: &str) {
+    let found = problems(text);
+    let line = line_of(text, needle);
+    assert!(
+        found.iter().any(|(l, r)| *l == line && r.contains(reason)),
+        "expected line {line} ({needle}) to say {reason:?}; got {found:?}"
+    );
+}
+
+#[test]
+fn the_valid_file_loads() {
+    assert_eq!(problems(VALID), vec![]);
+}
+
+#[test]
+fn unknown_states_are_refused_at_their_line() {
+    let text = VALID.replace("to = \"done\"", "to = \"closed\"");
+    assert_refused(&text, "to = \"closed\"", "unknown state \"closed\"");
+    let text = VALID.replace("states = [\"open\"]", "states = [\"waiting\"]");
+    assert_refused(&text, "states = [\"waiting\"]", "unknown state \"waiting\"");
+}
+
+#[test]
+fn unreachable_states_are_refused() {
+    let text = VALID.replace(
+        "[create]",
+        "[[states]]\nname = \"limbo\"\ntitle_vi = \"x\"\ntitle_en = \"x\"\nterminal = true\n\n[create]",
+    );
+    assert_refused(&text, "name = \"limbo\"", "unreachable");
+}
+
+#[test]
+fn transitions_without_a_role_are_refused() {
+    let text = VALID.replace(
+        "from = [\"open\"]\nto = \"done\"\nparty = \"court\"\nroles = [\"court_liaison\"]",
+        "from = [\"open\"]\nto = \"done\"\nparty = \"court\"\nroles = []",
+    );
+    assert_refused(&text, "name = \"finish\"", "no allowed role");
+    let text = VALID
+        .replace("roles = [\"court_liaison\"]\n\n[[transitions]]", "roles = [\"judge\"]\n\n[[transitions]]");
+    assert_refused(&text, "roles = [\"judge\"]", "unknown role \"judge\"");
+}
+
+#[test]
+fn a_step_nobody_could_take_is_refused() {
+    // The court's step given to the police: no police liaison acts for a court.
+    let text = VALID.replace(
+        "party = \"court\"\nroles = [\"court_liaison\"]\n\n[[deadlines]]",
+        "party = \"court\"\nroles = [\"police_liaison\"]\n\n[[deadlines]]",
+    );
+    assert_refused(&text, "name = \"finish\"", "role police_liaison cannot act for a court agency");
+    let text = VALID.replace(
+        "roles = [\"court_liaison\"]\n\n[[transitions]]",
+        "roles = [\"auditor\"]\n\n[[transitions]]",
+    );
+    assert_refused(&text, "party = \"court\"", "role auditor cannot act");
+}
+
+#[test]
+fn unknown_agency_kinds_are_refused() {
+    let text = VALID.replace("kind = \"court\"", "kind = \"ministry\"");
+    assert_refused(&text, "kind = \"ministry\"", "unknown agency kind \"ministry\"");
+}
+
+#[test]
+fn duplicate_names_are_refused() {
+    let text = VALID
+        .replace("[create]", "[[states]]\nname = \"open\"\ntitle_vi = \"x\"\ntitle_en = \"x\"\n\n[create]");
+    let found = problems(&text);
+    let second =
+        text.lines().enumerate().filter(|(_, l)| l.contains("name = \"open\"")).nth(1).unwrap().0 + 1;
+    assert!(
+        found.iter().any(|(l, r)| *l == second && r.contains("duplicate state name \"open\"")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn other_mistakes_are_refused_with_their_line() {
+    assert_refused(
+        &VALID.replace("unit = \"working_days\"", "unit = \"weeks\""),
+        "unit = \"weeks\"",
+        "unknown unit",
+    );
+    assert_refused(
+        &VALID.replace("legal_basis = \"Điều 1\"", "legal_basis = \" \""),
+        "legal_basis = \" \"",
+        "cite the article",
+    );
+    assert_refused(&VALID.replace("law = ", "colour = \"red\"\nlaw = "), "colour", "unknown field `colour`");
+    assert_refused(&VALID.replace("duration = 5", "duration = \"5\""), "duration = \"5\"", "invalid type");
+    assert_refused(
+        &VALID.replace("valid_from = 2026-07-01", "valid_from = \"2026-07-01\""),
+        "valid_from",
+        "invalid type",
+    );
+    assert_refused(
+        &VALID.replace(
+            "party = \"court\"\nroles = [\"court_liaison\"]\n\n[[transitions]]",
+            "party = \"judge\"\nroles = [\"court_liaison\"]\n\n[[transitions]]",
+        ),
+        "party = \"judge\"",
+        "unknown party slot",
+    );
+    assert_refused(
+        &VALID
+            .replace("escalate_to = \"court\"", "escalate_to = \"court\"\nescalate_first_to = \"steering\""),
+        "escalate_first_to",
+        "unknown party slot",
+    );
+    assert_refused(
+        &VALID.replace("escalate_to = \"court\"", "escalate_to = \"court\"\nextended_by = [\"finish\"]"),
+        "extended_by",
+        "extended_by and extension_field go together",
+    );
+}
+
+#[test]
+fn overlapping_versions_are_refused() {
+    let v2 = VALID.replace("version = 1", "version = 2");
+    let files = [(Path::new("a.toml"), VALID), (Path::new("b.toml"), v2.as_str())];
+    let errors = Registry::from_sources(files).unwrap_err();
+    assert!(errors[0].reason.contains("still in force"), "{errors:?}");
+
+    let v1 = VALID.replace("valid_from = 2026-07-01", "valid_from = 2020-01-01\nvalid_until = 2026-06-30");
+    let files = [(Path::new("a.toml"), v1.as_str()), (Path::new("b.toml"), v2.as_str())];
+    let registry = Registry::from_sources(files).unwrap();
+    let on = |d: &str| registry.in_force("demo", d.parse().unwrap()).map(|d| d.version);
+    assert_eq!((on("2026-06-30"), on("2026-07-01"), on("2019-12-31")), (Some(1), Some(2), None));
+}
+
+#[test]
+fn the_shipped_workflows_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    let registry = Registry::load_dir(&dir).unwrap();
+    assert!(registry.versions("court_transfer").is_some_and(|v| v.len() == 2));
+    for def in registry.all() {
+        for d in &def.deadlines {
+            assert!(!d.legal_basis.trim().is_empty(), "{} {}", def.id, d.name);
+        }
+    }
+}
+
+/// VALID with a datetime and a money field on its step, and `tail` appended.
+fn meaning(tail: &str) -> String {
+    let step = "roles = [\"court_liaison\"]\n\n[[deadlines]]";
+    let fields = "roles = [\"court_liaison\"]\n\n[[transitions.data]]\nname = \"at\"\ntype = \"datetime\"\n\
+                  title_vi = \"Lúc\"\ntitle_en = \"At\"\n\n[[transitions.data]]\nname = \"paid\"\ntype = \"money\"\n\
+                  title_vi = \"Tiền\"\ntitle_en = \"Paid\"\n\n[[deadlines]]";
+    format!("{}\n{tail}", VALID.replace(step, fields))
+}
+
+#[test]
+fn what_a_workflow_means_to_reports_and_pages_is_checked() {
+    let coercion = "[coercion]\noffice = \"court\"\n\n[coercion.states]\ndrafting = [\"open\"]\nexecuted = [\"done\"]\n\n\
+                    [coercion.fields]\nscheduled_at = \"at\"\n";
+    assert_eq!(problems(&meaning(coercion)), vec![]);
+    let def = parse_definition(Path::new("demo.toml"), &meaning(coercion)).unwrap();
+    let declared = def.coercion.unwrap();
+    assert_eq!(declared.stage("done"), Some(OperationStage::Executed));
+    assert_eq!(declared.stage("open"), Some(OperationStage::Drafting));
+
+    let unstaged = meaning(&coercion.replace("executed = [\"done\"]\n", ""));
+    assert_refused(&unstaged, "[coercion]", "puts state \"done\" under no stage");
+    let twice = meaning(&coercion.replace("executed = [\"done\"]", "executed = [\"done\", \"open\"]"));
+    assert_refused(&twice, "executed = [", "is under both drafting and executed");
+    let wrong_type = meaning(&coercion.replace("scheduled_at = \"at\"", "scheduled_at = \"paid\""));
+    assert_refused(&wrong_type, "scheduled_at = \"paid\"", "is not a datetime field");
+    assert_refused(
+        &meaning("[coercion]\noffice = \"court\"\n\n[coercion.states]\nlater = [\"open\"]\n"),
+        "later",
+        "unknown field",
+    );
+
+    // A reply deadline names an instrument of a supervision the workflow declares.
+    let reply =
+        meaning("").replace("legal_basis = \"Điều 1\"", "legal_basis = \"Điều 1\"\nreply_to = \"request\"");
+    assert_refused(&reply, "reply_to", "the workflow needs [supervision]");
+
+    // A payment says how the money was collected.
+    let paying =
+        |case: &str| meaning("").replace("to = \"done\"\n", &format!("to = \"done\"\ncase = {case}\n"));
+    assert_eq!(problems(&paying("{ payment = \"paid\", method = \"coercion\" }")), vec![]);
+    assert_refused(&paying("{ payment = \"paid\" }"), "case = ", "needs its method");
+    assert_refused(
+        &paying("{ payment = \"paid\", method = \"barter\" }"),
+        "case = ",
+        "case.method must be one of",
+    );
+}

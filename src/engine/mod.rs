@@ -1,0 +1,24 @@
+//! The engine: workflow definitions (read from TOML and checked), the legal calendar, the
+//! hash chain of the history, and the pure decisions of a step. No I/O here: what a step does
+//! is decided as a value, and the store records it.
+
+pub mod calendar;
+pub mod data;
+pub mod definition;
+pub mod diagram;
+pub mod history;
+pub mod loader;
+pub mod registry;
+pub mod step;
+
+use std::sync::Arc;
+
+use calendar::Calendar;
+use registry::Registry;
+
+/// What a step is judged by: the workflow definitions and the legal calendar.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub registry: Arc<Registry>,
+    pub calendar: Arc<Calendar>,
+}

@@ -1,0 +1,346 @@
+use actix_web::{get, post, web, HttpResponse};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::problems::*;
+use super::{parse_id, reply, AppState, Idempotency};
+use crate::domain::AgencyCode;
+use crate::engine::step::Actor;
+use crate::error::{ApiError, ApiResult};
+use crate::service::cases::{
+    self, Case, CaseHistory, CasePage, CaseStatus, CaseVerification, Classification, CreateCase, CreateCases,
+    NewClassification, NewPayment, NewStatus, PersonalDataReadPage, Query, Shown,
+};
+use crate::service::page_limit;
+
+const IDEMPOTENCY: &str = "Retry safely: the same key and body replays the first answer";
+
+/// The routes that answer with a case's personal data, as the record of a read names them.
+const ROUTE_GET: &str = "GET /api/v1/cases/{id}";
+const ROUTE_LIST: &str = "GET /api/v1/cases";
+const ROUTE_PAY: &str = "POST /api/v1/cases/{id}/payments";
+const ROUTE_STATUS: &str = "POST /api/v1/cases/{id}/status";
+const ROUTE_CLASSIFY: &str = "POST /api/v1/cases/{id}/classification";
+
+/// Records the showings of personal data a read made, then gives its answer; if they cannot be
+/// recorded, the answer is not given.
+async fn shown<T: serde::Serialize>(state: &AppState, shown: Shown<T>) -> ApiResult<HttpResponse> {
+    if !shown.reads.is_empty() {
+        let reads = shown.reads;
+        state.write(move |conn, _| cases::record_reads(conn, &reads)).await?;
+    }
+    Ok(HttpResponse::Ok().json(shown.value))
+}
+
+/// Opens a case (việc thi hành án) at an enforcement office, optionally with its payments and
+/// outcome so far.
+#[utoipa::path(
+    post,
+    operation_id = "createCase",
+    tag = "cases",
+    request_body = CreateCase,
+    params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Case),
+        BadRequest, Unauthorized, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
+    )
+)]
+#[post("/cases")]
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: Idempotency,
+    body: web::Json<CreateCase>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let fp = key.fingerprint(&body);
+    let r = state.write(move |conn, _| cases::create(conn, &actor, body, key.key.as_ref(), &fp)).await?;
+    reply(r)
+}
+
+/// Opens up to 1,000 cases in one transaction: all of them or, if one is refused, none.
+#[utoipa::path(
+    post,
+    operation_id = "createCases",
+    tag = "cases",
+    request_body = CreateCases,
+    params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "How many were created, and their ids in order", body = serde_json::Value),
+        BadRequest, Unauthorized, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
+    )
+)]
+#[post("/cases/batch")]
+pub async fn create_many(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: Idempotency,
+    body: web::Json<CreateCases>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let fp = key.fingerprint(&body);
+    let r = state.write(move |conn, _| cases::create_many(conn, &actor, body, key.key.as_ref(), &fp)).await?;
+    reply(r)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CaseQuery {
+    /// Only the cases of this office and those under it.
+    pub agency: Option<String>,
+    pub status: Option<CaseStatus>,
+    pub classification: Option<Classification>,
+    /// Only those received on or after this day.
+    pub received_from: Option<NaiveDate>,
+    /// Only those received on or before this day.
+    pub received_to: Option<NaiveDate>,
+    /// 1 to 500; 50 when absent.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Lists the cases of the caller's office and the offices under it (every office for auditors
+/// and admins), oldest first. Each case whose personal data is shown to an auditor or an office
+/// above the case's is recorded as read.
+#[utoipa::path(
+    get,
+    operation_id = "listCases",
+    tag = "cases",
+    params(CaseQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = CasePage), BadRequest, Unauthorized, NotFound, Unavailable)
+)]
+#[get("/cases")]
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<CaseQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let query = Query {
+        agency: q.agency.as_deref().map(AgencyCode::parse).transpose().map_err(ApiError::bad_request)?,
+        status: q.status,
+        classification: q.classification,
+        received_from: q.received_from,
+        received_to: q.received_to,
+        cursor: q.cursor,
+        limit: page_limit(q.limit)?,
+    };
+    let page = state.read(move |conn, _| cases::list(conn, &actor, query, ROUTE_LIST)).await?;
+    shown(&state, page).await
+}
+
+/// One case. The obligor and obligee are shown only to the case's office (and those above
+/// it), its court and auditors; a showing to an auditor or an office above the case's is
+/// recorded (see `/cases/{id}/reads`).
+#[utoipa::path(
+    get,
+    operation_id = "getCase",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case's id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Case), Unauthorized, NotFound, Unavailable)
+)]
+#[get("/cases/{id}")]
+pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let case = state.read(move |conn, _| cases::get(conn, &actor, id, ROUTE_GET)).await?;
+    shown(&state, case).await
+}
+
+/// Records money received for a case, or reverses an earlier entry (`reverses`); entries are
+/// never changed. More than the amount due is refused (`over_collection`). Collecting the whole
+/// amount completes the case.
+#[utoipa::path(
+    post,
+    operation_id = "recordPayment",
+    tag = "cases",
+    request_body = NewPayment,
+    params(
+        ("id" = String, Path, description = "The case's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The payment and the case after it", body = serde_json::Value),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable,
+        Unavailable
+    )
+)]
+#[post("/cases/{id}/payments")]
+pub async fn pay(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: web::Json<NewPayment>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let body = body.into_inner();
+    let fp = key.fingerprint(&body);
+    let r = state
+        .write(move |conn, _| cases::pay(conn, &actor, id, body, (key.key.as_ref(), &fp, ROUTE_PAY)))
+        .await?;
+    reply(r)
+}
+
+/// Records an outcome (completed, terminated, entrusted), a suspension or a resumption.
+#[utoipa::path(
+    post,
+    operation_id = "setCaseStatus",
+    tag = "cases",
+    request_body = NewStatus,
+    params(
+        ("id" = String, Path, description = "The case's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Case),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable,
+        Unavailable
+    )
+)]
+#[post("/cases/{id}/status")]
+pub async fn set_status(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: web::Json<NewStatus>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let body = body.into_inner();
+    let fp = key.fingerprint(&body);
+    let r = state
+        .write(move |conn, _| {
+            cases::set_status(conn, &actor, id, body, (key.key.as_ref(), &fp, ROUTE_STATUS))
+        })
+        .await?;
+    reply(r)
+}
+
+/// Classifies a case as enforceable or not yet enforceable.
+#[utoipa::path(
+    post,
+    operation_id = "classifyCase",
+    tag = "cases",
+    request_body = NewClassification,
+    params(
+        ("id" = String, Path, description = "The case's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Case),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable,
+        Unavailable
+    )
+)]
+#[post("/cases/{id}/classification")]
+pub async fn classify(
+    state: web::Data<AppState>,
+    actor: Actor,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: web::Json<NewClassification>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let body = body.into_inner();
+    let fp = key.fingerprint(&body);
+    let r = state
+        .write(move |conn, _| {
+            cases::classify(conn, &actor, id, body, (key.key.as_ref(), &fp, ROUTE_CLASSIFY))
+        })
+        .await?;
+    reply(r)
+}
+
+/// The case's hash-chained history and its payments. The history holds no personal data,
+/// only its digest.
+#[utoipa::path(
+    get,
+    operation_id = "getCaseHistory",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case's id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = CaseHistory), Unauthorized, NotFound, Unavailable)
+)]
+#[get("/cases/{id}/history")]
+pub async fn history(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let h = state.read(move |conn, _| cases::history(conn, &actor, id)).await?;
+    Ok(HttpResponse::Ok().json(h))
+}
+
+/// Checks the case's history: its chain, its head, the recorded personal data digest and that
+/// the payments add up to what is collected.
+#[utoipa::path(
+    get,
+    operation_id = "verifyCaseHistory",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case's id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = CaseVerification), Unauthorized, NotFound, Unavailable)
+)]
+#[get("/cases/{id}/history/verify")]
+pub async fn verify(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let v = state.read(move |conn, _| cases::verify(conn, &actor, id)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReadsQuery {
+    /// 1 to 500; 50 when absent.
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Who was shown the case's personal data beyond its own office and court (auditors, offices
+/// above it): who, when and through which route, oldest first. The records are written in the
+/// request that showed the data and can be neither changed nor removed. For the heads of the
+/// case's office (and of the offices above it), admins and auditors; others who see the case
+/// get 403.
+#[utoipa::path(
+    get,
+    operation_id = "listPersonalDataReads",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case's id"), ReadsQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = PersonalDataReadPage), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable)
+)]
+#[get("/cases/{id}/reads")]
+pub async fn personal_data_reads(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+    q: web::Query<ReadsQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "case")?;
+    let q = q.into_inner();
+    let limit = page_limit(q.limit)?;
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(uuid::Uuid::parse_str)
+        .transpose()
+        .map_err(|_| ApiError::bad_request("cursor is not one this service gave out"))?;
+    let page = state.read(move |conn, _| cases::personal_data_reads(conn, &actor, id, cursor, limit)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
