@@ -167,8 +167,8 @@ impl RawYear {
     }
 }
 
-/// The local start of a day, as an instant.
-fn start_of(day: NaiveDate) -> DateTime<Utc> {
+/// The first instant of a day in Asia/Ho_Chi_Minh.
+pub fn start_of(day: NaiveDate) -> DateTime<Utc> {
     let local = day.and_time(NaiveTime::MIN);
     // Asia/Ho_Chi_Minh has had no daylight saving since 1975: every local time exists once.
     Ho_Chi_Minh

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::checks::holds;
 use super::definition::{Condition, DataField, DataType, TimeRule};
-use super::step::holds;
 use crate::domain::{check_text, Money};
 use crate::engine::calendar::Calendar;
 use crate::error::FieldError;

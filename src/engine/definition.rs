@@ -336,6 +336,17 @@ pub enum DeadlineUnit {
     Months,
 }
 
+impl DeadlineUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CalendarDays => "calendar_days",
+            Self::WorkingDays => "working_days",
+            Self::Hours => "hours",
+            Self::Months => "months",
+        }
+    }
+}
+
 /// A condition on an instance's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(untagged)]

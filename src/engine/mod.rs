@@ -3,12 +3,16 @@
 //! is decided as a value, and the store records it.
 
 pub mod calendar;
+pub mod checks;
 pub mod data;
+pub mod deadlines;
 pub mod definition;
 pub mod diagram;
 pub mod history;
 pub mod loader;
+pub mod plan;
 pub mod registry;
+pub mod start;
 pub mod step;
 
 use std::sync::Arc;

@@ -17,10 +17,10 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::domain::local_rfc3339;
+use crate::domain::AgencyCode;
+use crate::engine::plan::Notice;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::service::notify;
 use crate::store::deadlines::{self as deadline_store, DeadlineRow};
-use crate::store::notifications::NotificationRow;
 use crate::store::reminders::{self as reminder_store, ReminderRow};
 use crate::store::webhooks::{self as webhook_store, DeliveryRow, WebhookRow};
 use crate::store::{write_transaction, Db, DbConn};
@@ -77,12 +77,12 @@ enum Outcome {
 }
 
 /// What a reminder says, and to whom.
-fn notice(r: &ReminderRow, d: &DeadlineRow, now: i64) -> Option<NotificationRow> {
+fn notice(r: &ReminderRow, d: &DeadlineRow, now: i64) -> Option<Notice> {
     let responsible = d.responsible_agency.as_str();
     let (agency, roles, subject) = match r.kind.as_str() {
         "before" => (
             responsible,
-            d.responsible_roles.clone(),
+            &d.responsible_roles,
             format!(
                 "Còn {} ngày làm việc (hạn {}): {}",
                 r.working_days_before.unwrap_or_default(),
@@ -96,19 +96,19 @@ fn notice(r: &ReminderRow, d: &DeadlineRow, now: i64) -> Option<NotificationRow>
             } else {
                 format!("Đã hết thời hạn ({}): {}", d.due_date, d.title)
             };
-            (responsible, d.responsible_roles.clone(), subject)
+            (responsible, &d.responsible_roles, subject)
         }
         "escalation" => (
             d.escalate_agency.as_deref()?,
-            d.escalate_roles.clone(),
+            &d.escalate_roles,
             format!("Quá hạn ({}), {} chưa thực hiện: {}", d.due_date, responsible, d.title),
         ),
         _ => return None,
     };
-    Some(NotificationRow {
+    Some(Notice {
         id: Uuid::now_v7().to_string(),
-        agency_code: agency.to_owned(),
-        roles,
+        agency: AgencyCode::parse(agency).ok()?,
+        roles: roles.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
         kind: if r.kind == "before" { "reminder".into() } else { r.kind.clone() },
         instance_id: Some(d.instance_id.clone()),
         deadline_id: Some(d.id.clone()),
@@ -123,11 +123,8 @@ fn notice(r: &ReminderRow, d: &DeadlineRow, now: i64) -> Option<NotificationRow>
             "due_at": local_rfc3339(d.due_at),
             "legal_basis": d.legal_basis,
             "working_days_before": r.working_days_before,
-        })
-        .to_string(),
+        }),
         created_at: r.fire_at,
-        read_at: None,
-        read_by: None,
     })
 }
 
@@ -144,7 +141,10 @@ fn deliver(conn: &mut DbConn, id: &str, owner: &str, now: i64) -> ApiResult<Outc
             };
         };
         if let Some(note) = notice(&r, &d, now) {
-            notify::send(conn, &note)?;
+            crate::store::record::notify(conn, std::slice::from_ref(&note)).map_err(|e| match e {
+                crate::store::record::RecordError::Store(e) => ApiError::from(e),
+                stale => ApiError::internal(stale),
+            })?;
         }
         // Only the holder of the lease may mark it sent; otherwise everything rolls back.
         if reminder_store::finish(conn, id, owner, reminder_store::SENT, now)? {

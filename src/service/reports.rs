@@ -587,7 +587,7 @@ pub fn coordination(
 ) -> ApiResult<CoordinationReport> {
     let tree = Tree::load(conn)?;
     let scope = scope(&tree, actor, agency.as_ref())?;
-    let start = |d: NaiveDate| super::effects::start_of_day_micros(d);
+    let start = |d: NaiveDate| crate::engine::calendar::start_of(d).timestamp_micros();
     let (from, until) = (start(period.from), start(period.to.succ_opt().unwrap_or(period.to)));
     let at = now().timestamp_micros();
     let facts = deadline_store::facts(conn, scope.agencies.as_deref(), from, until)?;

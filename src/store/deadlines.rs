@@ -94,6 +94,16 @@ pub fn running(conn: &mut DbConn, instance_id: &str, name: &str) -> QueryResult<
         .load(c)))
 }
 
+/// The running (open or suspended) deadlines of an instance.
+pub fn running_of(conn: &mut DbConn, instance_id: &str) -> QueryResult<Vec<DeadlineRow>> {
+    native!(conn, |c| deadlines::table
+        .filter(deadlines::instance_id.eq(instance_id))
+        // Two comparisons rather than IN: a query of fixed shape keeps its prepared statement.
+        .filter(deadlines::status.eq(OPEN).or(deadlines::status.eq(SUSPENDED)))
+        .select(DeadlineRow::as_select())
+        .load(c))
+}
+
 /// Every deadline of an instance, oldest first.
 pub fn of_instance(conn: &mut DbConn, instance_id: &str) -> QueryResult<Vec<DeadlineRow>> {
     native!(conn, |c| deadlines::table

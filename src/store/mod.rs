@@ -30,6 +30,7 @@ pub mod idempotency;
 pub mod instances;
 pub mod lease;
 pub mod notifications;
+pub mod record;
 pub mod reminders;
 pub mod schema;
 pub mod users;

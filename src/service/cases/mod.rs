@@ -19,7 +19,7 @@ mod model;
 
 pub use model::*;
 
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -29,9 +29,10 @@ use super::agencies::Tree;
 use super::case_stats::Changes;
 use super::idempotency::{self, IdempotencyKey, Reply};
 use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode, AgencyKind, Money, Role};
-use crate::engine::definition::CaseEffect;
 use crate::engine::history::GENESIS;
+use crate::engine::plan::CaseChange;
 use crate::engine::step::Actor;
+use crate::engine::step::CaseHolder;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::store::cases::{
     self as store, CaseEventRow, CaseRow, ListFilter, PaymentRow, PersonalDataReadRow,
@@ -549,82 +550,87 @@ pub fn check_link(conn: &mut DbConn, actor: &Actor, case_id: Uuid) -> ApiResult<
     })
 }
 
-/// The date a step's field gives, or the step's own day.
-fn step_day(data: &serde_json::Map<String, Value>, field: Option<&str>, at: i64) -> NaiveDate {
-    let given = field.and_then(|f| data.get(f)).and_then(Value::as_str).and_then(|raw| {
-        raw.parse::<NaiveDate>().ok().or_else(|| {
-            DateTime::parse_from_rfc3339(raw)
-                .ok()
-                .map(|t| t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive())
-        })
-    });
-    given.unwrap_or_else(|| {
-        crate::domain::from_micros(at).with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive()
-    })
+/// A case a step may change: who holds it (for the engine to check the acting office), and
+/// the case as read.
+pub struct StepCase {
+    pub holder: CaseHolder,
+    row: CaseRow,
 }
 
-/// A workflow step that changes its instance's case: a classification, a status, a payment.
-pub struct CaseStep<'a> {
-    pub case_id: &'a str,
-    pub effect: &'a CaseEffect,
-    pub data: &'a serde_json::Map<String, Value>,
-    pub instance_id: &'a str,
-    pub seq: i64,
-    pub transition: &'a str,
-    pub at: i64,
-    pub by: ChangedBy,
+/// A step's change applied to its case in memory, to be saved with the step.
+pub struct CaseUpdate {
+    ledger: Ledger,
 }
 
-/// Carries out a step's case effect inside the step's transaction.
-pub fn apply_step(conn: &mut DbConn, step: CaseStep<'_>) -> ApiResult<()> {
-    let Some(row) = store::find(conn, step.case_id)? else {
-        return Ok(());
-    };
-    // The step acts on the case for the office that fires it: that office must hold the case
-    // (or be above the office that does), as for a change made directly.
-    let tree = Tree::load(conn)?;
-    if !tree.is_within(&row.agency_code, &step.by.agency) {
-        return Err(ApiError::forbidden(format!(
-            "this step changes case {}, which {} holds; {} may not change it",
-            row.number, row.agency_code, step.by.agency
-        )));
+impl StepCase {
+    /// The case of that id with the offices that may act on it: the one that holds it and
+    /// those above it. None when there is no such case.
+    pub fn find(conn: &mut DbConn, case_id: &str) -> ApiResult<Option<StepCase>> {
+        let Some(row) = store::find(conn, case_id)? else { return Ok(None) };
+        let tree = Tree::load(conn)?;
+        let mut above = Vec::new();
+        let mut at = tree.parent(&row.agency_code);
+        // Bounded: a tree of offices is a few levels deep, and a cycle must not hang us.
+        while let Some(code) = at.filter(|_| above.len() < 32) {
+            above.push(AgencyCode::parse(code).map_err(ApiError::internal)?);
+            at = tree.parent(code);
+        }
+        let holder = CaseHolder {
+            number: row.number.clone(),
+            office: AgencyCode::parse(&row.agency_code).map_err(ApiError::internal)?,
+            above,
+        };
+        Ok(Some(StepCase { holder, row }))
     }
-    let on = step_day(step.data, step.effect.on.as_deref(), step.at);
-    let source = json!({"instance_id": step.instance_id, "seq": step.seq, "transition": step.transition});
-    let basis = format!("step {} of instance {}", step.transition, step.instance_id);
-    let mut changes = Changes::default();
-    let mut ledger = Ledger::load(conn, row, step.by)?;
-    ledger.at = step.at;
-    if let Some(field) = &step.effect.payment {
-        let amount = step.data.get(field).and_then(Value::as_str).map(Money::parse).transpose();
-        match amount.map_err(ApiError::internal)? {
-            Some(amount) if !amount.value().is_zero() => {
-                let payment = NewPayment {
-                    amount,
-                    paid_on: on,
-                    method: step.effect.method.unwrap_or(PaymentMethod::Other),
-                    note: Some(basis.clone()),
-                    reverses: None,
-                };
-                ledger.pay(&payment, Some((step.instance_id, step.seq))).map_err(|e| ApiError {
-                    detail: format!("the case refuses the step's payment: {}", e.detail),
-                    ..e
-                })?;
+
+    /// Applies the change a step's plan makes to the case: the case's own rules may still
+    /// refuse it (an amount beyond what is owed, a closed case), before anything is written.
+    pub fn apply(
+        self,
+        conn: &mut DbConn,
+        change: &CaseChange,
+        actor: &Actor,
+        role: &str,
+    ) -> ApiResult<CaseUpdate> {
+        let by = ChangedBy::of(actor, role);
+        let source =
+            json!({"instance_id": change.instance_id, "seq": change.seq, "transition": change.transition});
+        let basis = format!("step {} of instance {}", change.transition, change.instance_id);
+        let mut ledger = Ledger::load(conn, self.row, by)?;
+        ledger.at = change.at;
+        if let Some((amount, method)) = &change.payment {
+            let payment = NewPayment {
+                amount: *amount,
+                paid_on: change.on,
+                method: *method,
+                note: Some(basis.clone()),
+                reverses: None,
+            };
+            ledger.pay(&payment, Some((&change.instance_id, change.seq))).map_err(|e| ApiError {
+                detail: format!("the case refuses the step's payment: {}", e.detail),
+                ..e
+            })?;
+        }
+        if let Some(class) = &change.classification {
+            ledger.classify(Classification::parse(class)?, Some(change.on), &basis, source.clone())?;
+        }
+        if let Some(status) = &change.status {
+            let status = CaseStatus::parse(status)?;
+            if ledger.status()? != status {
+                ledger.set_status(status, change.on, &basis, source)?;
             }
-            _ => {}
         }
+        Ok(CaseUpdate { ledger })
     }
-    if let Some(class) = &step.effect.classification {
-        ledger.classify(Classification::parse(class)?, Some(on), &basis, source.clone())?;
+}
+
+impl CaseUpdate {
+    /// Writes the change with the step, in its transaction.
+    pub fn save(self, conn: &mut DbConn) -> ApiResult<()> {
+        let mut changes = Changes::default();
+        self.ledger.save(conn, &mut changes, false)?;
+        changes.flush(conn)
     }
-    if let Some(status) = &step.effect.status {
-        let status = CaseStatus::parse(status)?;
-        if ledger.status()? != status {
-            ledger.set_status(status, on, &basis, source)?;
-        }
-    }
-    ledger.save(conn, &mut changes, false)?;
-    changes.flush(conn)
 }
 
 /// Who was shown the case's personal data beyond its office and court, oldest first: for the

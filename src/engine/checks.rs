@@ -1,0 +1,188 @@
+//! What a step's data and parties must satisfy beyond their types: conditions on the data,
+//! the limits between dates, extensions, and the rules on the agencies bound together.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde_json::{Map, Value};
+
+use super::data;
+use super::definition::{Condition, DateCheck, DeadlineUnit, Definition, PartyRuleKind};
+use super::step::{BoundAgency, Refusal};
+use crate::error::FieldError;
+
+/// Whether a condition holds on an instance's data.
+pub fn holds(condition: &Condition, data: &Map<String, Value>) -> bool {
+    match condition {
+        Condition::FieldIn { field, values } => {
+            data.get(field).and_then(Value::as_str).is_some_and(|v| values.iter().any(|x| x == v))
+        }
+        Condition::FieldIs { field, is } => data.get(field).and_then(Value::as_bool).unwrap_or(false) == *is,
+        Condition::Discrepancy { discrepancy_in } => {
+            data.get(discrepancy_in).is_some_and(data::has_discrepancy)
+        }
+    }
+}
+
+pub(super) fn describe(condition: &Condition) -> String {
+    match condition {
+        Condition::FieldIn { field, values } => format!("only when {field} is {}", values.join(" or ")),
+        Condition::FieldIs { field, is } => format!("only when {field} is {is}"),
+        Condition::Discrepancy { discrepancy_in } => {
+            format!("only when {discrepancy_in} records a discrepancy")
+        }
+    }
+}
+
+/// The most one extension may grant, in the deadline's own unit.
+fn max_extension(unit: DeadlineUnit) -> i64 {
+    match unit {
+        DeadlineUnit::CalendarDays | DeadlineUnit::WorkingDays => 365,
+        DeadlineUnit::Months => 12,
+        DeadlineUnit::Hours => 720,
+    }
+}
+
+/// Refuses an extension that grants nothing, takes time away, or more than a year.
+pub(super) fn check_extensions(
+    def: &Definition,
+    transition: &str,
+    data: &Map<String, Value>,
+) -> Result<(), Refusal> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    for d in def.deadlines.iter().filter(|d| d.extended_by.iter().any(|t| t == transition)) {
+        let Some(field) = &d.extension_field else { continue };
+        let max = max_extension(d.unit);
+        let given = data.get(field).map(|v| v.as_i64().filter(|n| (1..=max).contains(n)));
+        let path = format!("data.{field}");
+        if given == Some(None) && !errors.iter().any(|e| e.field == path) {
+            errors.push(FieldError::new(
+                path,
+                format!("an extension grants 1 to {max} (in the deadline's unit)"),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::InvalidData(errors))
+    }
+}
+
+/// Refuses dates further apart than a check allows.
+pub(super) fn check_dates(checks: &[DateCheck], data: &Map<String, Value>) -> Result<(), Refusal> {
+    let date = |f: &str| {
+        let raw = data.get(f)?.as_str()?;
+        NaiveDate::parse_from_str(raw.get(..10)?, "%Y-%m-%d").ok()
+    };
+    let mut errors = Vec::new();
+    for c in checks.iter().filter(|c| c.when.as_ref().is_none_or(|w| holds(w, data))) {
+        if let (Some(later), Some(earlier)) = (date(&c.field), date(&c.after_field)) {
+            let days = (later - earlier).num_days();
+            if let Some(max) = c.within_days.filter(|max| days > i64::from(*max)) {
+                errors.push(FieldError::new(
+                    format!("data.{}", c.field),
+                    format!(
+                        "{later} is {days} days after {} ({earlier}); the limit is {max} days ({})",
+                        c.after_field, c.legal_basis
+                    ),
+                ));
+            } else if let Some(min) = c.at_least_days.filter(|min| days >= 0 && days < i64::from(*min)) {
+                errors.push(FieldError::new(
+                    format!("data.{}", c.field),
+                    format!(
+                        "{later} is only {days} days after {} ({earlier}); at least {min} must pass ({})",
+                        c.after_field, c.legal_basis
+                    ),
+                ));
+            } else if days < 0 {
+                errors.push(FieldError::new(
+                    format!("data.{}", c.field),
+                    format!("{later} is before {} ({earlier})", c.after_field),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::InvalidData(errors))
+    }
+}
+
+/// Checks the agencies bound to the slots against the definition's parties and rules;
+/// `given` is the creation data, on which a slot may be required.
+pub(super) fn check_parties(
+    def: &Definition,
+    parties: &BTreeMap<String, BoundAgency>,
+    given: &Map<String, Value>,
+) -> Result<(), Refusal> {
+    let mut errors = Vec::new();
+    for p in &def.parties {
+        let required_now = p.required_when.as_ref().is_some_and(|c| holds(c, given));
+        match parties.get(&p.slot) {
+            None if p.required => errors.push(FieldError::new(
+                format!("parties.{}", p.slot),
+                format!("required: the code of a {} agency", p.kind.as_str()),
+            )),
+            None if required_now => errors.push(FieldError::new(
+                format!("parties.{}", p.slot),
+                format!(
+                    "required here ({}): the code of a {} agency",
+                    p.required_when.as_ref().map(describe).unwrap_or_default().trim_start_matches("only "),
+                    p.kind.as_str()
+                ),
+            )),
+            Some(a) if a.kind != p.kind => errors.push(FieldError::new(
+                format!("parties.{}", p.slot),
+                format!(
+                    "{} is a {} agency; this slot takes a {} agency",
+                    a.code,
+                    a.kind.as_str(),
+                    p.kind.as_str()
+                ),
+            )),
+            _ => {}
+        }
+    }
+    for slot in parties.keys().filter(|s| def.party(s).is_none()) {
+        errors.push(FieldError::new(format!("parties.{slot}"), "not a party slot of this workflow"));
+    }
+    for rule in &def.party_rules {
+        let bound: Vec<(&String, &BoundAgency)> =
+            rule.slots.iter().filter_map(|s| parties.get(s).map(|a| (s, a))).collect();
+        match rule.rule {
+            PartyRuleKind::ParentOf => {
+                if let [(superior_slot, superior), (slot, lower)] = bound[..] {
+                    if lower.parent.as_ref() != Some(&superior.code) {
+                        errors.push(FieldError::new(
+                            format!("parties.{superior_slot}"),
+                            format!(
+                                "{} is not the superior office of {} ({slot}) ({})",
+                                superior.code, lower.code, rule.legal_basis
+                            ),
+                        ));
+                    }
+                }
+            }
+            PartyRuleKind::DifferentProvince => {
+                for (i, (slot, a)) in bound.iter().enumerate() {
+                    if let Some((other, b)) = bound[..i].iter().find(|(_, b)| b.province() == a.province()) {
+                        errors.push(FieldError::new(
+                            format!("parties.{slot}"),
+                            format!(
+                                "{} and {} ({other}) belong to one province, which this step does not allow ({})",
+                                a.code, b.code, rule.legal_basis
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::InvalidParties(errors))
+    }
+}
