@@ -241,10 +241,18 @@ impl From<crate::store::PoolError> for ApiError {
     }
 }
 
-impl From<crate::store::writer::GroupFailed> for ApiError {
-    fn from(e: crate::store::writer::GroupFailed) -> Self {
-        tracing::warn!(reason = %e.0, "a write was not kept");
-        Self::new(ErrorCode::ServiceUnavailable, "the change was not saved; retry shortly")
+impl From<crate::store::WriteError> for ApiError {
+    fn from(e: crate::store::WriteError) -> Self {
+        match e {
+            crate::store::WriteError::Unavailable(reason) => {
+                tracing::warn!(%reason, "no database connection available");
+                Self::new(ErrorCode::ServiceUnavailable, "the database is busy; retry shortly")
+            }
+            crate::store::WriteError::NotKept(reason) => {
+                tracing::warn!(%reason, "a write was not kept");
+                Self::new(ErrorCode::ServiceUnavailable, "the change was not saved; retry shortly")
+            }
+        }
     }
 }
 

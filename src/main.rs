@@ -296,9 +296,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let (db, _) = lienganh::http::server::open_database(&settings)?;
             let client = lienganh::jobs::http_client()?;
             let node = lienganh::jobs::node_name();
-            let report = actix_web::rt::System::new()
-                .block_on(lienganh::jobs::pass(&db, &node, at, &client))
-                .map_err(|e| e.detail)?;
+            let runtime = actix_web::rt::System::new();
+            let report =
+                runtime.block_on(lienganh::jobs::pass(&db, &node, at, &client)).map_err(|e| e.to_string())?;
             out(&format!(
                 "reminders sent {}, cancelled {}, taken over {}, not sent {}; webhooks delivered {}, to retry {}, failed {}\n",
                 report.reminders_sent,
@@ -310,9 +310,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 report.webhooks_failed
             ))?;
             // The pass is done whatever comes of this: a failure here is told, not fatal.
-            let forgotten = db.write().map_err(|e| e.to_string()).and_then(|mut conn| {
-                lienganh::service::users::forget_old_sessions(&mut conn, at).map_err(|e| e.detail)
-            });
+            let forgotten = runtime.block_on(lienganh::jobs::sessions::forget(&db, at));
             match forgotten {
                 Ok(0) => {}
                 Ok(n) => out(&format!("console sessions removed {n}\n"))?,
@@ -329,36 +327,40 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             use lienganh::service::users;
             let settings = one_connection()?;
             let (db, _) = lienganh::http::server::open_database(&settings)?;
-            let mut conn = db.write().map_err(|e| e.to_string())?;
             // Who did it, as the user events keep it.
             let by = match std::env::var("USER") {
                 Ok(user) if !user.is_empty() => format!("command line ({user})"),
                 _ => "command line".to_owned(),
             };
-            match action {
+            // Asked for before the write, which runs on the database's one writer.
+            let done = match action {
                 UserAction::Add { username, name, agency, roles, password_stdin } => {
                     let agency = AgencyCode::parse(&agency)?;
                     let roles = roles.iter().map(|r| r.parse::<Role>()).collect::<Result<Vec<_>, _>>()?;
                     let password = read_password(password_stdin)?;
                     let user = users::NewUser { username, name, agency, roles, password };
                     let row = users::prepare(&user).map_err(refusal)?;
-                    users::add(&mut conn, &row, &by).map_err(refusal)?;
-                    out(&format!("added {} ({}, {})\n", row.username, row.agency_code, row.roles))?;
+                    let said = format!("added {} ({}, {})\n", row.username, row.agency_code, row.roles);
+                    db.write_blocking(move |conn| users::add(conn, &row, &by)).map(|()| said)
                 }
                 UserAction::Disable { username } => {
-                    users::set_disabled(&mut conn, &username, true, &by).map_err(refusal)?;
-                    out(&format!("disabled {username}; their sessions have ended\n"))?;
+                    let said = format!("disabled {username}; their sessions have ended\n");
+                    db.write_blocking(move |conn| users::set_disabled(conn, &username, true, &by))
+                        .map(|_| said)
                 }
                 UserAction::Enable { username } => {
-                    users::set_disabled(&mut conn, &username, false, &by).map_err(refusal)?;
-                    out(&format!("enabled {username}\n"))?;
+                    let said = format!("enabled {username}\n");
+                    db.write_blocking(move |conn| users::set_disabled(conn, &username, false, &by))
+                        .map(|_| said)
                 }
                 UserAction::Reset { username, password_stdin } => {
                     let hash = users::hash_password(&read_password(password_stdin)?).map_err(refusal)?;
-                    users::reset_password(&mut conn, &username, &hash, &by).map_err(refusal)?;
-                    out(&format!("new password set for {username}; their sessions have ended\n"))?;
+                    let said = format!("new password set for {username}; their sessions have ended\n");
+                    db.write_blocking(move |conn| users::reset_password(conn, &username, &hash, &by))
+                        .map(|_| said)
                 }
-            }
+            };
+            out(&done.map_err(refusal)?)?;
         }
         Command::Audit { action: AuditAction::Verify } => {
             let settings = one_connection()?;

@@ -225,6 +225,15 @@ fn ha_noi(conn: &mut DbConn, rules: &Rules) -> Result<(), String> {
     Ok(())
 }
 
+/// A demo that could not be loaded, and why.
+struct Failed(String);
+
+impl From<crate::store::WriteError> for Failed {
+    fn from(e: crate::store::WriteError) -> Self {
+        Failed(e.to_string())
+    }
+}
+
 /// Loads the demo into the configured database and returns what to tell the user.
 pub fn load(settings: &Settings) -> Result<String, String> {
     let (db, _) = crate::http::server::open_database(settings)?;
@@ -232,10 +241,15 @@ pub fn load(settings: &Settings) -> Result<String, String> {
         registry: Arc::new(crate::http::server::load_registry(settings)?),
         calendar: Arc::new(crate::http::server::load_calendar(settings)?),
     };
-    let mut conn = db.write().map_err(|e| e.to_string())?;
+    let keys = JwtKeys::from_settings(settings)?;
+    db.write_blocking(move |conn| fill(conn, &rules, &keys).map_err(Failed)).map_err(|e| e.0)
+}
+
+/// Writes the demo through one connection, through the use cases as requests would.
+fn fill(conn: &mut DbConn, rules: &Rules, keys: &JwtKeys) -> Result<String, String> {
     let admin = actor("demo-admin", "BTP", Role::Admin)?;
     let mut text = String::new();
-    let already = crate::store::agencies::find(&mut conn, "THADS-HN").map_err(|e| e.to_string())?.is_some();
+    let already = crate::store::agencies::find(conn, "THADS-HN").map_err(|e| e.to_string())?.is_some();
     if already {
         text.push_str("The demo agencies are already here; nothing was added.\n");
     } else {
@@ -245,39 +259,38 @@ pub fn load(settings: &Settings) -> Result<String, String> {
                     json!({"code": code, "kind": kind, "name": title, "parent": parent}),
                 )
                 .map_err(|e| e.to_string())?;
-                agencies::create(&mut conn, &admin, req, None, "").map_err(failed("agency"))?;
+                agencies::create(conn, &admin, req, None, "").map_err(failed("agency"))?;
             }
         }
         let lc = actor("cb-lc", "THADS-LC", Role::EnforcementOfficer)?;
         for chunk in lao_cai_2024().chunks(cases::MAX_BATCH) {
-            cases::create_many(&mut conn, &lc, CreateCases { cases: chunk.to_vec() }, None, "")
+            cases::create_many(conn, &lc, CreateCases { cases: chunk.to_vec() }, None, "")
                 .map_err(failed("Lào Cai cases"))?;
         }
         for (office, year) in [("THADS-LC", 2024), ("THADS-HN", reporting_year(today_local()))] {
             let code = AgencyCode::parse(office)?;
             let (cases_rate, money_rate) = (rust_decimal::Decimal::from(84), rust_decimal::Decimal::from(45));
-            crate::service::reports::set_target(&mut conn, &admin, code, year, cases_rate, money_rate)
+            crate::service::reports::set_target(conn, &admin, code, year, cases_rate, money_rate)
                 .map_err(failed("target"))?;
         }
-        ha_noi(&mut conn, &rules)?;
+        ha_noi(conn, rules)?;
         text.push_str("Loaded the agencies of Hà Nội, Lào Cai, Sóc Trăng, Quảng Trị and Đà Nẵng (THADS-, THADS-…-KV1, TAND-, CA-, VKS-, BCD-, UBND-),\n3,918 cases of Lào Cai's 2024 reporting year and 12 of Hà Nội's current year, with a court transfer,\na procuracy recommendation and a scheduled coercion operation.\n");
     }
     // The national agencies the admin and the auditor belong to.
     for (code, name) in [("BTP", "Bộ Tư pháp"), ("TTR-BTP", "Thanh tra Bộ Tư pháp")] {
-        if crate::store::agencies::find(&mut conn, code).map_err(|e| e.to_string())?.is_none() {
+        if crate::store::agencies::find(conn, code).map_err(|e| e.to_string())?.is_none() {
             let req: CreateAgency =
                 serde_json::from_value(json!({"code": code, "kind": "justice_department", "name": name}))
                     .map_err(|e| e.to_string())?;
-            agencies::create(&mut conn, &admin, req, None, "").map_err(failed("agency"))?;
+            agencies::create(conn, &admin, req, None, "").map_err(failed("agency"))?;
         }
     }
-    let keys = JwtKeys::from_settings(settings)?;
     let ttl = Duration::from_secs(8 * 3600);
     // Console users only into a database that has none: the demo never adds a known password
     // beside real accounts.
     let password = console_password();
     let mut added = Vec::new();
-    if users::list(&mut conn).map_err(failed("console users"))?.is_empty() {
+    if users::list(conn).map_err(failed("console users"))?.is_empty() {
         for (sub, agency, role) in DEMO_USERS {
             let user = users::NewUser {
                 username: sub.to_owned(),
@@ -287,7 +300,7 @@ pub fn load(settings: &Settings) -> Result<String, String> {
                 password: password.clone(),
             };
             let row = users::prepare(&user).map_err(failed("console user"))?;
-            users::add(&mut conn, &row, "demo").map_err(failed("console user"))?;
+            users::add(conn, &row, "demo").map_err(failed("console user"))?;
             added.push(sub);
         }
     }

@@ -14,11 +14,9 @@ use crate::http::api::{self, AppState};
 use crate::http::auth::JwtKeys;
 use crate::http::metrics::Metrics;
 use crate::http::telemetry::{self, RequestSpan};
-use crate::store::writer::Writer;
-use crate::store::{Backend, Db};
+use crate::jobs::schedule::Schedule;
+use crate::store::Db;
 use arc_swap::ArcSwap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use tokio_cron_scheduler::{Job, JobScheduler};
 
 /// Loads the workflows; a bad definition stops the start with every problem listed.
 pub fn load_registry(settings: &Settings) -> Result<Registry, String> {
@@ -46,8 +44,10 @@ pub fn open_database(settings: &Settings) -> Result<(Db, usize), String> {
 /// Does what migrations left to the service, which knows the definitions: closes the instances
 /// that ended before instances kept whether they were closed.
 pub fn finish_migrations(db: &Db, registry: &Registry) -> Result<(), String> {
-    let mut conn = db.write().map_err(|e| e.to_string())?;
-    let closed = crate::service::instances::close_ended(&mut conn, registry).map_err(|e| e.detail)?;
+    let terminal = crate::service::instances::terminal_states(registry).map_err(|e| e.detail)?;
+    let closed = db
+        .write_blocking(move |conn| crate::service::instances::close_ended(conn, &terminal))
+        .map_err(|e| e.detail)?;
     if closed > 0 {
         tracing::info!(closed, "instances that had ended marked closed");
     }
@@ -75,12 +75,8 @@ pub fn build_with_state(
         crate::service::calendar::effective(&mut conn, &file_calendar).map_err(|e| e.detail)?
     };
     let calendar = Arc::new(ArcSwap::from_pointee(calendar));
-    let writer = match db.backend {
-        Backend::Sqlite => Some(Writer::start(db.clone())?),
-        Backend::Postgres => None,
-    };
     let metrics = Arc::new(Metrics::new(settings.metrics_token.clone())?);
-    let state = web::Data::new(AppState { db, registry, calendar, file_calendar, writer, metrics });
+    let state = web::Data::new(AppState { db, registry, calendar, file_calendar, metrics });
     let max_body = settings.max_body_bytes;
     let shared = state.clone();
     let server = HttpServer::new(move || {
@@ -93,7 +89,7 @@ pub fn build_with_state(
             .configure(crate::http::console::configure(max_body));
         api::serve(app, max_body)
     })
-    // `serve` handles the signals itself: SIGINT too stops gracefully, and the sweeper with it.
+    // `serve` handles the signals itself: SIGINT too stops gracefully, and the jobs with it.
     .disable_signals()
     .shutdown_timeout(settings.shutdown_timeout)
     .listen(listener)
@@ -102,86 +98,31 @@ pub fn build_with_state(
     Ok((server, shared))
 }
 
-/// The reminder sweeper, running on its schedule.
-pub struct Sweeper {
-    scheduler: JobScheduler,
-    running: Arc<AtomicBool>,
-}
-
-impl Sweeper {
-    /// Starts no new pass, and waits for the one under way, if any, to finish.
-    pub async fn stop(mut self) {
-        if let Err(e) = self.scheduler.shutdown().await {
-            tracing::error!(error = %e, "cannot stop the reminder scheduler");
-        }
-        if self.running.load(Ordering::SeqCst) {
-            tracing::info!("waiting for the reminder pass under way to finish");
-        }
-        while self.running.load(Ordering::SeqCst) {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }
-}
-
-/// When old console sessions are removed: at minute 17 of every hour.
-const FORGET_SESSIONS_CRON: &str = "0 17 * * * *";
-
-/// Wakes the reminder sweeper on `cron`: each pass sends what is due and refreshes the
-/// calendar from the database, so years an admin adds on another node apply here too.
-pub async fn start_sweeper(settings: &Settings, state: web::Data<AppState>) -> Result<Sweeper, String> {
-    let client = crate::jobs::http_client()?;
-    let node = crate::jobs::node_name();
-    let running = Arc::new(AtomicBool::new(false));
-    let scheduler = JobScheduler::new().await.map_err(|e| format!("cannot start the scheduler: {e}"))?;
-    let flag = running.clone();
-    let sessions_state = state.clone();
-    let job = Job::new_async(settings.reminder_cron.as_str(), move |_, _| {
-        let (state, client, node, running) = (state.clone(), client.clone(), node.clone(), flag.clone());
-        Box::pin(async move {
-            // A pass still running when the next is due: let it finish, skip this one.
-            if running.swap(true, Ordering::SeqCst) {
-                return;
-            }
-            let now = crate::domain::now().timestamp_micros();
-            match crate::jobs::pass(&state.db, &node, now, &client).await {
-                Ok(report) => {
-                    state.metrics.pass_done(&report);
-                    if report != crate::jobs::Report::default() {
-                        tracing::info!(?report, "reminder pass")
-                    }
-                }
-                Err(e) => {
-                    state.metrics.pass_failed();
-                    tracing::error!(error = %e.detail, "reminder pass failed")
+/// Starts the jobs on their schedule: after each pass the metrics count it and the calendar
+/// is read again from the database, so years an admin adds on another node apply here too.
+pub async fn start_jobs(settings: &Settings, state: web::Data<AppState>) -> Result<Schedule, String> {
+    let db = state.db.clone();
+    Schedule::start(&settings.reminder_cron, db, move |outcome| {
+        match outcome {
+            Ok(report) => {
+                state.metrics.pass_done(report);
+                if *report != crate::jobs::Report::default() {
+                    tracing::info!(?report, "reminder pass")
                 }
             }
-            if let Ok(mut conn) = state.db.read() {
-                match crate::service::calendar::effective(&mut conn, &state.file_calendar) {
-                    Ok(calendar) => state.calendar.store(Arc::new(calendar)),
-                    Err(e) => tracing::error!(error = %e.detail, "calendar refresh failed"),
-                }
+            Err(e) => {
+                state.metrics.pass_failed();
+                tracing::error!(error = %e, "reminder pass failed")
             }
-            running.store(false, Ordering::SeqCst);
-        })
+        }
+        if let Ok(mut conn) = state.db.read() {
+            match crate::service::calendar::effective(&mut conn, &state.file_calendar) {
+                Ok(calendar) => state.calendar.store(Arc::new(calendar)),
+                Err(e) => tracing::error!(error = %e.detail, "calendar refresh failed"),
+            }
+        }
     })
-    .map_err(|e| format!("LIENGANH_REMINDER_CRON {:?} is not a schedule: {e}", settings.reminder_cron))?;
-    scheduler.add(job).await.map_err(|e| e.to_string())?;
-    // Once an hour, apart from the reminder passes: the console sessions that ended a day ago.
-    let sessions = Job::new_async(FORGET_SESSIONS_CRON, move |_, _| {
-        let state = sessions_state.clone();
-        Box::pin(async move {
-            let now = crate::domain::now().timestamp_micros();
-            if let Err(e) =
-                state.write(move |conn, _| crate::service::users::forget_old_sessions(conn, now)).await
-            {
-                tracing::error!(error = %e.detail, "removing old console sessions failed");
-            }
-        })
-    })
-    .map_err(|e| format!("cannot schedule removing old sessions: {e}"))?;
-    scheduler.add(sessions).await.map_err(|e| e.to_string())?;
-    scheduler.start().await.map_err(|e| e.to_string())?;
-    Ok(Sweeper { scheduler, running })
+    .await
 }
 
 /// Resolves when the process is told to stop: SIGTERM, or SIGINT (Ctrl-C).
@@ -213,7 +154,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let (server, state) = build_with_state(&settings, listener)?;
     let handle = server.handle();
     let mut server = actix_web::rt::spawn(server);
-    let sweeper = start_sweeper(&settings, state).await?;
+    let jobs = start_jobs(&settings, state).await?;
     let base = format!("http://{addr}");
     println!("lienganh is listening on {base}");
     println!("  database:   {}", crate::store::redact(&settings.database_url));
@@ -230,7 +171,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             None
         }
     };
-    let (_, ended) = tokio::join!(sweeper.stop(), async {
+    let (_, ended) = tokio::join!(jobs.stop(), async {
         match stopped {
             Some(ended) => ended,
             None => {

@@ -296,10 +296,3 @@ pub fn sign_out(conn: &mut DbConn, session_id: &str) -> ApiResult<()> {
     let at = now().timestamp_micros();
     write_transaction(conn, |conn| Ok(store::end_session(conn, session_id, at)?))
 }
-
-/// Removes the sessions that ended or expired more than a day before `at`: nothing can open them, and
-/// the user events keep what happened.
-pub fn forget_old_sessions(conn: &mut DbConn, at: i64) -> ApiResult<usize> {
-    let before = at - 24 * 3600 * 1_000_000;
-    write_transaction(conn, |conn| Ok(store::forget_sessions(conn, before)?))
-}

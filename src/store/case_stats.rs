@@ -6,12 +6,11 @@
 //! in a circle.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
 
 use super::schema::case_stats;
 use super::DbConn;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Queryable, Selectable, Insertable, QueryableByName)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = case_stats)]
 pub struct StatsRow {
     pub agency_code: String,
@@ -34,56 +33,48 @@ pub type StatsKey = (String, i32, String, String);
 /// Reads the row of `key` for update, creating it (all zero) first if it is missing.
 pub fn lock(conn: &mut DbConn, key: &StatsKey) -> QueryResult<StatsRow> {
     let (kind, period, agency, class) = key;
-    let (p, lock) = match conn {
-        DbConn::Pg(_) => ('$', " FOR UPDATE"),
-        DbConn::Sqlite(_) => ('?', ""),
+    let zero = StatsRow {
+        period_kind: kind.clone(),
+        period: *period,
+        agency_code: agency.clone(),
+        classification: class.clone(),
+        received_due: "0".into(),
+        closed_remaining: "0".into(),
+        collected: "0".into(),
+        ..StatsRow::default()
     };
-    diesel::sql_query(format!(
-        "INSERT INTO case_stats (period_kind, period, agency_code, classification, received_cases, \
-         received_due, closed_cases, completed_cases, terminated_cases, entrusted_cases, \
-         closed_remaining, collected) VALUES ({p}1, {p}2, {p}3, {p}4, 0, '0', 0, 0, 0, 0, '0', '0') \
-         ON CONFLICT DO NOTHING"
-    ))
-    .bind::<Text, _>(kind)
-    .bind::<Integer, _>(*period)
-    .bind::<Text, _>(agency)
-    .bind::<Text, _>(class)
-    .execute(conn)?;
-    diesel::sql_query(format!(
-        "SELECT * FROM case_stats WHERE period_kind = {p}1 AND period = {p}2 AND agency_code = {p}3 \
-         AND classification = {p}4{lock}"
-    ))
-    .bind::<Text, _>(kind)
-    .bind::<Integer, _>(*period)
-    .bind::<Text, _>(agency)
-    .bind::<Text, _>(class)
-    .get_result(conn)
+    let row = case_stats::table.find((kind, period, agency, class));
+    // The row lock is PostgreSQL's; SQLite has one writer.
+    match conn {
+        DbConn::Pg(c) => {
+            diesel::insert_into(case_stats::table).values(&zero).on_conflict_do_nothing().execute(c)?;
+            row.select(StatsRow::as_select()).for_update().get_result(c)
+        }
+        DbConn::Sqlite(c) => {
+            diesel::insert_into(case_stats::table).values(&zero).on_conflict_do_nothing().execute(c)?;
+            row.select(StatsRow::as_select()).get_result(c)
+        }
+    }
 }
 
 /// Writes back a row read by `lock`.
 pub fn store(conn: &mut DbConn, row: &StatsRow) -> QueryResult<()> {
-    let p = match conn {
-        DbConn::Pg(_) => '$',
-        DbConn::Sqlite(_) => '?',
-    };
-    diesel::sql_query(format!(
-        "UPDATE case_stats SET received_cases = {p}5, received_due = {p}6, closed_cases = {p}7, \
-         completed_cases = {p}8, terminated_cases = {p}9, entrusted_cases = {p}10, \
-         closed_remaining = {p}11, collected = {p}12 \
-         WHERE period_kind = {p}1 AND period = {p}2 AND agency_code = {p}3 AND classification = {p}4"
+    diesel::update(case_stats::table.find((
+        &row.period_kind,
+        row.period,
+        &row.agency_code,
+        &row.classification,
+    )))
+    .set((
+        case_stats::received_cases.eq(row.received_cases),
+        case_stats::received_due.eq(&row.received_due),
+        case_stats::closed_cases.eq(row.closed_cases),
+        case_stats::completed_cases.eq(row.completed_cases),
+        case_stats::terminated_cases.eq(row.terminated_cases),
+        case_stats::entrusted_cases.eq(row.entrusted_cases),
+        case_stats::closed_remaining.eq(&row.closed_remaining),
+        case_stats::collected.eq(&row.collected),
     ))
-    .bind::<Text, _>(&row.period_kind)
-    .bind::<Integer, _>(row.period)
-    .bind::<Text, _>(&row.agency_code)
-    .bind::<Text, _>(&row.classification)
-    .bind::<BigInt, _>(row.received_cases)
-    .bind::<Text, _>(&row.received_due)
-    .bind::<BigInt, _>(row.closed_cases)
-    .bind::<BigInt, _>(row.completed_cases)
-    .bind::<BigInt, _>(row.terminated_cases)
-    .bind::<BigInt, _>(row.entrusted_cases)
-    .bind::<Text, _>(&row.closed_remaining)
-    .bind::<Text, _>(&row.collected)
     .execute(conn)
     .map(|_| ())
 }

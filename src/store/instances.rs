@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::fixed::{in_list, insert_rows, Bind, Fixed, Sink};
-use super::schema::{deadlines, instance_agencies, instances};
+use super::schema::{deadlines, instance_agencies, instances, pending_tasks};
 use super::{at_most_one, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -160,28 +160,33 @@ pub fn close_access(to: &mut impl Sink, id: &str, agencies: &[&str]) -> QueryRes
 /// Closes the instances of `workflow` version `version` in `state`, a terminal state, that
 /// are not closed yet; how many.
 pub fn close_in_state(conn: &mut DbConn, workflow: &str, version: i32, state: &str) -> QueryResult<usize> {
-    Fixed::new(
-        "UPDATE instances SET closed_at = updated_at \
-         WHERE workflow_id = ? AND workflow_version = ? AND state = ? AND closed_at IS NULL",
-        &[workflow.into(), version.into(), state.into()],
+    diesel::update(
+        instances::table
+            .filter(instances::workflow_id.eq(workflow))
+            .filter(instances::workflow_version.eq(version))
+            .filter(instances::state.eq(state))
+            .filter(instances::closed_at.is_null()),
     )
-    .run(conn)
+    .set(instances::closed_at.eq(instances::updated_at.nullable()))
+    .execute(conn)
 }
 
 /// Closes for every agency the instances that are closed, in one pass over the access rows.
 pub fn close_access_of_closed(conn: &mut DbConn) -> QueryResult<usize> {
-    Fixed::new(
-        "UPDATE instance_agencies SET open = ? WHERE open = ? AND instance_id IN \
-         (SELECT id FROM instances WHERE closed_at IS NOT NULL)",
-        &[false.into(), true.into()],
+    let closed = instances::table.filter(instances::closed_at.is_not_null()).select(instances::id);
+    diesel::update(
+        instance_agencies::table
+            .filter(instance_agencies::open.eq(true))
+            .filter(instance_agencies::instance_id.eq_any(closed)),
     )
-    .run(conn)
+    .set(instance_agencies::open.eq(false))
+    .execute(conn)
 }
 
 /// Takes a task a migration left to the service: true if it was pending. In the caller's
 /// transaction, so that a task is gone exactly when its work is done.
 pub fn take_pending_task(conn: &mut DbConn, name: &str) -> QueryResult<bool> {
-    Fixed::new("DELETE FROM pending_tasks WHERE name = ?", &[name.into()]).run(conn).map(|n| n == 1)
+    diesel::delete(pending_tasks::table.find(name)).execute(conn).map(|n| n == 1)
 }
 
 /// What to list.

@@ -327,3 +327,10 @@ diesel::table! {
         ended_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    /// Work a migration leaves to the service, which knows the definitions.
+    pending_tasks (name) {
+        name -> Text,
+    }
+}

@@ -1,12 +1,14 @@
-//! The console's users and their sessions, as stored.
+//! The console's users and their sessions, as stored. Rarely written (a sign-in, an admin's
+//! change), so written with diesel's query builder, which checks every column.
 
+use diesel::dsl::case_when;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 
-use super::fixed::Fixed;
 use super::schema::{sessions, user_events, users};
 use super::{at_most_one, DbConn};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     pub username: String,
@@ -24,7 +26,7 @@ pub struct UserRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
 pub struct SessionRow {
     pub id: String,
@@ -35,7 +37,7 @@ pub struct SessionRow {
 }
 
 /// One thing done to an account, kept for good.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_events)]
 pub struct UserEventRow {
     pub id: String,
@@ -48,13 +50,14 @@ pub struct UserEventRow {
 }
 
 pub fn record(conn: &mut DbConn, username: &str, action: &str, done_by: &str, at: i64) -> QueryResult<()> {
-    let id = uuid::Uuid::now_v7().to_string();
-    Fixed::new(
-        "INSERT INTO user_events (id, username, action, done_by, at) VALUES (?, ?, ?, ?, ?)",
-        &[(&id).into(), username.into(), action.into(), done_by.into(), at.into()],
-    )
-    .run(conn)
-    .map(|_| ())
+    let row = UserEventRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        username: username.to_owned(),
+        action: action.to_owned(),
+        done_by: done_by.to_owned(),
+        at,
+    };
+    diesel::insert_into(user_events::table).values(&row).execute(conn).map(|_| ())
 }
 
 /// The latest `limit` things done to any account, or to `username`'s, newest first.
@@ -74,24 +77,7 @@ pub fn latest_events(
 }
 
 pub fn insert(conn: &mut DbConn, row: &UserRow) -> QueryResult<()> {
-    Fixed::new(
-        "INSERT INTO users (username, name, agency_code, roles, password_hash, disabled, \
-         failed_attempts, locked_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[
-            (&row.username).into(),
-            (&row.name).into(),
-            (&row.agency_code).into(),
-            (&row.roles).into(),
-            (&row.password_hash).into(),
-            row.disabled.into(),
-            row.failed_attempts.into(),
-            row.locked_until.into(),
-            row.created_at.into(),
-            row.updated_at.into(),
-        ],
-    )
-    .run(conn)
-    .map(|_| ())
+    diesel::insert_into(users::table).values(row).execute(conn).map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, username: &str) -> QueryResult<Option<UserRow>> {
@@ -114,58 +100,47 @@ pub fn failed_sign_in(
     locked_until: Option<i64>,
     at: i64,
 ) -> QueryResult<()> {
-    Fixed::new(
-        "UPDATE users SET failed_attempts = ?, locked_until = ?, updated_at = ? WHERE username = ?",
-        &[failed_attempts.into(), locked_until.into(), at.into(), username.into()],
-    )
-    .run(conn)
-    .map(|_| ())
+    diesel::update(users::table.find(username))
+        .set((
+            users::failed_attempts.eq(failed_attempts),
+            users::locked_until.eq(locked_until),
+            users::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Clears the count of failed sign-ins after one that succeeded.
 pub fn signed_in(conn: &mut DbConn, username: &str, at: i64) -> QueryResult<()> {
-    Fixed::new(
-        "UPDATE users SET failed_attempts = 0, locked_until = NULL, updated_at = ? WHERE username = ?",
-        &[at.into(), username.into()],
-    )
-    .run(conn)
-    .map(|_| ())
+    diesel::update(users::table.find(username))
+        .set((users::failed_attempts.eq(0), users::locked_until.eq(None::<i64>), users::updated_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Disables a user or enables them again; false if there is no such user.
 pub fn set_disabled(conn: &mut DbConn, username: &str, disabled: bool, at: i64) -> QueryResult<bool> {
-    Fixed::new(
-        "UPDATE users SET disabled = ?, updated_at = ? WHERE username = ?",
-        &[disabled.into(), at.into(), username.into()],
-    )
-    .run(conn)
-    .map(|n| n == 1)
+    diesel::update(users::table.find(username))
+        .set((users::disabled.eq(disabled), users::updated_at.eq(at)))
+        .execute(conn)
+        .map(|n| n == 1)
 }
 
 /// Sets a new password hash and lifts any lock; false if there is no such user.
 pub fn set_password(conn: &mut DbConn, username: &str, hash: &str, at: i64) -> QueryResult<bool> {
-    Fixed::new(
-        "UPDATE users SET password_hash = ?, failed_attempts = 0, locked_until = NULL, updated_at = ? \
-         WHERE username = ?",
-        &[hash.into(), at.into(), username.into()],
-    )
-    .run(conn)
-    .map(|n| n == 1)
+    diesel::update(users::table.find(username))
+        .set((
+            users::password_hash.eq(hash),
+            users::failed_attempts.eq(0),
+            users::locked_until.eq(None::<i64>),
+            users::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
 }
 
 pub fn insert_session(conn: &mut DbConn, row: &SessionRow) -> QueryResult<()> {
-    Fixed::new(
-        "INSERT INTO sessions (id, username, created_at, expires_at, ended_at) VALUES (?, ?, ?, ?, ?)",
-        &[
-            (&row.id).into(),
-            (&row.username).into(),
-            row.created_at.into(),
-            row.expires_at.into(),
-            row.ended_at.into(),
-        ],
-    )
-    .run(conn)
-    .map(|_| ())
+    diesel::insert_into(sessions::table).values(row).execute(conn).map(|_| ())
 }
 
 /// A session with its user, if it is still running at `at` and the user is enabled.
@@ -178,28 +153,41 @@ pub fn live_session(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<Option<
     Ok(found.filter(|(s, u)| s.ended_at.is_none() && s.expires_at > at && !u.disabled))
 }
 
+/// Ends a session, if it is running.
 pub fn end_session(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<()> {
-    Fixed::new(
-        "UPDATE sessions SET ended_at = ?, expires_at = CASE WHEN expires_at > ? THEN ? ELSE expires_at END \
-         WHERE id = ? AND ended_at IS NULL",
-        &[at.into(), at.into(), at.into(), id.into()],
-    )
-    .run(conn)
-    .map(|_| ())
+    end(conn, Which::Session(id), at).map(|_| ())
 }
 
 /// Ends every running session of a user (disabled, or given a new password).
 pub fn end_sessions_of(conn: &mut DbConn, username: &str, at: i64) -> QueryResult<usize> {
-    Fixed::new(
-        "UPDATE sessions SET ended_at = ?, expires_at = CASE WHEN expires_at > ? THEN ? ELSE expires_at END \
-         WHERE username = ? AND ended_at IS NULL",
-        &[at.into(), at.into(), at.into(), username.into()],
-    )
-    .run(conn)
+    end(conn, Which::User(username), at)
+}
+
+/// The running sessions to end: one, or all of a user's.
+enum Which<'a> {
+    Session(&'a str),
+    User(&'a str),
+}
+
+/// Ends running sessions at `at`: an ended session expires when it ends, if not before.
+fn end(conn: &mut DbConn, which: Which<'_>, at: i64) -> QueryResult<usize> {
+    let expires = case_when::<_, _, BigInt>(sessions::expires_at.gt(at), at).otherwise(sessions::expires_at);
+    let changes = (sessions::ended_at.eq(Some(at)), sessions::expires_at.eq(expires));
+    let running = sessions::ended_at.is_null();
+    match which {
+        Which::Session(id) => diesel::update(sessions::table.filter(sessions::id.eq(id)).filter(running))
+            .set(changes)
+            .execute(conn),
+        Which::User(username) => {
+            diesel::update(sessions::table.filter(sessions::username.eq(username)).filter(running))
+                .set(changes)
+                .execute(conn)
+        }
+    }
 }
 
 /// Removes the sessions that ended or expired before `before` (an ended session expires when it
 /// ends); how many went.
 pub fn forget_sessions(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
-    Fixed::new("DELETE FROM sessions WHERE expires_at < ?", &[before.into()]).run(conn)
+    diesel::delete(sessions::table.filter(sessions::expires_at.lt(before))).execute(conn)
 }

@@ -1,29 +1,42 @@
-//! Group commit for SQLite: one thread does every write of the service and commits the writes
-//! that queued up meanwhile in one transaction, so one `fsync` makes a whole group durable.
+//! The one writer of SQLite: a thread that owns the only connection that writes, so that no
+//! other can exist. It commits the writes that queued up meanwhile in one transaction, so one
+//! `fsync` makes a whole group durable.
 //!
 //! Each request's work runs in turn on the writer connection inside the group's transaction;
 //! its own transactions become savepoints, so a request that fails rolls back alone. Nobody is
 //! answered before the group has committed: a reply always means the change is on disk, and if
-//! the commit fails, everyone in the group is told so and nothing of the group is kept.
+//! the commit fails, everyone in the group is told so and nothing of the group is kept. Work
+//! that must run outside any transaction (migrations) runs alone, between groups.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Receiver, Sender};
 
 use diesel::connection::TransactionManager;
+use diesel::SqliteConnection;
 
-use super::{Db, DbConn};
+use super::DbConn;
 
 /// The most requests one transaction carries.
 const MAX_GROUP: usize = 256;
 
-/// Why a group's writes were not kept.
+/// Why a write was not kept.
 #[derive(Debug, Clone)]
 pub struct GroupFailed(pub String);
 
 /// Tells a request how its group ended, and answers it.
 type Deliver = Box<dyn FnOnce(Result<(), GroupFailed>) + Send>;
 /// A request's work, on the group's connection, or told why it cannot run.
-type Job = Box<dyn FnOnce(Result<&mut DbConn, GroupFailed>) -> Deliver + Send>;
+type Grouped = Box<dyn FnOnce(Result<&mut DbConn, GroupFailed>) -> Deliver + Send>;
+/// Work that runs on the connection alone, outside any transaction of the writer's.
+type Alone = Box<dyn FnOnce(Result<&mut DbConn, GroupFailed>) + Send>;
+
+enum Job {
+    Grouped(Grouped),
+    Alone(Alone),
+}
+
+/// Opens the writer's connection (again, after one broke).
+type Open = Box<dyn Fn() -> Result<SqliteConnection, String> + Send>;
 
 /// The queue to the writer thread.
 #[derive(Clone)]
@@ -32,14 +45,37 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread over the database's write connection.
-    pub fn start(db: Db) -> Result<Self, String> {
+    /// Starts the writer thread; `open` gives it its connection, which nothing else holds.
+    pub fn start(
+        open: impl Fn() -> Result<SqliteConnection, String> + Send + 'static,
+    ) -> Result<Self, String> {
         let (jobs, queue) = channel();
+        let open: Open = Box::new(open);
         std::thread::Builder::new()
             .name("lienganh-writer".into())
-            .spawn(move || write_groups(&db, &queue))
+            .spawn(move || write_groups(&open, &queue))
             .map_err(|e| format!("cannot start the writer thread: {e}"))?;
         Ok(Self { jobs })
+    }
+
+    /// Queues `work` for the next group; `answer` gets its outcome once the group has ended.
+    fn submit<T, E, F>(&self, work: F, answer: impl FnOnce(Result<T, E>) + Send + 'static) -> Result<(), E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<GroupFailed> + Send + 'static,
+    {
+        let job: Grouped = Box::new(move |conn| {
+            let outcome = conn.map(work);
+            Box::new(move |group| {
+                answer(match (outcome, group) {
+                    // A refusal stands only if what it saw was kept.
+                    (Ok(done), Ok(())) => done,
+                    (Err(failed), _) | (_, Err(failed)) => Err(E::from(failed)),
+                })
+            })
+        });
+        self.jobs.send(Job::Grouped(job)).map_err(|_| E::from(GroupFailed("the writer has stopped".into())))
     }
 
     /// Runs `work` in the next group; answers once the group has committed.
@@ -50,47 +86,106 @@ impl Writer {
         E: From<GroupFailed> + Send + 'static,
     {
         let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(move |conn| {
-            let outcome = conn.map(work);
-            Box::new(move |group| {
-                let reply = match (outcome, group) {
-                    // A refusal stands only if what it saw was kept.
-                    (Ok(done), Ok(())) => done,
-                    (Err(failed), _) | (_, Err(failed)) => Err(E::from(failed)),
-                };
-                let _ = answer.send(reply);
-            })
-        });
-        self.jobs.send(job).map_err(|_| E::from(GroupFailed("the writer has stopped".into())))?;
+        self.submit(work, move |outcome| {
+            let _ = answer.send(outcome);
+        })?;
         answered.await.map_err(|_| E::from(GroupFailed("the write was abandoned".into())))?
+    }
+
+    /// [`Writer::run`], for a caller that is not async (the command line): waits for it.
+    pub fn run_blocking<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<GroupFailed> + Send + 'static,
+    {
+        let (answer, answered) = channel::<Result<T, E>>();
+        self.submit(work, move |outcome| {
+            let _ = answer.send(outcome);
+        })?;
+        answered.recv().map_err(|_| E::from(GroupFailed("the write was abandoned".into())))?
+    }
+
+    /// Runs `work` on the writer's connection outside any transaction of the writer's (a
+    /// migration takes its own), between two groups; waits for it.
+    pub fn run_alone<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<GroupFailed> + Send + 'static,
+    {
+        let (answer, answered) = channel::<Result<T, E>>();
+        let job: Alone = Box::new(move |conn| {
+            let _ = answer.send(conn.map_err(E::from).and_then(work));
+        });
+        self.jobs.send(Job::Alone(job)).map_err(|_| E::from(GroupFailed("the writer has stopped".into())))?;
+        answered.recv().map_err(|_| E::from(GroupFailed("the write was abandoned".into())))?
     }
 }
 
-fn write_groups(db: &Db, queue: &Receiver<Job>) {
-    while let Ok(first) = queue.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
+fn write_groups(open: &Open, queue: &Receiver<Job>) {
+    let mut conn: Option<DbConn> = None;
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match queue.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        // A connection that broke is opened again for the next work.
+        if conn.as_mut().is_some_and(DbConn::is_broken_transaction_manager) {
+            conn = None;
         }
-        match db.write() {
-            Ok(mut conn) => commit_group(&mut conn, group),
-            Err(e) => fail(group, &GroupFailed(format!("no database connection: {e}"))),
+        if conn.is_none() {
+            conn = open()
+                .map(DbConn::Sqlite)
+                .map_err(|e| tracing::error!(error = %e, "cannot open the writer's connection"))
+                .ok();
+        }
+        let group = match first {
+            Job::Alone(work) => {
+                let ran = catch_unwind(AssertUnwindSafe(|| match conn.as_mut() {
+                    Some(c) => work(Ok(c)),
+                    None => work(Err(GroupFailed("no database connection".into()))),
+                }));
+                if ran.is_err() {
+                    conn = None;
+                }
+                continue;
+            }
+            Job::Grouped(job) => {
+                let mut group = vec![job];
+                while group.len() < MAX_GROUP {
+                    match queue.try_recv() {
+                        Ok(Job::Grouped(job)) => group.push(job),
+                        Ok(alone) => {
+                            carried = Some(alone);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                group
+            }
+        };
+        match conn.as_mut() {
+            Some(c) => commit_group(c, group),
+            None => fail(group, &GroupFailed("no database connection".into())),
         }
     }
 }
 
 /// Tells every request of a group that it did not run, and why.
-fn fail(group: Vec<Job>, failed: &GroupFailed) {
+fn fail(group: Vec<Grouped>, failed: &GroupFailed) {
     for job in group {
         job(Err(failed.clone()))(Ok(()));
     }
 }
 
 /// Runs a group in one transaction and answers each request once it has committed.
-fn commit_group(conn: &mut DbConn, group: Vec<Job>) {
+fn commit_group(conn: &mut DbConn, group: Vec<Grouped>) {
     if let Err(e) = super::begin_write(conn) {
         return fail(group, &GroupFailed(format!("cannot start a transaction: {e}")));
     }

@@ -674,17 +674,16 @@ async fn a_node_that_dies_mid_pass_leaves_its_claims_to_another() {
         let app = spawn(backend).await;
         start_explanation(&app).await;
         let later = micros(Utc::now() + chrono::Duration::days(60));
-        let db = Db::connect(&app.database_url, 1).unwrap();
         let lease_until = later + micros_of(reminders::LEASE);
         let claimed = {
-            let mut conn = db.write().unwrap();
+            let mut conn = lienganh::store::direct(&app.database_url).unwrap();
             lienganh::store::reminders::claim_due(&mut conn, "dead-node", later, lease_until, 100).unwrap()
         };
         assert_eq!(claimed.len(), 4, "{backend:?}");
         let at = |t: i64| DateTime::from_timestamp_micros(t).unwrap();
         assert_eq!(pass(&app, "b", at(later)).await.reminders_sent, 0, "still leased");
         assert_eq!(pass(&app, "b", at(lease_until + 1)).await.reminders_sent, 4, "taken over");
-        let mut conn = db.write().unwrap();
+        let mut conn = lienganh::store::direct(&app.database_url).unwrap();
         let late =
             lienganh::store::reminders::finish(&mut conn, &claimed[0], "dead-node", "sent", lease_until + 2);
         assert!(!late.unwrap(), "the dead node's claim is void");
@@ -809,14 +808,13 @@ async fn suspension_neither_repeats_an_escalation_nor_turns_a_stopped_clock_late
         let row = deadline(&app, &stopped, &head, "reverification").await;
         let day = 86_400_000_000i64;
         let now = micros(Utc::now());
-        let db = Db::connect(&app.database_url, 1).unwrap();
         diesel::sql_query(format!(
             "UPDATE deadlines SET suspended_at = {}, due_at = {} WHERE id = '{}'",
             now - 9 * day,
             now - 7 * day,
             row["id"].as_str().unwrap()
         ))
-        .execute(&mut **db.write().unwrap())
+        .execute(&mut lienganh::store::direct(&app.database_url).unwrap())
         .unwrap();
         let leave = json!({"verification_date": "2026-11-23", "findings": "Đã có tài sản"});
         let r = app.fire(&stopped, &head, "reclassify_enforceable", 5, leave).await;

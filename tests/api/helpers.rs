@@ -240,8 +240,7 @@ impl TestApp {
 
     /// Runs raw SQL against the test's database, as someone with direct access would.
     pub fn try_sql(&self, statement: &str) -> Result<(), String> {
-        let db = lienganh::store::Db::connect(&self.database_url, 1).expect("db");
-        let mut conn = db.write().expect("conn");
+        let mut conn = lienganh::store::direct(&self.database_url).expect("db");
         conn.batch_execute(statement).map_err(|e| e.to_string())
     }
 

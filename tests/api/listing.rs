@@ -140,10 +140,10 @@ async fn instances_that_ended_before_the_open_flag_are_closed_by_its_migration()
         let app = spawn(backend).await;
         let running = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
         let ended = a_request_answered_and_accepted(&app).await;
-        let db = Db::connect(&app.database_url, 1).unwrap();
+        let backend_of = Db::connect(&app.database_url, 1).unwrap().backend;
         let reverted = {
-            let mut conn = db.write().unwrap();
-            let source = || match db.backend {
+            let mut conn = lienganh::store::direct(&app.database_url).unwrap();
+            let source = || match backend_of {
                 DbBackend::Sqlite => SQLITE_MIGRATIONS,
                 DbBackend::Postgres => POSTGRES_MIGRATIONS,
             };

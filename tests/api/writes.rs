@@ -3,7 +3,7 @@
 use lienganh::store::deadlines as deadline_store;
 use lienganh::store::fixed::{Sink, Writes};
 use lienganh::store::reminders::{self as reminder_store, ReminderRow};
-use lienganh::store::Db;
+use lienganh::store::DbConn;
 
 use crate::helpers::*;
 
@@ -21,15 +21,15 @@ fn pending(id: &str, deadline_id: &str) -> ReminderRow {
     }
 }
 
-/// A server with one instance, its database, and the id of the instance's deadline.
-async fn a_deadline(backend: Backend) -> (TestApp, Db, String) {
+/// A server with one instance, a connection of its own to its database, and the id of the
+/// instance's deadline.
+async fn a_deadline(backend: Backend) -> (TestApp, DbConn, String) {
     let app = spawn(backend).await;
     let created = app.start_transfer("standard").await;
     let id = created["id"].as_str().unwrap();
-    let db = Db::connect(&app.database_url, 1).unwrap();
-    let deadline =
-        deadline_store::of_instance(&mut db.write().unwrap(), id).unwrap().pop().expect("a deadline");
-    (app, db, deadline.id)
+    let mut conn = lienganh::store::direct(&app.database_url).unwrap();
+    let deadline = deadline_store::of_instance(&mut conn, id).unwrap().pop().expect("a deadline");
+    (app, conn, deadline.id)
 }
 
 /// Queued writes run with one snapshot on PostgreSQL: a write that changes rows a queued one
@@ -37,8 +37,7 @@ async fn a_deadline(backend: Backend) -> (TestApp, Db, String) {
 #[tokio::test]
 async fn a_write_after_a_barrier_sees_the_queued_ones() {
     for backend in backends() {
-        let (_app, db, deadline) = a_deadline(backend).await;
-        let mut conn = db.write().unwrap();
+        let (_app, mut conn, deadline) = a_deadline(backend).await;
 
         let mut writes = Writes::new(&mut conn);
         reminder_store::insert_all(
@@ -64,8 +63,7 @@ async fn a_write_after_a_barrier_sees_the_queued_ones() {
 #[tokio::test]
 async fn a_refused_write_fails_its_batch() {
     for backend in backends() {
-        let (_app, db, deadline) = a_deadline(backend).await;
-        let mut conn = db.write().unwrap();
+        let (_app, mut conn, deadline) = a_deadline(backend).await;
 
         let mut writes = Writes::new(&mut conn);
         reminder_store::insert_all(&mut writes, &[pending("refused-1", &deadline)]).unwrap();

@@ -141,7 +141,7 @@ fn main() {
     let db = Db::connect(&url, 4).unwrap();
     db.migrate().unwrap();
     let backend = if schema.is_some() { "PostgreSQL" } else { "SQLite" };
-    let mut conn = db.write().unwrap();
+    let mut conn = lienganh::store::direct(&url).unwrap();
 
     add_agency(&mut conn, "THADS-TW", "enforcement", None);
     add_agency(&mut conn, "VKS-TW", "procuracy", None);

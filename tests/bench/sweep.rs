@@ -163,8 +163,8 @@ fn main() {
     let db = Db::connect(&url, 2).unwrap();
     db.migrate().unwrap();
     let backend = format!("{:?}", db.backend);
-    let mut conn = db.write().unwrap();
-    let pg = matches!(**conn, DbConn::Pg(_));
+    let mut conn = lienganh::store::direct(&url).unwrap();
+    let pg = matches!(conn, DbConn::Pg(_));
 
     let started = Instant::now();
     conn.batch_execute(&seed_sql(pg, open, due)).unwrap();
@@ -181,15 +181,16 @@ fn main() {
     }
     drop(conn);
 
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let started = Instant::now();
-    let report = reminders::sweep(&db, "bench", NOW).unwrap();
+    let report = runtime.block_on(reminders::sweep(&db, "bench", NOW)).unwrap();
     let sending = started.elapsed();
     assert_eq!(report.reminders_sent, due as usize, "{report:?}");
     let started = Instant::now();
-    let idle = reminders::sweep(&db, "bench", NOW).unwrap();
+    let idle = runtime.block_on(reminders::sweep(&db, "bench", NOW)).unwrap();
     let nothing = started.elapsed();
     assert_eq!(idle, reminders::Report::default());
-    let mut conn = db.write().unwrap();
+    let mut conn = lienganh::store::direct(&url).unwrap();
     let inbox = count(&mut conn, "SELECT COUNT(*) AS n FROM notifications");
     assert_eq!(inbox, due, "one inbox notice per reminder sent");
     println!(

@@ -108,23 +108,38 @@ struct Rows {
 pub fn generate(url: &str, registry: &Registry, count: u64) -> Result<Country, String> {
     let db = Db::connect(url, 1)?;
     db.migrate()?;
+    let mix: Vec<(Definition, u32)> = MIX
+        .iter()
+        .map(|(id, weight)| {
+            let latest = registry.versions(id).and_then(|v| v.last()).ok_or(format!("no workflow {id}"))?;
+            Ok((latest.as_ref().clone(), *weight))
+        })
+        .collect::<Result<_, String>>()?;
+    let url = url.to_owned();
+    // On the writer's connection, outside its groups: the load takes its own transactions.
+    db.write_alone(move |conn| fill(conn, &url, &mix, count).map_err(Failed)).map_err(|e| e.0)
+}
+
+/// A load that could not be done, and why.
+struct Failed(String);
+
+impl From<lienganh::store::WriteError> for Failed {
+    fn from(e: lienganh::store::WriteError) -> Self {
+        Failed(e.to_string())
+    }
+}
+
+fn fill(conn: &mut DbConn, url: &str, mix: &[(Definition, u32)], count: u64) -> Result<Country, String> {
     let started = Instant::now();
-    let mut conn = db.write().map_err(|e| e.to_string())?;
-    if let DbConn::Sqlite(c) = &mut **conn {
+    if let DbConn::Sqlite(c) = &mut *conn {
         // This connection only loads a bench database; the server opens its own, synced.
         c.batch_execute("PRAGMA synchronous = OFF").map_err(|e| e.to_string())?;
     }
     let mut access_counts: BTreeMap<String, u64> = BTreeMap::new();
-    for code in write_agencies(&mut conn)? {
+    for code in write_agencies(conn)? {
         access_counts.insert(code, 0);
     }
-    let mix: Vec<(&Definition, u32)> = MIX
-        .iter()
-        .map(|(id, weight)| {
-            let latest = registry.versions(id).and_then(|v| v.last()).ok_or(format!("no workflow {id}"))?;
-            Ok((latest.as_ref(), *weight))
-        })
-        .collect::<Result<_, String>>()?;
+    let mix: Vec<(&Definition, u32)> = mix.iter().map(|(def, weight)| (def, *weight)).collect();
     let weights: Vec<f64> = (1..=PROVINCES).map(|p| 1.0 / (p as f64).powf(0.8)).collect();
     let mut rng = StdRng::seed_from_u64(2026);
     let mut country = Country {
@@ -163,7 +178,7 @@ pub fn generate(url: &str, registry: &Registry, count: u64) -> Result<Country, S
         country.deadlines += rows.deadlines.len() as u64;
         country.notifications += rows.notifications.len() as u64;
         let w = Instant::now();
-        write(&mut conn, &rows)?;
+        write(conn, &rows)?;
         writing += w.elapsed().as_secs_f64();
         if n % 100_000 < CHUNK as u64 {
             eprintln!(
@@ -173,7 +188,7 @@ pub fn generate(url: &str, registry: &Registry, count: u64) -> Result<Country, S
             );
         }
     }
-    match &mut **conn {
+    match &mut *conn {
         DbConn::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"),
         // As after any bulk load: autovacuum would gather the statistics in time, and until it
         // does the planner guesses thousands of rows where there are two.

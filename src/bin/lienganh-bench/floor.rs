@@ -15,8 +15,8 @@ use lienganh::store::fixed::{Sink, Writes};
 use lienganh::store::instances::{self as instance_store, Advance, InstanceRow};
 use lienganh::store::notifications::{self as notification_store, NotificationRow};
 use lienganh::store::reminders::{self as reminder_store, ReminderRow};
-use lienganh::store::writer::{GroupFailed, Writer};
-use lienganh::store::{write_transaction, Backend, Db, DbConn};
+use lienganh::store::WriteError;
+use lienganh::store::{write_transaction, Db, DbConn};
 use uuid::Uuid;
 
 /// What the service wrote for one instance, to be written again.
@@ -32,9 +32,9 @@ struct Template {
 #[derive(Debug)]
 struct Failed(String);
 
-impl From<GroupFailed> for Failed {
-    fn from(e: GroupFailed) -> Self {
-        Self(e.0)
+impl From<WriteError> for Failed {
+    fn from(e: WriteError) -> Self {
+        Self(e.to_string())
     }
 }
 
@@ -50,7 +50,7 @@ pub struct Floor {
 }
 
 /// Writes the templates again from `tasks` concurrent tasks for `window`. On SQLite the
-/// writes go through the service's group-commit writer, the best the one writer can do with
+/// writes go through the store's one way to write (the group-commit writer), the best the one writer can do with
 /// every commit on disk; on PostgreSQL each task takes a connection of the pool.
 pub fn run(url: &str, finished: &[String], tasks: usize, window: Duration) -> Result<Floor, String> {
     // The pool the server had: its default, or LIENGANH_POOL_SIZE as the server saw it.
@@ -61,10 +61,6 @@ pub fn run(url: &str, finished: &[String], tasks: usize, window: Duration) -> Re
     if templates.is_empty() {
         return Err("no instance finished under load: nothing to measure the floor with".into());
     }
-    let writer = match db.backend {
-        Backend::Sqlite => Some(Writer::start(db.clone())?),
-        Backend::Postgres => None,
-    };
     let writes = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let rt = crate::load::runtime()?;
@@ -72,14 +68,14 @@ pub fn run(url: &str, finished: &[String], tasks: usize, window: Duration) -> Re
     let outcome: Result<(), String> = rt.block_on(async {
         let handles: Vec<_> = (0..tasks)
             .map(|t| {
-                let (db, writer, templates) = (db.clone(), writer.clone(), templates.clone());
+                let (db, templates) = (db.clone(), templates.clone());
                 let (writes, stop) = (writes.clone(), stop.clone());
                 tokio::spawn(async move {
                     let mut n = t;
                     while !stop.load(Ordering::Relaxed) {
                         let template = templates[n % templates.len()].clone();
                         n += tasks;
-                        replay(&db, writer.as_ref(), template, &writes, &stop).await?;
+                        replay(&db, template, &writes, &stop).await?;
                     }
                     Ok::<(), String>(())
                 })
@@ -119,13 +115,7 @@ fn load(db: &Db, finished: &[String]) -> Result<Vec<Template>, String> {
 }
 
 /// Writes one template again under new ids, one transaction a step.
-async fn replay(
-    db: &Db,
-    writer: Option<&Writer>,
-    t: Arc<Template>,
-    writes: &AtomicU64,
-    stop: &AtomicBool,
-) -> Result<(), String> {
+async fn replay(db: &Db, t: Arc<Template>, writes: &AtomicU64, stop: &AtomicBool) -> Result<(), String> {
     let id = Arc::new(Uuid::now_v7().to_string());
     let deadline_ids: Arc<Vec<String>> =
         Arc::new(t.deadlines.iter().map(|_| Uuid::now_v7().to_string()).collect());
@@ -139,19 +129,7 @@ async fn replay(
                 step(conn, &t, &id, &deadline_ids, &t.events[i]).map_err(Failed::from)
             })
         };
-        let written = match writer {
-            Some(writer) => writer.run(work).await,
-            None => {
-                let db = db.clone();
-                tokio::task::spawn_blocking(move || {
-                    let mut conn = db.write().map_err(|e| Failed(e.to_string()))?;
-                    work(&mut conn)
-                })
-                .await
-                .map_err(|e| e.to_string())?
-            }
-        };
-        written.map_err(|e| e.0)?;
+        db.write(work).await.map_err(|e| e.0)?;
         writes.fetch_add(1, Ordering::Relaxed);
     }
     Ok(())

@@ -32,7 +32,6 @@ use crate::engine::registry::Registry;
 use crate::engine::Rules;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::service::idempotency::{Body, IdempotencyKey, Reply};
-use crate::store::writer::Writer;
 use crate::store::{Db, DbConn};
 use arc_swap::ArcSwap;
 
@@ -44,8 +43,6 @@ pub struct AppState {
     pub calendar: Arc<ArcSwap<Calendar>>,
     /// The calendar file as shipped, under the years added through the API.
     pub file_calendar: Arc<Calendar>,
-    /// On SQLite, the writer thread that commits writes in groups.
-    pub writer: Option<Writer>,
     /// This server's metrics.
     pub metrics: Arc<crate::http::metrics::Metrics>,
 }
@@ -81,23 +78,15 @@ impl AppState {
         web::block(move || f(&registry)).await?
     }
 
-    /// Runs database work that writes: on SQLite in the writer's next group, on PostgreSQL on
-    /// the blocking pool with a connection of its own.
+    /// Runs database work that writes, through the store's one way to write (on SQLite the
+    /// writer's next group); answers once it is durable.
     pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
     where
         F: FnOnce(&mut DbConn, &Rules) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let rules = self.rules();
-        if let Some(writer) = &self.writer {
-            return writer.run(move |conn| f(conn, &rules)).await;
-        }
-        let db = self.db.clone();
-        web::block(move || {
-            let mut conn = db.write()?;
-            f(&mut conn, &rules)
-        })
-        .await?
+        self.db.write(move |conn| f(conn, &rules)).await
     }
 }
 

@@ -342,19 +342,29 @@ pub fn identity(row: &InstanceRow) -> ApiResult<Value> {
 /// The task the migration that made instances keep whether they are open leaves behind.
 const CLOSE_ENDED: &str = "close_ended_instances";
 
-/// Closes the instances that reached a terminal state before instances kept whether they were
-/// closed, if that is still to be done; how many. All of it, or nothing, in one transaction.
-pub fn close_ended(conn: &mut DbConn, registry: &Registry) -> ApiResult<usize> {
+/// The terminal states of every loaded definition: workflow, version, state.
+pub fn terminal_states(registry: &Registry) -> ApiResult<Vec<(String, i32, String)>> {
+    let mut terminal = Vec::new();
+    for def in registry.all() {
+        let version = i32::try_from(def.version).map_err(ApiError::internal)?;
+        for state in def.states.iter().filter(|s| s.terminal) {
+            terminal.push((def.id.clone(), version, state.name.clone()));
+        }
+    }
+    Ok(terminal)
+}
+
+/// Closes the instances that reached a terminal state (of `terminal`, see [`terminal_states`])
+/// before instances kept whether they were closed, if that is still to be done; how many. All
+/// of it, or nothing, in one transaction.
+pub fn close_ended(conn: &mut DbConn, terminal: &[(String, i32, String)]) -> ApiResult<usize> {
     crate::store::write_transaction(conn, |conn| {
         if !store::take_pending_task(conn, CLOSE_ENDED)? {
             return Ok(0);
         }
         let mut closed = 0;
-        for def in registry.all() {
-            let version = i32::try_from(def.version).map_err(ApiError::internal)?;
-            for state in def.states.iter().filter(|s| s.terminal) {
-                closed += store::close_in_state(conn, &def.id, version, &state.name)?;
-            }
+        for (workflow, version, state) in terminal {
+            closed += store::close_in_state(conn, workflow, *version, state)?;
         }
         store::close_access_of_closed(conn)?;
         Ok(closed)
