@@ -10,6 +10,7 @@ pub mod definition;
 pub mod diagram;
 pub mod history;
 pub mod loader;
+pub mod meaning;
 pub mod plan;
 pub mod registry;
 pub mod start;

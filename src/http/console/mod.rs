@@ -13,6 +13,7 @@ pub mod layout;
 mod login;
 mod new;
 mod procuracy;
+mod reports;
 pub mod session;
 mod steering;
 
@@ -48,9 +49,9 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                 .service(new::start)
                 .service(procuracy::procuracy_page)
                 .service(steering::calendar_page)
-                .service(steering::reports_page)
-                .service(steering::enforcement_csv)
-                .service(steering::coordination_csv)
+                .service(reports::reports_page)
+                .service(reports::enforcement_csv)
+                .service(reports::coordination_csv)
                 .service(admin::users_page)
                 .service(admin::add_user)
                 .service(admin::disable_user)

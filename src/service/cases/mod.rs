@@ -14,31 +14,30 @@
 //! reversing entry. Each change also moves the case's contribution to the kept report figures
 //! (`case_stats`), in the same transaction.
 
+mod change;
 mod ledger;
 mod model;
+mod open;
 
+pub use change::{check_link, classify, pay, set_status, CaseUpdate, StepCase};
 pub use model::*;
+pub use open::{create, create_many};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::agencies::Tree;
-use super::case_stats::Changes;
-use super::idempotency::{self, IdempotencyKey, Reply};
-use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode, AgencyKind, Money, Role};
+use crate::domain::{local_rfc3339, now, today_local, AgencyCode, Money, Role};
 use crate::engine::history::GENESIS;
-use crate::engine::plan::CaseChange;
 use crate::engine::step::Actor;
-use crate::engine::step::CaseHolder;
-use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
+use crate::error::{ApiError, ApiResult};
 use crate::store::cases::{
     self as store, CaseEventRow, CaseRow, ListFilter, PaymentRow, PersonalDataReadRow,
 };
 use crate::store::{write_transaction, DbConn};
-use ledger::{day, dec, event_hash, field_error, personal_digest, Ledger};
+use ledger::{day, dec, event_hash, personal_digest};
 
 /// Most cases one import request may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -192,163 +191,6 @@ impl ChangedBy {
     }
 }
 
-fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) -> String {
-    let v = value.trim();
-    if v.is_empty() {
-        errors.push(FieldError::new(field, "must not be empty"));
-    } else if v.chars().count() > max {
-        errors.push(FieldError::new(field, format!("is longer than {max} characters")));
-    } else if let Err(r) = check_text(v) {
-        errors.push(FieldError::new(field, r));
-    }
-    v.to_owned()
-}
-
-fn person(errors: &mut Vec<FieldError>, field: &str, p: &Person) -> String {
-    let name = text(errors, &format!("{field}.name"), &p.name, 200);
-    let id_number = p.id_number.as_deref().map(|v| text(errors, &format!("{field}.id_number"), v, 40));
-    let address = p.address.as_deref().map(|v| text(errors, &format!("{field}.address"), v, 500));
-    json!(Person { name, id_number, address }).to_string()
-}
-
-/// Checks a new case and builds it, with what already happened to it, in memory.
-fn open_case(tree: &Tree, actor: &Actor, req: &CreateCase, prefix: &str) -> ApiResult<Ledger> {
-    let office = req.agency.as_str();
-    if !tree.contains(office) || !matches!(tree.kind(office), Some(AgencyKind::Enforcement)) {
-        return Err(field_error(&format!("{prefix}agency"), "is not an enforcement office here"));
-    }
-    if !may_change(tree, actor, office) {
-        return Err(ApiError::forbidden(format!(
-            "only enforcement officers and heads of {office} or an office above it may open its cases"
-        )));
-    }
-    let mut errors = Vec::new();
-    let number = text(&mut errors, &format!("{prefix}number"), &req.number, 64);
-    let judgment_ref = text(&mut errors, &format!("{prefix}judgment_ref"), &req.judgment_ref, 200);
-    let court_name = text(&mut errors, &format!("{prefix}court_name"), &req.court_name, 300);
-    if let Some(court) = &req.court {
-        if tree.kind(court.as_str()) != Some(AgencyKind::Court) {
-            errors.push(FieldError::new(format!("{prefix}court"), "is not a court here"));
-        }
-    }
-    let obligor = person(&mut errors, &format!("{prefix}obligor"), &req.obligor);
-    let obligee = person(&mut errors, &format!("{prefix}obligee"), &req.obligee);
-    if req.received_on > today_local() {
-        errors.push(FieldError::new(format!("{prefix}received_on"), "is in the future"));
-    } else if req.received_on < EARLIEST {
-        errors.push(FieldError::new(format!("{prefix}received_on"), format!("is before {EARLIEST}")));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation("the case is not valid", errors));
-    }
-    let at = now().timestamp_micros();
-    let id = Uuid::now_v7().to_string();
-    let classification = req.classification.unwrap_or(Classification::Unclassified);
-    let row = CaseRow {
-        id,
-        agency_code: office.to_owned(),
-        number,
-        judgment_ref,
-        court_code: req.court.as_ref().map(|c| c.to_string()),
-        court_name,
-        category: req.category.as_str(),
-        obligor,
-        obligee,
-        amount_due: req.amount_due.to_string(),
-        collected: "0".into(),
-        received_on: req.received_on.to_string(),
-        classification: classification.as_str().into(),
-        status: CaseStatus::Open.as_str().into(),
-        closed_on: None,
-        version: 0,
-        created_at: at,
-        updated_at: at,
-        last_hash: GENESIS.into(),
-    };
-    let mut ledger = Ledger {
-        loaded_version: 0,
-        before: None,
-        payments: Vec::new(),
-        new_events: Vec::new(),
-        new_payments: Vec::new(),
-        by: ChangedBy::of(actor, acting_role(actor)),
-        at,
-        row,
-    };
-    let opened = json!({
-        "agency": ledger.row.agency_code, "number": ledger.row.number, "judgment_ref": ledger.row.judgment_ref,
-        "court": ledger.row.court_code, "court_name": ledger.row.court_name, "category": ledger.row.category,
-        "amount_due": ledger.row.amount_due, "received_on": ledger.row.received_on,
-        "classification": ledger.row.classification,
-        "personal_data_sha256": personal_digest(&ledger.row.obligor, &ledger.row.obligee),
-    });
-    ledger.event("opened", opened);
-    let located = |e: ApiError, what: String| match e.code {
-        ErrorCode::ValidationFailed => ApiError::validation(
-            e.detail,
-            e.errors.into_iter().map(|f| FieldError::new(format!("{what}.{}", f.field), f.reason)).collect(),
-        ),
-        _ => ApiError { detail: format!("{what}: {}", e.detail), ..e },
-    };
-    for (i, p) in req.payments.iter().enumerate() {
-        ledger.pay(p, None).map_err(|e| located(e, format!("{prefix}payments[{i}]")))?;
-    }
-    if let Some(outcome) = &req.outcome {
-        let basis = check_basis(&outcome.basis).map_err(|e| located(e, format!("{prefix}outcome")))?;
-        ledger
-            .set_status(outcome.status, outcome.on, &basis, Value::Null)
-            .map_err(|e| located(e, format!("{prefix}outcome")))?;
-    }
-    Ok(ledger)
-}
-
-/// Opens a case.
-pub fn create(
-    conn: &mut DbConn,
-    actor: &Actor,
-    req: CreateCase,
-    key: Option<&IdempotencyKey>,
-    fingerprint: &str,
-) -> ApiResult<Reply> {
-    idempotency::run(conn, actor, key, fingerprint, |conn| {
-        let tree = Tree::load(conn)?;
-        let mut changes = Changes::default();
-        let ledger = open_case(&tree, actor, &req, "")?;
-        let row = ledger.save(conn, &mut changes, true)?;
-        changes.flush(conn)?;
-        let body = serde_json::to_value(view(&row, Access::Full)?).map_err(ApiError::internal)?;
-        Ok((201, body))
-    })
-}
-
-/// Opens many cases in one transaction: all of them, or none.
-pub fn create_many(
-    conn: &mut DbConn,
-    actor: &Actor,
-    req: CreateCases,
-    key: Option<&IdempotencyKey>,
-    fingerprint: &str,
-) -> ApiResult<Reply> {
-    if req.cases.is_empty() || req.cases.len() > MAX_BATCH {
-        return Err(ApiError::validation(
-            "send 1 to 1000 cases at a time",
-            vec![FieldError::new("cases", format!("has {} cases", req.cases.len()))],
-        ));
-    }
-    idempotency::run(conn, actor, key, fingerprint, |conn| {
-        let tree = Tree::load(conn)?;
-        let mut changes = Changes::default();
-        let mut ids = Vec::with_capacity(req.cases.len());
-        for (i, case) in req.cases.iter().enumerate() {
-            let ledger = open_case(&tree, actor, case, &format!("cases[{i}]."))?;
-            let row = ledger.save(conn, &mut changes, true)?;
-            ids.push(row.id);
-        }
-        changes.flush(conn)?;
-        Ok((201, json!({ "created": ids.len(), "ids": ids })))
-    })
-}
-
 fn find_visible(conn: &mut DbConn, tree: &Tree, actor: &Actor, id: Uuid) -> ApiResult<(CaseRow, Access)> {
     let id = id.to_string();
     let row = store::find(conn, &id)?.ok_or_else(|| not_found(&id))?;
@@ -440,197 +282,6 @@ pub fn list(conn: &mut DbConn, actor: &Actor, q: Query, route: &str) -> ApiResul
         items.push(view(row, access)?);
     }
     Ok(Shown { value: CasePage { items, next_cursor }, reads })
-}
-
-fn check_version(row: &CaseRow, expected: Option<i64>) -> ApiResult<()> {
-    match expected {
-        Some(v) if v != row.version => Err(ApiError::new(
-            ErrorCode::VersionConflict,
-            format!("case {} is at version {}, not {v}; read it again and decide anew", row.id, row.version),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn check_basis(basis: &str) -> ApiResult<String> {
-    let mut errors = Vec::new();
-    let b = text(&mut errors, "basis", basis, 1000);
-    if errors.is_empty() {
-        Ok(b)
-    } else {
-        Err(ApiError::validation("the basis is not valid", errors))
-    }
-}
-
-/// Changes a case the actor may change, inside one transaction: `f` works on the case in
-/// memory; what it did is then written, with the case's figures, if nobody changed the case
-/// meanwhile. Answers `status` with what `f` returns beside the case.
-fn change<T: Serialize>(
-    conn: &mut DbConn,
-    actor: &Actor,
-    id: Uuid,
-    expected_version: Option<i64>,
-    (key, fingerprint, status, route): (Option<&IdempotencyKey>, &str, u16, &str),
-    f: impl FnOnce(&mut Ledger) -> ApiResult<T>,
-) -> ApiResult<Reply> {
-    idempotency::run(conn, actor, key, fingerprint, |conn| {
-        let (_, row) = find_changeable(conn, actor, id)?;
-        check_version(&row, expected_version)?;
-        let mut changes = Changes::default();
-        let mut ledger = Ledger::load(conn, row, ChangedBy::of(actor, acting_role(actor)))?;
-        let extra = f(&mut ledger)?;
-        let row = ledger.save(conn, &mut changes, false)?;
-        changes.flush(conn)?;
-        if let Some(read) = read_record(actor, &row, route) {
-            store::insert_read(conn, &read)?;
-        }
-        let mut body = serde_json::to_value(view(&row, Access::Full)?).map_err(ApiError::internal)?;
-        let extra = serde_json::to_value(extra).map_err(ApiError::internal)?;
-        if !extra.is_null() {
-            body = json!({ "payment": extra, "case": body });
-        }
-        Ok((status, body))
-    })
-}
-
-/// Records a payment or a reversal; answers the payment and the case after it.
-pub fn pay(
-    conn: &mut DbConn,
-    actor: &Actor,
-    id: Uuid,
-    req: NewPayment,
-    (key, fingerprint, route): (Option<&IdempotencyKey>, &str, &str),
-) -> ApiResult<Reply> {
-    change(conn, actor, id, None, (key, fingerprint, 201, route), |ledger| ledger.pay(&req, None))
-}
-
-/// Records an outcome, a suspension or a resumption.
-pub fn set_status(
-    conn: &mut DbConn,
-    actor: &Actor,
-    id: Uuid,
-    req: NewStatus,
-    (key, fingerprint, route): (Option<&IdempotencyKey>, &str, &str),
-) -> ApiResult<Reply> {
-    let basis = check_basis(&req.basis)?;
-    change(conn, actor, id, req.expected_version, (key, fingerprint, 200, route), |ledger| {
-        ledger.set_status(req.status, req.on, &basis, Value::Null)
-    })
-}
-
-/// Classifies a case as enforceable or not yet.
-pub fn classify(
-    conn: &mut DbConn,
-    actor: &Actor,
-    id: Uuid,
-    req: NewClassification,
-    (key, fingerprint, route): (Option<&IdempotencyKey>, &str, &str),
-) -> ApiResult<Reply> {
-    let basis = check_basis(&req.basis)?;
-    change(conn, actor, id, req.expected_version, (key, fingerprint, 200, route), |ledger| {
-        if ledger.row.classification == req.classification.as_str() {
-            return Err(ApiError::new(
-                ErrorCode::ValidationFailed,
-                format!("the case is already {}", req.classification.as_str()),
-            ));
-        }
-        ledger.check_day("on", req.on)?;
-        ledger.classify(req.classification, Some(req.on), &basis, Value::Null)
-    })
-}
-
-/// The case an instance is started for must exist and be one the starter may see.
-pub fn check_link(conn: &mut DbConn, actor: &Actor, case_id: Uuid) -> ApiResult<()> {
-    let tree = Tree::load(conn)?;
-    find_visible(conn, &tree, actor, case_id).map(|_| ()).map_err(|_| {
-        ApiError::validation(
-            "the instance cannot belong to that case",
-            vec![FieldError::new("case_id", "names no case you may see")],
-        )
-    })
-}
-
-/// A case a step may change: who holds it (for the engine to check the acting office), and
-/// the case as read.
-pub struct StepCase {
-    pub holder: CaseHolder,
-    row: CaseRow,
-}
-
-/// A step's change applied to its case in memory, to be saved with the step.
-pub struct CaseUpdate {
-    ledger: Ledger,
-}
-
-impl StepCase {
-    /// The case of that id with the offices that may act on it: the one that holds it and
-    /// those above it. None when there is no such case.
-    pub fn find(conn: &mut DbConn, case_id: &str) -> ApiResult<Option<StepCase>> {
-        let Some(row) = store::find(conn, case_id)? else { return Ok(None) };
-        let tree = Tree::load(conn)?;
-        let mut above = Vec::new();
-        let mut at = tree.parent(&row.agency_code);
-        // Bounded: a tree of offices is a few levels deep, and a cycle must not hang us.
-        while let Some(code) = at.filter(|_| above.len() < 32) {
-            above.push(AgencyCode::parse(code).map_err(ApiError::internal)?);
-            at = tree.parent(code);
-        }
-        let holder = CaseHolder {
-            number: row.number.clone(),
-            office: AgencyCode::parse(&row.agency_code).map_err(ApiError::internal)?,
-            above,
-        };
-        Ok(Some(StepCase { holder, row }))
-    }
-
-    /// Applies the change a step's plan makes to the case: the case's own rules may still
-    /// refuse it (an amount beyond what is owed, a closed case), before anything is written.
-    pub fn apply(
-        self,
-        conn: &mut DbConn,
-        change: &CaseChange,
-        actor: &Actor,
-        role: &str,
-    ) -> ApiResult<CaseUpdate> {
-        let by = ChangedBy::of(actor, role);
-        let source =
-            json!({"instance_id": change.instance_id, "seq": change.seq, "transition": change.transition});
-        let basis = format!("step {} of instance {}", change.transition, change.instance_id);
-        let mut ledger = Ledger::load(conn, self.row, by)?;
-        ledger.at = change.at;
-        if let Some((amount, method)) = &change.payment {
-            let payment = NewPayment {
-                amount: *amount,
-                paid_on: change.on,
-                method: *method,
-                note: Some(basis.clone()),
-                reverses: None,
-            };
-            ledger.pay(&payment, Some((&change.instance_id, change.seq))).map_err(|e| ApiError {
-                detail: format!("the case refuses the step's payment: {}", e.detail),
-                ..e
-            })?;
-        }
-        if let Some(class) = &change.classification {
-            ledger.classify(Classification::parse(class)?, Some(change.on), &basis, source.clone())?;
-        }
-        if let Some(status) = &change.status {
-            let status = CaseStatus::parse(status)?;
-            if ledger.status()? != status {
-                ledger.set_status(status, change.on, &basis, source)?;
-            }
-        }
-        Ok(CaseUpdate { ledger })
-    }
-}
-
-impl CaseUpdate {
-    /// Writes the change with the step, in its transaction.
-    pub fn save(self, conn: &mut DbConn) -> ApiResult<()> {
-        let mut changes = Changes::default();
-        self.ledger.save(conn, &mut changes, false)?;
-        changes.flush(conn)
-    }
 }
 
 /// Who was shown the case's personal data beyond its office and court, oldest first: for the

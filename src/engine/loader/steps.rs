@@ -1,0 +1,193 @@
+//! The checks of a transition: its states, parties, roles, data, routes, follow-ups and what it
+//! changes in its case.
+
+use std::collections::HashSet;
+
+use toml::Spanned;
+
+use super::raw::*;
+use super::{roles, Checker};
+use crate::domain::{is_identifier, PaymentMethod, Role};
+use crate::engine::definition::*;
+
+impl Checker<'_, '_> {
+    pub(super) fn transition(&mut self, t: &RawTransition) -> Transition {
+        let name = t.name.get_ref();
+        if name == "create" {
+            self.p.at_span(&t.name, "\"create\" is reserved for the start of an instance");
+        }
+        if t.from.is_empty() {
+            self.p.at_span(&t.name, format!("transition {name:?} has no from state"));
+        }
+        for f in &t.from {
+            self.state(f, "from");
+            if self.states.get(f.get_ref()) == Some(&true) {
+                self.p.at_span(f, format!("transition {name:?} leaves terminal state {:?}", f.get_ref()));
+            }
+        }
+        self.state(&t.to, "to");
+        match (&t.party, t.signed_by.len()) {
+            (Some(party), 0) => self.slot(party, "party"),
+            (None, n) if n >= 2 => {
+                let mut seen = HashSet::new();
+                for s in &t.signed_by {
+                    self.slot(s, "signed_by");
+                    if !seen.insert(s.get_ref()) {
+                        self.p.at_span(s, format!("{:?} signs twice", s.get_ref()));
+                    }
+                    // Every signer needs a role that can act for its kind of agency.
+                    let kind = self.slots.get(s.get_ref()).copied();
+                    let roles: Vec<Role> = t.roles.iter().filter_map(|r| r.get_ref().parse().ok()).collect();
+                    if let Some(kind) = kind.filter(|k| !roles.iter().any(|r| r.acts_for(*k))) {
+                        self.p.at_span(
+                            s,
+                            format!(
+                                "no role of {name:?} can act for a {} agency, so {:?} could never sign",
+                                kind.as_str(),
+                                s.get_ref()
+                            ),
+                        );
+                    }
+                }
+            }
+            _ => self.p.at_span(
+                &t.name,
+                format!("transition {name:?} needs either a party or signed_by with two or more slots"),
+            ),
+        }
+        for n in &t.notify {
+            self.slot(n, "notify");
+        }
+        for r in &t.requires_parties {
+            self.slot(r, "requires_parties");
+        }
+        for r in &t.routes {
+            self.state(&r.to, "route");
+        }
+        let data = self.fields(&t.data);
+        let starts = t
+            .starts
+            .iter()
+            .map(|s| {
+                if !is_identifier(s.workflow.get_ref()) {
+                    self.p.at_span(&s.workflow, "starts.workflow must be a workflow id");
+                }
+                for source in s.parties.values() {
+                    let slot = source
+                        .get_ref()
+                        .strip_prefix(crate::engine::step::PARENT_OF)
+                        .unwrap_or(source.get_ref());
+                    if !self.slots.contains_key(slot) {
+                        self.p.at_span(source, format!("starts.parties names unknown party slot {slot:?}"));
+                    }
+                }
+                for source in s.data.values() {
+                    if !self.fields.contains_key(source.get_ref()) {
+                        self.p.at_span(
+                            source,
+                            format!("starts.data names unknown field {:?}", source.get_ref()),
+                        );
+                    }
+                }
+                let values = s
+                    .values
+                    .iter()
+                    .filter_map(|(k, v)| match serde_json::to_value(v) {
+                        Ok(json) => Some((k.clone(), json)),
+                        Err(e) => {
+                            self.p.at_span(&s.workflow, format!("starts.values.{k}: {e}"));
+                            None
+                        }
+                    })
+                    .collect();
+                FollowUp {
+                    workflow: s.workflow.get_ref().clone(),
+                    parties: s.parties.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
+                    data: s.data.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
+                    values,
+                    line: self.p.line(s.workflow.span().start),
+                }
+            })
+            .collect();
+        Transition {
+            name: name.clone(),
+            title_vi: t.title_vi.clone(),
+            title_en: t.title_en.clone(),
+            from: t.from.iter().map(|f| f.get_ref().clone()).collect(),
+            to: t.to.get_ref().clone(),
+            party: t.party.as_ref().map(|p| p.get_ref().clone()),
+            signed_by: t.signed_by.iter().map(|s| s.get_ref().clone()).collect(),
+            requires_parties: t.requires_parties.iter().map(|r| r.get_ref().clone()).collect(),
+            roles: {
+                let allowed = roles(self.p, &t.roles, &t.name, "transition");
+                let slots: Vec<&Name> = t.party.iter().chain(t.signed_by.iter()).collect();
+                self.roles_fit(&allowed, &slots, &t.name);
+                allowed
+            },
+            guard: t.guard.as_ref().and_then(|g| self.condition(g)),
+            routes: t
+                .routes
+                .iter()
+                .filter_map(|r| Some(Route { when: self.condition(&r.when)?, to: r.to.get_ref().clone() }))
+                .collect(),
+            data,
+            checks: self.checks(&t.checks),
+            notify: t.notify.iter().map(|n| n.get_ref().clone()).collect(),
+            starts,
+            case: t.case.as_ref().map(|c| self.case_effect(c)),
+        }
+    }
+
+    pub(super) fn case_effect(&mut self, raw: &Spanned<RawCaseEffect>) -> CaseEffect {
+        let c = raw.get_ref();
+        if c.classification.is_none() && c.status.is_none() && c.payment.is_none() {
+            self.p.at_span(raw, "case needs a classification, a status or a payment");
+        }
+        if let Some(v) = &c.classification {
+            if !CASE_CLASSIFICATIONS.contains(&v.get_ref().as_str()) {
+                self.p.at_span(v, format!("case.classification must be one of {CASE_CLASSIFICATIONS:?}"));
+            }
+        }
+        if let Some(v) = &c.status {
+            if !CASE_STEP_STATUSES.contains(&v.get_ref().as_str()) {
+                self.p.at_span(v, format!("case.status must be one of {CASE_STEP_STATUSES:?}"));
+            }
+        }
+        if let Some(f) = &c.payment {
+            if self.fields.get(f.get_ref()).map(|d| d.kind) != Some(DataType::Money) {
+                self.p.at_span(f, format!("case.payment must name a money field, not {:?}", f.get_ref()));
+            }
+        }
+        let method = match (&c.payment, &c.method) {
+            (Some(_), Some(m)) => PaymentMethod::parse(m.get_ref()).or_else(|| {
+                let known: Vec<&str> = PaymentMethod::ALL.iter().map(|m| m.as_str()).collect();
+                self.p.at_span(m, format!("case.method must be one of {known:?}"));
+                None
+            }),
+            (Some(f), None) => {
+                self.p.at_span(f, "case.payment needs its method: how the money was collected");
+                None
+            }
+            (None, Some(m)) => {
+                self.p.at_span(m, "case.method goes with case.payment");
+                None
+            }
+            (None, None) => None,
+        };
+        if let Some(f) = &c.on {
+            let kind = self.fields.get(f.get_ref()).map(|d| d.kind);
+            if !matches!(kind, Some(DataType::Date | DataType::Datetime)) {
+                self.p
+                    .at_span(f, format!("case.on must name a date or datetime field, not {:?}", f.get_ref()));
+            }
+        }
+        let name = |n: &Option<Name>| n.as_ref().map(|v| v.get_ref().clone());
+        CaseEffect {
+            classification: name(&c.classification),
+            status: name(&c.status),
+            payment: name(&c.payment),
+            method,
+            on: name(&c.on),
+        }
+    }
+}
