@@ -1,9 +1,9 @@
 //! lienganh: the interagency workflow engine and REST service of Vietnamese civil judgment
 //! enforcement (thi hành án dân sự).
 //!
-//! Data flows one way: HTTP (`api`) -> use cases (`service`) -> pure engine (`workflow`) and
-//! store (`db`); effects decided by the engine are written with the step and carried out
-//! after commit.
+//! A step goes one way (see ARCHITECTURE.md): HTTP (`http`) -> use cases (`service`) -> the
+//! pure engine (`engine`), which decides the whole step as a plan -> the store (`store`), which
+//! records it in one transaction -> background work after commit (`jobs`).
 
 pub mod cli;
 pub mod config;

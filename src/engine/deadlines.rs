@@ -27,8 +27,8 @@ pub struct RunningDeadline {
     pub suspended_at: Option<i64>,
     /// Whether an agency is bound to its escalation.
     pub escalates: bool,
-    /// The kinds of its reminders already sent. Read only for a step that may resume or
-    /// extend it: a notice of the last day or an escalation is not sent twice.
+    /// The kinds of its reminders already sent, so that a notice of the last day or an
+    /// escalation is not sent twice. Read only for a deadline the step may resume or extend.
     pub sent: Vec<ReminderKind>,
 }
 
@@ -65,11 +65,15 @@ pub fn may_run_in(def: &Definition, state: &str) -> bool {
     def.deadlines.iter().any(|d| covers(d, Some(state)))
 }
 
-/// Whether `transition` may resume or extend a deadline: the step then needs to know which of
-/// its reminders have gone out.
-pub fn may_reschedule(def: &Definition, transition: &str) -> bool {
+/// The deadlines `transition` may resume or extend: for those the step needs to know which
+/// reminders have gone out.
+pub fn rescheduled_by<'d>(def: &'d Definition, transition: &str) -> Vec<&'d str> {
     let named = |list: &[String]| list.iter().any(|t| t == transition);
-    def.deadlines.iter().any(|d| named(&d.resumed_by) || named(&d.extended_by))
+    def.deadlines
+        .iter()
+        .filter(|d| named(&d.resumed_by) || named(&d.extended_by))
+        .map(|d| d.name.as_str())
+        .collect()
 }
 
 /// The deadline operations of a step, in the order of the definition's deadlines.

@@ -129,7 +129,8 @@ pub struct Transition {
     /// Instances of other workflows this step starts, linked to this one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub starts: Vec<FollowUp>,
-    /// What the step changes in the case the instance belongs to.
+    /// What the step changes in the case the instance belongs to (for a joint step, when its
+    /// last signature makes it take effect).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case: Option<CaseEffect>,
 }

@@ -1,6 +1,6 @@
-//! The engine: workflow definitions (read from TOML and checked), the legal calendar, the
-//! hash chain of the history, and the pure decisions of a step. No I/O here: what a step does
-//! is decided as a value, and the store records it.
+//! The engine: workflow definitions (read from TOML and checked once, at start), the legal
+//! calendar, the hash chain of the history, and the pure decisions of a step. A step does no
+//! I/O: what it does is decided as a value, a plan, and the store records it.
 
 pub mod calendar;
 pub mod checks;

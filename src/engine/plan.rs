@@ -1,6 +1,7 @@
-//! A step decided: everything the store writes for it, as a value. The engine computes every
-//! figure here (the event's hash, each deadline's due time and reminders, who is told and
-//! what); the store writes it in one transaction and decides nothing.
+//! A step decided: everything it writes, as a value. The engine computes every figure here
+//! (the event's hash, each deadline's due time and reminders, who is told and what, the case's
+//! change); the store records the plan, and the case's own rules apply the case change, in
+//! one transaction.
 
 use std::collections::BTreeMap;
 

@@ -30,6 +30,9 @@ pub enum JobError {
     Read(#[from] PoolError),
     #[error("a job's thread failed: {0}")]
     Thread(#[from] tokio::task::JoinError),
+    /// A row the job cannot make sense of (an agency code that no longer parses).
+    #[error("{0}")]
+    Corrupt(String),
 }
 
 /// What one pass did.

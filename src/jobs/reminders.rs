@@ -52,7 +52,7 @@ impl From<diesel::result::Error> for Rollback {
 }
 
 /// What a reminder says, and to whom.
-fn notice(r: &ReminderRow, d: &DeadlineRow, now: i64) -> Option<Notice> {
+fn notice(r: &ReminderRow, d: &DeadlineRow, now: i64) -> Result<Option<Notice>, JobError> {
     let responsible = d.responsible_agency.as_str();
     let (agency, roles, subject) = match r.kind.as_str() {
         "before" => (
@@ -73,16 +73,19 @@ fn notice(r: &ReminderRow, d: &DeadlineRow, now: i64) -> Option<Notice> {
             };
             (responsible, &d.responsible_roles, subject)
         }
-        "escalation" => (
-            d.escalate_agency.as_deref()?,
-            &d.escalate_roles,
-            format!("Quá hạn ({}), {} chưa thực hiện: {}", d.due_date, responsible, d.title),
-        ),
-        _ => return None,
+        "escalation" => match d.escalate_agency.as_deref() {
+            Some(agency) => (
+                agency,
+                &d.escalate_roles,
+                format!("Quá hạn ({}), {} chưa thực hiện: {}", d.due_date, responsible, d.title),
+            ),
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
     };
-    Some(Notice {
+    Ok(Some(Notice {
         id: Uuid::now_v7().to_string(),
-        agency: AgencyCode::parse(agency).ok()?,
+        agency: AgencyCode::parse(agency).map_err(JobError::Corrupt)?,
         roles: roles.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
         kind: if r.kind == "before" { "reminder".into() } else { r.kind.clone() },
         instance_id: Some(d.instance_id.clone()),
@@ -100,7 +103,7 @@ fn notice(r: &ReminderRow, d: &DeadlineRow, now: i64) -> Option<Notice> {
             "working_days_before": r.working_days_before,
         }),
         created_at: r.fire_at,
-    })
+    }))
 }
 
 /// Delivers one claimed reminder, or finds it is no longer ours or no longer needed.
@@ -115,7 +118,7 @@ fn deliver(conn: &mut DbConn, id: &str, owner: &str, now: i64) -> Result<Outcome
                 Err(Rollback::Lost)
             };
         };
-        if let Some(note) = notice(&r, &d, now) {
+        if let Some(note) = notice(&r, &d, now).map_err(Rollback::Failed)? {
             record::notify(conn, std::slice::from_ref(&note)).map_err(|e| match e {
                 RecordError::Store(e) => Rollback::from(e),
                 RecordError::Stale => Rollback::Lost,

@@ -5,9 +5,13 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 
+use chrono::DateTime;
+
 use super::fixed::Sink;
 use super::schema::{deadlines, instance_agencies};
 use super::{at_most_one, DbConn};
+use crate::engine::calendar::Due;
+use crate::engine::deadlines::RunningDeadline;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = deadlines)]
@@ -83,25 +87,43 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<DeadlineRow>> {
     at_most_one(deadlines::table.find(id).select(DeadlineRow::as_select()).load(conn))
 }
 
-/// The running (open or suspended) deadline of that name on an instance.
-pub fn running(conn: &mut DbConn, instance_id: &str, name: &str) -> QueryResult<Option<DeadlineRow>> {
-    at_most_one(native!(conn, |c| deadlines::table
-        .filter(deadlines::instance_id.eq(instance_id))
-        .filter(deadlines::name.eq(name))
-        // Two comparisons rather than IN: a query of fixed shape keeps its prepared statement.
-        .filter(deadlines::status.eq(OPEN).or(deadlines::status.eq(SUSPENDED)))
-        .select(DeadlineRow::as_select())
-        .load(c)))
-}
-
-/// The running (open or suspended) deadlines of an instance.
-pub fn running_of(conn: &mut DbConn, instance_id: &str) -> QueryResult<Vec<DeadlineRow>> {
-    native!(conn, |c| deadlines::table
+/// The running (open or suspended) deadlines of an instance, as the engine decides a step on
+/// them; for those named in `with_sent`, the kinds of reminder each has sent. A suspended one
+/// with no time of suspension on record counts as suspended at `at`.
+pub fn running(
+    conn: &mut DbConn,
+    instance_id: &str,
+    at: i64,
+    with_sent: &[&str],
+) -> QueryResult<Vec<RunningDeadline>> {
+    let rows: Vec<DeadlineRow> = native!(conn, |c| deadlines::table
         .filter(deadlines::instance_id.eq(instance_id))
         // Two comparisons rather than IN: a query of fixed shape keeps its prepared statement.
         .filter(deadlines::status.eq(OPEN).or(deadlines::status.eq(SUSPENDED)))
         .select(DeadlineRow::as_select())
-        .load(c))
+        .load(c))?;
+    rows.into_iter()
+        .map(|row| {
+            let sent = if with_sent.contains(&row.name.as_str()) {
+                super::reminders::sent_kinds(conn, &row.id)?
+            } else {
+                Vec::new()
+            };
+            let last_day =
+                row.due_date.parse().map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+            Ok(RunningDeadline {
+                due: Due {
+                    at: DateTime::from_timestamp_micros(row.due_at).unwrap_or(DateTime::UNIX_EPOCH),
+                    last_day,
+                },
+                suspended_at: (row.status == SUSPENDED).then_some(row.suspended_at.unwrap_or(at)),
+                escalates: row.escalate_agency.is_some(),
+                id: row.id,
+                name: row.name,
+                sent,
+            })
+        })
+        .collect()
 }
 
 /// Every deadline of an instance, oldest first.

@@ -2,7 +2,6 @@
 
 use diesel::prelude::*;
 
-use super::fixed::Fixed;
 use super::schema::idempotency_keys;
 use super::{at_most_one, DbConn};
 
@@ -32,11 +31,10 @@ pub fn claim(conn: &mut DbConn, row: &IdempotencyRow) -> QueryResult<()> {
     diesel::insert_into(idempotency_keys::table).values(row).execute(conn).map(|_| ())
 }
 
+/// Keeps the first answer to a request that carried a key.
 pub fn complete(conn: &mut DbConn, subject: &str, key: &str, status: i32, body: &str) -> QueryResult<()> {
-    Fixed::new(
-        "UPDATE idempotency_keys SET status = ?, body = ? WHERE subject = ? AND key = ?",
-        &[status.into(), body.into(), subject.into(), key.into()],
-    )
-    .run(conn)
-    .map(|_| ())
+    diesel::update(idempotency_keys::table.find((subject, key)))
+        .set((idempotency_keys::status.eq(status), idempotency_keys::body.eq(body)))
+        .execute(conn)
+        .map(|_| ())
 }

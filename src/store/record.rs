@@ -1,5 +1,7 @@
-//! Recording a plan: everything one step decided, written in the caller's transaction. The
-//! engine decided every value; this writes them, and decides nothing.
+//! Recording a plan: what one step decided, written in the caller's transaction. The engine
+//! decided every value; this writes them, adding only the webhook deliveries of the notices
+//! (the store knows the agencies' webhooks). The case change is saved by the case's own rules,
+//! in the same transaction.
 //!
 //! On PostgreSQL, where every statement is a round trip, the writes after the instance's
 //! version check go as one statement ([`Writes`]); a write to a deadline this plan already

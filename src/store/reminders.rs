@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::fixed::{insert_rows, Bind, Sink};
 use super::schema::reminders;
 use super::{at_most_one, DbConn};
+use crate::engine::plan::ReminderKind;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = reminders)]
@@ -70,6 +71,17 @@ pub fn of_deadline(conn: &mut DbConn, deadline_id: &str) -> QueryResult<Vec<Remi
         .order((reminders::fire_at.asc(), reminders::id.asc()))
         .select(ReminderRow::as_select())
         .load(c))
+}
+
+/// The kinds of the reminders of a deadline that have gone out.
+pub fn sent_kinds(conn: &mut DbConn, deadline_id: &str) -> QueryResult<Vec<ReminderKind>> {
+    let kinds: Vec<String> = native!(conn, |c| reminders::table
+        .filter(reminders::deadline_id.eq(deadline_id))
+        .filter(reminders::status.eq(SENT))
+        .select(reminders::kind)
+        .load(c))?;
+    let all = [ReminderKind::Before, ReminderKind::Due, ReminderKind::Escalation];
+    Ok(kinds.iter().filter_map(|k| all.into_iter().find(|r| r.as_str() == k)).collect())
 }
 
 /// Claims up to `limit` due reminders for `owner` until `lease_until` (see [`super::lease`]).

@@ -1,6 +1,7 @@
 //! Starting an instance and firing a step: read what the engine needs, ask it for the plan,
-//! and record the plan in the request's transaction. Every refusal comes before anything is
-//! written.
+//! let the case apply its change, and record the plan in the request's transaction. Every
+//! refusal of the engine or of the case's rules comes before anything is written (a race lost
+//! to another writer after that rolls the whole transaction back).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,19 +9,18 @@ use uuid::Uuid;
 
 use super::{definition, find_visible, links, refusal, CreateInstance, FireTransition, Instance, Loaded};
 use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode};
-use crate::engine::calendar::Due;
-use crate::engine::deadlines::{may_reschedule, may_run_in, RunningDeadline};
+use crate::engine::deadlines::{may_run_in, rescheduled_by, RunningDeadline};
 use crate::engine::definition::{Definition, Transition};
-use crate::engine::plan::{DeadlineOp, InstanceWrite, Plan, ReminderKind};
+use crate::engine::plan::{DeadlineOp, InstanceWrite, Plan};
 use crate::engine::start::{self, Origin};
 use crate::engine::step::{self as engine, Actor, BoundAgency, Refusal, World};
 use crate::engine::Rules;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::service::cases::StepCase;
 use crate::service::idempotency::{self, IdempotencyKey, Reply};
-use crate::store::deadlines::{self as deadline_store, DeadlineRow, SUSPENDED};
+use crate::store::deadlines as deadline_store;
 use crate::store::record::{record, RecordError};
-use crate::store::{agencies as agency_store, reminders as reminder_store, DbConn};
+use crate::store::{agencies as agency_store, DbConn};
 
 /// Longest comment accepted on a step, in characters.
 pub const MAX_COMMENT: usize = 4000;
@@ -216,57 +216,20 @@ fn started(def: &Definition, plan: &Plan) -> ApiResult<Instance> {
     })
 }
 
-/// A running deadline as the engine needs it; `sent`, the kinds of its reminders gone out.
-fn running(row: DeadlineRow, sent: Vec<ReminderKind>) -> ApiResult<RunningDeadline> {
-    Ok(RunningDeadline {
-        due: Due {
-            at: chrono::DateTime::from_timestamp_micros(row.due_at).unwrap_or(chrono::DateTime::UNIX_EPOCH),
-            last_day: row.due_date.parse().map_err(ApiError::internal)?,
-        },
-        suspended_at: if row.status == SUSPENDED {
-            Some(row.suspended_at.unwrap_or(row.opened_at))
-        } else {
-            None
-        },
-        escalates: row.escalate_agency.is_some(),
-        id: row.id,
-        name: row.name,
-        sent,
-    })
-}
-
-/// The running deadlines of an instance, if a deadline may run in its state; with the kinds
-/// of reminders each has sent when the step may resume or extend one.
+/// The running deadlines of an instance, if a deadline may run in its state, with the
+/// reminders sent of those the step may resume or extend.
 fn running_deadlines(
     conn: &mut DbConn,
     def: &Definition,
     loaded: &Loaded,
     transition: Option<&Transition>,
+    at: i64,
 ) -> ApiResult<Vec<RunningDeadline>> {
     if !may_run_in(def, &loaded.row.state) {
         return Ok(Vec::new());
     }
-    let rescheduling = transition.is_some_and(|t| may_reschedule(def, &t.name));
-    deadline_store::running_of(conn, &loaded.row.id)?
-        .into_iter()
-        .map(|row| {
-            let sent = if rescheduling {
-                reminder_store::of_deadline(conn, &row.id)?
-                    .into_iter()
-                    .filter(|r| r.status == reminder_store::SENT)
-                    .filter_map(|r| match r.kind.as_str() {
-                        "due" => Some(ReminderKind::Due),
-                        "escalation" => Some(ReminderKind::Escalation),
-                        "before" => Some(ReminderKind::Before),
-                        _ => None,
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            running(row, sent)
-        })
-        .collect()
+    let moved = transition.map(|t| rescheduled_by(def, &t.name)).unwrap_or_default();
+    Ok(deadline_store::running(conn, &loaded.row.id, at, &moved)?)
 }
 
 /// The agencies a step's follow-ups may bind: those of the instance's parties, and their
@@ -309,7 +272,8 @@ pub fn fire(
             return Err(stale());
         }
         // What the engine needs beyond the instance, read only when the step may need it.
-        let deadlines = running_deadlines(conn, def, &loaded, transition)?;
+        let at = now().timestamp_micros();
+        let deadlines = running_deadlines(conn, def, &loaded, transition, at)?;
         let agencies = follow_up_agencies(conn, &loaded, transition)?;
         let case = match (transition.and_then(|t| t.case.as_ref()), row.case_id.as_deref()) {
             (Some(_), Some(case_id)) => StepCase::find(conn, case_id)?,
@@ -319,7 +283,7 @@ pub fn fire(
             registry: &rules.registry,
             calendar: &rules.calendar,
             agencies: &agencies,
-            at: now().timestamp_micros(),
+            at,
             ids: &new_id,
         };
         let view = loaded.view(&deadlines, case.as_ref().map(|c| &c.holder));
