@@ -39,6 +39,12 @@ pub struct Settings {
     pub pool_size: u32,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Where documents are kept: a folder, or `s3://bucket/prefix` for several nodes (the
+    /// `AWS_*` variables configure the bucket's endpoint and keys). A folder beside the SQLite
+    /// database when absent.
+    pub documents_url: Option<String>,
+    /// Largest document accepted, in bytes.
+    pub max_document_bytes: usize,
     /// A bearer token that scrapers of `/metrics` must show; the metrics are open without it.
     #[serde(skip_serializing)]
     pub metrics_token: Option<String>,
@@ -65,6 +71,8 @@ impl Default for Settings {
             reminder_cron: "0 * * * * *".into(),
             pool_size: (cores * 4).clamp(4, 32),
             max_body_bytes: 512 * 1024,
+            documents_url: None,
+            max_document_bytes: 25 * 1024 * 1024,
             metrics_token: None,
             shutdown_timeout: 30,
             console_secure_cookies: false,
@@ -94,6 +102,15 @@ impl Settings {
     /// The holiday calendar: `calendar/holidays.toml` in the workflows folder.
     pub fn calendar_file(&self) -> PathBuf {
         self.workflows.join("calendar").join("holidays.toml")
+    }
+
+    /// Where documents are kept: as configured, or (when not, or configured empty) a folder
+    /// beside the SQLite database.
+    pub fn documents_url(&self) -> String {
+        self.documents_url
+            .clone()
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(|| crate::store::files::Files::default_url(&self.database_url))
     }
 
     /// Where the generated token secret lives: beside a SQLite database file, else in the

@@ -33,6 +33,18 @@ pub enum ErrorCode {
     OverCollection,
     CaseClosed,
     NotAcceptable,
+    /// A step names a document nobody uploaded.
+    DocumentUnknown,
+    /// A step names a document another agency uploaded.
+    DocumentForeign,
+    /// A step names a document another step has taken.
+    DocumentUsed,
+    /// A document is not of a type its field takes.
+    DocumentTypeNotAccepted,
+    /// A document is larger than its field takes.
+    DocumentTooLarge,
+    /// The bytes uploaded are not of the type they are said to be.
+    DocumentTypeMismatch,
     ServiceUnavailable,
     InternalError,
 }
@@ -61,6 +73,12 @@ impl ErrorCode {
             OverCollection => (StatusCode::UNPROCESSABLE_ENTITY, "More than is due"),
             CaseClosed => (StatusCode::UNPROCESSABLE_ENTITY, "Case closed"),
             NotAcceptable => (StatusCode::NOT_ACCEPTABLE, "Not acceptable"),
+            DocumentUnknown => (StatusCode::UNPROCESSABLE_ENTITY, "Unknown document"),
+            DocumentForeign => (StatusCode::UNPROCESSABLE_ENTITY, "Another agency's document"),
+            DocumentUsed => (StatusCode::CONFLICT, "Document already handed over"),
+            DocumentTypeNotAccepted => (StatusCode::UNPROCESSABLE_ENTITY, "Document type not accepted"),
+            DocumentTooLarge => (StatusCode::UNPROCESSABLE_ENTITY, "Document too large"),
+            DocumentTypeMismatch => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Document type mismatch"),
             ServiceUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
             InternalError => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
         }

@@ -116,8 +116,9 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
-    /// Copy the SQLite database to PATH, consistently, while `serve` runs and writes; PATH
-    /// must not exist. (PostgreSQL: use pg_dump.)
+    /// Copy the SQLite database to PATH, consistently, while `serve` runs and writes, and the
+    /// documents it names to PATH.documents; neither may exist. (PostgreSQL: use pg_dump, and
+    /// copy the bucket with its own tools.)
     Backup { path: PathBuf },
     /// Load the agencies of the seed provinces, cases and instances to see the reports with,
     /// and print tokens to try them.
@@ -194,7 +195,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let settings = one_connection()?;
             let (db, applied) = lienganh::http::server::open_database(&settings)?;
             match lienganh::http::server::load_registry(&settings) {
-                Ok(registry) => lienganh::http::server::finish_migrations(&db, &registry)?,
+                Ok(registry) => {
+                    lienganh::http::server::finish_migrations(&db, &std::sync::Arc::new(registry))?
+                }
                 Err(e) => eprintln!(
                     "{e}\nthe definitions are needed to finish the migrations: `lienganh serve` will"
                 ),
@@ -316,6 +319,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 Ok(n) => out(&format!("console sessions removed {n}\n"))?,
                 Err(e) => eprintln!("old console sessions were not removed: {e}"),
             }
+            let files = lienganh::store::files::Files::open(&settings.documents_url())?;
+            match runtime.block_on(lienganh::jobs::documents::forget_unused(&db, &files, at)) {
+                Ok(0) => {}
+                Ok(n) => out(&format!("uploads no step took removed {n}\n"))?,
+                Err(e) => eprintln!("uploads no step took were not removed: {e}"),
+            }
             if report.reminders_failed > 0 {
                 eprintln!(
                     "some reminders could not be sent; the log says why, and a later pass retries them"
@@ -368,8 +377,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let registry = lienganh::http::server::load_registry(&settings)?;
             let mut conn = db.read().map_err(|e| e.to_string())?;
             let audit = lienganh::service::audit::verify_all(&mut conn, &registry).map_err(|e| e.detail)?;
+            drop(conn);
+            let files = lienganh::store::files::Files::open(&settings.documents_url())?;
+            let stored = actix_web::rt::System::new()
+                .block_on(lienganh::service::audit::verify_documents(&db, &files))?;
             let mut text = String::new();
-            for b in &audit.broken {
+            for b in audit.broken.iter().chain(&stored.broken) {
                 let at = b.seq.map(|s| format!("event {s}: ")).unwrap_or_default();
                 text.push_str(&format!("BROKEN {} {}: {at}{}\n", b.kind, b.id, b.reason));
             }
@@ -381,14 +394,38 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 audit.case_events,
                 audit.broken.len()
             ));
+            text.push_str(&format!(
+                "verified {} stored documents ({} bytes) against their SHA-256: {} broken\n",
+                stored.documents,
+                stored.bytes,
+                stored.broken.len()
+            ));
             out(&text)?;
-            if !audit.broken.is_empty() {
+            if !audit.broken.is_empty() || !stored.broken.is_empty() {
                 return Ok(ExitCode::from(1));
             }
         }
         Command::Backup { path } => {
-            let done = lienganh::cli::backup::backup(&settings()?.database_url, &path)?;
+            let settings = settings()?;
+            let done = lienganh::cli::backup::backup(&settings.database_url, &path)?;
+            let files = lienganh::store::files::Files::open(&settings.documents_url())?;
             out(&format!("backed up the database to {} ({} bytes)\n", done.path.display(), done.bytes))?;
+            let papers =
+                actix_web::rt::System::new().block_on(lienganh::cli::backup::documents(&path, &files))?;
+            out(&format!(
+                "copied {} documents ({} bytes) to {}\n",
+                papers.copied,
+                papers.bytes,
+                papers.folder.display()
+            ))?;
+            if !papers.broken.is_empty() {
+                let mut text = String::new();
+                for (sha256, reason) in &papers.broken {
+                    text.push_str(&format!("document {sha256}: {reason}\n"));
+                }
+                out(&text)?;
+                return Ok(ExitCode::from(1));
+            }
         }
         Command::Demo => {
             out(&lienganh::cli::demo::load(&settings()?)?)?;

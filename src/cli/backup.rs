@@ -5,6 +5,10 @@
 //! copy is written under a temporary name beside PATH, checked, synced, and only then given its
 //! name, by a hard link that fails rather than replace a file that appeared meanwhile.
 //! PostgreSQL has its own tool for this: pg_dump.
+//!
+//! The documents the copy names follow it into `PATH.documents`, the folder a database at PATH
+//! keeps its documents in by default, so the copy serves as it is. Each is re-hashed on the way:
+//! one missing or altered in the store is named, and the backup fails once it has copied the rest.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +16,7 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 
+use crate::store::files::{Files, FilesError};
 use crate::store::{Backend, DatabaseUrl};
 
 /// What a backup wrote.
@@ -19,6 +24,22 @@ use crate::store::{Backend, DatabaseUrl};
 pub struct Done {
     pub path: PathBuf,
     pub bytes: u64,
+}
+
+/// The documents a backup copied.
+#[derive(Debug, Default)]
+pub struct Documents {
+    pub folder: PathBuf,
+    pub copied: u64,
+    pub bytes: u64,
+    /// The SHA-256 of each document the store no longer holds as uploaded, and why.
+    pub broken: Vec<(String, String)>,
+}
+
+/// The folder a backup at `dest` copies its documents to: `dest` with `.documents` added, the
+/// folder a database at `dest` keeps its documents in by default.
+pub fn documents_folder(dest: &Path) -> PathBuf {
+    Files::beside(dest)
 }
 
 #[derive(QueryableByName)]
@@ -43,6 +64,10 @@ pub fn backup(database_url: &str, dest: &Path) -> Result<Done, String> {
     }
     if dest.symlink_metadata().is_ok() {
         return Err(format!("{} exists; a backup never overwrites a file", dest.display()));
+    }
+    let folder = documents_folder(dest);
+    if folder.symlink_metadata().is_ok() {
+        return Err(format!("{} exists; a backup never overwrites a file", folder.display()));
     }
     let name = dest.file_name().ok_or_else(|| format!("{} is not a file name", dest.display()))?;
     let dir = match dest.parent() {
@@ -96,4 +121,47 @@ fn publish(partial: &Path, dest: &Path, dir: &Path) -> Result<(), String> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Named {
+    #[diesel(sql_type = Text)]
+    sha256: String,
+}
+
+/// Copies the documents the backup at `dest` names from `files` to its documents folder.
+pub async fn documents(dest: &Path, files: &Files) -> Result<Documents, String> {
+    let copy = dest.to_str().ok_or_else(|| format!("{} is not UTF-8", dest.display()))?.to_owned();
+    let named = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
+        let mut conn =
+            SqliteConnection::establish(&copy).map_err(|e| format!("cannot open the copy: {e}"))?;
+        diesel::sql_query("SELECT DISTINCT sha256 FROM documents ORDER BY sha256")
+            .load::<Named>(&mut conn)
+            .map(|rows| rows.into_iter().map(|r| r.sha256).collect())
+            .map_err(|e| format!("cannot read the copy's documents: {e}"))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let folder = documents_folder(dest);
+    let target = Files::open(&folder.display().to_string())?;
+    let mut done = Documents { folder, ..Documents::default() };
+    for sha256 in named {
+        let bytes = match files.get(&sha256).await {
+            Ok(bytes) => bytes,
+            Err(FilesError::Missing) => {
+                done.broken.push((sha256, format!("missing from {}", files.url())));
+                continue;
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let found = crate::service::documents::sha256(&bytes);
+        if found != sha256 {
+            done.broken.push((sha256, format!("altered in {}: its bytes hash to {found}", files.url())));
+            continue;
+        }
+        done.bytes += bytes.len() as u64;
+        target.put(&sha256, bytes).await.map_err(|e| format!("cannot copy document {sha256}: {e}"))?;
+        done.copied += 1;
+    }
+    Ok(done)
 }

@@ -22,8 +22,10 @@ use crate::http::auth::JwtKeys;
 use crate::service::agencies::{self, CreateAgency};
 use crate::service::case_stats::reporting_year;
 use crate::service::cases::{self, CreateCase, CreateCases};
+use crate::service::documents::{self, Upload};
 use crate::service::instances::{self, CreateInstance, FireTransition};
 use crate::service::users;
+use crate::store::files::Files;
 use crate::store::DbConn;
 
 /// The seed provinces: code suffix and name.
@@ -157,11 +159,18 @@ fn fire(
 }
 
 /// Hà Nội: cases of the current year and the instances around them.
-fn ha_noi(conn: &mut DbConn, rules: &Rules) -> Result<(), String> {
+fn ha_noi(conn: &mut DbConn, rules: &Rules, papers: Vec<Upload>) -> Result<(), String> {
     let officer = actor("cb-hn", "THADS-HN", Role::EnforcementOfficer)?;
     let head = actor("ld-hn", "THADS-HN", Role::EnforcementHead)?;
     let police = actor("ca-hn", "CA-HN", Role::PoliceLiaison)?;
     let procuracy = actor("vks-hn", "VKS-HN", Role::ProcuracyInspector)?;
+    let mut papers = papers.into_iter();
+    let mut paper = |conn: &mut DbConn, by: &Actor| -> Result<String, String> {
+        let upload = papers.next().ok_or("a paper of the demo is missing")?;
+        Ok(documents::record_upload(conn, by, upload).map_err(failed("document"))?.id)
+    };
+    let instrument_file = paper(conn, &procuracy)?;
+    let decision_file = paper(conn, &head)?;
     let today = today_local();
     let year_start = NaiveDate::from_ymd_opt(reporting_year(today) - 1, 10, 1).unwrap_or(today);
     let mut list = Vec::new();
@@ -191,7 +200,7 @@ fn ha_noi(conn: &mut DbConn, rules: &Rules) -> Result<(), String> {
         "workflow": "procuracy_supervision",
         "parties": {"procuracy": "VKS-HN", "enforcement": "THADS-HN"},
         "data": {"instrument": "recommendation", "document_number": "84/KN-VKS", "issued_on": year_start.to_string(),
-                 "content": "Chậm xác minh điều kiện thi hành án"}
+                 "content": "Chậm xác minh điều kiện thi hành án", "instrument_file": instrument_file}
     });
     create(conn, rules, &procuracy, recommendation)?;
 
@@ -203,7 +212,14 @@ fn ha_noi(conn: &mut DbConn, rules: &Rules) -> Result<(), String> {
     });
     let mut run = create(conn, rules, &officer, plan)?;
     let day = today.to_string();
-    fire(conn, rules, &head, &mut run, "approve", json!({"approved_on": day}))?;
+    fire(
+        conn,
+        rules,
+        &head,
+        &mut run,
+        "approve",
+        json!({"approved_on": day, "decision_file": decision_file}),
+    )?;
     fire(conn, rules, &officer, &mut run, "send", json!({"sent_on": day, "dispatch_number": "77/THADS-CC"}))?;
     fire(
         conn,
@@ -242,11 +258,56 @@ pub fn load(settings: &Settings) -> Result<String, String> {
         calendar: Arc::new(crate::http::server::load_calendar(settings)?),
     };
     let keys = JwtKeys::from_settings(settings)?;
-    db.write_blocking(move |conn| fill(conn, &rules, &keys).map_err(Failed)).map_err(|e| e.0)
+    // The papers the demo's steps hand over, kept in the documents store first.
+    let files = Files::open(&settings.documents_url())?;
+    let mut papers = Vec::new();
+    for (title, name) in PAPERS {
+        let bytes = pdf(title);
+        let sha256 = documents::sha256(&bytes);
+        let size = bytes.len();
+        actix_web::rt::System::new().block_on(files.put(&sha256, bytes.into())).map_err(|e| e.to_string())?;
+        papers.push(Upload { sha256, size, media_type: "application/pdf".into(), name: (*name).into() });
+    }
+    db.write_blocking(move |conn| fill(conn, &rules, &keys, papers).map_err(Failed)).map_err(|e| e.0)
+}
+
+/// The papers of the demo: the procuracy's recommendation, and the approved coercion plan.
+const PAPERS: [(&str, &str); 2] = [
+    ("Kien nghi 84/KN-VKS", "kien-nghi-84-KN-VKS.pdf"),
+    ("Quyet dinh cuong che HN-coercion-1", "quyet-dinh-cuong-che.pdf"),
+];
+
+/// A one-page PDF showing `title`.
+pub fn pdf(title: &str) -> Vec<u8> {
+    let text: String = title.chars().filter(|c| c.is_ascii_alphanumeric() || " -/.".contains(*c)).collect();
+    let content = format!("BT /F1 18 Tf 72 760 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_owned(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut out = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.push_str(&format!("{} 0 obj\n{o}\nendobj\n", i + 1));
+    }
+    let xref = out.len();
+    out.push_str(&format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1));
+    for at in offsets {
+        out.push_str(&format!("{at:010} 00000 n \n"));
+    }
+    out.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    out.into_bytes()
 }
 
 /// Writes the demo through one connection, through the use cases as requests would.
-fn fill(conn: &mut DbConn, rules: &Rules, keys: &JwtKeys) -> Result<String, String> {
+fn fill(conn: &mut DbConn, rules: &Rules, keys: &JwtKeys, papers: Vec<Upload>) -> Result<String, String> {
     let admin = actor("demo-admin", "BTP", Role::Admin)?;
     let mut text = String::new();
     let already = crate::store::agencies::find(conn, "THADS-HN").map_err(|e| e.to_string())?.is_some();
@@ -273,7 +334,7 @@ fn fill(conn: &mut DbConn, rules: &Rules, keys: &JwtKeys) -> Result<String, Stri
             crate::service::reports::set_target(conn, &admin, code, year, cases_rate, money_rate)
                 .map_err(failed("target"))?;
         }
-        ha_noi(conn, rules)?;
+        ha_noi(conn, rules, papers)?;
         text.push_str("Loaded the agencies of Hà Nội, Lào Cai, Sóc Trăng, Quảng Trị and Đà Nẵng (THADS-, THADS-…-KV1, TAND-, CA-, VKS-, BCD-, UBND-),\n3,918 cases of Lào Cai's 2024 reporting year and 12 of Hà Nội's current year, with a court transfer,\na procuracy recommendation and a scheduled coercion operation.\n");
     }
     // The national agencies the admin and the auditor belong to.

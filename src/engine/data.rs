@@ -163,6 +163,10 @@ fn describe(field: &DataField) -> String {
         DataType::Items => "a list of items".into(),
         DataType::Receipt => "a list of {item, status: received|missing|damaged, note}".into(),
         DataType::Choice => format!("one of {}", field.options.join(", ")),
+        DataType::Document if field.multiple => {
+            "a list of document ids, each uploaded first with POST /api/v1/documents".into()
+        }
+        DataType::Document => "a document id, uploaded first with POST /api/v1/documents".into(),
     }
 }
 
@@ -246,6 +250,33 @@ fn normalize(
             _ => fail(errors),
         },
         DataType::Items => items(value, path, errors),
+        DataType::Document => document_ids(field, value, path, errors),
+    }
+}
+
+/// A document's id as written once (a UUID in lower case), or a list of them for a field that
+/// takes several; which documents they are is checked against the store's (see
+/// [`super::documents`]).
+fn document_ids(field: &DataField, value: &Value, path: &str, errors: &mut Vec<FieldError>) -> Option<Value> {
+    let id = |v: &Value| {
+        v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()).map(|u| Value::String(u.to_string()))
+    };
+    let fail = |errors: &mut Vec<FieldError>| {
+        errors.push(FieldError::new(path, format!("must be {}", describe(field))));
+        None
+    };
+    if !field.multiple {
+        return id(value).or_else(|| fail(errors));
+    }
+    let list = list_of(value, path, "document ids", errors)?;
+    let ids: Option<Vec<Value>> = list.iter().map(id).collect();
+    match ids {
+        None => fail(errors),
+        Some(ids) if (1..ids.len()).any(|i| ids[..i].contains(&ids[i])) => {
+            errors.push(FieldError::new(path, "names a document twice"));
+            None
+        }
+        Some(ids) => Some(Value::Array(ids)),
     }
 }
 
@@ -347,6 +378,11 @@ mod tests {
             options: if kind == DataType::Choice { vec!["a".into(), "b".into()] } else { vec![] },
             of: (kind == DataType::Receipt).then(|| "items".into()),
             time_rule: None,
+            media_types: vec![],
+            max_bytes: None,
+            multiple: false,
+            searchable: false,
+            follow_up_only: false,
         }
     }
 

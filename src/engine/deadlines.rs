@@ -198,7 +198,7 @@ fn open(def: &Definition, d: &Deadline, step: &Move<'_>, clock: &Clock<'_>) -> O
         id,
         workflow_id: def.id.clone(),
         name: d.name.clone(),
-        title: format!("{}: {}", def.title_vi, d.name),
+        title: d.title_vi.clone(),
         responsible_agency: responsible,
         responsible_roles: roles_of(def, &d.responsible),
         escalate_agency,

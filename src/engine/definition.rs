@@ -156,6 +156,18 @@ pub struct CaseEffect {
     pub on: Option<String>,
 }
 
+/// The media types a document field may accept: those the service reads from a file's bytes.
+pub const MEDIA_TYPES: [&str; 8] = [
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/tiff",
+    "text/plain",
+    "application/zip",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+];
+
 /// The classifications and statuses a step may give a case.
 pub const CASE_CLASSIFICATIONS: [&str; 3] = ["enforceable", "not_yet_enforceable", "unclassified"];
 pub const CASE_STEP_STATUSES: [&str; 4] = ["open", "suspended", "completed", "terminated"];
@@ -219,6 +231,25 @@ pub struct DataField {
     /// For a `datetime` or `date`: a legal rule the time or day must satisfy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_rule: Option<TimeRule>,
+    /// For a `document`: the media types accepted, as read from the file's bytes (any when
+    /// empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub media_types: Vec<String>,
+    /// For a `document`: the largest file accepted, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    /// For a `document`: whether several are given, as a list of document ids.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub multiple: bool,
+    /// For a `text`: whether search finds the instance by it (a number of a judgment, a
+    /// decision, a register entry). Never personal data: that is a case's, and search finds
+    /// it there only for those who may see it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub searchable: bool,
+    /// For the data an instance starts with: set only when another instance's step starts it
+    /// (by the follow-up's `values`), never by a client.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub follow_up_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -239,6 +270,9 @@ pub enum DataType {
     Receipt,
     /// One of `options`.
     Choice,
+    /// A document uploaded beforehand (`POST /api/v1/documents`), named by its id; the step
+    /// records its SHA-256, name, type and size.
+    Document,
 }
 
 impl DataType {
@@ -253,6 +287,7 @@ impl DataType {
             "items" => Self::Items,
             "receipt" => Self::Receipt,
             "choice" => Self::Choice,
+            "document" => Self::Document,
             _ => return None,
         })
     }
@@ -289,6 +324,9 @@ pub struct DateCheck {
 #[schema(as = DeadlineRule)]
 pub struct Deadline {
     pub name: String,
+    /// What is due, as people read it in the inbox, the notices and the reports.
+    pub title_vi: String,
+    pub title_en: String,
     pub states: Vec<String>,
     pub duration: u32,
     pub unit: DeadlineUnit,
@@ -378,6 +416,22 @@ pub struct Handover {
 }
 
 impl Definition {
+    /// The fields search finds its instances by, each once, as declared.
+    pub fn searchable_fields(&self) -> impl Iterator<Item = &str> {
+        let mut seen: Vec<&str> = Vec::new();
+        self.create
+            .data
+            .iter()
+            .chain(self.transitions.iter().flat_map(|t| t.data.iter()))
+            .filter(|f| f.searchable && f.kind == DataType::Text)
+            .map(|f| f.name.as_str())
+            .filter(move |name| {
+                let new = !seen.contains(name);
+                seen.push(name);
+                new
+            })
+    }
+
     pub fn state(&self, name: &str) -> Option<&State> {
         self.states.iter().find(|s| s.name == name)
     }

@@ -16,6 +16,7 @@ use layout::topo::layout::VisualGraph;
 use crate::engine::definition::{Condition, Definition, Transition};
 
 /// Fill of the state an instance is in.
+/// (The console's script scrolls a diagram to the shape of this fill: change both together.)
 const CURRENT_FILL: &str = "#ffd54f";
 /// Fill of terminal states.
 const TERMINAL_FILL: &str = "#e8f5e9";

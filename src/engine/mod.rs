@@ -8,11 +8,13 @@ pub mod data;
 pub mod deadlines;
 pub mod definition;
 pub mod diagram;
+pub mod documents;
 pub mod history;
 pub mod loader;
 pub mod meaning;
 pub mod plan;
 pub mod registry;
+pub mod search;
 pub mod start;
 pub mod step;
 

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::calendar::Due;
 use super::definition::DeadlineUnit;
+use super::documents::DocumentUse;
 use super::history::EventBody;
 use super::step::{Actor, Pending};
 use crate::domain::{AgencyCode, Money, PaymentMethod, Role};
@@ -25,6 +26,8 @@ pub struct Plan {
     pub notices: Vec<Notice>,
     pub case: Option<CaseChange>,
     pub follow_ups: Vec<Plan>,
+    /// The documents the step takes, marked as used by it.
+    pub documents: Vec<DocumentUse>,
 }
 
 impl Plan {
@@ -68,6 +71,8 @@ pub struct NewInstance {
     pub started_by: Option<(String, i64)>,
     /// Whether it starts in a terminal state.
     pub closed: bool,
+    /// The words search finds it by (see the engine's search), its scope being its parties.
+    pub numbers: String,
 }
 
 /// A running instance after a step.
@@ -85,6 +90,8 @@ pub struct Advance {
     pub closes: bool,
     /// The agencies that see it, which no longer count it as open when it closes.
     pub parties: BTreeMap<String, AgencyCode>,
+    /// The words search finds it by, when the step changes them.
+    pub numbers: Option<String>,
 }
 
 impl Advance {

@@ -139,7 +139,7 @@ impl Registry {
                         DataType::Text | DataType::Date | DataType::Datetime | DataType::Money => {
                             value.is_string()
                         }
-                        DataType::Items | DataType::Receipt => false,
+                        DataType::Items | DataType::Receipt | DataType::Document => false,
                     };
                     if !fits {
                         errors.push(problem(format!(
@@ -192,6 +192,12 @@ impl Registry {
 
     pub fn all(&self) -> impl Iterator<Item = &Arc<Definition>> {
         self.by_id.values().flatten()
+    }
+
+    /// The deadline `name` of `workflow` as its latest version that has one declares it: what
+    /// a deadline, a notice or a report is titled by.
+    pub fn deadline(&self, workflow: &str, name: &str) -> Option<&super::definition::Deadline> {
+        self.versions(workflow)?.iter().rev().find_map(|def| def.deadlines.iter().find(|d| d.name == name))
     }
 
     /// The workflows whose instances are coercion operations (a version declares `[coercion]`).

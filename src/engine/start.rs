@@ -40,6 +40,21 @@ pub fn start(
     check_parties(def, parties, given)?;
     let codes = codes(parties);
     let role = authorize(actor, &codes, &def.create.party, &def.create.roles)?;
+    let reserved: Vec<FieldError> = def
+        .create
+        .data
+        .iter()
+        .filter(|f| f.follow_up_only && given.get(&f.name).is_some_and(|v| !v.is_null()))
+        .map(|f| {
+            FieldError::new(
+                format!("data.{}", f.name),
+                "set only when another instance's step starts this one; leave it out",
+            )
+        })
+        .collect();
+    if !reserved.is_empty() {
+        return Err(Refusal::InvalidData(reserved));
+    }
     // The other parties learn of the new instance; the one that started it knows.
     begin(def, codes, (actor, role), given, origin, world, Some(&actor.agency))
 }
@@ -59,8 +74,9 @@ fn begin(
     world: &World<'_>,
     except: Option<&AgencyCode>,
 ) -> Result<Plan, Refusal> {
-    let data =
+    let mut data =
         data::validate(&def.create.data, given, &Map::new(), world.calendar).map_err(Refusal::InvalidData)?;
+    let documents = super::documents::resolve(&def.create.data, &mut data, world.documents, &actor.agency)?;
     check_dates(&def.create.checks, &data)?;
     let to = def.initial_state.as_str();
     let reference_date = origin.reference_date.to_string();
@@ -89,6 +105,7 @@ fn begin(
     let deadlines = deadlines::plan(def, &moved, &[], &world.clock());
     let told = parties.values().filter(|agency| Some(*agency) != except);
     let notices = notices(def, &event, "Bắt đầu", told, world);
+    let numbers = super::search::instance_words(def, &data);
     Ok(Plan {
         instance: InstanceWrite::Start(NewInstance {
             id: origin.id.to_owned(),
@@ -103,12 +120,14 @@ fn begin(
             last_hash: event.hash.clone(),
             started_by: origin.started_by.map(|(id, seq)| (id.to_owned(), seq)),
             closed: def.is_terminal(to),
+            numbers,
         }),
         event,
         deadlines,
         notices,
         case: None,
         follow_ups: Vec::new(),
+        documents,
     })
 }
 

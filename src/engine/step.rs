@@ -15,6 +15,7 @@ use super::checks::{check_dates, check_extensions, describe, holds};
 use super::data;
 use super::deadlines::{self, Clock, Move, RunningDeadline};
 use super::definition::{Definition, Transition};
+use super::documents::{self as docs, DocumentProblem, StoredDocument};
 use super::plan::{Advance, CaseChange, InstanceWrite, Plan, Step};
 use super::registry::Registry;
 use super::start::{self, notices};
@@ -130,6 +131,8 @@ pub struct World<'a> {
     pub registry: &'a Registry,
     pub calendar: &'a Calendar,
     pub agencies: &'a BTreeMap<AgencyCode, BoundAgency>,
+    /// The documents the step's data names, by id, as stored.
+    pub documents: &'a BTreeMap<String, StoredDocument>,
     /// When the step happens, in microseconds.
     pub at: i64,
     pub ids: &'a dyn Fn() -> String,
@@ -178,6 +181,8 @@ pub enum Refusal {
     FollowUpParties(Vec<FieldError>),
     #[error("this step starts {workflow}, which refuses what it carries over: {refusal}")]
     FollowUp { workflow: String, refusal: Box<Refusal> },
+    #[error("a document the step names cannot be taken")]
+    Document { problem: DocumentProblem, errors: Vec<FieldError> },
 }
 
 /// Finds the role under which the actor may act among `allowed`.
@@ -314,9 +319,14 @@ pub fn fire(
              (a comment may say more)",
         )]));
     }
-    let data = match pending {
-        Some(p) if signed_before > 0 => p.proposal.clone(),
-        _ => data::validate(&t.data, given, inst.data, world.calendar).map_err(Refusal::InvalidData)?,
+    let (data, documents) = match pending {
+        Some(p) if signed_before > 0 => (p.proposal.clone(), Vec::new()),
+        _ => {
+            let mut data =
+                data::validate(&t.data, given, inst.data, world.calendar).map_err(Refusal::InvalidData)?;
+            let documents = docs::resolve(&t.data, &mut data, world.documents, &actor.agency)?;
+            (data, documents)
+        }
     };
     let mut merged = inst.data.clone();
     merged.extend(data.clone());
@@ -334,7 +344,9 @@ pub fn fire(
         at: world.at,
         identity: None,
     };
+    let numbers_before = super::search::instance_words(def, inst.data);
     let advance = |state: &str, data: Map<String, Value>, pending: Pending, last_hash: String| Advance {
+        numbers: Some(super::search::instance_words(def, &data)).filter(|after| *after != numbers_before),
         id: inst.id.to_owned(),
         expected_version: inst.version,
         state: state.to_owned(),
@@ -385,6 +397,7 @@ pub fn fire(
             notices,
             case: None,
             follow_ups: Vec::new(),
+            documents,
         });
     }
 
@@ -417,6 +430,7 @@ pub fn fire(
         notices,
         case,
         follow_ups,
+        documents,
     })
 }
 

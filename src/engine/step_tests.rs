@@ -71,7 +71,15 @@ fn at<T>(at: &str, f: impl FnOnce(&World<'_>) -> T) -> T {
         next.set(next.get() + 1);
         format!("id{}", next.get())
     };
-    f(&World { registry: &registry, calendar: &calendar, agencies: &agencies, at: micros(at), ids: &ids })
+    let documents = BTreeMap::new();
+    f(&World {
+        registry: &registry,
+        calendar: &calendar,
+        agencies: &agencies,
+        documents: &documents,
+        at: micros(at),
+        ids: &ids,
+    })
 }
 
 /// Noon on a working day, after every date of the scenarios' data.
@@ -318,7 +326,8 @@ fn refusals_name_their_reason() {
     let Err(Refusal::InvalidData(errors)) = fire_at(&court, "transfer", 3, &none) else {
         panic!("empty data accepted")
     };
-    assert_eq!(errors.len(), 3);
+    assert_eq!(errors.len(), 4);
+    assert!(errors.iter().any(|e| e.field == "data.judgment_file"), "{errors:?}");
 }
 
 #[test]
@@ -510,6 +519,8 @@ guard = { field = "complex", is = true }
 
 [[deadlines]]
 name = "resolve"
+title_vi = "Hạn resolve"
+title_en = "Limit resolve"
 states = ["disputed"]
 duration = 5
 unit = "working_days"
@@ -519,6 +530,8 @@ legal_basis = "operational"
 
 [[deadlines]]
 name = "review"
+title_vi = "Hạn review"
+title_en = "Limit review"
 states = ["stored"]
 duration = 12
 unit = "months"

@@ -42,14 +42,30 @@ pub fn open_database(settings: &Settings) -> Result<(Db, usize), String> {
 }
 
 /// Does what migrations left to the service, which knows the definitions: closes the instances
-/// that ended before instances kept whether they were closed.
-pub fn finish_migrations(db: &Db, registry: &Registry) -> Result<(), String> {
+/// that ended before instances kept whether they were closed, indexes for search the
+/// instances and cases there before search was, and titles the deadlines opened before
+/// deadlines had titles.
+pub fn finish_migrations(db: &Db, registry: &Arc<Registry>) -> Result<(), String> {
     let terminal = crate::service::instances::terminal_states(registry).map_err(|e| e.detail)?;
     let closed = db
         .write_blocking(move |conn| crate::service::instances::close_ended(conn, &terminal))
         .map_err(|e| e.detail)?;
     if closed > 0 {
         tracing::info!(closed, "instances that had ended marked closed");
+    }
+    let rules = Arc::clone(registry);
+    let indexed = db
+        .write_blocking(move |conn| crate::service::search::index_existing(conn, &rules))
+        .map_err(|e| e.detail)?;
+    if indexed > 0 {
+        tracing::info!(indexed, "instances and cases indexed for search");
+    }
+    let rules = Arc::clone(registry);
+    let retitled = db
+        .write_blocking(move |conn| crate::service::deadlines::retitle_opened_before(conn, &rules))
+        .map_err(|e| e.detail)?;
+    if retitled > 0 {
+        tracing::info!(retitled, "deadlines titled by their definitions");
     }
     Ok(())
 }
@@ -76,7 +92,18 @@ pub fn build_with_state(
     };
     let calendar = Arc::new(ArcSwap::from_pointee(calendar));
     let metrics = Arc::new(Metrics::new(settings.metrics_token.clone())?);
-    let state = web::Data::new(AppState { db, registry, calendar, file_calendar, metrics });
+    let files = crate::store::files::Files::open(&settings.documents_url())?;
+    let max_document_bytes = settings.max_document_bytes;
+    let state = web::Data::new(AppState {
+        db,
+        registry,
+        calendar,
+        file_calendar,
+        metrics,
+        files,
+        max_document_bytes,
+        max_body_bytes: settings.max_body_bytes,
+    });
     let max_body = settings.max_body_bytes;
     let shared = state.clone();
     let server = HttpServer::new(move || {
@@ -101,8 +128,8 @@ pub fn build_with_state(
 /// Starts the jobs on their schedule: after each pass the metrics count it and the calendar
 /// is read again from the database, so years an admin adds on another node apply here too.
 pub async fn start_jobs(settings: &Settings, state: web::Data<AppState>) -> Result<Schedule, String> {
-    let db = state.db.clone();
-    Schedule::start(&settings.reminder_cron, db, move |outcome| {
+    let (db, files) = (state.db.clone(), state.files.clone());
+    Schedule::start(&settings.reminder_cron, db, files, move |outcome| {
         match outcome {
             Ok(report) => {
                 state.metrics.pass_done(report);

@@ -1,9 +1,11 @@
 //! Background work, after the steps that queued it committed: reminders of deadlines
-//! ([`reminders`]), webhook deliveries ([`webhooks`]) and the removal of ended console sessions
-//! ([`sessions`]), woken on a schedule ([`schedule`]). Rows are the truth; the schedule only
+//! ([`reminders`]), webhook deliveries ([`webhooks`]), the removal of ended console sessions
+//! ([`sessions`]) and of uploads no step took ([`documents`]), woken on a schedule
+//! ([`schedule`]). Rows are the truth; the schedule only
 //! wakes the work. Every write goes through the store's one way to write ([`Db::write`]), as a
 //! request's does, so on SQLite the writer takes the jobs' turns between the requests'.
 
+pub mod documents;
 pub mod reminders;
 pub mod schedule;
 pub mod sessions;
@@ -33,6 +35,9 @@ pub enum JobError {
     /// A row the job cannot make sense of (an agency code that no longer parses).
     #[error("{0}")]
     Corrupt(String),
+    /// The documents store failed.
+    #[error("{0}")]
+    Files(String),
 }
 
 /// What one pass did.

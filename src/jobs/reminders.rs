@@ -13,7 +13,7 @@ use super::{micros, JobError, Report};
 use crate::domain::{local_rfc3339, AgencyCode};
 use crate::engine::plan::Notice;
 use crate::store::deadlines::{self as deadline_store, DeadlineRow};
-use crate::store::record::{self, RecordError};
+use crate::store::record;
 use crate::store::reminders::{self as reminder_store, ReminderRow};
 use crate::store::{is_unique_violation, write_transaction, Db, DbConn};
 
@@ -119,10 +119,7 @@ fn deliver(conn: &mut DbConn, id: &str, owner: &str, now: i64) -> Result<Outcome
             };
         };
         if let Some(note) = notice(&r, &d, now).map_err(Rollback::Failed)? {
-            record::notify(conn, std::slice::from_ref(&note)).map_err(|e| match e {
-                RecordError::Store(e) => Rollback::from(e),
-                RecordError::Stale => Rollback::Lost,
-            })?;
+            record::notify(conn, std::slice::from_ref(&note))?;
         }
         // Only the holder of the lease may mark it sent; otherwise everything rolls back.
         if reminder_store::finish(conn, id, owner, reminder_store::SENT, now)? {

@@ -1,5 +1,5 @@
 //! When the jobs run: a pass of reminders and webhooks on the configured schedule (every
-//! minute by default), the removal of old console sessions once an hour. A pass still running
+//! minute by default), the removal of old console sessions and unused uploads once an hour. A pass still running
 //! when the next is due lets it go; stopping waits for the pass under way.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use super::{node_name, pass, sessions, JobError, Report};
+use super::{documents, node_name, pass, sessions, JobError, Report};
+use crate::store::files::Files;
 use crate::store::Db;
 
-/// When old console sessions are removed: at minute 17 of every hour.
+/// When old console sessions and uploads no step took are removed: at minute 17 of every hour.
 const FORGET_SESSIONS: &str = "0 17 * * * *";
 
 /// The jobs, running on their schedule.
@@ -24,6 +25,7 @@ impl Schedule {
     pub async fn start(
         cron: &str,
         db: Db,
+        files: Files,
         after_pass: impl Fn(&Result<Report, JobError>) + Send + Sync + 'static,
     ) -> Result<Schedule, String> {
         let client = super::http_client()?;
@@ -47,11 +49,16 @@ impl Schedule {
         .map_err(|e| format!("LIENGANH_REMINDER_CRON {cron:?} is not a schedule: {e}"))?;
         scheduler.add(passes).await.map_err(|e| e.to_string())?;
         let forget = Job::new_async(FORGET_SESSIONS, move |_, _| {
-            let db = db.clone();
+            let (db, files) = (db.clone(), files.clone());
             Box::pin(async move {
                 let now = crate::domain::now().timestamp_micros();
                 if let Err(e) = sessions::forget(&db, now).await {
                     tracing::error!(error = %e, "removing old console sessions failed");
+                }
+                match documents::forget_unused(&db, &files, now).await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, "uploads no step took were removed"),
+                    Err(e) => tracing::error!(error = %e, "removing uploads no step took failed"),
                 }
             })
         })

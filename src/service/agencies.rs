@@ -97,6 +97,11 @@ pub fn create(
     })
 }
 
+/// The names of the agencies `codes` name, by code; a code no agency has is left out.
+pub fn names(conn: &mut DbConn, codes: &[&str]) -> ApiResult<std::collections::BTreeMap<String, String>> {
+    Ok(crate::store::agencies::find_many(conn, codes)?.into_iter().map(|a| (a.code, a.name)).collect())
+}
+
 pub fn list(
     conn: &mut DbConn,
     kind: Option<AgencyKind>,

@@ -146,3 +146,25 @@ pub fn counts(conn: &mut DbConn, at: i64) -> ApiResult<crate::http::metrics::Dea
     let (open, overdue) = crate::store::read_snapshot(conn, |conn| store::open_and_overdue(conn, at))?;
     Ok(crate::http::metrics::DeadlineCounts { open, overdue })
 }
+
+/// Titles the deadlines opened before definitions gave deadlines titles (they bore the
+/// workflow's title and the deadline's name) by their definitions, if that is still to be
+/// done; how many. In one transaction.
+pub fn retitle_opened_before(
+    conn: &mut DbConn,
+    registry: &crate::engine::registry::Registry,
+) -> ApiResult<usize> {
+    crate::store::write_transaction(conn, |conn| {
+        if !crate::store::instances::take_pending_task(conn, "title_deadlines")? {
+            return Ok(0);
+        }
+        let mut retitled = 0;
+        for def in registry.all() {
+            for d in &def.deadlines {
+                let old = format!("{}: {}", def.title_vi, d.name);
+                retitled += store::retitle(conn, &def.id, &d.name, &old, &d.title_vi)?;
+            }
+        }
+        Ok(retitled)
+    })
+}

@@ -87,7 +87,13 @@ pub struct HandoverItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HandoverRecord {
     pub instance_id: String,
+    pub workflow: String,
+    pub workflow_version: u32,
     pub state: String,
+    /// The sending party: its slot in the definition and its agency.
+    pub sending_party: HandoverParty,
+    /// The receiving party.
+    pub receiving_party: HandoverParty,
     /// The sender's signature: who recorded the manifest.
     pub sender: Option<SignedBy>,
     /// The receiver's signature: who recorded the receipt.
@@ -98,8 +104,34 @@ pub struct HandoverRecord {
     pub discrepancy: bool,
     /// Signatures on the joint steps that settled a discrepancy, in order.
     pub resolution: Vec<SignedBy>,
+    /// The documents handed over with the instance's steps, as their events record them.
+    pub documents: Vec<HandoverDocument>,
+    /// The hash of the last event the record reads: the head of the instance's chain.
+    pub head_hash: String,
     /// Whether the history behind this record verifies.
     pub verified: bool,
+}
+
+/// A party to a handover.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandoverParty {
+    /// Its slot in the definition, such as `police`.
+    pub slot: String,
+    /// The agency bound to it, if bound.
+    pub agency: Option<String>,
+}
+
+/// A document handed over with a step.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandoverDocument {
+    pub id: String,
+    /// The step's event that took it, and the field that named it.
+    pub seq: Option<i64>,
+    pub field: Option<String>,
+    pub name: String,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
 }
 
 fn event_view(e: EventRow) -> ApiResult<Event> {
@@ -347,9 +379,33 @@ pub fn handover(
             }
         })
         .collect();
+    // The documents the steps read took; a step committed since belongs to the next read.
+    let documents = crate::store::documents::of_instance(conn, &loaded.row.id)?
+        .into_iter()
+        .filter(|d| d.seq.is_some_and(|seq| seq <= loaded.row.version))
+        .map(|d| HandoverDocument {
+            id: d.id,
+            seq: d.seq,
+            field: d.field,
+            name: d.name,
+            media_type: d.media_type,
+            size: d.size,
+            sha256: d.sha256,
+        })
+        .collect();
+    let party = |slot: &str| HandoverParty {
+        slot: slot.to_owned(),
+        agency: loaded.parties.get(slot).map(|a| a.to_string()),
+    };
     Ok(HandoverRecord {
         instance_id: loaded.row.id.clone(),
+        workflow: def.id.clone(),
+        workflow_version: def.version,
         state: loaded.row.state.clone(),
+        sending_party: party(&h.sender),
+        receiving_party: party(&h.receiver),
+        documents,
+        head_hash: loaded.row.last_hash.clone(),
         sender,
         receiver,
         items,

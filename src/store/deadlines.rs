@@ -83,6 +83,18 @@ pub fn insert(to: &mut impl Sink, row: &DeadlineRow) -> QueryResult<()> {
     )
 }
 
+/// Titles the deadlines of `workflow` named `name` that still bear `old` as `new`; how many.
+pub fn retitle(conn: &mut DbConn, workflow: &str, name: &str, old: &str, new: &str) -> QueryResult<usize> {
+    diesel::update(
+        deadlines::table
+            .filter(deadlines::workflow_id.eq(workflow))
+            .filter(deadlines::name.eq(name))
+            .filter(deadlines::title.eq(old)),
+    )
+    .set(deadlines::title.eq(new))
+    .execute(conn)
+}
+
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<DeadlineRow>> {
     at_most_one(deadlines::table.find(id).select(DeadlineRow::as_select()).load(conn))
 }

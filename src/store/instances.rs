@@ -66,6 +66,19 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<InstanceRow>> {
     at_most_one(native!(conn, |c| instances::table.find(id).select(InstanceRow::as_select()).load(c)))
 }
 
+/// A page of every instance, oldest first (ids are time-ordered), after the id `after`.
+pub fn page_after(conn: &mut DbConn, after: Option<&str>, limit: i64) -> QueryResult<Vec<InstanceRow>> {
+    let mut query = instances::table
+        .select(InstanceRow::as_select())
+        .order(instances::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(instances::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
 /// The agencies that may see an instance, by code.
 pub fn access_of(conn: &mut DbConn, id: &str) -> QueryResult<Vec<String>> {
     instance_agencies::table

@@ -12,17 +12,20 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use super::deadlines::{self, DeadlineRow};
+use super::documents;
 use super::events::{self, EventRow};
 use super::fixed::{Sink, Writes};
 use super::instances::{self, InstanceRow};
 use super::notifications::{self, roles_column, NotificationRow};
 use super::reminders::{self, ReminderRow};
+use super::search;
 use super::webhooks::{self, DeliveryRow, WebhookRow};
 use super::DbConn;
 use crate::domain::local_rfc3339;
 use crate::engine::plan::{
     Closing, DeadlineOp, Event, InstanceWrite, NewInstance, Notice, Opening, Plan, Reminder, Rescheduling,
 };
+use crate::engine::search::party_word;
 use crate::engine::step::Pending;
 
 /// Why a plan was not recorded.
@@ -31,6 +34,9 @@ pub enum RecordError {
     /// The instance moved on since it was read: someone else's step came first.
     #[error("the instance moved on since it was read")]
     Stale,
+    /// Another step took a document this one names, since it was read.
+    #[error("document {0} was taken by another step meanwhile")]
+    DocumentTaken(String),
     #[error(transparent)]
     Store(#[from] diesel::result::Error),
 }
@@ -61,18 +67,34 @@ pub fn record(conn: &mut DbConn, plan: &Plan) -> Result<(), RecordError> {
     let hooks = if agencies.is_empty() { Vec::new() } else { webhooks::active_of_any(conn, &agencies)? };
     let mut writes = Writes::new(conn);
     write(&mut writes, plan, &hooks)?;
-    Ok(writes.finish()?)
+    writes.finish()?;
+    // After the instances they go with are written.
+    take_documents(conn, plan)
+}
+
+/// Marks the documents a plan and its follow-ups take, each if no other step has taken it:
+/// checked one by one.
+fn take_documents(conn: &mut DbConn, plan: &Plan) -> Result<(), RecordError> {
+    for d in &plan.documents {
+        if !documents::take(conn, &d.id, &plan.event.instance_id, plan.event.seq, &d.field)? {
+            return Err(RecordError::DocumentTaken(d.id.clone()));
+        }
+    }
+    for follow_up in &plan.follow_ups {
+        take_documents(conn, follow_up)?;
+    }
+    Ok(())
 }
 
 /// Writes notices from outside a step (a reminder's), with their webhook deliveries.
-pub fn notify(conn: &mut DbConn, notices: &[Notice]) -> Result<(), RecordError> {
+pub fn notify(conn: &mut DbConn, notices: &[Notice]) -> diesel::QueryResult<()> {
     let mut agencies: Vec<&str> = notices.iter().map(|n| n.agency.as_str()).collect();
     agencies.sort_unstable();
     agencies.dedup();
     let hooks = if agencies.is_empty() { Vec::new() } else { webhooks::active_of_any(conn, &agencies)? };
     let mut writes = Writes::new(conn);
     write_notices(&mut writes, notices, &hooks)?;
-    Ok(writes.finish()?)
+    writes.finish()
 }
 
 /// The agencies told by a plan and the plans it starts, each once.
@@ -96,6 +118,22 @@ fn json_text<T: serde::Serialize>(value: &T) -> Result<String, RecordError> {
 fn seen_by(parties: &std::collections::BTreeMap<String, crate::domain::AgencyCode>) -> Vec<&str> {
     let agencies: BTreeSet<&str> = parties.values().map(|a| a.as_str()).collect();
     agencies.into_iter().collect()
+}
+
+/// What search finds an instance by, and who may find it: the agencies that see it.
+fn findable(
+    id: &str,
+    numbers: &str,
+    parties: &std::collections::BTreeMap<String, crate::domain::AgencyCode>,
+) -> search::Terms {
+    let scope: Vec<String> = seen_by(parties).into_iter().map(party_word).collect();
+    search::Terms {
+        kind: search::INSTANCE.into(),
+        target_id: id.to_owned(),
+        numbers: numbers.to_owned(),
+        names: String::new(),
+        scope: scope.join(" "),
+    }
 }
 
 fn new_row(new: &NewInstance) -> Result<InstanceRow, RecordError> {
@@ -140,9 +178,20 @@ fn event_row(e: &Event) -> EventRow {
 
 fn write(to: &mut Writes<'_>, plan: &Plan, hooks: &[WebhookRow]) -> Result<(), RecordError> {
     match &plan.instance {
-        InstanceWrite::Start(new) => instances::insert(to, &new_row(new)?, &seen_by(&new.parties))?,
-        InstanceWrite::Advance(a) if a.closes => instances::close_access(to, &a.id, &seen_by(&a.parties))?,
-        InstanceWrite::Advance(_) => {}
+        InstanceWrite::Start(new) => {
+            instances::insert(to, &new_row(new)?, &seen_by(&new.parties))?;
+            if !new.numbers.is_empty() {
+                search::put(to, &findable(&new.id, &new.numbers, &new.parties))?;
+            }
+        }
+        InstanceWrite::Advance(a) => {
+            if a.closes {
+                instances::close_access(to, &a.id, &seen_by(&a.parties))?;
+            }
+            if let Some(numbers) = &a.numbers {
+                search::put(to, &findable(&a.id, numbers, &a.parties))?;
+            }
+        }
     }
     let event = &plan.event;
     events::insert(to, &event_row(event))?;

@@ -291,6 +291,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     users,
     sessions,
+    documents,
+    search_terms,
 );
 
 diesel::table! {
@@ -332,5 +334,36 @@ diesel::table! {
     /// Work a migration leaves to the service, which knows the definitions.
     pending_tasks (name) {
         name -> Text,
+    }
+}
+
+diesel::table! {
+    /// Documents uploaded to be handed over with a step.
+    documents (id) {
+        id -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        media_type -> Text,
+        name -> Text,
+        agency_code -> Text,
+        uploaded_by -> Text,
+        uploaded_at -> BigInt,
+        instance_id -> Nullable<Text>,
+        seq -> Nullable<BigInt>,
+        field -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(documents -> instances (instance_id));
+
+diesel::table! {
+    /// What search finds an instance or a case by (its full-text index is the store's own).
+    search_terms (id) {
+        id -> BigInt,
+        kind -> Text,
+        target_id -> Text,
+        numbers -> Text,
+        names -> Text,
+        scope -> Text,
     }
 }

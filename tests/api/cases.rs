@@ -417,7 +417,8 @@ async fn steps_of_the_workflows_update_the_case() {
         let mut plan = plan.clone();
         plan["parties"]["commune"] = json!("UBND-X-DONGANH");
         let mut run = Run::start(&app, &officer, plan, "drafted").await;
-        run.step(&app.head(), "approve", json!({"approved_on": "2026-11-02"}), "approved").await;
+        let approval = app.with_pdf(&app.head(), "decision_file", json!({"approved_on": "2026-11-02"})).await;
+        run.step(&app.head(), "approve", approval, "approved").await;
         run.step(
             &officer,
             "send",

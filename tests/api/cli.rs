@@ -136,15 +136,20 @@ async fn audit_verify_finds_a_row_edited_by_hand() {
         let app = crate::helpers::spawn(backend).await;
         let transfer = app.start_transfer("standard").await;
         let id = transfer["id"].as_str().unwrap().to_owned();
-        let r = app.fire(&id, &app.court(), "transfer", 1, crate::helpers::transfer_data("Bản án")).await;
+        let r = app.fire(&id, &app.court(), "transfer", 1, app.transfer_data("Bản án").await).await;
         assert_eq!(r.status(), 200);
         let case = crate::cases::case("THADS-HN", "A-1", "2026-08-03", "5000000");
         let r = app.post("/api/v1/cases", &app.officer(), &case).await;
         assert_eq!(r.status(), 201);
         let case_id = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
 
-        let audit =
-            || lienganh().env("LIENGANH_DATABASE_URL", &app.database_url).args(["audit", "verify"]).output();
+        let audit = || {
+            lienganh()
+                .env("LIENGANH_DATABASE_URL", &app.database_url)
+                .env("LIENGANH_DOCUMENTS_URL", app.documents())
+                .args(["audit", "verify"])
+                .output()
+        };
         let out = audit().unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));

@@ -5,7 +5,7 @@
 use reqwest::Response;
 use serde_json::{json, Value};
 
-use crate::helpers::{backends, spawn, transfer_data, TestApp};
+use crate::helpers::{backends, spawn, TestApp};
 
 /// The schema of `name` in the document's components, or an inline schema.
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
@@ -132,7 +132,7 @@ async fn a_handover_fits_the_document() {
         let app = spawn(backend).await;
         let instance = app.start_transfer("standard").await;
         let id = instance["id"].as_str().unwrap();
-        let r = app.fire(id, &app.court(), "transfer", 1, transfer_data("Bản án phúc thẩm")).await;
+        let r = app.fire(id, &app.court(), "transfer", 1, app.transfer_data("Bản án phúc thẩm").await).await;
         assert_eq!(r.status(), 200);
         let r = app.get(&format!("/api/v1/instances/{id}/handover"), &app.head()).await;
         let record = assert_documented(&app, "get", "/api/v1/instances/{id}/handover", r).await;

@@ -8,10 +8,11 @@ use std::process::{Command, Stdio};
 use actix_web::cookie::{Cookie, SameSite};
 use base64::Engine;
 use lienganh::domain::Role;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
-use crate::helpers::{backends, spawn, transfer_data, TestApp};
+use crate::helpers::{backends, pdf, spawn, transfer_data, TestApp};
 
 pub const PASSWORD: &str = "mật-khẩu-đủ-dài-2026";
 
@@ -72,6 +73,17 @@ impl Page {
 /// Takes a step from the instance's page as a browser posts its form: the token, definition and
 /// version the page gives, and `fields`.
 pub async fn step(b: &mut Browser<'_>, id: &str, fields: &[(&str, &str)]) -> Page {
+    step_with_files(b, id, fields, &[]).await
+}
+
+/// Takes a step from the instance's page as `step` does, posting `files` too: as
+/// `multipart/form-data` when there are any, which the page's form must then ask for.
+pub async fn step_with_files(
+    b: &mut Browser<'_>,
+    id: &str,
+    fields: &[(&str, &str)],
+    files: &[FormFile],
+) -> Page {
     let page = b.get(&format!("/console/instances/{id}")).await;
     let given: Vec<(&str, String)> = ["csrf", "workflow", "workflow_version", "expected_version"]
         .iter()
@@ -79,7 +91,63 @@ pub async fn step(b: &mut Browser<'_>, id: &str, fields: &[(&str, &str)]) -> Pag
         .collect();
     let mut posted: Vec<(&str, &str)> = given.iter().map(|(n, v)| (*n, v.as_str())).collect();
     posted.extend_from_slice(fields);
-    b.post(&format!("/console/instances/{id}/steps"), &posted).await
+    let path = format!("/console/instances/{id}/steps");
+    if files.is_empty() {
+        return b.post(&path, &posted).await;
+    }
+    let form = page.body.split("<form").find(|f| f.contains(&format!(r#"name="{}""#, files[0].field)));
+    let form = form.unwrap_or_else(|| panic!("no form with a file input {}: {}", files[0].field, page.body));
+    assert!(form.contains(r#"enctype="multipart/form-data""#), "a form with a file input: {form}");
+    b.post_multipart(&path, &posted, files).await
+}
+
+/// A file a form carries: the input's name, the file's name, its type and its bytes.
+pub struct FormFile {
+    pub field: String,
+    pub name: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl FormFile {
+    /// A small PDF of its own, named `name`, for the file input `field`.
+    pub fn pdf(field: &str, name: &str) -> FormFile {
+        FormFile {
+            field: field.into(),
+            name: name.into(),
+            media_type: "application/pdf".into(),
+            bytes: pdf(name),
+        }
+    }
+
+    /// The SHA-256 of its bytes, in hex, as a step's data records it.
+    pub fn sha256(&self) -> String {
+        hex::encode(Sha256::digest(&self.bytes))
+    }
+}
+
+/// A `multipart/form-data` body of `fields` and `files`, as a browser writes it.
+fn multipart_body(boundary: &str, fields: &[(&str, &str)], files: &[FormFile]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    for f in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
+                f.field, f.name, f.media_type
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&f.bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    body
 }
 
 /// A browser: keeps its cookies, follows no redirect by itself.
@@ -125,6 +193,17 @@ impl<'a> Browser<'a> {
 
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let request = self.client.post(self.app.url(path)).form(form);
+        self.send(request).await
+    }
+
+    /// Posts a form with file inputs, as `multipart/form-data`.
+    pub async fn post_multipart(&mut self, path: &str, form: &[(&str, &str)], files: &[FormFile]) -> Page {
+        let boundary = format!("----lienganh-{}", uuid::Uuid::new_v4().simple());
+        let request = self
+            .client
+            .post(self.app.url(path))
+            .header(CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(multipart_body(&boundary, form, files));
         self.send(request).await
     }
 
@@ -298,6 +377,11 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
         let page = browser.get(&format!("/console/instances/{id}")).await;
         assert_eq!(page.status, 200);
         assert!(page.body.contains(r#"name="transition" value="transfer""#), "{}", page.body);
+        // The transfer carries the judgment's file: its form posts files.
+        let form = page.body.split("<form").find(|f| f.contains(r#"value="transfer""#)).unwrap();
+        assert!(form.contains(r#"enctype="multipart/form-data""#), "{form}");
+        assert!(form.contains(r#"type="file""#) && form.contains(r#"name="d.judgment_file""#), "{form}");
+        let judgment = [FormFile::pdf("d.judgment_file", "ban-an.pdf")];
         let workflow_version = page.hidden("workflow_version");
         let step = [
             ("workflow", "court_transfer"),
@@ -311,11 +395,11 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
             ("d.documents[0].unit", "bản"),
         ];
         let path = format!("/console/instances/{id}/steps");
-        let refused = browser.post(&path, &step).await;
+        let refused = browser.post_multipart(&path, &step, &judgment).await;
         assert_eq!(refused.status, 403, "{backend:?}");
         let mut forged = step.to_vec();
         forged.push(("csrf", "deadbeef"));
-        assert_eq!(browser.post(&path, &forged).await.status, 403);
+        assert_eq!(browser.post_multipart(&path, &forged, &judgment).await.status, 403);
         let seen: Value =
             app.get(&format!("/api/v1/instances/{id}"), &app.court()).await.json().await.unwrap();
         assert_eq!(seen["version"], 1);
@@ -324,7 +408,7 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
         let csrf = page.csrf();
         let mut posted = step.to_vec();
         posted.push(("csrf", &csrf));
-        let taken = browser.post(&path, &posted).await;
+        let taken = browser.post_multipart(&path, &posted, &judgment).await;
         assert_eq!(
             (taken.status, taken.location.clone()),
             (303, Some(format!("/console/instances/{id}"))),
@@ -335,6 +419,13 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
             app.get(&format!("/api/v1/instances/{id}"), &app.court()).await.json().await.unwrap();
         assert_eq!((seen["version"].as_i64(), seen["state"].as_str()), (Some(2), Some("transferred")));
         assert_eq!(seen["data"]["documents"], transfer_data("Bản án")["documents"]);
+        // The file posted is the judgment's, recorded by the SHA-256 of the bytes sent.
+        let file = &seen["data"]["judgment_file"];
+        assert_eq!(file["sha256"], judgment[0].sha256(), "{seen}");
+        assert_eq!(file["name"], "ban-an.pdf");
+        assert_eq!(file["media_type"], "application/pdf");
+        assert_eq!(file["size"], judgment[0].bytes.len());
+        assert!(file["id"].as_str().is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()), "{file}");
         let history: Value =
             app.get(&format!("/api/v1/instances/{id}/history"), &app.court()).await.json().await.unwrap();
         let last = history["events"].as_array().unwrap().last().unwrap().clone();
@@ -342,7 +433,7 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
         assert_eq!(last["actor"]["agency"], "TAND-HN");
 
         // The same form again is stale: refused with its reason, nothing taken twice.
-        let again = browser.post(&path, &posted).await;
+        let again = browser.post_multipart(&path, &posted, &judgment).await;
         assert_eq!(again.status, 409);
         let page = browser.get(&format!("/console/instances/{id}")).await;
         assert!(page.body.contains("Lịch sử toàn vẹn"), "{}", page.body);
@@ -554,7 +645,10 @@ async fn an_evidence_handover_with_an_item_missing_is_settled_through_the_pages(
         assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 
         async fn step(b: &mut Browser<'_>, id: &str, fields: &[(&str, &str)]) {
-            let r = super::console::step(b, id, fields).await;
+            with_files(b, id, fields, &[]).await;
+        }
+        async fn with_files(b: &mut Browser<'_>, id: &str, fields: &[(&str, &str)], files: &[FormFile]) {
+            let r = super::console::step_with_files(b, id, fields, files).await;
             assert_eq!(r.status, 303, "{fields:?}: {}", r.body);
         }
         step(
@@ -567,7 +661,13 @@ async fn an_evidence_handover_with_an_item_missing_is_settled_through_the_pages(
             ],
         )
         .await;
-        step(
+        // The signed minutes go with the manifest: two pages, a scan and a photo.
+        let mut photo = FormFile::pdf("d.minutes_file", "bien-ban-trang-2.jpg");
+        photo.media_type = "image/jpeg".into();
+        photo.bytes =
+            [&[0xFF, 0xD8, 0xFF, 0xE0][..], uuid::Uuid::new_v4().as_bytes(), &[0xFF, 0xD9]].concat();
+        let minutes = [FormFile::pdf("d.minutes_file", "bien-ban.pdf"), photo];
+        with_files(
             &mut police,
             &id,
             &[
@@ -583,12 +683,34 @@ async fn an_evidence_handover_with_an_item_missing_is_settled_through_the_pages(
                 ("d.items[2].description", ""),
                 ("d.record_number", "15/BB-CA"),
             ],
+            &minutes,
         )
         .await;
         let seen: Value =
             app.get(&format!("/api/v1/instances/{id}"), &app.officer()).await.json().await.unwrap();
         assert_eq!(seen["data"]["items"][0]["declared_value"], "15000000", "{seen}");
         assert_eq!(seen["data"]["items"].as_array().unwrap().len(), 2);
+        let pages: Vec<(&str, &str, &str)> = seen["data"]["minutes_file"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["name"].as_str().unwrap(),
+                    d["media_type"].as_str().unwrap(),
+                    d["sha256"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let sent: Vec<String> = minutes.iter().map(FormFile::sha256).collect();
+        assert_eq!(
+            pages,
+            [
+                ("bien-ban.pdf", "application/pdf", sent[0].as_str()),
+                ("bien-ban-trang-2.jpg", "image/jpeg", sent[1].as_str())
+            ],
+            "{seen}"
+        );
 
         // The receipt form lists the manifest; the officer ticks the phones as missing.
         let receive = office.get(&format!("/console/instances/{id}")).await;

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::console::{add_user, Browser, PASSWORD};
+use crate::console::{add_user, Browser, FormFile, PASSWORD};
 use crate::helpers::{backends, spawn, TestApp};
 use crate::scenarios::common::{add_coercion_agencies, police, CITY_COMMITTEE, COMMUNE};
 
@@ -35,8 +35,12 @@ async fn an_inspector_issues_a_recommendation_and_accepts_its_answer() {
         let at = form.body.find(r#"name="form_key" value=""#).unwrap() + r#"name="form_key" value=""#.len();
         let key = form.body[at..at + 32].to_owned();
         let csrf = form.csrf();
+        // The signed instrument goes with it: the form posts files.
+        assert!(form.body.contains(r#"enctype="multipart/form-data""#), "{}", form.body);
+        assert!(form.body.contains(r#"name="d.instrument_file""#), "{}", form.body);
+        let signed = [FormFile::pdf("d.instrument_file", "kien-nghi-12.pdf")];
         let issued = inspector
-            .post(
+            .post_multipart(
                 "/console/new/procuracy_supervision",
                 &[
                     ("csrf", &csrf),
@@ -48,10 +52,19 @@ async fn an_inspector_issues_a_recommendation_and_accepts_its_answer() {
                     ("d.content", "Chậm ra quyết định thi hành án"),
                     ("d.reply_due", "2026-12-10"),
                 ],
+                &signed,
             )
             .await;
         assert_eq!(issued.status, 303, "{backend:?} {}", issued.body);
         let id = issued.location.unwrap().trim_start_matches("/console/instances/").to_owned();
+        let seen: Value =
+            app.get(&format!("/api/v1/instances/{id}"), &app.procuracy()).await.json().await.unwrap();
+        let file = &seen["data"]["instrument_file"];
+        assert_eq!(
+            (file["name"].as_str(), file["media_type"].as_str()),
+            (Some("kien-nghi-12.pdf"), Some("application/pdf"))
+        );
+        assert_eq!(file["sha256"], signed[0].sha256(), "{seen}");
 
         // The reply is due from the office, on the date the document set.
         let view = inspector.get("/console/procuracy").await;
@@ -64,6 +77,7 @@ async fn an_inspector_issues_a_recommendation_and_accepts_its_answer() {
 
         fire(&app, &id, &app.officer(), "acknowledge", json!({})).await;
         let answer = json!({"reply_number": "512/THADS-NV", "reply_date": "2026-12-01", "measures": "Đã ra quyết định"});
+        let answer = app.with_pdf(&app.head(), "reply_file", answer).await;
         fire(&app, &id, &app.head(), "answer", answer).await;
         let view = inspector.get("/console/procuracy").await;
         let to_assess = &view.body
@@ -109,7 +123,8 @@ async fn the_steering_calendar_shows_the_operation_and_its_protection() {
         let r = app.post("/api/v1/instances", &app.officer(), &request).await;
         assert_eq!(r.status(), 201);
         let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-        fire(&app, &id, &app.head(), "approve", json!({"approved_on": "2026-12-01"})).await;
+        let approval = app.with_pdf(&app.head(), "decision_file", json!({"approved_on": "2026-12-01"})).await;
+        fire(&app, &id, &app.head(), "approve", approval).await;
         fire(
             &app,
             &id,

@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{backends, expect_problem, register_data, spawn, transfer_data, transfer_request};
+use crate::helpers::{assert_document, backends, expect_problem, register_data, spawn, transfer_request};
 
 /// The whole transfer, court to enforcement to procuracy, with the tokens of each side.
 #[tokio::test]
@@ -22,14 +22,12 @@ async fn court_transfer_walks_to_its_end() {
         // Its judgment took effect after 1 July 2026: the instance runs under Law 106/2025.
         assert_eq!(inst["workflow_version"], 2, "{backend:?}");
 
+        let transfer = json!({"transfer_date": "2026-10-25", "method": "in_person",
+            "documents": [{"description": "Bản án phúc thẩm 125/2026/KDTM-PT", "quantity": "2", "unit": "bản"}]});
+        let transfer = app.with_pdf(&app.court(), "judgment_file", transfer).await;
+        let judgment_file = transfer["judgment_file"].as_str().unwrap().to_owned();
         let steps: [(String, &str, Value, &str); 5] = [
-            (
-                app.court(),
-                "transfer",
-                json!({"transfer_date": "2026-10-25", "method": "in_person",
-                "documents": [{"description": "Bản án phúc thẩm 125/2026/KDTM-PT", "quantity": "2", "unit": "bản"}]}),
-                "transferred",
-            ),
+            (app.court(), "transfer", transfer, "transferred"),
             (app.officer(), "register", register_data("2026-10-27"), "registered"),
             (
                 app.head(),
@@ -68,6 +66,8 @@ async fn court_transfer_walks_to_its_end() {
         assert_eq!(done["terminal"], true);
         assert_eq!(done["data"]["decision_number"], "88/QĐ-THADS");
         assert_eq!(done["data"]["documents"][0]["quantity"], "2");
+        // The judgment's file is kept by what proves its bytes, not by the id sent.
+        assert_document(&done["data"]["judgment_file"], &judgment_file, "application/pdf");
 
         // Sending the decision started the verification of the conditions of enforcement,
         // linked both ways, its parties and data carried over: it waits for the decision to
@@ -127,6 +127,9 @@ async fn court_transfer_walks_to_its_end() {
             transitions,
             ["create", "transfer", "register", "issue_decision", "assign_officer", "send_decision"]
         );
+        // The transfer's event records the judgment's file as the instance keeps it.
+        assert_document(&events[1]["data"]["judgment_file"], &judgment_file, "application/pdf");
+        assert_eq!(events[1]["data"]["judgment_file"], done["data"]["judgment_file"]);
         assert_eq!(events[2]["actor"]["agency"], "THADS-HN");
         assert_eq!(events[2]["actor"]["role"], "enforcement_officer");
         assert_eq!(events[3]["actor"]["role"], "enforcement_head");
@@ -155,7 +158,7 @@ async fn wrong_role_or_party_is_forbidden() {
         let r = app.fire(&id, &app.head(), "transfer", 1, json!({})).await;
         expect_problem(r, 403, "forbidden").await;
 
-        let data = transfer_data("Bản án");
+        let data = app.transfer_data("Bản án").await;
         assert_eq!(app.fire(&id, &app.court(), "transfer", 1, data).await.status(), 200);
         assert_eq!(
             app.fire(&id, &app.officer(), "register", 2, register_data("2026-10-27")).await.status(),
@@ -214,9 +217,11 @@ async fn stale_version_conflicts_and_wrong_state_is_unprocessable() {
         )
         .await;
 
-        let data = transfer_data("Bản án");
-        assert_eq!(app.fire(&id, &app.court(), "transfer", 1, data.clone()).await.status(), 200);
-        // The same step again with the version the caller saw before: someone moved it on.
+        let data = app.transfer_data("Bản án").await;
+        assert_eq!(app.fire(&id, &app.court(), "transfer", 1, data).await.status(), 200);
+        // The same step again (with a file of its own) with the version the caller saw
+        // before: someone moved it on.
+        let data = app.transfer_data("Bản án").await;
         let body =
             expect_problem(app.fire(&id, &app.court(), "transfer", 1, data).await, 409, "version_conflict")
                 .await;
@@ -238,11 +243,11 @@ async fn concurrent_steps_have_exactly_one_winner() {
         let app = spawn(backend).await;
         for round in 0..5 {
             let id = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
-            let data = |n: i32| transfer_data(&format!("Bản {n}"));
+            let (one, two) = (app.transfer_data("Bản 1").await, app.transfer_data("Bản 2").await);
             let court = app.court();
             let (a, b) = tokio::join!(
-                app.fire(&id, &court, "transfer", 1, data(1)),
-                app.fire(&id, &court, "transfer", 1, data(2)),
+                app.fire(&id, &court, "transfer", 1, one),
+                app.fire(&id, &court, "transfer", 1, two),
             );
             let mut statuses = [a.status().as_u16(), b.status().as_u16()];
             statuses.sort();
@@ -280,6 +285,7 @@ async fn instances_take_the_version_in_force_on_their_reference_date() {
         // The 2008 version has no regional office to assign.
         let id = old["id"].as_str().unwrap();
         let data = json!({"transfer_date": "2026-05-02", "method": "post", "documents": [{"description": "Bản án", "quantity": "1", "unit": "bản"}]});
+        let data = app.with_pdf(&app.court(), "judgment_file", data).await;
         assert_eq!(app.fire(id, &app.court(), "transfer", 1, data).await.status(), 200);
         assert_eq!(
             app.fire(id, &app.officer(), "register", 2, register_data("2026-05-04")).await.status(),

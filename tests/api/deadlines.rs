@@ -62,9 +62,7 @@ async fn a_decision_deadline_skips_the_holidays() {
             .unwrap()
             .to_owned();
         assert_eq!(
-            app.fire(&id, &app.court(), "transfer", 1, crate::helpers::transfer_data("Bản án"))
-                .await
-                .status(),
+            app.fire(&id, &app.court(), "transfer", 1, app.transfer_data("Bản án").await).await.status(),
             200
         );
         assert_eq!(
@@ -500,6 +498,7 @@ async fn deadlines_are_extended_and_suspended_where_the_definition_allows() {
             "data": {"instrument": "request", "document_number": "90/YC-VKS", "issued_on": "2026-11-02",
                      "content": "Báo cáo việc chậm ra quyết định", "reply_due": "2026-11-20"}
         });
+        let request = app.request_with_pdf(&app.procuracy(), "instrument_file", request).await;
         let id =
             app.post("/api/v1/instances", &app.procuracy(), &request).await.json::<Value>().await.unwrap()
                 ["id"]
@@ -722,7 +721,8 @@ async fn a_late_protection_plan_is_escalated_to_the_coordinator_when_there_is_on
             let r = app.post("/api/v1/instances", &app.officer(), &request).await;
             assert_eq!(r.status(), 201);
             let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-            let approve = json!({"approved_on": reference_date});
+            let approve =
+                app.with_pdf(&app.head(), "decision_file", json!({"approved_on": reference_date})).await;
             assert_eq!(app.fire(&id, &app.head(), "approve", 1, approve).await.status(), 200);
             let send = json!({"sent_on": reference_date, "dispatch_number": "77/THADS-CC"});
             assert_eq!(app.fire(&id, &app.officer(), "send", 2, send).await.status(), 200);
@@ -833,6 +833,7 @@ async fn an_extension_out_of_bounds_is_refused() {
         "data": {"instrument": "request", "document_number": "90/YC-VKS", "issued_on": "2026-11-02",
                  "content": "Báo cáo việc chậm ra quyết định", "reply_due": "2026-11-30"}
     });
+    let request = app.request_with_pdf(&app.procuracy(), "instrument_file", request).await;
     let r = app.post("/api/v1/instances", &app.procuracy(), &request).await;
     let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     assert_eq!(app.fire(&id, &app.officer(), "acknowledge", 1, json!({})).await.status(), 200);
@@ -886,5 +887,41 @@ async fn deadlines_page_by_cursor_in_due_order() {
             "malformed_request",
         )
         .await;
+    }
+}
+
+/// Deadlines are titled by their definitions (`Trả lời kiến nghị...`), never by their names:
+/// a new one is, and one opened before deadlines had titles (titled with the workflow's title
+/// and its name) is titled anew when the service next starts, once.
+#[tokio::test]
+async fn deadlines_are_titled_by_their_definitions() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let transfer = app.start_transfer("standard").await;
+        let id = transfer["id"].as_str().unwrap().to_owned();
+        let read: Value =
+            app.get(&format!("/api/v1/instances/{id}"), &app.court()).await.json().await.unwrap();
+        let deadline = &read["deadlines"][0];
+        assert_eq!(deadline["name"], "transfer", "{backend:?}");
+        assert_eq!(deadline["title"], "Tòa án chuyển giao bản án, quyết định", "{backend:?}");
+
+        // As the service titled it before.
+        let old = "Chuyển giao bản án, quyết định và ra quyết định thi hành án (Luật 106/2025): transfer";
+        app.sql(&format!("UPDATE deadlines SET title = '{old}' WHERE instance_id = '{id}'"));
+        app.sql("INSERT INTO pending_tasks (name) VALUES ('title_deadlines')");
+        let settings = crate::helpers::settings_for(&app.database_url);
+        let db = Db::connect(&app.database_url, 1).unwrap();
+        let registry = Arc::new(lienganh::http::server::load_registry(&settings).unwrap());
+        lienganh::http::server::finish_migrations(&db, &registry).unwrap();
+        let read: Value =
+            app.get(&format!("/api/v1/instances/{id}"), &app.court()).await.json().await.unwrap();
+        assert_eq!(read["deadlines"][0]["title"], "Tòa án chuyển giao bản án, quyết định", "{backend:?}");
+
+        // Done once: a title written since is left as it is.
+        app.sql(&format!("UPDATE deadlines SET title = '{old}' WHERE instance_id = '{id}'"));
+        lienganh::http::server::finish_migrations(&db, &registry).unwrap();
+        let read: Value =
+            app.get(&format!("/api/v1/instances/{id}"), &app.court()).await.json().await.unwrap();
+        assert_eq!(read["deadlines"][0]["title"], old, "{backend:?}");
     }
 }

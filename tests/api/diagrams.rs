@@ -1,4 +1,4 @@
-use crate::helpers::{backends, expect_problem, spawn, transfer_data};
+use crate::helpers::{backends, expect_problem, spawn};
 
 /// Parses the SVG as XML and returns the texts it draws.
 fn svg_texts(svg: &str) -> Vec<String> {
@@ -54,7 +54,10 @@ async fn instance_diagrams_highlight_the_current_state() {
     for backend in backends() {
         let app = spawn(backend).await;
         let id = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
-        assert_eq!(app.fire(&id, &app.court(), "transfer", 1, transfer_data("Bản án")).await.status(), 200);
+        assert_eq!(
+            app.fire(&id, &app.court(), "transfer", 1, app.transfer_data("Bản án").await).await.status(),
+            200
+        );
 
         let svg =
             app.get(&format!("/api/v1/instances/{id}/diagram"), &app.officer()).await.text().await.unwrap();

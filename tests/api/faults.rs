@@ -9,11 +9,17 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{backends, unserved, Backend, TestApp};
+use crate::helpers::{backends, pdf, unserved, Backend, TestApp};
 use crate::operations::{lienganh, serve};
 
-/// A recommendation of the Hà Nội procuracy to the Hà Nội enforcement office.
-fn recommendation(number: &str) -> Value {
+/// A recommendation of the Hà Nội procuracy to the Hà Nội enforcement office, with its signed
+/// file, freshly uploaded as the procuracy.
+async fn recommendation(app: &TestApp, number: &str) -> Value {
+    app.request_with_pdf(&app.procuracy(), "instrument_file", recommendation_of(number)).await
+}
+
+/// A recommendation without its file.
+fn recommendation_of(number: &str) -> Value {
     json!({
         "workflow": "procuracy_supervision",
         "parties": {"procuracy": "VKS-HN", "enforcement": "THADS-HN"},
@@ -39,11 +45,42 @@ fn steps(app: &TestApp) -> Vec<(&'static str, String, Value)> {
     ]
 }
 
-/// Every history in the database verifies: `lienganh audit verify` over it exits 0.
+/// Uploads a PDF of its own as the agency of `token`: its id, or None when the server gave no
+/// answer or a server error (killed under load); any other refusal fails the test.
+async fn try_upload(app: &TestApp, token: &str) -> Option<String> {
+    let r = app
+        .client
+        .post(app.url("/api/v1/documents?name=van-ban.pdf"))
+        .bearer_auth(token)
+        .header("Content-Type", "application/pdf")
+        .body(pdf("tải lên khi tải nặng"))
+        .send()
+        .await
+        .ok()?;
+    if r.status() != StatusCode::CREATED {
+        assert!(r.status().is_server_error(), "upload: {}", r.status());
+        return None;
+    }
+    Some(r.json::<Value>().await.ok()?["id"].as_str()?.to_owned())
+}
+
+/// The data of one of `steps` as its actor sends it: the answer with a signed reply of its
+/// own, uploaded just before as the agency of `token`; None when the upload got no answer.
+async fn with_files(app: &TestApp, transition: &str, token: &str, mut data: Value) -> Option<Value> {
+    if transition == "answer" {
+        data["reply_file"] = json!(try_upload(app, token).await?);
+    }
+    Some(data)
+}
+
+/// Every history in the database verifies: `lienganh audit verify` over it exits 0, the
+/// documents read where the test's servers keep them.
 fn audit_verifies(app: &TestApp) -> String {
     let out = lienganh()
+        .current_dir(app.dir())
         .args(["audit", "verify"])
         .env("LIENGANH_DATABASE_URL", &app.database_url)
+        .env("LIENGANH_DOCUMENTS_URL", app.documents())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -68,11 +105,14 @@ async fn a_server_killed_under_load_keeps_all_it_acknowledged() {
                 let (app, acknowledged, answered) = (app.clone(), acknowledged.clone(), answered.clone());
                 tokio::spawn(async move {
                     for n in 0.. {
+                        let Some(file) = try_upload(&app, &app.procuracy()).await else { return };
+                        let mut request = recommendation_of(&format!("{c}-{n}/KN-VKS"));
+                        request["data"]["instrument_file"] = json!(file);
                         let r = app
                             .client
                             .post(app.url("/api/v1/instances"))
                             .bearer_auth(app.procuracy())
-                            .json(&recommendation(&format!("{c}-{n}/KN-VKS")))
+                            .json(&request)
                             .send()
                             .await;
                         let Ok(r) = r else { return };
@@ -85,6 +125,7 @@ async fn a_server_killed_under_load_keeps_all_it_acknowledged() {
                         acknowledged.lock().unwrap().insert(id.clone(), 1);
                         answered.fetch_add(1, Ordering::SeqCst);
                         for (version, (transition, token, data)) in (1..).zip(steps(&app)) {
+                            let Some(data) = with_files(&app, transition, &token, data).await else { return };
                             let body =
                                 json!({"transition": transition, "expected_version": version, "data": data});
                             let r = app
@@ -173,8 +214,8 @@ async fn two_nodes_agree_on_every_conflict() {
     // Conflicts: 20 documents, each acknowledged by four requests at once, two per node.
     let mut ids = Vec::new();
     for n in 0..20 {
-        let r =
-            app.post("/api/v1/instances", &app.procuracy(), &recommendation(&format!("{n}/KN-VKS"))).await;
+        let request = recommendation(&app, &format!("{n}/KN-VKS")).await;
+        let r = app.post("/api/v1/instances", &app.procuracy(), &request).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         ids.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
     }
@@ -283,7 +324,8 @@ async fn two_nodes_agree_on_every_conflict() {
     // One idempotency key, the same request sent to both nodes at once, ten times over.
     for n in 0..10 {
         let key = format!("two-nodes-{n}");
-        let body = recommendation(&format!("IDEM-{n}/KN-VKS"));
+        // One upload: the request sent to both nodes is one request, naming the one file.
+        let body = recommendation(&app, &format!("IDEM-{n}/KN-VKS")).await;
         let sends: Vec<_> = nodes
             .iter()
             .map(|node| {
@@ -340,7 +382,8 @@ async fn connections_closed_by_postgresql_are_replaced() {
         s.database_url.push_str(&format!("&application_name={name}"));
     })
     .await;
-    let r = app.post("/api/v1/instances", &app.procuracy(), &recommendation("1/KN-VKS")).await;
+    let request = recommendation(&app, "1/KN-VKS").await;
+    let r = app.post("/api/v1/instances", &app.procuracy(), &request).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/instances/{id}");
@@ -387,6 +430,7 @@ async fn connections_closed_by_postgresql_are_replaced() {
     let r = app.get(&path, &app.procuracy()).await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     for (version, (transition, token, data)) in (1..).zip(steps(&app)) {
+        let data = with_files(&app, transition, &token, data).await.expect("the upload is answered");
         let body = json!({"transition": transition, "expected_version": version, "data": data});
         let r = app.post(&format!("{path}/transitions"), &token, &body).await;
         assert_eq!(r.status(), StatusCode::OK, "{transition}: {}", r.text().await.unwrap());

@@ -15,6 +15,15 @@ use lienganh::http::auth::JwtKeys;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
+/// A small PDF, unique by its `label` and a random part: a document is taken by one step only.
+pub fn pdf(label: &str) -> Vec<u8> {
+    format!(
+        "%PDF-1.4\n% {label} {}\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+        uuid::Uuid::new_v4()
+    )
+    .into_bytes()
+}
+
 pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +101,8 @@ pub async fn spawn(backend: Backend) -> TestApp {
 pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut app = unserved(backend);
     let mut settings = settings_for(&app.database_url);
+    // The documents of each test in its own folder, on either backend.
+    settings.documents_url = Some(app.documents().display().to_string());
     configure(&mut settings);
     app.keys = JwtKeys::new(SECRET.as_bytes(), &settings.jwt_issuer, &settings.jwt_audience);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -138,6 +149,11 @@ impl TestApp {
     /// The test's own temporary folder.
     pub fn dir(&self) -> &std::path::Path {
         self._dir.path()
+    }
+
+    /// Where a server of `spawn` keeps its documents, on either backend: in the test's folder.
+    pub fn documents(&self) -> std::path::PathBuf {
+        self.dir().join("documents")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -202,6 +218,46 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// Uploads `bytes` said to be `media_type`; returns the answer.
+    pub async fn upload(&self, token: &str, bytes: Vec<u8>, media_type: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/documents?name=van-ban.pdf"))
+            .bearer_auth(token)
+            .header("Content-Type", media_type)
+            .body(bytes)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Uploads a small PDF of its own as the agency of `token`; returns its id.
+    pub async fn upload_pdf(&self, token: &str) -> String {
+        let r = self.upload(token, pdf("văn bản"), "application/pdf").await;
+        let status = r.status();
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(status, StatusCode::CREATED, "upload: {body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// `data` with a PDF of its own, uploaded as the agency of `token`, in `field`.
+    pub async fn with_pdf(&self, token: &str, field: &str, mut data: Value) -> Value {
+        data[field] = json!(self.upload_pdf(token).await);
+        data
+    }
+
+    /// The data of the Hà Nội court's `transfer` step, with one listed document and the
+    /// judgment's file, freshly uploaded as the court (a file is taken by one step only).
+    pub async fn transfer_data(&self, description: &str) -> Value {
+        self.with_pdf(&self.court(), "judgment_file", transfer_data(description)).await
+    }
+
+    /// A creation `request` with a PDF of its own, uploaded as the agency of `token`, in
+    /// `data.field` (a procuracy instrument's signed file, say).
+    pub async fn request_with_pdf(&self, token: &str, field: &str, mut request: Value) -> Value {
+        request["data"][field] = json!(self.upload_pdf(token).await);
+        request
     }
 
     /// Starts a court_transfer in Hà Nội as the court liaison; returns the instance.
@@ -288,6 +344,17 @@ pub fn register_data(received_date: &str) -> Value {
         "register_number": "1024/NBA",
         "receipt": [{"item": 1, "status": "received"}]
     })
+}
+
+/// Asserts that `recorded` is what an instance's data or an event keeps of the uploaded
+/// document `id`: its id, the SHA-256 of its bytes (64 hex digits), its name, type and size.
+pub fn assert_document(recorded: &Value, id: &str, media_type: &str) {
+    assert_eq!(recorded["id"], id, "{recorded}");
+    let sha = recorded["sha256"].as_str().unwrap_or_default();
+    assert!(sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()), "{recorded}");
+    assert_eq!(recorded["media_type"], media_type, "{recorded}");
+    assert!(recorded["size"].as_u64().is_some_and(|n| n > 0), "{recorded}");
+    assert!(recorded["name"].as_str().is_some_and(|n| !n.is_empty()), "{recorded}");
 }
 
 /// Asserts two texts are equal, showing only the first line that differs.

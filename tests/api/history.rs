@@ -1,11 +1,11 @@
 use serde_json::{json, Value};
 
-use crate::helpers::{backends, register_data, spawn, transfer_data, TestApp};
+use crate::helpers::{backends, register_data, spawn, TestApp};
 
 /// An instance with two steps, the second carrying an item with a declared value.
 async fn walked(app: &TestApp) -> String {
     let id = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
-    let mut data = transfer_data("Xe máy Honda");
+    let mut data = app.transfer_data("Xe máy Honda").await;
     data["documents"][0]["declared_value"] = json!("15000000");
     assert_eq!(app.fire(&id, &app.court(), "transfer", 1, data).await.status(), 200);
     assert_eq!(app.fire(&id, &app.officer(), "register", 2, register_data("2026-10-27")).await.status(), 200);
@@ -100,7 +100,10 @@ async fn verification_detects_a_tampered_proposal() {
     for backend in backends() {
         let app = spawn(backend).await;
         let id = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
-        assert_eq!(app.fire(&id, &app.court(), "transfer", 1, transfer_data("Bản án")).await.status(), 200);
+        assert_eq!(
+            app.fire(&id, &app.court(), "transfer", 1, app.transfer_data("Bản án").await).await.status(),
+            200
+        );
         let mut missing = register_data("2026-10-27");
         missing["receipt"] = json!([{"item": 1, "status": "missing", "note": "không có bản án"}]);
         assert_eq!(app.fire(&id, &app.officer(), "register", 2, missing).await.status(), 200);

@@ -24,8 +24,9 @@ async fn a_retried_request_replays_its_first_answer() {
         // A step: the retry does not step twice.
         let id = first["id"].as_str().unwrap();
         let path = format!("/api/v1/instances/{id}/transitions");
-        let step = json!({"transition": "transfer", "expected_version": 1, "data": {"transfer_date": "2026-10-25", "method": "post",
-            "documents": [{"description": "Bản án", "quantity": "1", "unit": "bản"}]}});
+        // One upload: every retry is the same request, naming the same file.
+        let data = app.transfer_data("Bản án").await;
+        let step = json!({"transition": "transfer", "expected_version": 1, "data": data});
         let a: Value = app.post_with_key(&path, &court, "step-1", &step).await.json().await.unwrap();
         let r = app.post_with_key(&path, &court, "step-1", &step).await;
         assert_eq!(r.status(), 200);

@@ -1,6 +1,6 @@
 use serde_json::{json, Value};
 
-use crate::helpers::{backends, expect_problem, spawn, transfer_data, transfer_request};
+use crate::helpers::{backends, expect_problem, spawn, transfer_request};
 
 /// Whatever a client sends, it gets a 4xx saying what was wrong, never a 500.
 #[tokio::test]
@@ -101,12 +101,13 @@ async fn bad_input_gets_a_clear_4xx() {
         expect_problem(r, 400, "malformed_request").await;
         let unknown = json!({"transition": "transfer", "expected_version": 1, "data": {}, "colour": "red"});
         expect_problem(app.post(&fire_path, &court, &unknown).await, 422, "validation_failed").await;
-        let mut data = transfer_data("Xe máy");
+        let mut data = app.transfer_data("Xe máy").await;
         data["documents"][0]["declared_value"] = json!(1.5);
         let float = json!({"transition": "transfer", "expected_version": 1, "data": data});
         let body = expect_problem(app.post(&fire_path, &court, &float).await, 422, "validation_failed").await;
         assert_eq!(body["errors"][0]["field"], "data.documents[0]", "{body}");
-        let nul = json!({"transition": "transfer", "expected_version": 1, "data": transfer_data("x"), "comment": "a\u{0}"});
+        let data = app.transfer_data("x").await;
+        let nul = json!({"transition": "transfer", "expected_version": 1, "data": data, "comment": "a\u{0}"});
         expect_problem(app.post(&fire_path, &court, &nul).await, 422, "validation_failed").await;
         let wrong_version_type = json!({"transition": "transfer", "expected_version": "1", "data": {}});
         expect_problem(app.post(&fire_path, &court, &wrong_version_type).await, 422, "validation_failed")
@@ -218,11 +219,13 @@ async fn every_stored_string_is_bounded() {
         // Workflow data and comments.
         let instance = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
         let fire = format!("/api/v1/instances/{instance}/transitions");
-        let data = transfer_data(&long(4001));
+        let data = app.transfer_data(&long(4001)).await;
         let body = json!({"transition": "transfer", "expected_version": 1, "data": data});
         let problem = expect_problem(app.post(&fire, &court, &body).await, 422, "validation_failed").await;
         assert_eq!(problem["errors"][0]["field"], "data.documents[0].description", "{problem}");
-        let body = json!({"transition": "transfer", "expected_version": 1, "data": transfer_data("x"), "comment": long(4001)});
+        let data = app.transfer_data("x").await;
+        let body =
+            json!({"transition": "transfer", "expected_version": 1, "data": data, "comment": long(4001)});
         expect_problem(app.post(&fire, &court, &body).await, 422, "validation_failed").await;
         let mut start = transfer_request("standard");
         start["data"]["judgment_number"] = json!(long(4001));

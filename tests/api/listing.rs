@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use lienganh::domain::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{backends, spawn, transfer_data};
+use crate::helpers::{backends, spawn};
 
 #[tokio::test]
 async fn lists_page_by_cursor_and_filter() {
@@ -14,7 +14,7 @@ async fn lists_page_by_cursor_and_filter() {
             created.push(app.start_transfer("standard").await["id"].as_str().unwrap().to_owned());
         }
         let first = &created[0];
-        let data = transfer_data("Bản án");
+        let data = app.transfer_data("Bản án").await;
         assert_eq!(app.fire(first, &app.court(), "transfer", 1, data).await.status(), 200);
 
         // Three pages of 2, 2 and 1, newest first, no repeats.
@@ -86,15 +86,14 @@ async fn a_request_answered_and_accepted(app: &crate::helpers::TestApp) -> Strin
         "data": {"instrument": "request", "document_number": "9/YC-VKS", "issued_on": "2026-11-02",
                  "reply_due": "2026-11-20", "content": "Chậm ra quyết định thi hành án"}
     });
+    let request = app.request_with_pdf(&app.procuracy(), "instrument_file", request).await;
     let made: Value = app.post("/api/v1/instances", &app.procuracy(), &request).await.json().await.unwrap();
     let id = made["id"].as_str().unwrap().to_owned();
+    let answer =
+        json!({"reply_number": "1/THADS", "reply_date": "2026-11-16", "measures": "Đã ra quyết định"});
     let steps = [
         (app.officer(), "acknowledge", json!({})),
-        (
-            app.head(),
-            "answer",
-            json!({"reply_number": "1/THADS", "reply_date": "2026-11-16", "measures": "Đã ra quyết định"}),
-        ),
+        (app.head(), "answer", app.with_pdf(&app.head(), "reply_file", answer).await),
         (app.procuracy(), "accept", json!({"assessment": "Đã khắc phục"})),
     ];
     for (version, (token, transition, data)) in (1..).zip(steps) {
@@ -163,7 +162,7 @@ async fn instances_that_ended_before_the_open_flag_are_closed_by_its_migration()
         assert_eq!(applied, reverted, "{backend:?}");
         // Until the service has done its part, the instance that ended shows as open.
         assert_eq!(listed(&app, "/api/v1/instances?open=false", &app.head()).await, Vec::<String>::new());
-        let registry = lienganh::http::server::load_registry(&settings).unwrap();
+        let registry = std::sync::Arc::new(lienganh::http::server::load_registry(&settings).unwrap());
         lienganh::http::server::finish_migrations(&db, &registry).unwrap();
         // Done once: a second start finds nothing left to do.
         lienganh::http::server::finish_migrations(&db, &registry).unwrap();

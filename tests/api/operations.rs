@@ -16,8 +16,7 @@ use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    backends, expect_problem, settings_for, spawn, transfer_data, transfer_request, unserved, Backend,
-    TestApp, SECRET,
+    backends, expect_problem, settings_for, spawn, transfer_request, unserved, Backend, TestApp, SECRET,
 };
 
 pub(crate) fn lienganh() -> Command {
@@ -31,6 +30,13 @@ pub(crate) fn lienganh() -> Command {
         "LIENGANH_LOG_FORMAT",
         "LIENGANH_METRICS_TOKEN",
         "LIENGANH_REMINDER_CRON",
+        "LIENGANH_DOCUMENTS_URL",
+        "LIENGANH_MAX_DOCUMENT_BYTES",
+        "AWS_ENDPOINT",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_ALLOW_HTTP",
     ] {
         cmd.env_remove(var);
     }
@@ -54,6 +60,7 @@ pub(crate) fn serve(app: &mut TestApp, env: &[(&str, &str)]) -> Served {
         .env("LIENGANH_BIND", "127.0.0.1:0")
         .env("LIENGANH_JWT_SECRET", SECRET)
         .env("LIENGANH_POOL_SIZE", "4")
+        .env("LIENGANH_DOCUMENTS_URL", app.documents())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap());
     for (k, v) in env {
@@ -188,7 +195,9 @@ async fn the_metrics_count_steps_and_deadlines() {
         let r = app.post("/api/v1/instances", &app.court(), &late).await;
         assert_eq!(r.status(), 201);
         let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-        let step = json!({"transition": "transfer", "expected_version": 1, "data": transfer_data("Bản án")});
+        // One upload: the retry is the same request, naming the same file.
+        let data = app.transfer_data("Bản án").await;
+        let step = json!({"transition": "transfer", "expected_version": 1, "data": data});
         let path = format!("/api/v1/instances/{id}/transitions");
         for _ in 0..2 {
             let r = app.post_with_key(&path, &app.court(), "transfer-once", &step).await;
@@ -304,7 +313,7 @@ async fn a_backup_while_serving_is_consistent_and_complete() {
                 assert_eq!(r.status(), 201);
                 let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
                 acknowledged.lock().unwrap().push(id.clone());
-                let r = app.fire(&id, &app.court(), "transfer", 1, transfer_data("Bản án")).await;
+                let r = app.fire(&id, &app.court(), "transfer", 1, app.transfer_data("Bản án").await).await;
                 assert_eq!(r.status(), 200);
             }
         }));
@@ -318,9 +327,18 @@ async fn a_backup_while_serving_is_consistent_and_complete() {
     let before: Vec<String> = acknowledged.lock().unwrap().clone();
     assert!(before.len() >= 15, "the writers are writing");
     let copy = app.dir().join("copy.db");
-    let (url, path) = (app.database_url.clone(), copy.clone());
+    // Run in the test's folder: whatever the command writes by a relative path stays there.
+    let (url, path, dir, documents) =
+        (app.database_url.clone(), copy.clone(), app.dir().to_owned(), app.documents());
     let out = tokio::task::spawn_blocking(move || {
-        lienganh().env("LIENGANH_DATABASE_URL", url).arg("backup").arg(path).output().unwrap()
+        lienganh()
+            .current_dir(dir)
+            .env("LIENGANH_DATABASE_URL", url)
+            .env("LIENGANH_DOCUMENTS_URL", documents)
+            .arg("backup")
+            .arg(path)
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();
@@ -337,7 +355,14 @@ async fn a_backup_while_serving_is_consistent_and_complete() {
         w.await.unwrap();
     }
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("backed up the database to"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("backed up the database to"), "{said}");
+    // The documents the copy names follow it into the folder beside it, so that it serves as
+    // it is.
+    let folder = app.dir().join("copy.db.documents");
+    let to_folder = format!(" to {}", folder.display());
+    assert!(said.lines().any(|l| l.starts_with("copied ") && l.ends_with(&to_folder)), "{said}");
+    assert!(folder.is_dir(), "{said}");
 
     let mut conn = SqliteConnection::establish(copy.to_str().unwrap()).unwrap();
     let check = diesel::sql_query("PRAGMA integrity_check").load::<Integrity>(&mut conn).unwrap();
@@ -360,8 +385,13 @@ async fn a_backup_while_serving_is_consistent_and_complete() {
 
     // Never over an existing file.
     let bytes = std::fs::read(&copy).unwrap();
-    let again =
-        lienganh().env("LIENGANH_DATABASE_URL", &app.database_url).arg("backup").arg(&copy).output().unwrap();
+    let again = lienganh()
+        .current_dir(app.dir())
+        .env("LIENGANH_DATABASE_URL", &app.database_url)
+        .arg("backup")
+        .arg(&copy)
+        .output()
+        .unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
     assert_eq!(std::fs::read(&copy).unwrap(), bytes, "the file is untouched");
@@ -371,6 +401,7 @@ async fn a_backup_while_serving_is_consistent_and_complete() {
     // PostgreSQL has its own tool.
     let pg = app.dir().join("pg.db");
     let out = lienganh()
+        .current_dir(app.dir())
         .env("LIENGANH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lienganh")
         .arg("backup")
         .arg(&pg)
@@ -531,7 +562,7 @@ async fn sigterm_lets_the_reminder_pass_finish() {
         assert_eq!(r.status(), 201);
         let hook = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
         let id = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
-        let r = app.fire(&id, &app.court(), "transfer", 1, transfer_data("Bản án")).await;
+        let r = app.fire(&id, &app.court(), "transfer", 1, app.transfer_data("Bản án").await).await;
         assert_eq!(r.status(), 200, "the office is told, through its webhook");
 
         let arrived = received.clone();

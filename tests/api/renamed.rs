@@ -134,7 +134,8 @@ async fn reports_calendar_payments_and_pages_follow_renamed_steps() {
                      "dia_diem": "Thôn Đông, xã Đông Anh", "estimated_cost": "45000000", "complex": true}
         });
         let plan = created(&app, &app.officer(), plan).await;
-        fire(&app, &plan, &app.head(), "approve", json!({"approved_on": "2026-11-20"})).await;
+        let approval = app.with_pdf(&app.head(), "decision_file", json!({"approved_on": "2026-11-20"})).await;
+        fire(&app, &plan, &app.head(), "approve", approval).await;
         let sent = json!({"sent_on": "2026-11-20", "dispatch_number": "77/THADS-CC"});
         assert_eq!(fire(&app, &plan, &app.officer(), "send", sent).await["state"], "da_gui");
 
@@ -191,6 +192,7 @@ async fn reports_calendar_payments_and_pages_follow_renamed_steps() {
             "data": {"loai_van_ban": "recommendation", "so_van_ban": "12/KN-VKS", "issued_on": "2026-11-25",
                      "reply_due": "2026-12-10", "content": "Chậm ra quyết định thi hành án"}
         });
+        let recommendation = app.request_with_pdf(&app.procuracy(), "instrument_file", recommendation).await;
         let instrument = created(&app, &app.procuracy(), recommendation).await;
         add_user(&app, "kiemsat.hn", "VKS-HN", &["procuracy_inspector"]);
         let mut inspector = Browser::new(&app);
@@ -203,6 +205,7 @@ async fn reports_calendar_payments_and_pages_follow_renamed_steps() {
 
         let answer =
             json!({"reply_number": "512/THADS-NV", "reply_date": "2026-12-01", "measures": "Đã khắc phục"});
+        let answer = app.with_pdf(&app.head(), "reply_file", answer).await;
         assert_eq!(fire(&app, &instrument, &app.head(), "tra_loi", answer).await["state"], "da_tra_loi");
         let view = inspector.get("/console/procuracy").await;
         let to_assess = &view.body

@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 use crate::helpers::{backends, expect_problem, spawn, TestApp};
 use crate::scenarios::common::{add_agency, police, steering_member, Run};
 
-fn instrument(kind: &str, number: &str, reply_due: &str) -> Value {
-    json!({
+/// An instrument of the Hà Nội procuracy, with its signed file uploaded as the procuracy.
+async fn instrument(app: &TestApp, kind: &str, number: &str, reply_due: &str) -> Value {
+    let request = json!({
         "workflow": "procuracy_supervision",
         "parties": {"procuracy": "VKS-HN", "enforcement": "THADS-HN"},
         "data": {
@@ -17,11 +18,14 @@ fn instrument(kind: &str, number: &str, reply_due: &str) -> Value {
             "reply_due": reply_due,
             "content": "Chậm ra quyết định thi hành án đối với 12 bản án đã nhận"
         }
-    })
+    });
+    app.request_with_pdf(&app.procuracy(), "instrument_file", request).await
 }
 
-fn answer() -> Value {
-    json!({"reply_number": "512/THADS-NV", "reply_date": "2026-11-16", "measures": "Đã ra 12 quyết định"})
+/// The office's answer, with its signed reply uploaded as the head's office.
+async fn answer(app: &TestApp) -> Value {
+    let answer = json!({"reply_number": "512/THADS-NV", "reply_date": "2026-11-16", "measures": "Đã ra 12 quyết định"});
+    app.with_pdf(&app.head(), "reply_file", answer).await
 }
 
 fn find<'a>(items: &'a Value, key: &str, value: &str) -> &'a Value {
@@ -40,16 +44,16 @@ async fn the_coordination_report_counts_who_is_late() {
     for backend in backends() {
         let app = spawn(backend).await;
         // A request due in the future, answered now: on time.
-        let mut on_time =
-            Run::start(&app, &app.procuracy(), instrument("request", "1/YC", "2026-12-20"), "issued").await;
-        on_time.step(&app.head(), "answer", answer(), "answered").await;
+        let request = instrument(&app, "request", "1/YC", "2026-12-20").await;
+        let mut on_time = Run::start(&app, &app.procuracy(), request, "issued").await;
+        on_time.step(&app.head(), "answer", answer(&app).await, "answered").await;
         // A request due on 20 November, answered now: late.
-        let mut late =
-            Run::start(&app, &app.procuracy(), instrument("request", "2/YC", "2026-11-20"), "issued").await;
-        late.step(&app.head(), "answer", answer(), "answered").await;
+        let request = instrument(&app, "request", "2/YC", "2026-11-20").await;
+        let mut late = Run::start(&app, &app.procuracy(), request, "issued").await;
+        late.step(&app.head(), "answer", answer(&app).await, "answered").await;
         // A recommendation due on 20 November, not answered: overdue.
-        Run::start(&app, &app.procuracy(), instrument("recommendation", "3/KN", "2026-11-20"), "issued")
-            .await;
+        let request = instrument(&app, "recommendation", "3/KN", "2026-11-20").await;
+        Run::start(&app, &app.procuracy(), request, "issued").await;
 
         let r = app.get("/api/v1/reports/coordination?agency=THADS-HN", &app.head()).await;
         assert_eq!(r.status(), StatusCode::OK);
@@ -111,7 +115,8 @@ async fn scheduled_coercion(app: &TestApp) -> String {
                  "location": LOCATION, "estimated_cost": "45000000", "complex": false}
     });
     let mut run = Run::start(app, &app.officer(), plan, "drafted").await;
-    run.step(&app.head(), "approve", json!({"approved_on": "2026-11-16"}), "approved").await;
+    let approval = app.with_pdf(&app.head(), "decision_file", json!({"approved_on": "2026-11-16"})).await;
+    run.step(&app.head(), "approve", approval, "approved").await;
     run.step(
         &app.officer(),
         "send",

@@ -14,7 +14,9 @@
 // A form posted without its CSRF token is refused, no request leaves the server, and no page
 // has a script error.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { getDocument } from "pdfjs-dist/legacy/build/pdf.mjs";
 import { chromium } from "playwright-core";
 
 const BASE = process.env.E2E_BASE;
@@ -101,6 +103,35 @@ async function step(page, transition, fill = async () => {}) {
   assert.match(page.url(), /\/console\/instances\/[0-9a-f-]{36}$/);
 }
 
+/** A small PDF of its own, as a scanned or signed paper would be uploaded. */
+function pdf(title) {
+  return { name: `${title.replace(/[^A-Za-z0-9]+/g, "-")}.pdf`, mimeType: "application/pdf",
+           buffer: Buffer.from(`%PDF-1.4\n% ${title} ${Math.random()}\n%%EOF\n`) };
+}
+
+function sha256(buffer) {
+  return createHash("sha256").update(buffer).digest("hex");
+}
+
+/** The page printed to an A4 PDF (kept beside the screenshots), and the text read back from it. */
+async function printed(page, name) {
+  shots += 1;
+  const path = `${SHOTS}/${String(shots).padStart(2, "0")}-${name}.pdf`;
+  const bytes = await page.pdf({ path, format: "A4", printBackground: true });
+  const pdf = await getDocument({ data: new Uint8Array(bytes), verbosity: 0 }).promise;
+  let text = "";
+  for (let n = 1; n <= pdf.numPages; n++) {
+    const content = await (await pdf.getPage(n)).getTextContent();
+    text += content.items.map((item) => item.str).join(" ") + "\n";
+  }
+  return { pages: pdf.numPages, text };
+}
+
+/** Text as compared: composed the same way, without any white space (a hash breaks across lines). */
+function flat(text) {
+  return text.normalize("NFC").replace(/\s+/g, "");
+}
+
 async function stateOf(page) {
   return page.locator("main > p strong").first().innerText();
 }
@@ -153,6 +184,7 @@ async function startInstance(page, title, fill) {
   await Promise.all([officer.waitForNavigation(), told.getByRole("button", { name: "Đánh dấu đã đọc" }).click()]);
   assert.equal(await told.count(), 0, "read, it leaves the unread list");
 
+  const minutes = [pdf("Bien ban 15-BB-CA trang 1"), pdf("Bien ban 15-BB-CA trang 2")];
   await step(police, "hand_over", async (f) => {
     const line = (n, part) => f.locator(`input[name="d.items[${n}].${part}"]`);
     await line(0, "description").fill("Xe máy Honda Wave");
@@ -171,6 +203,8 @@ async function startInstance(page, title, fill) {
     await line(3, "unit").fill("phong bì");
     await line(3, "declared_value").pressSequentially("2500000");
     await f.locator('textarea[name="d.record_number"]').fill("15/BB-CA");
+    // The signed minutes, two pages.
+    await f.locator('input[name="d.minutes_file"]').setInputFiles(minutes);
     await snap(police, "police-hand-over");
   });
   assert.equal(await stateOf(police), "Công an đã giao kèm danh mục");
@@ -216,6 +250,27 @@ async function startInstance(page, title, fill) {
     assert.match(await page.locator("p.notice").innerText(), /Lịch sử toàn vẹn/);
   }
   await snap(police, "police-stored");
+
+  // The handover record, printed on A4 and read back: both parties, the items as sent and as
+  // received, every signature, the minutes with their SHA-256, the head of the hash chain.
+  await police.getByRole("link", { name: "In biên bản giao nhận" }).click();
+  const head = await police.locator("footer.record-foot code.hash").innerText();
+  assert.match(head, /^[0-9a-f]{64}$/);
+  await snap(police, "handover-record");
+  const record = await printed(police, "handover-record");
+  const expected = [
+    "BIÊN BẢN GIAO NHẬN", "Bên giao", "CA-HN", "Bên nhận", "THADS-HN",
+    // The receipt as the settlement restated it: everything received in the end.
+    "Xe máy Honda Wave", "CA-0012", "15.000.000", "Điện thoại di động", "Đã nhận", "Giải quyết sai lệch", "Demo ca-hn", "Demo cb-hn", minutes[0].name, sha256(minutes[0].buffer),
+    minutes[1].name, sha256(minutes[1].buffer), head, "Lịch sử toàn vẹn",
+  ];
+  for (const text of expected) {
+    assert.ok(flat(record.text).includes(flat(text)), `the printed record says ${text}:\n${record.text}`);
+  }
+  assert.equal(await police.locator("header.top").isVisible(), true, "the console's header is on screen");
+  await police.emulateMedia({ media: "print" });
+  assert.equal(await police.locator("header.top").isVisible(), false, "and not on paper");
+  await police.emulateMedia({ media: "screen" });
   await officer.context().close();
   await police.context().close();
 }
@@ -231,6 +286,7 @@ async function startInstance(page, title, fill) {
   await inspector.locator("#f-create-issued_on").fill(day());
   await inspector.locator("#f-create-content").fill("Chậm ra quyết định thi hành án");
   await inspector.locator("#f-create-reply_due").fill(day(10));
+  await inspector.locator("#f-create-instrument_file").setInputFiles(pdf("Kien nghi 12-KN-VKS"));
   await snap(inspector, "inspector-new-recommendation");
   await Promise.all([inspector.waitForNavigation(), inspector.getByRole("button", { name: "Khởi tạo", exact: true }).click()]);
   await noProblem(inspector, "issue");
@@ -246,6 +302,7 @@ async function startInstance(page, title, fill) {
     await f.locator('textarea[name="d.reply_number"]').fill("512/THADS-NV");
     await f.locator('input[name="d.reply_date"]').fill(day());
     await f.locator('textarea[name="d.measures"]').fill("Đã ra quyết định thi hành án; kiểm điểm Chấp hành viên");
+    await f.locator('input[name="d.reply_file"]').setInputFiles(pdf("Tra loi 512-THADS-NV"));
   });
   await head.context().close();
 
@@ -278,7 +335,10 @@ async function startInstance(page, title, fill) {
   });
   const head = await signIn("ld-hn");
   await head.goto(`${BASE}/console/instances/${id}`);
-  await step(head, "approve", async (f) => f.locator('input[name="d.approved_on"]').fill(day()));
+  await step(head, "approve", async (f) => {
+    await f.locator('input[name="d.approved_on"]').fill(day());
+    await f.locator('input[name="d.decision_file"]').setInputFiles(pdf("Quyet dinh cuong che 1520"));
+  });
   await head.context().close();
   await officer.reload();
   await step(officer, "send", async (f) => {
@@ -359,6 +419,39 @@ async function startInstance(page, title, fill) {
   await court.locator('a[href^="/console/instances/"]').first().click();
   assert.match(await court.locator("h1").innerText(), /Chuyển giao bản án/);
   await snap(court, "court-transfer");
+  const transferId = court.url().split("/").pop();
+  // The court transfers it with the judgment's PDF: its SHA-256 is on the page.
+  const judgment = pdf("Ban an 125-2026-DS-PT");
+  await step(court, "transfer", async (f) => {
+    await f.locator('input[name="d.judgment_file"]').setInputFiles(judgment);
+    await f.locator('input[name="d.transfer_date"]').fill(day());
+    await f.locator('select[name="d.method"]').selectOption("in_person");
+    await f.locator('input[name="d.documents[0].description"]').fill("Bản án 125/2026/DS-PT, bản chính");
+    await f.locator('input[name="d.documents[0].quantity"]').fill("1");
+    await f.locator('input[name="d.documents[0].unit"]').fill("bản");
+  });
+  assert.equal(await court.locator("code.hash", { hasText: sha256(judgment.buffer) }).count() >= 1, true);
+
+  // The office finds it by the judgment's number in the search box of any page, and registers it.
+  const office = await signIn("cb-hn");
+  await office.locator('form.search input[name="q"]').fill("125/2026/ds-pt");
+  await Promise.all([office.waitForNavigation(), office.locator("form.search button").click()]);
+  await snap(office, "search-judgment-number");
+  await office.locator(`a[href="/console/instances/${transferId}"]`).click();
+  await step(office, "register", async (f) => {
+    await f.locator('input[name="d.received_date"]').fill(day());
+    await f.locator('textarea[name="d.register_number"]').fill("77/TL-THADS");
+  });
+  // And by the register number, typed without its marks, from the search box.
+  await office.goto(`${BASE}/console/search?q=${encodeURIComponent("77 tl thads")}`);
+  assert.equal(await office.locator(`a[href="/console/instances/${transferId}"]`).count(), 1);
+  await office.goto(`${BASE}/console/instances/${transferId}/record`);
+  const transferRecord = await printed(office, "transfer-record");
+  for (const text of ["BIÊN BẢN GIAO NHẬN", "TAND-HN", "THADS-HN", "Bản án 125/2026/DS-PT, bản chính", "Đã nhận",
+                      "Demo ta-hn", "Demo cb-hn", judgment.name, sha256(judgment.buffer)]) {
+    assert.ok(flat(transferRecord.text).includes(flat(text)), `the printed transfer record says ${text}:\n${transferRecord.text}`);
+  }
+  await office.context().close();
   await court.getByRole("link", { name: "English" }).click();
   assert.equal(await court.locator("html").getAttribute("lang"), "en");
   assert.match(await court.locator("header.top nav").innerText(), /To do/);

@@ -2,8 +2,10 @@
 //! and instances of every workflow walked through their definitions' own transitions, each
 //! with its hash-chained events (sealed as the service seals them, so every history verifies),
 //! its deadlines opened and closed as its states were entered and left, the reminders of the
-//! deadlines still open, and a notification of each step. Big provinces get more than small
-//! ones, as in the country.
+//! deadlines still open, and a notification of each step; and as many cases, their parties'
+//! Vietnamese names drawn as the country's names are spread, each with the words search finds
+//! it by, as the instances have theirs. Big provinces get more than small ones, as in the
+//! country. (The cases have no history of their own here: search does not read it.)
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -14,13 +16,18 @@ use lienganh::domain::AgencyKind;
 use lienganh::engine::definition::{DeadlineUnit, Definition};
 use lienganh::engine::history::{EventBody, GENESIS};
 use lienganh::engine::registry::Registry;
+use lienganh::engine::search::party_word;
 use lienganh::store::agencies::{self as agency_store, AgencyRow};
+use lienganh::store::cases::CaseRow;
 use lienganh::store::deadlines::{DeadlineRow, MET, OPEN};
 use lienganh::store::events::EventRow;
 use lienganh::store::instances::InstanceRow;
 use lienganh::store::notifications::NotificationRow;
 use lienganh::store::reminders::{ReminderRow, PENDING};
-use lienganh::store::schema::{deadlines, events, instance_agencies, instances, notifications, reminders};
+use lienganh::store::schema::{
+    cases, deadlines, events, instance_agencies, instances, notifications, reminders, search_terms,
+};
+use lienganh::store::search::Terms;
 use lienganh::store::{Db, DbConn};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -83,6 +90,15 @@ pub struct Country {
     pub sample: Vec<(String, String)>,
     /// Every agency, with the instances it is party to.
     pub agencies: Vec<(String, u64)>,
+    /// The cases, one for each instance.
+    #[serde(default)]
+    pub cases: u64,
+    /// Some numbers an instance is found by, as written, each with an agency party to it.
+    #[serde(default)]
+    pub numbers: Vec<(String, String)>,
+    /// Some parties of cases: the name, the ID number, and the office holding the case.
+    #[serde(default)]
+    pub people: Vec<(String, String, String)>,
 }
 
 #[derive(Insertable)]
@@ -102,6 +118,8 @@ struct Rows {
     deadlines: Vec<DeadlineRow>,
     reminders: Vec<ReminderRow>,
     notifications: Vec<NotificationRow>,
+    cases: Vec<CaseRow>,
+    search: Vec<Terms>,
 }
 
 /// Writes the agencies and `count` instances into the database at `url`; about ten events each.
@@ -152,6 +170,9 @@ fn fill(conn: &mut DbConn, url: &str, mix: &[(Definition, u32)], count: u64) -> 
         seconds: 0.0,
         sample: Vec::new(),
         agencies: Vec::new(),
+        cases: 0,
+        numbers: Vec::new(),
+        people: Vec::new(),
     };
     // Three years of instances, in the order they were started, so that ids and times agree.
     let first = chrono::Utc::now().timestamp_micros() - 3 * 365 * 86_400 * 1_000_000;
@@ -170,7 +191,15 @@ fn fill(conn: &mut DbConn, url: &str, mix: &[(Definition, u32)], count: u64) -> 
             }
             if n.is_multiple_of(97) {
                 country.sample.push((made.id.clone(), made.parties[0].clone()));
+                if let Some(number) = made.number.clone() {
+                    country.numbers.push((number, made.parties[0].clone()));
+                }
             }
+            let person = case(&mut rng, province, at, n, &mut rows)?;
+            if n.is_multiple_of(97) {
+                country.people.push(person);
+            }
+            country.cases += 1;
             country.events += made.events;
             country.open += u64::from(made.open);
             n += 1;
@@ -257,6 +286,8 @@ struct Made {
     parties: Vec<String>,
     events: u64,
     open: bool,
+    /// A number it is found by, as written.
+    number: Option<String>,
 }
 
 /// An instance walked from its initial state through transitions its definition allows, for
@@ -289,10 +320,15 @@ fn walk(
             (p.slot.clone(), code)
         })
         .collect();
-    let data = json!({
-        "document_number": format!("{}/{}/QĐ-{}", at % 10_000, 2024 + at % 3, def.id.len()),
+    let mut data = json!({
         "content": "Thi hành bản án dân sự phúc thẩm về tranh chấp hợp đồng vay tài sản",
     });
+    // The numbers it is found by, written as the agencies write theirs.
+    for field in def.searchable_fields() {
+        let kind = SUFFIXES[rng.random_range(0..SUFFIXES.len())];
+        data[field] = json!(format!("{}/{}/{kind}", rng.random_range(1..=9_999), 2024 + at % 3));
+    }
+    let number = def.searchable_fields().next().and_then(|f| data[f].as_str()).map(str::to_owned);
     let mut row = InstanceRow {
         id: id.clone(),
         workflow_id: def.id.clone(),
@@ -450,12 +486,120 @@ fn walk(
     for code in &agencies {
         rows.access.push(Access { agency_code: code.clone(), instance_id: id.clone(), open });
     }
+    let found_by =
+        lienganh::engine::search::instance_words(def, data.as_object().unwrap_or(&Default::default()));
+    if !found_by.is_empty() {
+        let scope: Vec<String> = agencies.iter().map(|a| party_word(a)).collect();
+        rows.search.push(Terms {
+            kind: lienganh::store::search::INSTANCE.into(),
+            target_id: id.clone(),
+            numbers: found_by,
+            names: String::new(),
+            scope: scope.join(" "),
+        });
+    }
     rows.instances.push(row);
     if let Some(first) = first_actor {
         agencies.retain(|a| *a != first);
         agencies.insert(0, first);
     }
-    Ok(Made { id, parties: agencies, events: seq as u64, open })
+    Ok(Made { id, parties: agencies, events: seq as u64, open, number })
+}
+
+/// The kinds of document numbers, as they end.
+const SUFFIXES: &[&str] =
+    &["QĐ-CCTHADS", "DS-PT", "DS-ST", "HS-ST", "KDTM-PT", "QĐ-THADS", "KN-VKS", "BB-CA"];
+
+/// Family names by how many people bear them (per mille, roughly as in the country).
+const FAMILY: &[(&str, u32)] = &[
+    ("Nguyễn", 380),
+    ("Trần", 110),
+    ("Lê", 95),
+    ("Phạm", 70),
+    ("Hoàng", 51),
+    ("Phan", 45),
+    ("Vũ", 39),
+    ("Đặng", 21),
+    ("Bùi", 20),
+    ("Đỗ", 14),
+    ("Hồ", 13),
+    ("Ngô", 13),
+    ("Dương", 10),
+    ("Lý", 5),
+    ("Võ", 40),
+    ("Huỳnh", 30),
+    ("Trương", 12),
+    ("Đinh", 10),
+    ("Lâm", 8),
+    ("Mai", 7),
+];
+const MIDDLE: &[&str] = &[
+    "Văn", "Thị", "Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Ngọc", "Quang", "Xuân", "Thu", "Hoàng", "Kim",
+];
+const GIVEN: &[&str] = &[
+    "An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa", "Hùng", "Hương", "Khánh",
+    "Lan", "Linh", "Long", "Mai", "Minh", "Nam", "Nga", "Phương", "Quân", "Sơn", "Tâm", "Thảo", "Thắng",
+    "Trang", "Tuấn", "Vân", "Việt", "Yến", "Đức", "Hòa", "Lộc", "Phúc", "Thủy",
+];
+
+fn person(rng: &mut StdRng) -> (String, String) {
+    let total: u32 = FAMILY.iter().map(|(_, w)| w).sum();
+    let mut x = rng.random_range(0..total);
+    let family = FAMILY
+        .iter()
+        .find(|(_, w)| {
+            let here = x < *w;
+            x = x.saturating_sub(*w);
+            here
+        })
+        .map_or("Nguyễn", |(name, _)| name);
+    let middle = MIDDLE[rng.random_range(0..MIDDLE.len())];
+    let given = GIVEN[rng.random_range(0..GIVEN.len())];
+    let id_number = format!("{:03}{:09}", rng.random_range(1..=96), rng.random_range(0..1_000_000_000u32));
+    (format!("{family} {middle} {given}"), id_number)
+}
+
+/// A case at one of a province's enforcement offices, with the words search finds it by;
+/// returns its obligor's name, ID number, and the office.
+fn case(
+    rng: &mut StdRng,
+    province: usize,
+    at: i64,
+    n: u64,
+    rows: &mut Rows,
+) -> Result<(String, String, String), String> {
+    let office = match rng.random_range(0..=REGIONAL_OFFICES) {
+        0 => agency(AgencyKind::Enforcement, province),
+        k => regional(province, k),
+    };
+    let (obligor, obligor_id) = person(rng);
+    let (obligee, obligee_id) = person(rng);
+    let party =
+        |name: &str, id: &str| json!({"name": name, "id_number": id, "address": "Hà Nội"}).to_string();
+    let row = CaseRow {
+        id: Uuid::new_v7(Timestamp::from_unix(NoContext, (at / 1_000_000) as u64, 1000)).to_string(),
+        agency_code: office.clone(),
+        number: format!("{office}-{}-{n:07}", 2024 + at % 3),
+        judgment_ref: format!("Bản án số {}/{}/DS-PT", rng.random_range(1..=9_999), 2023 + at % 3),
+        court_code: Some(agency(AgencyKind::Court, province)),
+        court_name: format!("Tòa án nhân dân tỉnh P{province:02}"),
+        category: "civil".into(),
+        obligor: party(&obligor, &obligor_id),
+        obligee: party(&obligee, &obligee_id),
+        amount_due: "150000000".into(),
+        collected: "0".into(),
+        received_on: "2025-01-15".into(),
+        classification: "enforceable".into(),
+        status: "open".into(),
+        closed_on: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        last_hash: GENESIS.into(),
+    };
+    rows.search.push(lienganh::service::cases::findable(&row));
+    rows.cases.push(row);
+    Ok((obligor, obligor_id, office))
 }
 
 fn deadline(
@@ -522,6 +666,12 @@ fn write(conn: &mut DbConn, rows: &Rows) -> Result<(), String> {
             for chunk in rows.notifications.chunks(ROWS) {
                 diesel::insert_into(notifications::table).values(chunk).execute($c)?;
             }
+            for chunk in rows.cases.chunks(ROWS / 4) {
+                diesel::insert_into(cases::table).values(chunk).execute($c)?;
+            }
+            for chunk in rows.search.chunks(ROWS) {
+                diesel::insert_into(search_terms::table).values(chunk).execute($c)?;
+            }
             Ok::<(), diesel::result::Error>(())
         }};
     }
@@ -538,4 +688,32 @@ pub fn size_of(url: &str) -> Option<u64> {
     let main = std::fs::metadata(path).ok()?.len();
     let wal = std::fs::metadata(format!("{path}-wal")).map(|m| m.len()).unwrap_or(0);
     Some(main + wal)
+}
+
+/// The country an earlier run kept (`--reuse FILE`), or a new one generated into a new
+/// database (kept with its description under `--keep`); the folder that holds it; and the
+/// database, dropped with the returned value unless kept.
+pub fn kept_or_new(
+    args: &crate::Args,
+) -> Result<(Country, std::path::PathBuf, Option<crate::server::Database>), String> {
+    if let Some(file) = &args.reuse {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let country: Country = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        let dir = file.parent().map_or_else(|| ".".into(), std::path::Path::to_path_buf);
+        return Ok((country, dir, None));
+    }
+    let database = crate::server::Database::create(args)?;
+    let workflows = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    let registry =
+        Registry::load_dir(&workflows).map_err(|errors| format!("{} bad definitions", errors.len()))?;
+    eprintln!("generating {} instances and as many cases...", args.instances);
+    let country = generate(&database.url, &registry, args.instances)?;
+    if args.keep {
+        let file = database.dir.join("country.json");
+        let text = serde_json::to_string(&country).map_err(|e| e.to_string())?;
+        std::fs::write(&file, text).map_err(|e| e.to_string())?;
+        println!("kept: {} (run again with --reuse {})", database.url, file.display());
+    }
+    let dir = database.dir.clone();
+    Ok((country, dir, Some(database)))
 }

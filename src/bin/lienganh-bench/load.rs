@@ -30,6 +30,8 @@ pub struct Measured {
     pub transitions: Vec<u32>,
     /// Latencies of instances created, in microseconds.
     pub creations: Vec<u32>,
+    /// Latencies of the documents uploaded for the steps that hand one over, in microseconds.
+    pub uploads: Vec<u32>,
     /// Instances that went through every step.
     pub finished: Vec<String>,
     pub errors: Vec<String>,
@@ -79,6 +81,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     println!("service (HTTP, tokens, engine, database):");
     print_line("transitions", &measured.transitions, secs);
     print_line("creations", &measured.creations, secs);
+    print_line("uploads", &measured.uploads, secs);
     let mut writes = measured.transitions.clone();
     writes.extend_from_slice(&measured.creations);
     print_line("all writes", &writes, secs);
@@ -211,6 +214,7 @@ async fn drive(
         let m = task.await.map_err(|e| e.to_string())?;
         all.transitions.extend(m.transitions);
         all.creations.extend(m.creations);
+        all.uploads.extend(m.uploads);
         all.finished.extend(m.finished);
         all.errors.extend(m.errors);
     }
@@ -230,6 +234,12 @@ async fn cycle(
     m: &mut Measured,
 ) {
     let p = t.province;
+    let began = Instant::now();
+    let instrument = match upload(client, base, &t.inspector, &format!("{client_no}-{n}/KN-VKS-{p}")).await {
+        Ok(id) => id,
+        Err(e) => return m.errors.push(format!("upload: {e}")),
+    };
+    record(&mut m.uploads, began, from, until);
     let create = json!({
         "workflow": "procuracy_supervision",
         "parties": {"procuracy": format!("VKS-{p}"), "enforcement": format!("THADS-{p}")},
@@ -237,7 +247,8 @@ async fn cycle(
             "instrument": "recommendation",
             "document_number": format!("{client_no}-{n}/KN-VKS-{p}"),
             "issued_on": "2026-11-02",
-            "content": "Chậm ra quyết định thi hành án đối với 12 bản án đã nhận"
+            "content": "Chậm ra quyết định thi hành án đối với 12 bản án đã nhận",
+            "instrument_file": instrument
         }
     });
     let began = Instant::now();
@@ -258,6 +269,12 @@ async fn cycle(
     let Some(id) = body["id"].as_str().map(str::to_owned) else {
         return m.errors.push(format!("create answered without an id: {body}"));
     };
+    let began = Instant::now();
+    let reply = match upload(client, base, &t.head, &format!("{n}/THADS-NV")).await {
+        Ok(id) => id,
+        Err(e) => return m.errors.push(format!("upload: {e}")),
+    };
+    record(&mut m.uploads, began, from, until);
     let steps = [
         ("acknowledge", &t.officer, json!({})),
         (
@@ -266,7 +283,8 @@ async fn cycle(
             json!({
                 "reply_number": format!("{n}/THADS-NV"),
                 "reply_date": "2026-11-16",
-                "measures": "Đã ra 12 quyết định thi hành án; kiểm điểm trách nhiệm Chấp hành viên"
+                "measures": "Đã ra 12 quyết định thi hành án; kiểm điểm trách nhiệm Chấp hành viên",
+                "reply_file": reply
             }),
         ),
         ("accept", &t.inspector, json!({"assessment": "Đã khắc phục"})),
@@ -293,6 +311,25 @@ async fn cycle(
         record(&mut m.transitions, began, from, until);
     }
     m.finished.push(id);
+}
+
+/// Uploads a small PDF of its own (the signed paper a step hands over); its id.
+async fn upload(client: &reqwest::Client, base: &str, token: &str, label: &str) -> Result<String, String> {
+    let bytes = lienganh::cli::demo::pdf(label);
+    let r = client
+        .post(format!("{base}/api/v1/documents?name=van-ban.pdf"))
+        .bearer_auth(token)
+        .header("Content-Type", "application/pdf")
+        .body(bytes)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.status().as_u16() != 201 {
+        let status = r.status();
+        return Err(format!("{status} {}", r.text().await.unwrap_or_default()));
+    }
+    let body: Value = r.json().await.map_err(|e| e.to_string())?;
+    body["id"].as_str().map(str::to_owned).ok_or_else(|| format!("an upload answered without an id: {body}"))
 }
 
 /// Keeps a latency if the request ended inside the window.

@@ -5,7 +5,9 @@
 //! transitions per second, latency percentiles and the server's peak memory. Then, on the same
 //! database, it measures the floor: the very rows those requests wrote, written again straight
 //! through the store, without HTTP or the engine. With `--scenario reads` it generates a
-//! country of a million instances instead and measures the reads its users make most.
+//! country of a million instances (and as many cases) instead and measures the reads its users
+//! make most; with `--scenario search`, the searches; with `--scenario documents`, the upload
+//! and download of a 10 MB document.
 //! Run with `cargo run --release --bin lienganh-bench -- --help`.
 
 /// The allocator of `lienganh` itself: the bench runs the server as a child of its own binary.
@@ -13,9 +15,11 @@
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod country;
+mod documents;
 mod floor;
 mod load;
 mod reads;
+mod search;
 mod server;
 
 use std::process::ExitCode;
@@ -34,6 +38,11 @@ pub enum Scenario {
     Writes,
     /// Reads over a generated country: an instance, an agency's open instances, its inbox.
     Reads,
+    /// Searches over a generated country: by numbers, by names, by ID numbers (1 and 16
+    /// clients unless `--clients` is given).
+    Search,
+    /// The upload, handover and download of a 10 MB document, one client.
+    Documents,
 }
 
 /// Benchmarks lienganh over real HTTP.
@@ -57,11 +66,12 @@ pub struct Args {
     /// Concurrent HTTP clients: 64 for writes, 16 for reads when absent.
     #[arg(long)]
     pub clients: Option<usize>,
-    /// With `--scenario reads`, the instances of the generated country (about ten events each).
+    /// With `--scenario reads` or `search`, the instances of the generated country (about ten
+    /// events each), and as many cases.
     #[arg(long, default_value_t = 1_000_000)]
     pub instances: u64,
-    /// With `--scenario reads`, read a country kept by an earlier run (`--keep`) instead of
-    /// generating one: the `country.json` that run printed.
+    /// With `--scenario reads` or `search`, read a country kept by an earlier run (`--keep`)
+    /// instead of generating one: the `country.json` that run printed.
     #[arg(long)]
     pub reuse: Option<std::path::PathBuf>,
     /// How long to load the server, after a warm-up of a tenth of it.
@@ -81,6 +91,8 @@ fn main() -> ExitCode {
     let outcome = match args.scenario {
         Scenario::Writes => load::run(&args),
         Scenario::Reads => reads::run(&args),
+        Scenario::Search => search::run(&args),
+        Scenario::Documents => documents::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,14 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lienganh::domain::{AgencyCode, Role};
-use lienganh::engine::registry::Registry;
 use lienganh::http::auth::JwtKeys;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::country::{self, Country};
 use crate::load::{client, machine, print_line, runtime};
-use crate::server::{Database, Server, SECRET};
+use crate::server::{Server, SECRET};
 use crate::Args;
 
 /// What one kind of read measured: latencies in microseconds, and failures.
@@ -26,32 +25,7 @@ struct Measured {
 }
 
 pub fn run(args: &Args) -> Result<(), String> {
-    // A country kept by an earlier run, or a new one (kept with its description if asked).
-    let (country, dir, _database) = match &args.reuse {
-        Some(file) => {
-            let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let country: Country =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
-            let dir = file.parent().map_or_else(|| ".".into(), std::path::Path::to_path_buf);
-            (country, dir, None)
-        }
-        None => {
-            let database = Database::create(args)?;
-            let workflows = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workflows");
-            let registry = Registry::load_dir(&workflows)
-                .map_err(|errors| format!("{} bad definitions", errors.len()))?;
-            eprintln!("generating {} instances...", args.instances);
-            let country = country::generate(&database.url, &registry, args.instances)?;
-            if args.keep {
-                let file = database.dir.join("country.json");
-                let text = serde_json::to_string(&country).map_err(|e| e.to_string())?;
-                std::fs::write(&file, text).map_err(|e| e.to_string())?;
-                println!("kept: {} (run again with --reuse {})", database.url, file.display());
-            }
-            let dir = database.dir.clone();
-            (country, dir, Some(database))
-        }
-    };
+    let (country, dir, _database) = country::kept_or_new(args)?;
     let clients = args.clients.unwrap_or(16);
     let rt = runtime()?;
     let http = client(clients)?;

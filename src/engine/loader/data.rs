@@ -14,7 +14,7 @@ impl Checker<'_, '_> {
             None => self.p.at_span(
                 &f.kind,
                 format!(
-                    "unknown data type {:?}: use text, date, datetime, money, integer, boolean, items, receipt or choice",
+                    "unknown data type {:?}: use text, date, datetime, money, integer, boolean, items, receipt, choice or document",
                     f.kind.get_ref()
                 ),
             ),
@@ -47,6 +47,34 @@ impl Checker<'_, '_> {
                 None
             }
         };
+        let document = kind == Some(DataType::Document);
+        if !document && (!f.media_types.is_empty() || f.max_mb.is_some() || f.multiple.is_some()) {
+            self.p.at_span(
+                &f.name,
+                format!("only a document field has media_types, max_mb or multiple; {name:?} is not one"),
+            );
+        }
+        for t in &f.media_types {
+            if !MEDIA_TYPES.contains(&t.get_ref().as_str()) {
+                self.p.at_span(
+                    t,
+                    format!(
+                        "{:?} is not a media type the service reads from a file's bytes: use one of {}",
+                        t.get_ref(),
+                        MEDIA_TYPES.join(", ")
+                    ),
+                );
+            }
+        }
+        if f.follow_up_only == Some(true) && (f.required == Some(true) || f.required_when.is_some()) {
+            self.p.at_span(&f.name, format!("{name:?} is set only by a follow-up, so it cannot be required"));
+        }
+        if f.searchable == Some(true) && kind != Some(DataType::Text) {
+            self.p.at_span(&f.name, format!("only a text field is searchable; {name:?} is not one"));
+        }
+        if f.max_mb.as_ref().is_some_and(|m| *m.get_ref() == 0) {
+            self.p.at_span(&f.name, "max_mb must be at least 1");
+        }
         if f.required_when.is_some() && f.required == Some(true) {
             self.p.at_span(
                 &f.name,
@@ -63,6 +91,11 @@ impl Checker<'_, '_> {
             options: f.options.clone(),
             of: f.of.as_ref().map(|o| o.get_ref().clone()),
             time_rule,
+            media_types: f.media_types.iter().map(|t| t.get_ref().clone()).collect(),
+            max_bytes: f.max_mb.as_ref().map(|m| u64::from(*m.get_ref()) * 1024 * 1024),
+            multiple: f.multiple.unwrap_or(false),
+            searchable: f.searchable.unwrap_or(false),
+            follow_up_only: f.follow_up_only.unwrap_or(false),
         })
     }
 

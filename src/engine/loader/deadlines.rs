@@ -95,6 +95,8 @@ impl Checker<'_, '_> {
         }
         Some(Deadline {
             name: name.clone(),
+            title_vi: d.title_vi.clone(),
+            title_en: d.title_en.clone(),
             states: d.states.iter().map(|s| s.get_ref().clone()).collect(),
             duration: *d.duration.get_ref(),
             unit: unit?,

@@ -147,6 +147,12 @@ pub(super) struct RawField {
     pub(super) options: Vec<String>,
     pub(super) of: Option<Name>,
     pub(super) time_rule: Option<Name>,
+    #[serde(default)]
+    pub(super) media_types: Vec<Name>,
+    pub(super) max_mb: Option<Spanned<u32>>,
+    pub(super) multiple: Option<bool>,
+    pub(super) searchable: Option<bool>,
+    pub(super) follow_up_only: Option<bool>,
 }
 
 pub(super) fn yes() -> bool {
@@ -168,6 +174,8 @@ pub(super) struct RawCheck {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDeadline {
     pub(super) name: Name,
+    pub(super) title_vi: String,
+    pub(super) title_en: String,
     pub(super) states: Vec<Name>,
     pub(super) duration: Spanned<u32>,
     pub(super) unit: Name,

@@ -65,6 +65,11 @@ impl Checker<'_, '_> {
             self.state(&r.to, "route");
         }
         let data = self.fields(&t.data);
+        for (raw, field) in t.data.iter().zip(&data) {
+            if field.follow_up_only {
+                self.p.at_span(&raw.name, "follow_up_only applies to the data an instance starts with");
+            }
+        }
         let starts = t
             .starts
             .iter()

@@ -44,6 +44,8 @@ roles = ["court_liaison"]
 
 [[deadlines]]
 name = "finish"
+title_vi = "Hạn finish"
+title_en = "Limit finish"
 states = ["open"]
 duration = 5
 unit = "working_days"

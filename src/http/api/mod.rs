@@ -6,11 +6,13 @@ pub mod agencies;
 pub mod calendar;
 pub mod cases;
 pub mod deadlines;
+pub mod documents;
 pub mod health;
 pub mod inbox;
 pub mod instances;
 pub mod metrics;
 pub mod reports;
+pub mod search;
 pub mod webhooks;
 pub mod workflows;
 
@@ -45,6 +47,12 @@ pub struct AppState {
     pub file_calendar: Arc<Calendar>,
     /// This server's metrics.
     pub metrics: Arc<crate::http::metrics::Metrics>,
+    /// Where documents' bytes are kept.
+    pub files: crate::store::files::Files,
+    /// Largest document accepted, in bytes.
+    pub max_document_bytes: usize,
+    /// Largest request body (other than a document) accepted, in bytes.
+    pub max_body_bytes: usize,
 }
 
 impl AppState {
@@ -227,6 +235,9 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut ServiceConfig<'_>) {
                     .service(instances::handover)
                     .service(instances::diagram)
                     .service(deadlines::list)
+                    .service(documents::upload)
+                    .service(documents::download)
+                    .service(search::find)
                     .service(inbox::list)
                     .service(inbox::read)
                     .service(webhooks::create)
@@ -315,6 +326,8 @@ impl Modify for BearerAuth {
         (name = "workflows", description = "Workflow definitions and their law-dated versions"),
         (name = "instances", description = "Running workflows, their steps and their verified history"),
         (name = "deadlines", description = "Legal time limits, computed by the working-day calendar"),
+        (name = "documents", description = "Files handed over with steps: uploaded first, named by id in a step's data, their SHA-256 in its event"),
+        (name = "search", description = "Instances and cases by their numbers, and by names for those who may see them, with or without diacritics"),
         (name = "inbox", description = "What an agency and its roles must know and do"),
         (name = "webhooks", description = "Notifications posted to the agencies' own systems, signed"),
         (name = "calendar", description = "Holidays, swaps and make-up working days, year by year; the coercion calendar feed"),

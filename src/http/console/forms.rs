@@ -26,6 +26,11 @@ pub fn posted_value(posted: &[(String, String)], name: &str) -> String {
 /// The parts of a manifest's line, as its table's columns.
 const ITEM_PARTS: [&str; 5] = ["description", "quantity", "unit", "seal", "declared_value"];
 
+/// Whether a form of these fields carries files, and so is posted as `multipart/form-data`.
+pub fn carries_files(fields: &[DataField]) -> bool {
+    fields.iter().any(|f| f.kind == DataType::Document)
+}
+
 /// The posted name of a field of the step's data.
 fn name_of(field: &str) -> String {
     format!("d.{field}")
@@ -43,7 +48,8 @@ fn line_name(field: &str, i: usize, part: &str) -> String {
 pub fn step_form(lang: Lang, csrf: &str, i: &Instance, t: &AvailableTransition) -> Markup {
     let id = |field: &str| format!("f-{}-{field}", t.name);
     html! {
-        form.step method="post" action={ "/console/instances/" (i.id) "/steps" } {
+        form.step method="post" action={ "/console/instances/" (i.id) "/steps" }
+            enctype=[carries_files(&t.data).then_some("multipart/form-data")] {
             h3 { (lang.pick(&t.title_vi, &t.title_en)) }
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="lang" value=(lang.code());
@@ -112,6 +118,39 @@ fn field(lang: Lang, f: &DataField, id: &str, prior: &Map<String, Value>) -> Mar
         }
         DataType::Items => items_table(lang, f, id),
         DataType::Receipt => receipt_table(lang, f, id, prior),
+        DataType::Document => document_input(lang, f, id, &name),
+    }
+}
+
+/// A file input, with what the field takes said before anything is uploaded.
+fn document_input(lang: Lang, f: &DataField, id: &str, name: &str) -> Markup {
+    let types: Vec<&str> = f.media_types.iter().map(|t| short_type(t)).collect();
+    let mut limits = types.join(", ");
+    if let Some(max) = f.max_bytes {
+        if !limits.is_empty() {
+            limits.push_str(", ");
+        }
+        limits.push_str(&format!("≤ {} MB", max / (1024 * 1024)));
+    }
+    html! {
+        label for=(id) { (title(lang, f)) @if !limits.is_empty() { " " span.muted { "(" (limits) ")" } } }
+        input type="file" id=(id) name=(name) accept=(f.media_types.join(",")) multiple[f.multiple]
+            required[f.required] data-max-bytes=[f.max_bytes];
+    }
+}
+
+/// What a reader calls a media type.
+fn short_type(media_type: &str) -> &str {
+    match media_type {
+        "application/pdf" => "PDF",
+        "image/jpeg" => "JPEG",
+        "image/png" => "PNG",
+        "image/tiff" => "TIFF",
+        "text/plain" => "TXT",
+        "application/zip" => "ZIP",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "DOCX",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "XLSX",
+        other => other,
     }
 }
 
@@ -226,6 +265,8 @@ pub fn read(
         let name = name_of(&f.name);
         let value = match f.kind {
             DataType::Text | DataType::Date | DataType::Choice => get(&name).map(|v| json!(v)),
+            // Uploaded with the form, then named by id (see the console's upload).
+            DataType::Document => get(&name).map(|v| json!(v)),
             DataType::Datetime => get(&name).map(|v| {
                 // A datetime-local input gives the local time without seconds or offset.
                 let with_seconds = if v.len() == 16 { format!("{v}:00") } else { v.to_owned() };
@@ -304,6 +345,11 @@ mod tests {
             options: vec![],
             of: (kind == DataType::Receipt).then(|| "items".into()),
             time_rule: None,
+            media_types: vec![],
+            max_bytes: None,
+            multiple: false,
+            searchable: false,
+            follow_up_only: false,
         }
     }
 

@@ -35,6 +35,14 @@ pub fn workflow_title(registry: &Registry, lang: Lang, id: &str) -> String {
         .map_or_else(|| id.to_owned(), |d| lang.pick(&d.title_vi, &d.title_en).to_owned())
 }
 
+/// A deadline's title in the page's language, as its definition declares it; `fallback` (the
+/// title it was opened with) when no loaded definition has it.
+pub fn deadline_title(registry: &Registry, lang: Lang, workflow: &str, name: &str, fallback: &str) -> String {
+    registry
+        .deadline(workflow, name)
+        .map_or_else(|| fallback.to_owned(), |d| lang.pick(&d.title_vi, &d.title_en).to_owned())
+}
+
 #[get("/inbox")]
 pub async fn inbox_page(state: web::Data<AppState>, signed: Signed) -> Result<Markup, ConsoleError> {
     let lang = signed.lang;
@@ -87,7 +95,7 @@ pub async fn inbox_page(state: web::Data<AppState>, signed: Signed) -> Result<Ma
                                     td data-label=(lang.t("workflow")) {
                                         a href={ "/console/instances/" (d.instance_id) } { (workflow_title(&registry, lang, &d.workflow)) }
                                     }
-                                    td data-label=(lang.t("deadlines")) { (d.title) }
+                                    td data-label=(lang.t("deadlines")) { (deadline_title(&registry, lang, &d.workflow, &d.name, &d.title)) }
                                     td.muted data-label=(lang.t("legal_basis")) { (d.legal_basis) }
                                 }
                             }

@@ -11,6 +11,7 @@ use super::forms;
 use super::i18n::Lang;
 use super::inbox::workflow_title;
 use super::layout::{columns, page};
+use super::posted::{keep_documents, Posted};
 use super::session::{ConsoleError, ConsoleKeys, Signed};
 use crate::engine::definition::{DataField, DataType, Definition};
 use crate::engine::history::Verification;
@@ -30,7 +31,7 @@ struct Seen {
     diagram: String,
 }
 
-fn state_title(def: Option<&Definition>, lang: Lang, state: &str) -> String {
+pub fn state_title(def: Option<&Definition>, lang: Lang, state: &str) -> String {
     def.and_then(|d| d.state(state))
         .map_or_else(|| state.to_owned(), |s| lang.pick(&s.title_vi, &s.title_en).to_owned())
 }
@@ -79,9 +80,24 @@ fn shown(
             ol { @for item in items { li { (forms::describe(lang, item)) } } }
         },
         (Some(DataType::Choice), Value::String(s)) => html! { (lang.option(s)) },
+        (Some(DataType::Document), Value::Array(list)) => {
+            html! { ul.documents { @for d in list { li { (document(d)) } } } }
+        }
+        (Some(DataType::Document), Value::Object(_)) => document(value),
         (_, Value::String(s)) => html! { (s) },
         (_, Value::Bool(b)) => html! { (lang.t(if *b { "yes" } else { "no" })) },
         (_, other) => html! { (other.to_string()) },
+    }
+}
+
+/// A document a step took: its name, a link to download it, its type, size and SHA-256.
+fn document(d: &Value) -> Markup {
+    let text = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or_default();
+    let size = d.get("size").and_then(Value::as_u64).unwrap_or_default();
+    html! {
+        a href={ "/console/documents/" (text("id")) } download { (text("name")) }
+        " " span.muted { (text("media_type")) ", " (size) " B" }
+        br; code.hash title="SHA-256" { (text("sha256")) }
     }
 }
 
@@ -195,6 +211,9 @@ pub async fn instance_page(
                 @if i.terminal { span.badge { (lang.t("ended")) } } @else { span.badge.ok { (lang.t("open")) } }
                 " " span.muted { "v" (i.version) " · " (lang.time(&i.updated_at)) }
             }
+            @if def.is_some_and(|d| d.handover.is_some()) {
+                p { a href={ "/console/instances/" (i.id) "/record" } { (lang.t("print_record")) } }
+            }
             (joint_steps(def, lang, i))
             section.card aria-labelledby="actions" {
                 h2 #actions { (lang.t("actions")) }
@@ -225,7 +244,7 @@ pub async fn instance_page(
                         tbody {
                             @for d in deadlines {
                                 tr.overdue[d.overdue] {
-                                    td data-label=(lang.t("deadlines")) { span.basis title=(d.legal_basis) { (d.title) } }
+                                    td data-label=(lang.t("deadlines")) { span.basis title=(d.legal_basis) { (super::inbox::deadline_title(&registry, lang, &d.workflow, &d.name, &d.title)) } }
                                     td data-label=(lang.t("due")) { (lang.day(&d.due_date)) }
                                     td data-label=(lang.t("responsible")) { (d.responsible) }
                                     td data-label=(lang.t("status")) {
@@ -271,17 +290,29 @@ pub async fn instance_page(
     ))
 }
 
+/// A document an instance took, downloaded from its page.
+#[get("/documents/{id}")]
+pub async fn document_download(
+    state: web::Data<AppState>,
+    signed: Signed,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let lang = signed.lang;
+    crate::http::api::documents::send(&state, signed.actor.clone(), &id)
+        .await
+        .map_err(ConsoleError::api(lang))
+}
+
 #[post("/instances/{id}/steps")]
 pub async fn take_step(
     state: web::Data<AppState>,
     keys: web::Data<ConsoleKeys>,
     signed: Signed,
     id: web::Path<String>,
-    posted: web::Form<Vec<(String, String)>>,
+    posted: Posted,
 ) -> Result<HttpResponse, ConsoleError> {
     let lang = signed.lang;
-    let posted = posted.into_inner();
-    let get = |name: &str| super::forms::posted_value(&posted, name);
+    let get = |name: &str| super::forms::posted_value(&posted.fields, name);
     signed.check_csrf(&keys, &get("csrf"))?;
     let id = parse_id(&id, "instance").map_err(ConsoleError::api(lang))?;
     let transition = get("transition");
@@ -299,8 +330,12 @@ pub async fn take_step(
         .unwrap_or_default();
     let comment = Some(get("comment")).filter(|c| !c.trim().is_empty());
     // Read as the form was written, whatever the language is now.
-    let data = forms::read(Lang::from_code(&get("lang")).unwrap_or(lang), &fields, &posted)
+    let mut data = forms::read(Lang::from_code(&get("lang")).unwrap_or(lang), &fields, &posted.fields)
         .map_err(ConsoleError::api(lang))?;
+    // The files it carries are kept first, then named by their ids.
+    let (documents, _) =
+        keep_documents(&state, &signed.actor, &fields, &posted).await.map_err(ConsoleError::api(lang))?;
+    data.extend(documents);
     let step = FireTransition { transition, expected_version, data, comment };
     let actor = signed.actor.clone();
     state

@@ -45,6 +45,7 @@ pub fn page(lang: Lang, signed: Option<&Signed>, title: &str, body: Markup) -> M
                                 a href="/console/admin/users" { (lang.t("users")) }
                             }
                         }
+                        (super::search::search_box(lang))
                         span.who { (signed.actor.name) " · " (signed.actor.agency) }
                     }
                     a href={ "/console/lang/" (lang.other().code()) } lang=(lang.other().code()) { (lang.t("language")) }

@@ -12,8 +12,11 @@ mod instance;
 pub mod layout;
 mod login;
 mod new;
+mod posted;
 mod procuracy;
+mod record;
 mod reports;
+mod search;
 pub mod session;
 mod steering;
 
@@ -44,9 +47,12 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                 .service(instance::instances_page)
                 .service(instance::instance_page)
                 .service(instance::take_step)
+                .service(instance::document_download)
+                .service(record::record_page)
                 .service(new::choose)
                 .service(new::form_page)
                 .service(new::start)
+                .service(search::search_page)
                 .service(procuracy::procuracy_page)
                 .service(steering::calendar_page)
                 .service(reports::reports_page)

@@ -15,6 +15,7 @@ use super::forms;
 use super::i18n::Lang;
 use super::inbox::workflow_title;
 use super::layout::page;
+use super::posted::{keep_documents, Posted};
 use super::session::{ConsoleError, ConsoleKeys, Signed};
 use crate::domain::{today_local, AgencyKind};
 use crate::engine::definition::Definition;
@@ -111,7 +112,8 @@ pub async fn form_page(
         &title,
         html! {
             h1 { (title) }
-            form.card.step method="post" action={ "/console/new/" (def.id) } {
+            form.card.step method="post" action={ "/console/new/" (def.id) }
+                enctype=[forms::carries_files(&def.create.data).then_some("multipart/form-data")] {
                 input type="hidden" name="csrf" value=(signed.csrf);
                 input type="hidden" name="form_key" value=(hex::encode(key));
                 input type="hidden" name="lang" value=(lang.code());
@@ -162,11 +164,10 @@ pub async fn start(
     keys: web::Data<ConsoleKeys>,
     signed: Signed,
     workflow: web::Path<String>,
-    posted: web::Form<Vec<(String, String)>>,
+    posted: Posted,
 ) -> Result<HttpResponse, ConsoleError> {
     let lang = signed.lang;
-    let posted = posted.into_inner();
-    let get = |name: &str| super::forms::posted_value(&posted, name);
+    let get = |name: &str| super::forms::posted_value(&posted.fields, name);
     signed.check_csrf(&keys, &get("csrf"))?;
     let def = in_force(&state, &workflow, lang)?;
     let mut parties = std::collections::BTreeMap::new();
@@ -180,19 +181,28 @@ pub async fn start(
             parties.insert(p.slot.clone(), code.to_uppercase());
         }
     }
-    let req = CreateInstance {
+    let mut req = CreateInstance {
         workflow: def.id.clone(),
         parties,
         // Read as the form was written, whatever the language is now.
-        data: forms::read(Lang::from_code(&get("lang")).unwrap_or(lang), &def.create.data, &posted)
+        data: forms::read(Lang::from_code(&get("lang")).unwrap_or(lang), &def.create.data, &posted.fields)
             .map_err(ConsoleError::api(lang))?,
         case_id: None,
         reference_date: None,
     };
-    let fingerprint = idempotency::fingerprint(
-        "POST /api/v1/instances",
-        &serde_json::to_value(&req).map_err(|e| ConsoleError::Api(ApiError::internal(e), lang))?,
-    );
+    // The files it carries are kept first, then named by their ids. The same form posted
+    // again is the same request: it is told by the files' contents, not by the new ids their
+    // second upload gets (which no step then takes).
+    let (documents, digests) = keep_documents(&state, &signed.actor, &def.create.data, &posted)
+        .await
+        .map_err(ConsoleError::api(lang))?;
+    let mut as_posted =
+        serde_json::to_value(&req).map_err(|e| ConsoleError::Api(ApiError::internal(e), lang))?;
+    if let Some(data) = as_posted.get_mut("data").and_then(Value::as_object_mut) {
+        data.extend(digests);
+    }
+    req.data.extend(documents);
+    let fingerprint = idempotency::fingerprint("POST /api/v1/instances", &as_posted);
     // The key is the form's and what it holds: the same form posted twice is one request, and
     // a form corrected after a refusal is a new one.
     let form_key = get("form_key");

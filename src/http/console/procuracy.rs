@@ -146,7 +146,7 @@ pub async fn procuracy_page(state: web::Data<AppState>, signed: Signed) -> Resul
                                         }
                                     }
                                     td data-label=(lang.t("office")) { (d.responsible) }
-                                    td data-label=(lang.t("deadlines")) { (d.title) }
+                                    td data-label=(lang.t("deadlines")) { (super::inbox::deadline_title(&state.registry, lang, &d.workflow, &d.name, &d.title)) }
                                 }
                             }
                         }

@@ -239,7 +239,7 @@ pub async fn reports_page(
                         @for s in &coordination.steps {
                             tr.overdue[s.overdue_now > 0] {
                                 td data-label=(lang.t("workflow")) { (super::inbox::workflow_title(&state.registry, lang, &s.workflow)) }
-                                td data-label=(lang.t("deadlines")) { (s.deadline) }
+                                td data-label=(lang.t("deadlines")) { (super::inbox::deadline_title(&state.registry, lang, &s.workflow, &s.deadline, &s.title)) }
                                 td data-label=(lang.t("responsible")) { (s.responsible_agency) }
                                 td data-label=(lang.t("on_time")) { (s.on_time) }
                                 td data-label=(lang.t("late")) { (s.late) }

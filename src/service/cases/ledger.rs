@@ -12,10 +12,11 @@ use super::model::*;
 use super::{payment_view, ChangedBy};
 use crate::domain::{check_text, now, today_local};
 use crate::engine::history::canonical_json;
+use crate::engine::search::{fold, office_word};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::service::case_stats::{Changes, Facts};
 use crate::store::cases::{self as store, CaseChange, CaseEventRow, CaseRow, PaymentRow};
-use crate::store::{is_unique_violation, DbConn};
+use crate::store::{is_unique_violation, search, DbConn};
 
 pub(super) fn dec(raw: &str) -> ApiResult<Decimal> {
     raw.parse().map_err(ApiError::internal)
@@ -23,6 +24,26 @@ pub(super) fn dec(raw: &str) -> ApiResult<Decimal> {
 
 pub(super) fn day(raw: &str) -> ApiResult<NaiveDate> {
     raw.parse().map_err(ApiError::internal)
+}
+
+/// What search finds a case by: its number and its judgment's, for anyone who sees it; its
+/// parties' names and ID numbers, for those who may see its personal data; found by its office
+/// and the offices above it.
+pub fn findable(row: &CaseRow) -> search::Terms {
+    let mut names = Vec::new();
+    for party in [&row.obligor, &row.obligee] {
+        if let Ok(person) = serde_json::from_str::<Person>(party) {
+            names.push(fold(&person.name));
+            names.extend(person.id_number.as_deref().map(fold));
+        }
+    }
+    search::Terms {
+        kind: search::CASE.into(),
+        target_id: row.id.clone(),
+        numbers: fold(&format!("{} {}", row.number, row.judgment_ref)),
+        names: names.join(" "),
+        scope: office_word(&row.agency_code),
+    }
 }
 
 /// The hash of a case event: SHA-256 over the canonical JSON of every field but the hash.
@@ -345,6 +366,7 @@ impl Ledger {
                     e.into()
                 }
             })?;
+            search::put(conn, &findable(&self.row))?;
         } else if !self.new_events.is_empty() {
             let change = CaseChange {
                 collected: self.row.collected.clone(),

@@ -20,6 +20,7 @@ mod model;
 mod open;
 
 pub use change::{check_link, classify, pay, set_status, CaseUpdate, StepCase};
+pub use ledger::findable;
 pub use model::*;
 pub use open::{create, create_many};
 
@@ -86,7 +87,7 @@ pub struct Shown<T> {
 
 /// The record of showing `row`'s personal data to `actor` through `route`, when the actor is
 /// beyond the case's own office and court: an auditor, or an office above the case's.
-fn read_record(actor: &Actor, row: &CaseRow, route: &str) -> Option<PersonalDataReadRow> {
+pub(crate) fn read_record(actor: &Actor, row: &CaseRow, route: &str) -> Option<PersonalDataReadRow> {
     let me = actor.agency.as_str();
     let own = me == row.agency_code || row.court_code.as_deref() == Some(me);
     (actor.has_role(Role::Auditor) || !own).then(|| PersonalDataReadRow {
@@ -99,6 +100,17 @@ fn read_record(actor: &Actor, row: &CaseRow, route: &str) -> Option<PersonalData
         reader_roles: actor.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
         route: route.to_owned(),
     })
+}
+
+/// The record of a read of case `case_id`'s documents or data through `route`, when the
+/// reader is beyond the case's own office and court; none for them, or when there is no case.
+pub fn read_of(
+    conn: &mut DbConn,
+    actor: &Actor,
+    case_id: &str,
+    route: &str,
+) -> ApiResult<Option<PersonalDataReadRow>> {
+    Ok(store::find(conn, case_id)?.and_then(|row| read_record(actor, &row, route)))
 }
 
 /// Writes the records of a read, all or none, before its answer is given.

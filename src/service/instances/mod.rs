@@ -161,6 +161,17 @@ pub(crate) fn refusal(r: Refusal, id: Option<&str>) -> ApiError {
         Refusal::FollowUpParties(errors) => {
             ApiError::validation("the follow-up's parties do not exist", errors)
         }
+        Refusal::Document { problem, errors } => {
+            use crate::engine::documents::DocumentProblem as P;
+            let code = match problem {
+                P::Unknown => ErrorCode::DocumentUnknown,
+                P::Foreign => ErrorCode::DocumentForeign,
+                P::Used => ErrorCode::DocumentUsed,
+                P::TypeNotAccepted => ErrorCode::DocumentTypeNotAccepted,
+                P::TooLarge => ErrorCode::DocumentTooLarge,
+            };
+            ApiError { errors, ..ApiError::new(code, "a document the step names cannot be taken") }
+        }
         Refusal::FollowUp { workflow, refusal: inner } => {
             let mut e = refusal(*inner, None);
             e.detail =

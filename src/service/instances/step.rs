@@ -10,7 +10,8 @@ use uuid::Uuid;
 use super::{definition, find_visible, links, refusal, CreateInstance, FireTransition, Instance, Loaded};
 use crate::domain::{check_text, local_rfc3339, now, today_local, AgencyCode};
 use crate::engine::deadlines::{may_run_in, rescheduled_by, RunningDeadline};
-use crate::engine::definition::{Definition, Transition};
+use crate::engine::definition::{DataField, DataType, Definition, Transition};
+use crate::engine::documents::StoredDocument;
 use crate::engine::plan::{DeadlineOp, InstanceWrite, Plan};
 use crate::engine::start::{self, Origin};
 use crate::engine::step::{self as engine, Actor, BoundAgency, Refusal, World};
@@ -20,7 +21,7 @@ use crate::service::cases::StepCase;
 use crate::service::idempotency::{self, IdempotencyKey, Reply};
 use crate::store::deadlines as deadline_store;
 use crate::store::record::{record, RecordError};
-use crate::store::{agencies as agency_store, DbConn};
+use crate::store::{agencies as agency_store, documents as document_store, DbConn};
 
 /// Longest comment accepted on a step, in characters.
 pub const MAX_COMMENT: usize = 4000;
@@ -86,6 +87,34 @@ fn bind(
     Ok(bound)
 }
 
+/// The documents a step's data names in its document fields, as stored: the ids as given,
+/// before the data is checked (an id that is not a UUID names nothing).
+fn documents_named(
+    conn: &mut DbConn,
+    fields: &[DataField],
+    given: &serde_json::Map<String, serde_json::Value>,
+) -> ApiResult<BTreeMap<String, StoredDocument>> {
+    let ids: BTreeSet<String> = fields
+        .iter()
+        .filter(|f| f.kind == DataType::Document)
+        .filter_map(|f| given.get(&f.name))
+        .flat_map(|v| match v {
+            serde_json::Value::Array(list) => list.iter().collect::<Vec<_>>(),
+            one => vec![one],
+        })
+        .filter_map(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+        .map(|id| id.to_string())
+        .collect();
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let wanted: Vec<&str> = ids.iter().map(String::as_str).collect();
+    Ok(document_store::find_many(conn, &wanted)?
+        .iter()
+        .filter_map(|row| Some((row.id.clone(), row.stored()?)))
+        .collect())
+}
+
 /// Logs what the calendar could not count: a deadline crossing a year it has no holidays for.
 fn warn_incomplete(plan: &Plan) {
     for op in &plan.deadlines {
@@ -109,6 +138,10 @@ fn record_plan(conn: &mut DbConn, plan: &Plan, stale: impl FnOnce() -> ApiError)
     match record(conn, plan) {
         Ok(()) => Ok(()),
         Err(RecordError::Stale) => Err(stale()),
+        Err(RecordError::DocumentTaken(id)) => Err(ApiError::new(
+            ErrorCode::DocumentUsed,
+            format!("document {id} was handed over with another step meanwhile"),
+        )),
         Err(RecordError::Store(e)) => Err(e.into()),
     }
 }
@@ -166,10 +199,12 @@ pub fn create(
         let case_id = req.case_id.map(|c| c.to_string());
         let origin = Origin { id: &id, case_id: case_id.as_deref(), reference_date: date, started_by: None };
         let agencies = BTreeMap::new();
+        let documents = documents_named(conn, &def.create.data, &req.data)?;
         let world = World {
             registry,
             calendar: &rules.calendar,
             agencies: &agencies,
+            documents: &documents,
             at: now().timestamp_micros(),
             ids: &new_id,
         };
@@ -279,10 +314,15 @@ pub fn fire(
             (Some(_), Some(case_id)) => StepCase::find(conn, case_id)?,
             _ => None,
         };
+        let documents = match transition {
+            Some(t) => documents_named(conn, &t.data, &req.data)?,
+            None => BTreeMap::new(),
+        };
         let world = World {
             registry: &rules.registry,
             calendar: &rules.calendar,
             agencies: &agencies,
+            documents: &documents,
             at,
             ids: &new_id,
         };

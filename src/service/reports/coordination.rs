@@ -22,6 +22,9 @@ pub struct StepFigures {
     pub workflow: String,
     /// The deadline's name in its definition.
     pub deadline: String,
+    /// Its title there, in Vietnamese (the name when no loaded definition has it).
+    #[schema(example = "Trả lời kiến nghị của Viện kiểm sát")]
+    pub title: String,
     pub responsible_agency: String,
     /// Completed in the period before the deadline.
     pub on_time: i64,
@@ -107,6 +110,9 @@ pub fn coordination(
                 StepFigures {
                     workflow: f.workflow_id.clone(),
                     deadline: f.name.clone(),
+                    title: registry
+                        .deadline(&f.workflow_id, &f.name)
+                        .map_or_else(|| f.name.clone(), |d| d.title_vi.clone()),
                     responsible_agency: f.responsible_agency.clone(),
                     ..StepFigures::default()
                 },

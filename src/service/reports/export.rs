@@ -105,6 +105,7 @@ pub fn coordination_csv(report: &CoordinationReport) -> ApiResult<String> {
         "overdue_now",
         "median_seconds",
         "p90_seconds",
+        "title",
     ])
     .map_err(ApiError::internal)?;
     for s in &report.steps {
@@ -121,6 +122,7 @@ pub fn coordination_csv(report: &CoordinationReport) -> ApiResult<String> {
             s.overdue_now.to_string(),
             optional(s.median_seconds),
             optional(s.p90_seconds),
+            s.title.clone(),
         ])
         .map_err(ApiError::internal)?;
     }
@@ -136,6 +138,7 @@ pub fn coordination_csv(report: &CoordinationReport) -> ApiResult<String> {
             i.answered_late.to_string(),
             i.unanswered.to_string(),
             i.unanswered_overdue.to_string(),
+            String::new(),
             String::new(),
             String::new(),
         ])

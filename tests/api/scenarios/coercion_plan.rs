@@ -33,6 +33,13 @@ fn plan(reference_date: &str, complex: bool, coordinator: Option<&str>) -> Value
     request
 }
 
+/// The head's approval on `day`, with the signed decision uploaded just before as the agency
+/// of `token`, which fires it.
+async fn approval(app: &TestApp, token: &str, day: impl Into<Value>) -> Value {
+    let day: Value = day.into();
+    app.with_pdf(token, "decision_file", json!({"approved_on": day})).await
+}
+
 fn at(datetime: &str) -> Value {
     json!({"scheduled_at": datetime})
 }
@@ -52,7 +59,7 @@ async fn protection_confirmed(app: &TestApp, request: Value) -> Run<'_> {
     let day = request["reference_date"].clone();
     let mut run = Run::start(app, &app.officer(), request, "drafted").await;
     assert_eq!(run.last["data"]["estimated_cost"], "45000000");
-    run.step(&app.head(), "approve", json!({"approved_on": day}), "approved").await;
+    run.step(&app.head(), "approve", approval(app, &app.head(), day.clone()).await, "approved").await;
     run.step(&app.officer(), "send", json!({"sent_on": day, "dispatch_number": "77/THADS-CC"}), "sent").await;
     let mut told = vec!["CA-HN", COMMUNE, "VKS-HN"];
     if let Some(coordinator) = run.last["parties"]["coordinator"].as_str() {
@@ -334,7 +341,7 @@ async fn the_police_ask_for_a_revision_and_plain_plans_stay_with_the_head() {
         let mut run =
             Run::start(&app, &app.officer(), plan("2026-11-10", false, Some(CITY_COMMITTEE)), "drafted")
                 .await;
-        run.step(&app.head(), "approve", json!({"approved_on": "2026-11-16"}), "approved").await;
+        run.step(&app.head(), "approve", approval(&app, &app.head(), "2026-11-16").await, "approved").await;
         run.step(
             &app.head(),
             "send",
@@ -398,7 +405,8 @@ async fn refusals_of_role_party_state_and_money() {
 
         let mut run = Run::start(&app, &app.officer(), request, "drafted").await;
         // Only the head approves.
-        run.refused(&app.officer(), "approve", json!({"approved_on": "2026-11-16"}), 403, "forbidden").await;
+        let by_officer = approval(&app, &app.officer(), "2026-11-16").await;
+        run.refused(&app.officer(), "approve", by_officer, 403, "forbidden").await;
         // The police cannot confirm protection of a plan not yet sent to them.
         run.refused(
             &police(&app),
@@ -410,7 +418,7 @@ async fn refusals_of_role_party_state_and_money() {
         .await;
         // The Lào Cai office has no business with it.
         let other = app.token("head-lc", "THADS-LC", &[Role::EnforcementHead]);
-        run.refused(&other, "approve", json!({"approved_on": "2026-11-16"}), 404, "not_found").await;
+        run.refused(&other, "approve", approval(&app, &other, "2026-11-16").await, 404, "not_found").await;
         // Cancelled before approval.
         run.step(&app.head(), "cancel", json!({"cancel_reason": "Đình chỉ thi hành án"}), "cancelled").await;
         run.verify(&app.head(), 2).await;

@@ -23,8 +23,14 @@ fn request(reference_date: &str) -> Value {
     })
 }
 
-/// Two documents: the appeal judgment and the first-instance judgment.
-fn transfer_of_two(date: &str) -> Value {
+/// Two documents: the appeal judgment and the first-instance judgment; the file of the
+/// judgment, uploaded as the Hà Nội court, which transfers it.
+async fn transfer_of_two(app: &TestApp, date: &str) -> Value {
+    app.with_pdf(&app.court(), "judgment_file", listing_two(date)).await
+}
+
+/// The data of a transfer of two documents, without the judgment's file.
+fn listing_two(date: &str) -> Value {
     json!({
         "transfer_date": date,
         "method": "in_person",
@@ -48,7 +54,7 @@ async fn a_2008_transfer_walks_to_the_decision_sent() {
         let mut run = Run::start(&app, &app.court(), request("2026-04-02"), "judgment_effective").await;
         assert_eq!(run.last["workflow_version"], 1);
 
-        run.step(&app.court(), "transfer", transfer_of_two("2026-04-20"), "transferred").await;
+        run.step(&app.court(), "transfer", transfer_of_two(&app, "2026-04-20").await, "transferred").await;
         let data = json!({"received_date": "2026-04-21", "register_number": "311/NBA", "receipt": receipt("received")});
         run.step(&app.officer(), "register", data, "registered").await;
         run.step(
@@ -100,7 +106,7 @@ async fn disputed(app: &TestApp) -> Run<'_> {
     request["data"]["effective_date"] = json!("2026-10-20");
     let mut run = Run::start(app, &app.court(), request, "judgment_effective").await;
     assert_eq!(run.last["workflow_version"], 2);
-    run.step(&app.court(), "transfer", transfer_of_two("2026-10-25"), "transferred").await;
+    run.step(&app.court(), "transfer", transfer_of_two(app, "2026-10-25").await, "transferred").await;
     let data =
         json!({"received_date": "2026-10-27", "register_number": "1024/NBA", "receipt": receipt("missing")});
     run.step(&app.officer(), "register", data, "disputed").await;
@@ -300,7 +306,7 @@ async fn an_incomplete_file_is_returned_to_the_court() {
         assert_eq!(run.available(&app.court()).await, ["transfer"]);
         assert_eq!(run.available(&app.head()).await, Vec::<String>::new());
 
-        run.step(&app.court(), "transfer", transfer_of_two("2026-11-02"), "transferred").await;
+        run.step(&app.court(), "transfer", transfer_of_two(&app, "2026-11-02").await, "transferred").await;
         run.step(
             &app.head(),
             "return_to_court",
@@ -308,7 +314,7 @@ async fn an_incomplete_file_is_returned_to_the_court() {
             "judgment_effective",
         )
         .await;
-        run.step(&app.court(), "transfer", transfer_of_two("2026-11-05"), "transferred").await;
+        run.step(&app.court(), "transfer", transfer_of_two(&app, "2026-11-05").await, "transferred").await;
         let data = json!({"received_date": "2026-11-06", "register_number": "1101/NBA", "receipt": receipt("received")});
         let registered = run.step(&app.officer(), "register", data, "registered").await;
         assert_eq!(registered["data"]["transfer_date"], "2026-11-05", "the last transfer's data stands");
@@ -339,18 +345,36 @@ async fn outsiders_and_wrong_roles_are_refused() {
         let app = spawn(backend).await;
         let mut run = Run::start(&app, &app.court(), request("2026-10-20"), "judgment_effective").await;
         let lao_cai_court = app.token("court-lc", "TAND-LC", &[Role::CourtLiaison]);
-        run.refused(&lao_cai_court, "transfer", transfer_of_two("2026-10-25"), 404, "not_found").await;
+        let theirs = app.with_pdf(&lao_cai_court, "judgment_file", listing_two("2026-10-25")).await;
+        run.refused(&lao_cai_court, "transfer", theirs.clone(), 404, "not_found").await;
         expect_problem(app.get(&run.path("/history"), &police(&app)).await, 404, "not_found").await;
         // The court liaison needs the court_liaison role: a court user without it is refused.
         let clerk = app.token("clerk", "TAND-HN", &[Role::Auditor]);
-        run.refused(&clerk, "transfer", transfer_of_two("2026-10-25"), 403, "forbidden").await;
+        run.refused(&clerk, "transfer", transfer_of_two(&app, "2026-10-25").await, 403, "forbidden").await;
         // A transfer with no documents is refused.
-        let mut empty = transfer_of_two("2026-10-25");
+        let mut empty = transfer_of_two(&app, "2026-10-25").await;
         empty["documents"] = json!([]);
         let problem = run.refused(&app.court(), "transfer", empty, 422, "validation_failed").await;
         assert_eq!(error_fields(&problem), ["data.documents"]);
-        run.step(&app.court(), "transfer", transfer_of_two("2026-10-25"), "transferred").await;
+        // The judgment's file is required, and must be the court's own upload.
+        let problem =
+            run.refused(&app.court(), "transfer", listing_two("2026-10-25"), 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), ["data.judgment_file"]);
+        let problem = run.refused(&app.court(), "transfer", theirs, 422, "document_foreign").await;
+        assert_eq!(error_fields(&problem), ["data.judgment_file"]);
+        let transfer = transfer_of_two(&app, "2026-10-25").await;
+        run.step(&app.court(), "transfer", transfer.clone(), "transferred").await;
         run.verify(&auditor(&app), 2).await;
+        // The file is taken by that step: no other step may name it.
+        run.step(
+            &app.officer(),
+            "return_to_court",
+            json!({"reason": "Thiếu bản án sơ thẩm"}),
+            "judgment_effective",
+        )
+        .await;
+        let problem = run.refused(&app.court(), "transfer", transfer, 409, "document_used").await;
+        assert_eq!(error_fields(&problem), ["data.judgment_file"]);
     }
 }
 
@@ -368,7 +392,7 @@ async fn a_new_transfer_after_a_return_starts_a_new_handover_record() {
             "judgment_effective",
         )
         .await;
-        run.step(&app.court(), "transfer", transfer_of_two("2026-11-02"), "transferred").await;
+        run.step(&app.court(), "transfer", transfer_of_two(&app, "2026-11-02").await, "transferred").await;
 
         let record: Value = app.get(&run.path("/handover"), &app.court()).await.json().await.unwrap();
         assert_eq!(record["state"], "transferred");

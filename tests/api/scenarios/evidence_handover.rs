@@ -6,7 +6,7 @@ use lienganh::domain::Role;
 use serde_json::{json, Value};
 
 use super::common::{auditor, police, Run};
-use crate::helpers::{backends, expect_problem, spawn, TestApp};
+use crate::helpers::{assert_document, backends, expect_problem, pdf, spawn, TestApp};
 
 fn request() -> Value {
     json!({
@@ -30,6 +30,33 @@ fn manifest() -> Value {
     ])
 }
 
+/// A small JPEG of its own: a photo of a page of the minutes.
+fn jpeg() -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01, 0x00];
+    bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    bytes.extend_from_slice(&[0xFF, 0xD9]);
+    bytes
+}
+
+/// Uploads `bytes` of `media_type` as the agency of `token`; returns the document's id.
+async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>, media_type: &str) -> String {
+    let r = app.upload(token, bytes, media_type).await;
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 201, "upload: {body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// The police's `hand_over` data: the manifest, and the signed minutes in two pages (a PDF
+/// and a photo of the last page), uploaded just before as the agency of `token`.
+async fn handover(app: &TestApp, token: &str, items: Value, record_number: &str) -> Value {
+    let minutes = [
+        upload(app, token, pdf("biên bản giao nhận"), "application/pdf").await,
+        upload(app, token, jpeg(), "image/jpeg").await,
+    ];
+    json!({"items": items, "record_number": record_number, "minutes_file": minutes})
+}
+
 /// Requested, scheduled and handed over by the police with the manifest.
 async fn handed_over(app: &TestApp) -> Run<'_> {
     let mut run = Run::start(app, &app.officer(), request(), "requested").await;
@@ -40,14 +67,13 @@ async fn handed_over(app: &TestApp) -> Run<'_> {
         "scheduled",
     )
     .await;
-    let after = run
-        .step(
-            &police(app),
-            "hand_over",
-            json!({"items": manifest(), "record_number": "78/BB-CA"}),
-            "handed_over",
-        )
-        .await;
+    let data = handover(app, &police(app), manifest(), "78/BB-CA").await;
+    let after = run.step(&police(app), "hand_over", data.clone(), "handed_over").await;
+    // The minutes are kept as the documents they are, in the order given.
+    let pages = after["data"]["minutes_file"].as_array().unwrap();
+    assert_eq!(pages.len(), 2, "{after}");
+    assert_document(&pages[0], data["minutes_file"][0].as_str().unwrap(), "application/pdf");
+    assert_document(&pages[1], data["minutes_file"][1].as_str().unwrap(), "image/jpeg");
     // Quantities and values are kept as exact decimals.
     assert_eq!(after["data"]["items"][2]["quantity"], "2.5");
     assert_eq!(after["data"]["items"][1]["declared_value"], "18500000");
@@ -398,14 +424,8 @@ async fn destruction_path_and_refusals() {
         )
         .await;
         // Not yet scheduled: nothing to hand over.
-        run.refused(
-            &police(&app),
-            "hand_over",
-            json!({"items": manifest(), "record_number": "78/BB-CA"}),
-            422,
-            "transition_not_allowed",
-        )
-        .await;
+        let early = handover(&app, &police(&app), manifest(), "78/BB-CA").await;
+        run.refused(&police(&app), "hand_over", early, 422, "transition_not_allowed").await;
         // The Lào Cai office is no party: the instance does not exist for it.
         let other = app.token("head-lc", "THADS-LC", &[Role::EnforcementHead]);
         expect_problem(app.get(&run.path(""), &other).await, 404, "not_found").await;
@@ -426,27 +446,24 @@ async fn destruction_path_and_refusals() {
             {"description": "Ma túy tổng hợp", "quantity": 150, "unit": "gam", "seal": "NP-0500"},
             {"description": "Tiền mặt", "quantity": "1", "unit": "bọc", "declared_value": "1.005"}
         ]);
-        let problem = run
-            .refused(
-                &police(&app),
-                "hand_over",
-                json!({"items": bad_items, "record_number": "80/BB-CA"}),
-                422,
-                "validation_failed",
-            )
-            .await;
+        let bad = handover(&app, &police(&app), bad_items, "80/BB-CA").await;
+        let problem = run.refused(&police(&app), "hand_over", bad, 422, "validation_failed").await;
         let fields = super::common::error_fields(&problem);
         assert!(fields.iter().any(|f| f.starts_with("data.items[0]")), "{problem}");
         assert!(fields.contains(&"data.items[1].declared_value".to_owned()), "{problem}");
 
         let drugs = json!([{"description": "Ma túy tổng hợp", "quantity": "150.5", "unit": "gam", "seal": "NP-0500"}]);
-        run.step(
-            &police(&app),
-            "hand_over",
-            json!({"items": drugs, "record_number": "80/BB-CA"}),
-            "handed_over",
-        )
-        .await;
+        // The minutes are required: at least one page, each a PDF or an image.
+        let no_minutes = json!({"items": drugs, "record_number": "80/BB-CA", "minutes_file": []});
+        let problem = run.refused(&police(&app), "hand_over", no_minutes, 422, "validation_failed").await;
+        assert_eq!(super::common::error_fields(&problem), ["data.minutes_file"]);
+        let note = upload(&app, &police(&app), "Biên bản (bản nháp)".as_bytes().to_vec(), "text/plain").await;
+        let as_text = json!({"items": drugs, "record_number": "80/BB-CA", "minutes_file": [note]});
+        let problem =
+            run.refused(&police(&app), "hand_over", as_text, 422, "document_type_not_accepted").await;
+        assert_eq!(super::common::error_fields(&problem), ["data.minutes_file"]);
+        let data = handover(&app, &police(&app), drugs, "80/BB-CA").await;
+        run.step(&police(&app), "hand_over", data, "handed_over").await;
         // A receipt must cover exactly the manifest.
         let problem = run
             .refused(

@@ -10,13 +10,21 @@ use super::common::{
     add_regional_level, auditor, create, deadline, deadlines_moved, error_fields, error_reason, head_of,
     inspector_of, notified, Run, REGIONAL_1, REGIONAL_PROCURACY,
 };
-use crate::helpers::{backends, expect_problem, spawn};
+use crate::helpers::{assert_document, backends, expect_problem, spawn, TestApp};
 
-fn issue(instrument: &str, number: &str, extra: Value) -> Value {
-    issue_between("VKS-HN", "THADS-HN", instrument, number, extra)
+/// A document of the Hà Nội procuracy to the Hà Nội office, signed.
+async fn issue(app: &TestApp, instrument: &str, number: &str, extra: Value) -> Value {
+    signed(app, issue_between("VKS-HN", "THADS-HN", instrument, number, extra)).await
 }
 
-/// A document of `procuracy` to `enforcement`.
+/// `request` with the signed file of its instrument, uploaded just before as an inspector of
+/// the procuracy that issues it.
+async fn signed(app: &TestApp, request: Value) -> Value {
+    let procuracy = request["parties"]["procuracy"].as_str().unwrap().to_owned();
+    app.request_with_pdf(&inspector_of(app, &procuracy), "instrument_file", request).await
+}
+
+/// A document of `procuracy` to `enforcement`, without its file.
 fn issue_between(procuracy: &str, enforcement: &str, instrument: &str, number: &str, extra: Value) -> Value {
     let mut data = json!({
         "instrument": instrument,
@@ -32,12 +40,15 @@ fn issue_between(procuracy: &str, enforcement: &str, instrument: &str, number: &
     })
 }
 
-fn answer() -> Value {
-    json!({
+/// The office's answer, with the signed reply uploaded just before as the agency of `token`,
+/// which fires it.
+async fn answer(app: &TestApp, token: &str) -> Value {
+    let answer = json!({
         "reply_number": "512/THADS-NV",
         "reply_date": "2026-11-16",
         "measures": "Đã ra 12 quyết định thi hành án; kiểm điểm trách nhiệm Chấp hành viên"
-    })
+    });
+    app.with_pdf(token, "reply_file", answer).await
 }
 
 fn protest_data(issued_on: &str, level: &str) -> Value {
@@ -56,10 +67,12 @@ fn protest_data(issued_on: &str, level: &str) -> Value {
 async fn a_request_is_acknowledged_answered_and_accepted() {
     for backend in backends() {
         let app = spawn(backend).await;
-        let request = issue("request", "88/YC-VKS", json!({"reply_due": "2026-11-20"}));
-        let mut run = Run::start(&app, &app.procuracy(), request, "issued").await;
+        let request = issue(&app, "request", "88/YC-VKS", json!({"reply_due": "2026-11-20"})).await;
+        let mut run = Run::start(&app, &app.procuracy(), request.clone(), "issued").await;
         assert_eq!(run.last["data"]["reply_due"], "2026-11-20");
         assert_eq!(run.last["data"]["instrument"], "request");
+        let file = request["data"]["instrument_file"].as_str().unwrap();
+        assert_document(&run.last["data"]["instrument_file"], file, "application/pdf");
         // The office is told of the new document; the reply clock runs from the date it was
         // issued to the date it sets, and a missed reply goes back to the issuing procuracy.
         assert_eq!(notified(&app, &run.id, 1), ["THADS-HN"]);
@@ -71,8 +84,18 @@ async fn a_request_is_acknowledged_answered_and_accepted() {
         assert_eq!(reply["escalate_to"], "VKS-HN");
 
         run.step(&app.officer(), "acknowledge", json!({}), "acknowledged").await;
-        let answered = run.step(&app.head(), "answer", answer(), "answered").await;
+        let reply = answer(&app, &app.head()).await;
+        let answered = run.step(&app.head(), "answer", reply.clone(), "answered").await;
         assert_eq!(answered["data"]["reply_due"], "2026-11-20", "the document's reply date stays");
+        assert_document(
+            &answered["data"]["reply_file"],
+            reply["reply_file"].as_str().unwrap(),
+            "application/pdf",
+        );
+        assert_eq!(
+            answered["data"]["instrument_file"], run.last["data"]["instrument_file"],
+            "the instrument's file stays"
+        );
         let accepted = run
             .step(&app.procuracy(), "accept", json!({"assessment": "Đã khắc phục đầy đủ"}), "accepted")
             .await;
@@ -98,10 +121,11 @@ async fn a_request_is_acknowledged_answered_and_accepted() {
 async fn a_recommendation_is_rejected_then_answered_anew() {
     for backend in backends() {
         let app = spawn(backend).await;
-        let request = issue("recommendation", "12/KN-VKS", json!({"reply_due": "2026-12-02"}));
+        let request = issue(&app, "recommendation", "12/KN-VKS", json!({"reply_due": "2026-12-02"})).await;
         let mut run = Run::start(&app, &app.procuracy(), request, "issued").await;
         assert_eq!(run.last["data"]["reply_due"], "2026-12-02");
-        run.step(&app.head(), "answer", answer(), "answered").await;
+        let first = answer(&app, &app.head()).await;
+        run.step(&app.head(), "answer", first.clone(), "answered").await;
         run.step(
             &app.procuracy(),
             "reject",
@@ -109,11 +133,20 @@ async fn a_recommendation_is_rejected_then_answered_anew() {
             "rejected",
         )
         .await;
-        let mut again = answer();
+        // The new answer needs a reply of its own: the first one's file was handed over.
+        let mut again = first.clone();
         again["reply_number"] = json!("530/THADS-NV");
         again["reply_date"] = json!("2026-11-25");
-        let answered = run.step(&app.head(), "answer", again, "answered").await;
+        let problem = run.refused(&app.head(), "answer", again.clone(), 409, "document_used").await;
+        assert_eq!(error_fields(&problem), ["data.reply_file"]);
+        let again = app.with_pdf(&app.head(), "reply_file", again).await;
+        let answered = run.step(&app.head(), "answer", again.clone(), "answered").await;
         assert_eq!(answered["data"]["reply_number"], "530/THADS-NV");
+        assert_document(
+            &answered["data"]["reply_file"],
+            again["reply_file"].as_str().unwrap(),
+            "application/pdf",
+        );
         run.step(&app.procuracy(), "accept", json!({}), "accepted").await;
         run.verify(&app.head(), 5).await;
     }
@@ -137,12 +170,13 @@ async fn a_rejected_protest_is_escalated_to_the_superior_level() {
             "03/QĐ-VKS-KN",
             protest_data("2026-11-10", "same_level"),
         );
+        let request = signed(&app, request).await;
         let mut run = Run::start(&app, &regional, request, "issued").await;
         assert_eq!(run.last["data"]["level"], "same_level");
         assert_eq!(run.last["data"]["contested_received_on"], "2026-11-01");
 
         run.step(&regional_head, "acknowledge", json!({}), "acknowledged").await;
-        run.step(&regional_head, "answer", answer(), "answered").await;
+        run.step(&regional_head, "answer", answer(&app, &regional_head).await, "answered").await;
         run.step(&regional, "reject", json!({"rejection_reason": "Việc hoãn không có căn cứ"}), "rejected")
             .await;
         let escalation = json!({
@@ -182,6 +216,10 @@ async fn a_rejected_protest_is_escalated_to_the_superior_level() {
         assert_eq!(follow_up["data"]["document_number"], "03/QĐ-VKS-KN");
         assert_eq!(follow_up["data"]["issued_on"], "2026-12-01");
         assert_eq!(follow_up["data"]["content"], "Cơ quan THADS không thực hiện kháng nghị");
+        // It was started by the escalation, whose lower level keeps the papers: it needs no
+        // file of its own.
+        assert_eq!(follow_up["data"]["escalated"], true, "{follow_up}");
+        assert!(follow_up["data"].get("instrument_file").is_none(), "{follow_up}");
         // It knows what started it, but the superior offices see nothing of the lower
         // instance: not its state, not the instance, not its history.
         assert_eq!(
@@ -199,7 +237,7 @@ async fn a_rejected_protest_is_escalated_to_the_superior_level() {
         // The superior enforcement office answers there, and the superior procuracy accepts.
         let mut follow = Run { app: &app, id: follow_up_id.clone(), version: 1, last: follow_up.clone() };
         assert_eq!(follow.available(&app.head()).await, ["acknowledge", "answer"]);
-        follow.step(&app.head(), "answer", answer(), "answered").await;
+        follow.step(&app.head(), "answer", answer(&app, &app.head()).await, "answered").await;
         follow.step(&superior, "accept", json!({}), "accepted").await;
         assert_eq!(follow.last["links"]["started_by"]["state"], Value::Null);
         follow.verify(&superior, 3).await;
@@ -218,8 +256,8 @@ async fn escalation_needs_superior_offices_on_record() {
         let escalation = json!({"escalated_on": "2026-11-30", "escalation_reason": "Không trả lời"});
 
         // VKS-HN and THADS-HN have no parent on record.
-        let mut run =
-            Run::start(&app, &app.procuracy(), issue("request", "90/YC-VKS", json!({})), "issued").await;
+        let request = issue(&app, "request", "90/YC-VKS", json!({})).await;
+        let mut run = Run::start(&app, &app.procuracy(), request, "issued").await;
         assert_eq!(run.available(&app.procuracy()).await, ["withdraw"]);
         let problem = run
             .refused(&app.procuracy(), "escalate", escalation.clone(), 422, "transition_not_allowed")
@@ -234,7 +272,7 @@ async fn escalation_needs_superior_offices_on_record() {
         // The regional procuracy has a superior, the city office it supervises has none.
         let regional = inspector_of(&app, REGIONAL_PROCURACY);
         let request = issue_between(REGIONAL_PROCURACY, "THADS-HN", "request", "91/YC-VKS", json!({}));
-        let run = Run::start(&app, &regional, request, "issued").await;
+        let run = Run::start(&app, &regional, signed(&app, request).await, "issued").await;
         assert!(!run.available(&regional).await.contains(&"escalate".to_owned()));
         let problem =
             run.refused(&regional, "escalate", escalation.clone(), 422, "transition_not_allowed").await;
@@ -243,7 +281,7 @@ async fn escalation_needs_superior_offices_on_record() {
 
         // The city procuracy has none, the regional office has one.
         let request = issue_between("VKS-HN", REGIONAL_1, "request", "92/YC-VKS", json!({}));
-        let run = Run::start(&app, &app.procuracy(), request, "issued").await;
+        let run = Run::start(&app, &app.procuracy(), signed(&app, request).await, "issued").await;
         assert!(!run.available(&app.procuracy()).await.contains(&"escalate".to_owned()));
         let problem =
             run.refused(&app.procuracy(), "escalate", escalation, 422, "transition_not_allowed").await;
@@ -261,7 +299,7 @@ async fn the_protest_lodging_window_is_checked() {
         let app = spawn(backend).await;
         add_regional_level(&app).await;
         // Received on 1 November, lodged on 20 November: 19 days.
-        let late = issue("protest", "04/QĐ-VKS-KN", protest_data("2026-11-20", "same_level"));
+        let late = issue(&app, "protest", "04/QĐ-VKS-KN", protest_data("2026-11-20", "same_level")).await;
         let r = app.post("/api/v1/instances", &app.procuracy(), &late).await;
         let problem = expect_problem(r, 422, "validation_failed").await;
         assert_eq!(error_fields(&problem), ["data.issued_on"]);
@@ -269,7 +307,7 @@ async fn the_protest_lodging_window_is_checked() {
         assert!(reason.contains("19 days") && reason.contains("15 days"), "{reason}");
         assert!(reason.contains("Điều 160"), "{reason}");
         // A protest dated before the decision it contests is refused too.
-        let early = issue("protest", "05/QĐ-VKS-KN", protest_data("2026-10-30", "same_level"));
+        let early = issue(&app, "protest", "05/QĐ-VKS-KN", protest_data("2026-10-30", "same_level")).await;
         let problem = expect_problem(
             app.post("/api/v1/instances", &app.procuracy(), &early).await,
             422,
@@ -278,7 +316,7 @@ async fn the_protest_lodging_window_is_checked() {
         .await;
         assert_eq!(error_fields(&problem), ["data.issued_on"]);
         // So is a reply date before the document that sets it.
-        let backwards = issue("request", "93/YC-VKS", json!({"reply_due": "2026-11-01"}));
+        let backwards = issue(&app, "request", "93/YC-VKS", json!({"reply_due": "2026-11-01"})).await;
         let problem = expect_problem(
             app.post("/api/v1/instances", &app.procuracy(), &backwards).await,
             422,
@@ -289,7 +327,7 @@ async fn the_protest_lodging_window_is_checked() {
         assert!(error_reason(&problem, "data.reply_due").contains("before"), "{problem}");
 
         // A protest must say what it contests and when that was received.
-        let bare = issue("protest", "06/QĐ-VKS-KN", json!({}));
+        let bare = issue(&app, "protest", "06/QĐ-VKS-KN", json!({})).await;
         let problem = expect_problem(
             app.post("/api/v1/instances", &app.procuracy(), &bare).await,
             422,
@@ -303,7 +341,7 @@ async fn the_protest_lodging_window_is_checked() {
         );
 
         // On the 15th day it is in time.
-        let in_time = issue("protest", "04/QĐ-VKS-KN", protest_data("2026-11-16", "same_level"));
+        let in_time = issue(&app, "protest", "04/QĐ-VKS-KN", protest_data("2026-11-16", "same_level")).await;
         assert_eq!(create(&app, &app.procuracy(), &in_time).await["state"], "issued");
 
         // The city procuracy protests, as the superior level, a decision of the regional
@@ -319,10 +357,10 @@ async fn the_protest_lodging_window_is_checked() {
             if let Some(same_level) = same_level {
                 request["parties"]["same_level_procuracy"] = json!(same_level);
             }
-            request
+            signed(&app, request)
         };
         let problem = expect_problem(
-            app.post("/api/v1/instances", &app.procuracy(), &superior("2026-11-20", None)).await,
+            app.post("/api/v1/instances", &app.procuracy(), &superior("2026-11-20", None).await).await,
             422,
             "validation_failed",
         )
@@ -330,7 +368,8 @@ async fn the_protest_lodging_window_is_checked() {
         assert_eq!(error_fields(&problem), ["parties.same_level_procuracy"]);
         // A procuracy the issuer is not the superior of does not fit.
         let problem = expect_problem(
-            app.post("/api/v1/instances", &app.procuracy(), &superior("2026-11-20", Some("VKS-LC"))).await,
+            app.post("/api/v1/instances", &app.procuracy(), &superior("2026-11-20", Some("VKS-LC")).await)
+                .await,
             422,
             "validation_failed",
         )
@@ -339,7 +378,8 @@ async fn the_protest_lodging_window_is_checked() {
         let reason = error_reason(&problem, "parties.procuracy");
         assert!(reason.contains("not the superior office of VKS-LC"), "{reason}");
         // Named, the superior level may lodge after 19 days, but not after 31.
-        let lodged = create(&app, &app.procuracy(), &superior("2026-11-20", Some(REGIONAL_PROCURACY))).await;
+        let lodged =
+            create(&app, &app.procuracy(), &superior("2026-11-20", Some(REGIONAL_PROCURACY)).await).await;
         assert_eq!(lodged["state"], "issued");
         assert_eq!(
             lodged["parties"],
@@ -353,7 +393,7 @@ async fn the_protest_lodging_window_is_checked() {
             app.post(
                 "/api/v1/instances",
                 &app.procuracy(),
-                &superior("2026-12-02", Some(REGIONAL_PROCURACY)),
+                &superior("2026-12-02", Some(REGIONAL_PROCURACY)).await,
             )
             .await,
             422,
@@ -378,10 +418,10 @@ async fn refusals_of_role_party_and_state() {
     for backend in backends() {
         let app = spawn(backend).await;
         // Only an inspector issues; an enforcement head cannot issue against itself.
-        let request = issue("request", "91/YC-VKS", json!({}));
+        let request = issue(&app, "request", "91/YC-VKS", json!({})).await;
         expect_problem(app.post("/api/v1/instances", &app.head(), &request).await, 403, "forbidden").await;
         // An instrument the law does not know.
-        let bad = issue("warning", "92/YC-VKS", json!({}));
+        let bad = issue(&app, "warning", "92/YC-VKS", json!({})).await;
         let problem = expect_problem(
             app.post("/api/v1/instances", &app.procuracy(), &bad).await,
             422,
@@ -389,16 +429,40 @@ async fn refusals_of_role_party_and_state() {
         )
         .await;
         assert_eq!(error_fields(&problem), ["data.instrument"]);
+        // The signed instrument is required of a procuracy that issues one itself, and must be
+        // its own upload.
+        let unsigned = issue_between("VKS-HN", "THADS-HN", "request", "91/YC-VKS", json!({}));
+        let problem = expect_problem(
+            app.post("/api/v1/instances", &app.procuracy(), &unsigned).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(error_fields(&problem), ["data.instrument_file"]);
+        let mut foreign = unsigned.clone();
+        foreign["data"]["instrument_file"] = json!(app.upload_pdf(&app.head()).await);
+        let problem = expect_problem(
+            app.post("/api/v1/instances", &app.procuracy(), &foreign).await,
+            422,
+            "document_foreign",
+        )
+        .await;
+        assert_eq!(error_fields(&problem), ["data.instrument_file"]);
 
         let mut run = Run::start(&app, &app.procuracy(), request, "issued").await;
         // Only the head answers for the office.
-        run.refused(&app.officer(), "answer", answer(), 403, "forbidden").await;
+        run.refused(&app.officer(), "answer", answer(&app, &app.officer()).await, 403, "forbidden").await;
         // Nothing to accept before an answer.
         run.refused(&app.procuracy(), "accept", json!({}), 422, "transition_not_allowed").await;
         // The Lào Cai procuracy does not supervise Hà Nội.
         let lao_cai = app.token("vks-lc", "VKS-LC", &[Role::ProcuracyInspector]);
         run.refused(&lao_cai, "accept", json!({}), 404, "not_found").await;
-        run.step(&app.head(), "answer", answer(), "answered").await;
+        // The reply's file is required too.
+        let mut unsigned = answer(&app, &app.head()).await;
+        unsigned.as_object_mut().unwrap().remove("reply_file");
+        let problem = run.refused(&app.head(), "answer", unsigned, 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), ["data.reply_file"]);
+        run.step(&app.head(), "answer", answer(&app, &app.head()).await, "answered").await;
         // Once answered, the procuracy can no longer withdraw it.
         run.refused(
             &app.procuracy(),

@@ -1,0 +1,200 @@
+//! Documents: uploaded before the step that hands them over, downloaded as they were.
+
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::problems::*;
+use super::{parse_id, AppState};
+use crate::engine::step::Actor;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::service::cases;
+use crate::service::documents::{self, Document, Upload};
+use crate::store::files::FilesError;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// The file's name, as it is to be shown; for a multipart upload, the part's file name.
+    pub name: Option<String>,
+}
+
+/// A file as received: its bytes, the type it is said to be, and its name.
+pub struct Received {
+    pub bytes: Bytes,
+    pub declared: Option<String>,
+    pub name: Option<String>,
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, format!("a document is at most {max} bytes"))
+}
+
+/// Reads a body of at most `max` bytes.
+async fn read_body(mut payload: web::Payload, max: usize) -> ApiResult<Bytes> {
+    let mut bytes = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("the upload broke off: {e}")))?;
+        if bytes.len() + chunk.len() > max {
+            return Err(too_large(max));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes.freeze())
+}
+
+/// Reads the first file of a `multipart/form-data` body.
+async fn read_multipart(req: &HttpRequest, payload: web::Payload, max: usize) -> ApiResult<Received> {
+    let mut parts = actix_multipart::Multipart::new(req.headers(), payload);
+    while let Some(part) = parts.next().await {
+        let mut part =
+            part.map_err(|e| ApiError::bad_request(format!("the multipart body cannot be read: {e}")))?;
+        let name = part.content_disposition().and_then(|d| d.get_filename()).map(str::to_owned);
+        if name.is_none() {
+            continue;
+        }
+        let declared = part.content_type().map(|t| t.essence_str().to_owned());
+        let mut bytes = BytesMut::new();
+        while let Some(chunk) = part.next().await {
+            let chunk = chunk.map_err(|e| ApiError::bad_request(format!("the upload broke off: {e}")))?;
+            if bytes.len() + chunk.len() > max {
+                return Err(too_large(max));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        return Ok(Received { bytes: bytes.freeze(), declared, name });
+    }
+    Err(ApiError::bad_request("the multipart body holds no file"))
+}
+
+/// Keeps an upload: its bytes in the documents store, then what it is in the database.
+pub async fn keep(state: &AppState, actor: Actor, received: Received) -> ApiResult<Document> {
+    documents::check_uploader(&actor)?;
+    if received.bytes.is_empty() {
+        return Err(ApiError::validation("the document is empty", Vec::new()));
+    }
+    let media_type = documents::identify(received.declared.as_deref(), &received.bytes)?;
+    let name = documents::file_name(received.name.as_deref())?;
+    let sha256 = documents::sha256(&received.bytes);
+    let size = received.bytes.len();
+    state.files.put(&sha256, received.bytes).await.map_err(files_error)?;
+    let kept = Upload { sha256, size, media_type, name };
+    state.write(move |conn, _| documents::record_upload(conn, &actor, kept)).await
+}
+
+fn files_error(e: FilesError) -> ApiError {
+    tracing::error!(error = %e, "documents store");
+    match e {
+        FilesError::Missing => ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            "the document's bytes are missing from the documents store; an administrator must restore them",
+        ),
+        FilesError::Store(_) => {
+            ApiError::new(ErrorCode::ServiceUnavailable, "the documents store is out of reach")
+        }
+    }
+}
+
+/// Uploads a document, to be handed over by naming its id in a step's data. The body is the
+/// file itself, with its `Content-Type`, or `multipart/form-data` with one file. Its type is
+/// read from its bytes and must agree with the one given.
+#[utoipa::path(
+    post,
+    operation_id = "uploadDocument",
+    tag = "documents",
+    params(UploadQuery),
+    request_body(
+        description = "The file's bytes with their type, or multipart/form-data with one file",
+        content(
+            (Vec<u8> = "application/pdf"),
+            (Vec<u8> = "image/jpeg"),
+            (Vec<u8> = "image/png"),
+            (String = "text/plain"),
+        )
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Document),
+        BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
+    )
+)]
+#[post("/documents")]
+pub async fn upload(
+    state: web::Data<AppState>,
+    actor: Actor,
+    req: HttpRequest,
+    q: web::Query<UploadQuery>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let max = state.max_document_bytes;
+    let declared = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let received = match declared.as_deref() {
+        Some(t) if t.starts_with("multipart/form-data") => {
+            let mut received = read_multipart(&req, payload, max).await?;
+            received.name = q.into_inner().name.or(received.name);
+            received
+        }
+        _ => Received { bytes: read_body(payload, max).await?, declared, name: q.into_inner().name },
+    };
+    let document = keep(&state, actor, received).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/documents/{}", document.id)))
+        .json(document))
+}
+
+/// Downloads a document, as it was uploaded, to anyone who can see an instance that took it.
+/// It is always an attachment, never shown in place. A download by someone beyond the case's
+/// own office and court is recorded among the reads of its personal data.
+#[utoipa::path(
+    get,
+    operation_id = "downloadDocument",
+    tag = "documents",
+    params(("id" = String, Path, description = "Document id (UUID)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The document's bytes; its SHA-256 is the ETag", content_type = "application/octet-stream", body = Vec<u8>),
+        Unauthorized, NotFound, Unavailable
+    )
+)]
+#[get("/documents/{id}")]
+pub async fn download(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    send(&state, actor, &id).await
+}
+
+/// A document's bytes as an attachment, to `actor` if they may see an instance that took it.
+pub async fn send(state: &AppState, actor: Actor, id: &str) -> ApiResult<HttpResponse> {
+    let id = parse_id(id, "document")?;
+    let reader = actor.clone();
+    let (row, read) = state.read(move |conn, _| documents::for_download(conn, &reader, id)).await?;
+    if let Some(read) = read {
+        state.write(move |conn, _| cases::record_reads(conn, &[read])).await?;
+    }
+    let bytes = state.files.get(&row.sha256).await.map_err(files_error)?;
+    let ascii: String =
+        row.name.chars().map(|c| if c.is_ascii_graphic() && c != '"' { c } else { '_' }).collect();
+    let disposition = ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![
+            DispositionParam::Filename(ascii),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: header::Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: row.name.clone().into_bytes(),
+            }),
+        ],
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(row.media_type.as_str())
+        .insert_header(disposition)
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header((header::ETAG, format!("\"{}\"", row.sha256)))
+        .body(bytes))
+}

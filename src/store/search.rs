@@ -1,0 +1,142 @@
+//! The search index: a row of words for each instance and case (see `search_terms` in the
+//! migrations), and the query that finds rows by them on each backend: SQLite's FTS5, or
+//! PostgreSQL's full text search over a GIN index. The words come folded (see the engine's
+//! search); who may find a row is among its words, so the index answers within a caller's
+//! scope and never reads past it.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::fixed::Sink;
+use super::schema::{pending_tasks, search_terms};
+use super::DbConn;
+
+/// An instance.
+pub const INSTANCE: &str = "instance";
+/// A case.
+pub const CASE: &str = "case";
+/// The task a migration leaves: index what was there before search.
+pub const INDEX_TASK: &str = "index_for_search";
+
+/// The words of one instance or case.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, QueryableByName, Insertable)]
+#[diesel(table_name = search_terms)]
+pub struct Terms {
+    pub kind: String,
+    pub target_id: String,
+    /// Anyone who may see it searches by these.
+    pub numbers: String,
+    /// Only those who may see its personal data search by these.
+    pub names: String,
+    /// Who may find it.
+    pub scope: String,
+}
+
+/// Writes the words of an instance or case, in place of any it had.
+pub fn put(to: &mut impl Sink, terms: &Terms) -> QueryResult<()> {
+    to.write(
+        "INSERT INTO search_terms (kind, target_id, numbers, names, scope) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (kind, target_id) DO UPDATE SET numbers = excluded.numbers, \
+         names = excluded.names, scope = excluded.scope",
+        &[
+            (&terms.kind).into(),
+            (&terms.target_id).into(),
+            (&terms.numbers).into(),
+            (&terms.names).into(),
+            (&terms.scope).into(),
+        ],
+    )
+}
+
+/// What to find.
+#[derive(Debug, Clone)]
+pub struct Query<'a> {
+    /// Every one of these words, folded.
+    pub words: &'a [String],
+    /// Whether a word may be found among the names, not only the numbers.
+    pub names: bool,
+    /// Only rows with one of these words in their scope; any row when none.
+    pub scope: Option<&'a [String]>,
+    pub limit: i64,
+}
+
+/// The rows that hold every word of `q`, newest first.
+pub fn find(conn: &mut DbConn, q: &Query<'_>) -> QueryResult<Vec<Terms>> {
+    if q.words.is_empty() || q.scope.is_some_and(<[String]>::is_empty) {
+        return Ok(Vec::new());
+    }
+    match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT t.kind, t.target_id, t.numbers, t.names, t.scope FROM search_index \
+             JOIN search_terms t ON t.id = search_index.rowid \
+             WHERE search_index MATCH ? ORDER BY search_index.rowid DESC LIMIT ?",
+        )
+        .bind::<Text, _>(fts5_match(q))
+        .bind::<BigInt, _>(q.limit)
+        .load(c),
+        DbConn::Pg(c) => diesel::sql_query(
+            "SELECT kind, target_id, numbers, names, scope FROM search_terms \
+             WHERE words @@ to_tsquery('simple', $1) ORDER BY id DESC LIMIT $2",
+        )
+        .bind::<Text, _>(tsquery(q))
+        .bind::<BigInt, _>(q.limit)
+        .load(c),
+    }
+}
+
+/// `q` as an FTS5 query: `{numbers names} : ("a" AND "b") AND scope : ("x" OR "y")`. Words
+/// are folded letters and digits, quoted all the same.
+fn fts5_match(q: &Query<'_>) -> String {
+    let columns = if q.names { "{numbers names}" } else { "numbers" };
+    let words: Vec<String> = q.words.iter().map(|w| format!("\"{w}\"")).collect();
+    let mut text = format!("{columns} : ({})", words.join(" AND "));
+    if let Some(scope) = q.scope {
+        let scope: Vec<String> = scope.iter().map(|w| format!("\"{w}\"")).collect();
+        text.push_str(&format!(" AND scope : ({})", scope.join(" OR ")));
+    }
+    text
+}
+
+/// `q` as a PostgreSQL `tsquery` over the weights of `search_terms.words`: A numbers, B names,
+/// D who may find it.
+fn tsquery(q: &Query<'_>) -> String {
+    let weights = if q.names { "AB" } else { "A" };
+    let words: Vec<String> = q.words.iter().map(|w| format!("'{w}':{weights}")).collect();
+    let mut text = format!("({})", words.join(" & "));
+    if let Some(scope) = q.scope {
+        let scope: Vec<String> = scope.iter().map(|w| format!("'{w}':D")).collect();
+        text.push_str(&format!(" & ({})", scope.join(" | ")));
+    }
+    text
+}
+
+/// Takes the task of indexing what was there before search: true if it was pending. In the
+/// caller's transaction, so that the task is gone exactly when the index is written.
+pub fn take_index_task(conn: &mut DbConn) -> QueryResult<bool> {
+    diesel::delete(pending_tasks::table.find(INDEX_TASK)).execute(conn).map(|n| n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query<'a>(words: &'a [String], names: bool, scope: Option<&'a [String]>) -> Query<'a> {
+        Query { words, names, scope, limit: 20 }
+    }
+
+    #[test]
+    fn queries_name_their_columns_and_scope() {
+        let words = vec!["nguyen".to_owned(), "van".to_owned()];
+        let scope = vec!["p41".to_owned(), "o41".to_owned()];
+        assert_eq!(
+            fts5_match(&query(&words, true, Some(&scope))),
+            "{numbers names} : (\"nguyen\" AND \"van\") AND scope : (\"p41\" OR \"o41\")"
+        );
+        assert_eq!(fts5_match(&query(&words, false, None)), "numbers : (\"nguyen\" AND \"van\")");
+        assert_eq!(
+            tsquery(&query(&words, true, Some(&scope))),
+            "('nguyen':AB & 'van':AB) & ('p41':D | 'o41':D)"
+        );
+        assert_eq!(tsquery(&query(&words, false, None)), "('nguyen':A & 'van':A)");
+    }
+}
