@@ -59,10 +59,18 @@ pub enum AgencyKind {
     PeopleCommittee,
     JusticeDepartment,
     PrivateEnforcement,
+    /// Tổ chức đấu giá tài sản: sells seized assets under an auction contract.
+    AuctionOrganisation,
+    /// Tổ chức thẩm định giá: values seized assets under a valuation contract.
+    ValuationOrganisation,
+    /// Văn phòng or chi nhánh đăng ký đất đai: answers on land and registers its transfer.
+    LandRegistry,
+    /// Ngân hàng, tổ chức tín dụng: answers on accounts and blocks or deducts them.
+    CreditInstitution,
 }
 
 impl AgencyKind {
-    pub const ALL: [AgencyKind; 8] = [
+    pub const ALL: [AgencyKind; 12] = [
         Self::Enforcement,
         Self::Court,
         Self::Police,
@@ -71,6 +79,10 @@ impl AgencyKind {
         Self::PeopleCommittee,
         Self::JusticeDepartment,
         Self::PrivateEnforcement,
+        Self::AuctionOrganisation,
+        Self::ValuationOrganisation,
+        Self::LandRegistry,
+        Self::CreditInstitution,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +95,10 @@ impl AgencyKind {
             Self::PeopleCommittee => "people_committee",
             Self::JusticeDepartment => "justice_department",
             Self::PrivateEnforcement => "private_enforcement",
+            Self::AuctionOrganisation => "auction_organisation",
+            Self::ValuationOrganisation => "valuation_organisation",
+            Self::LandRegistry => "land_registry",
+            Self::CreditInstitution => "credit_institution",
         }
     }
 }
@@ -105,12 +121,18 @@ pub enum Role {
     ProcuracyInspector,
     SteeringMember,
     SteeringChair,
+    /// Answers for a commune People's Committee (residence, land in use, a person's status).
+    CommuneLiaison,
+    AuctionLiaison,
+    ValuationLiaison,
+    RegistryLiaison,
+    BankLiaison,
     Auditor,
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 14] = [
         Self::EnforcementOfficer,
         Self::EnforcementHead,
         Self::CourtLiaison,
@@ -118,6 +140,11 @@ impl Role {
         Self::ProcuracyInspector,
         Self::SteeringMember,
         Self::SteeringChair,
+        Self::CommuneLiaison,
+        Self::AuctionLiaison,
+        Self::ValuationLiaison,
+        Self::RegistryLiaison,
+        Self::BankLiaison,
         Self::Auditor,
         Self::Admin,
     ];
@@ -131,6 +158,11 @@ impl Role {
             Self::ProcuracyInspector => "procuracy_inspector",
             Self::SteeringMember => "steering_member",
             Self::SteeringChair => "steering_chair",
+            Self::CommuneLiaison => "commune_liaison",
+            Self::AuctionLiaison => "auction_liaison",
+            Self::ValuationLiaison => "valuation_liaison",
+            Self::RegistryLiaison => "registry_liaison",
+            Self::BankLiaison => "bank_liaison",
             Self::Auditor => "auditor",
             Self::Admin => "admin",
         }
@@ -152,6 +184,11 @@ impl Role {
             Self::SteeringMember | Self::SteeringChair => {
                 matches!(kind, K::SteeringCommittee | K::PeopleCommittee)
             }
+            Self::CommuneLiaison => kind == K::PeopleCommittee,
+            Self::AuctionLiaison => kind == K::AuctionOrganisation,
+            Self::ValuationLiaison => kind == K::ValuationOrganisation,
+            Self::RegistryLiaison => kind == K::LandRegistry,
+            Self::BankLiaison => kind == K::CreditInstitution,
             Self::Auditor | Self::Admin => false,
         }
     }

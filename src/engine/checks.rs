@@ -7,8 +7,9 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use super::data;
-use super::definition::{Condition, DateCheck, DeadlineUnit, Definition, PartyRuleKind};
-use super::step::{BoundAgency, Refusal};
+use super::definition::{Condition, DataField, DataType, DateCheck, DeadlineUnit, Definition, PartyRuleKind};
+use super::step::{BoundAgency, InstanceView, Refusal};
+use crate::domain::AgencyCode;
 use crate::error::FieldError;
 
 /// Whether a condition holds on an instance's data.
@@ -148,6 +149,101 @@ pub(super) fn check_parties(
     for slot in parties.keys().filter(|s| def.party(s).is_none()) {
         errors.push(FieldError::new(format!("parties.{slot}"), "not a party slot of this workflow"));
     }
+    for slot in parties.keys().filter(|s| def.bound_by_step(s)) {
+        errors.push(FieldError::new(
+            format!("parties.{slot}"),
+            "bound by a step of the instance, not when it starts",
+        ));
+    }
+    errors.extend(broken_rules(def, parties));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::InvalidParties(errors))
+    }
+}
+
+/// The agencies an instance is bound to after a step binds those its `party` fields name,
+/// and their parents, by slot; `None` when the step binds none. Each named agency must be
+/// known, of its slot's kind, bound to a slot still free, and within the party rules.
+pub(super) fn bind_parties(
+    def: &Definition,
+    fields: &[DataField],
+    data: &Map<String, Value>,
+    inst: InstanceView<'_>,
+    agencies: &BTreeMap<AgencyCode, BoundAgency>,
+) -> Result<Option<Bound>, Refusal> {
+    let mut bound = Bound { parties: inst.parties.clone(), parents: inst.parents.clone() };
+    let mut errors = Vec::new();
+    let mut any = false;
+    for field in fields.iter().filter(|f| f.kind == DataType::Party) {
+        let (Some(slot), Some(raw)) = (&field.binds, data.get(&field.name).and_then(Value::as_str)) else {
+            continue;
+        };
+        let path = format!("data.{}", field.name);
+        let Some(party) = def.party(slot) else { continue };
+        let agency = AgencyCode::parse(raw).ok().and_then(|code| agencies.get(&code));
+        match (agency, inst.parties.get(slot)) {
+            (_, Some(already)) => {
+                errors.push(FieldError::new(path, format!("{slot} is bound to {already} already")))
+            }
+            (None, None) => errors.push(FieldError::new(path, format!("no agency has the code {raw:?}"))),
+            (Some(a), None) if a.kind != party.kind => errors.push(FieldError::new(
+                path,
+                format!(
+                    "{} is a {} agency; {slot} takes a {} agency",
+                    a.code,
+                    a.kind.as_str(),
+                    party.kind.as_str()
+                ),
+            )),
+            (Some(a), None) => {
+                any = true;
+                bound.parties.insert(slot.clone(), a.code.clone());
+                if let Some(parent) = &a.parent {
+                    bound.parents.insert(slot.clone(), parent.clone());
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Refusal::InvalidData(errors));
+    }
+    if !any {
+        return Ok(None);
+    }
+    // The rules, over every slot bound now: an agency's kind is its slot's.
+    let all: BTreeMap<String, BoundAgency> = bound
+        .parties
+        .iter()
+        .filter_map(|(slot, code)| {
+            let kind = def.party(slot)?.kind;
+            Some((
+                slot.clone(),
+                BoundAgency { code: code.clone(), kind, parent: bound.parents.get(slot).cloned() },
+            ))
+        })
+        .collect();
+    let broken = broken_rules(def, &all);
+    if broken.is_empty() {
+        return Ok(Some(bound));
+    }
+    let named = fields
+        .iter()
+        .find(|f| f.kind == DataType::Party)
+        .map_or("data".to_owned(), |f| format!("data.{}", f.name));
+    Err(Refusal::InvalidData(broken.into_iter().map(|e| FieldError::new(named.clone(), e.reason)).collect()))
+}
+
+/// The agencies bound to an instance and their parents, by slot, after a step bound more.
+pub(super) struct Bound {
+    pub parties: BTreeMap<String, AgencyCode>,
+    pub parents: BTreeMap<String, AgencyCode>,
+}
+
+/// Where the agencies bound to the slots break the definition's party rules.
+fn broken_rules(def: &Definition, parties: &BTreeMap<String, BoundAgency>) -> Vec<FieldError> {
+    let mut errors = Vec::new();
     for rule in &def.party_rules {
         let bound: Vec<(&String, &BoundAgency)> =
             rule.slots.iter().filter_map(|s| parties.get(s).map(|a| (s, a))).collect();
@@ -180,9 +276,5 @@ pub(super) fn check_parties(
             }
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Refusal::InvalidParties(errors))
-    }
+    errors
 }

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::checks::holds;
 use super::definition::{Condition, DataField, DataType, TimeRule};
-use crate::domain::{check_text, Money};
+use crate::domain::{check_text, AgencyCode, Money};
 use crate::engine::calendar::Calendar;
 use crate::error::FieldError;
 
@@ -167,6 +167,7 @@ fn describe(field: &DataField) -> String {
             "a list of document ids, each uploaded first with POST /api/v1/documents".into()
         }
         DataType::Document => "a document id, uploaded first with POST /api/v1/documents".into(),
+        DataType::Party => "an agency's code, such as \"THADS-HN\"".into(),
     }
 }
 
@@ -251,6 +252,10 @@ fn normalize(
         },
         DataType::Items => items(value, path, errors),
         DataType::Document => document_ids(field, value, path, errors),
+        DataType::Party => match value.as_str().map(AgencyCode::parse) {
+            Some(Ok(code)) => Some(Value::String(code.to_string())),
+            _ => fail(errors),
+        },
     }
 }
 
@@ -383,6 +388,7 @@ mod tests {
             multiple: false,
             searchable: false,
             follow_up_only: false,
+            binds: None,
         }
     }
 

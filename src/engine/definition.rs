@@ -250,6 +250,9 @@ pub struct DataField {
     /// (by the follow-up's `values`), never by a client.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub follow_up_only: bool,
+    /// For a `party`: the slot the step binds the agency to.
+    #[serde(rename = "slot", skip_serializing_if = "Option::is_none")]
+    pub binds: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -273,6 +276,10 @@ pub enum DataType {
     /// A document uploaded beforehand (`POST /api/v1/documents`), named by its id; the step
     /// records its SHA-256, name, type and size.
     Document,
+    /// An agency's code, which the step binds to the party slot the field names (`slot`): the
+    /// office assigned, the auction organisation contracted. From that step on the agency
+    /// sees the instance, acts for the slot and is reminded of its deadlines.
+    Party,
 }
 
 impl DataType {
@@ -288,6 +295,7 @@ impl DataType {
             "receipt" => Self::Receipt,
             "choice" => Self::Choice,
             "document" => Self::Document,
+            "party" => Self::Party,
             _ => return None,
         })
     }
@@ -447,6 +455,19 @@ impl Definition {
 
     pub fn party(&self, slot: &str) -> Option<&Party> {
         self.parties.iter().find(|p| p.slot == slot)
+    }
+
+    /// The `party` fields of its steps, each with the slot it binds.
+    pub fn bindings(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.transitions
+            .iter()
+            .flat_map(|t| &t.data)
+            .filter_map(|f| Some((f.name.as_str(), f.binds.as_deref()?)))
+    }
+
+    /// Whether a step binds this slot: it is never bound when an instance starts.
+    pub fn bound_by_step(&self, slot: &str) -> bool {
+        self.bindings().any(|(_, s)| s == slot)
     }
 
     /// Every data field a step of this workflow declares, creation first.

@@ -90,6 +90,9 @@ pub struct Advance {
     pub closes: bool,
     /// The agencies that see it, which no longer count it as open when it closes.
     pub parties: BTreeMap<String, AgencyCode>,
+    /// The agencies the step binds to slots (see [`super::definition::DataType::Party`]):
+    /// they see it from now on.
+    pub bound: Vec<AgencyCode>,
     /// The words search finds it by, when the step changes them.
     pub numbers: Option<String>,
 }

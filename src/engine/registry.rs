@@ -136,9 +136,11 @@ impl Registry {
                         }
                         DataType::Boolean => value.is_boolean(),
                         DataType::Integer => value.is_i64(),
-                        DataType::Text | DataType::Date | DataType::Datetime | DataType::Money => {
-                            value.is_string()
-                        }
+                        DataType::Text
+                        | DataType::Date
+                        | DataType::Datetime
+                        | DataType::Money
+                        | DataType::Party => value.is_string(),
                         DataType::Items | DataType::Receipt | DataType::Document => false,
                     };
                     if !fits {

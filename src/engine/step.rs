@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::calendar::Calendar;
-use super::checks::{check_dates, check_extensions, describe, holds};
+use super::checks::{bind_parties, check_dates, check_extensions, describe, holds};
 use super::data;
 use super::deadlines::{self, Clock, Move, RunningDeadline};
 use super::definition::{Definition, Transition};
@@ -332,6 +332,17 @@ pub fn fire(
     merged.extend(data.clone());
     check_dates(&t.checks, &merged)?;
     check_extensions(def, &t.name, &data)?;
+    // The agencies the step binds to slots see the instance, act and are reminded from now on.
+    let bound = bind_parties(def, &t.data, &data, inst, world.agencies)?;
+    let newly_bound: Vec<AgencyCode> = bound
+        .iter()
+        .flat_map(|b| b.parties.iter().filter(|(slot, _)| !inst.parties.contains_key(*slot)))
+        .map(|(_, code)| code.clone())
+        .collect();
+    let inst = match &bound {
+        Some(b) => InstanceView { parties: &b.parties, parents: &b.parents, ..inst },
+        None => inst,
+    };
 
     let seq = inst.version + 1;
     let step = Step {
@@ -346,7 +357,9 @@ pub fn fire(
     };
     let numbers_before = super::search::instance_words(def, inst.data);
     let advance = |state: &str, data: Map<String, Value>, pending: Pending, last_hash: String| Advance {
-        numbers: Some(super::search::instance_words(def, &data)).filter(|after| *after != numbers_before),
+        // Written again when they change, and when the agencies that find it by them do.
+        numbers: Some(super::search::instance_words(def, &data))
+            .filter(|after| *after != numbers_before || (!newly_bound.is_empty() && !after.is_empty())),
         id: inst.id.to_owned(),
         expected_version: inst.version,
         state: state.to_owned(),
@@ -356,6 +369,7 @@ pub fn fire(
         last_hash,
         closes: def.is_terminal(state),
         parties: inst.parties.clone(),
+        bound: newly_bound.clone(),
     };
     if let Some(slot) = signer.clone().filter(|_| signed_before + 1 < t.signed_by.len()) {
         // Not everyone has signed: the instance stays as it is; the others are told to sign.

@@ -51,12 +51,13 @@ impl Document {
     }
 }
 
-/// Who may upload: anyone who acts for an agency, not one who only reads.
+/// Who may upload: anyone who acts for an agency, not one who only reads or administers, for
+/// only a party's step can name a document.
 pub fn check_uploader(actor: &Actor) -> ApiResult<()> {
-    if actor.roles.iter().any(|r| !matches!(r, Role::Auditor)) {
+    if actor.roles.iter().any(|r| !matches!(r, Role::Auditor | Role::Admin)) {
         Ok(())
     } else {
-        Err(ApiError::forbidden("auditors read; they upload nothing"))
+        Err(ApiError::forbidden("auditors and admins act for no party, so they upload nothing"))
     }
 }
 
@@ -122,6 +123,12 @@ pub struct Upload {
 
 /// Records an upload of `actor`'s agency.
 pub fn record_upload(conn: &mut DbConn, actor: &Actor, upload: Upload) -> ApiResult<Document> {
+    if crate::store::agencies::find(conn, actor.agency.as_str())?.is_none() {
+        return Err(ApiError::forbidden(format!(
+            "agency {} is not on record, so it uploads nothing",
+            actor.agency
+        )));
+    }
     let row = DocumentRow {
         id: Uuid::now_v7().to_string(),
         sha256: upload.sha256,

@@ -228,7 +228,7 @@ pub(super) fn verify_loaded(
 ) -> ApiResult<Verification> {
     let row = &loaded.row;
     let head = Head { hash: &row.last_hash, state: &row.state, version: row.version };
-    let verification = verify_rows(events, head, &identity(row)?);
+    let verification = verify_rows(events, head, &identity(row, def)?);
     if !verification.valid {
         return Ok(verification);
     }
@@ -248,6 +248,12 @@ pub(super) fn verify_loaded(
     }
     if folded != loaded.data {
         return Ok(broken("the instance's data is not what its events recorded".into()));
+    }
+    for (field, slot) in def.bindings() {
+        let recorded = folded.get(field).and_then(Value::as_str);
+        if loaded.parties.get(slot).map(AgencyCode::as_str) != recorded {
+            return Ok(broken(format!("the agency bound to {slot} is not the one its events recorded")));
+        }
     }
     if let Some((seq, reason)) = check_rounds(def, loaded, events) {
         return Ok(Verification { first_broken_seq: seq, ..broken(reason) });

@@ -155,6 +155,15 @@ pub fn advance(conn: &mut DbConn, a: &Advance<'_>) -> QueryResult<bool> {
     Ok(changed == 1)
 }
 
+/// Records the agencies a step bound to an instance's slots: its parties as they are now, and
+/// the new agencies' access to it (open: an instance that closes is closed for them after).
+pub fn bind(to: &mut impl Sink, id: &str, parties: &str, agencies: &[&str]) -> QueryResult<()> {
+    to.write("UPDATE instances SET parties = ? WHERE id = ?", &[parties.into(), id.into()])?;
+    let binds: Vec<Bind<'_>> =
+        agencies.iter().flat_map(|agency| [(*agency).into(), id.into(), true.into()]).collect();
+    insert_rows(to, "INSERT INTO instance_agencies (agency_code, instance_id, open)", 3, &binds)
+}
+
 /// Closes an ended instance for the agencies that see it.
 pub fn close_access(to: &mut impl Sink, id: &str, agencies: &[&str]) -> QueryResult<()> {
     if agencies.is_empty() {

@@ -21,7 +21,7 @@ use super::reminders::{self, ReminderRow};
 use super::search;
 use super::webhooks::{self, DeliveryRow, WebhookRow};
 use super::DbConn;
-use crate::domain::local_rfc3339;
+use crate::domain::{local_rfc3339, AgencyCode};
 use crate::engine::plan::{
     Closing, DeadlineOp, Event, InstanceWrite, NewInstance, Notice, Opening, Plan, Reminder, Rescheduling,
 };
@@ -185,6 +185,10 @@ fn write(to: &mut Writes<'_>, plan: &Plan, hooks: &[WebhookRow]) -> Result<(), R
             }
         }
         InstanceWrite::Advance(a) => {
+            if !a.bound.is_empty() {
+                let bound: Vec<&str> = a.bound.iter().map(AgencyCode::as_str).collect();
+                instances::bind(to, &a.id, &json_text(&a.parties)?, &bound)?;
+            }
             if a.closes {
                 instances::close_access(to, &a.id, &seen_by(&a.parties))?;
             }

@@ -2,12 +2,14 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_document, backends, expect_problem, register_data, spawn, transfer_request};
+use crate::scenarios::common::{add_agency, add_regional_offices, officer_of, REGIONAL_1, REGIONAL_2};
 
 /// The whole transfer, court to enforcement to procuracy, with the tokens of each side.
 #[tokio::test]
 async fn court_transfer_walks_to_its_end() {
     for backend in backends() {
         let app = spawn(backend).await;
+        add_regional_offices(&app).await;
         let health: Value = app.client.get(app.url("/healthz")).send().await.unwrap().json().await.unwrap();
         let expected = if backend == crate::helpers::Backend::Postgres { "postgres" } else { "sqlite" };
         assert_eq!(health["database"], expected);
@@ -42,7 +44,7 @@ async fn court_transfer_walks_to_its_end() {
                 "officer_assigned",
             ),
             (
-                app.officer(),
+                officer_of(&app, REGIONAL_1),
                 "send_decision",
                 json!({"sent_date": "2026-10-30", "dispatch_number": "91/THADS", "service_channel": "vneid"}),
                 "decision_sent",
@@ -323,5 +325,98 @@ async fn instances_take_the_version_in_force_on_their_reference_date() {
         let deadline = &versions["versions"][0]["deadlines"][0];
         assert!(deadline["legal_basis"].as_str().unwrap().contains("Điều 28"), "{deadline}");
         expect_problem(app.get("/api/v1/workflows/nope", &app.court()).await, 404, "not_found").await;
+    }
+}
+
+/// Under Law 106/2025 the provincial office assigns the case to one of its regional offices:
+/// that step binds the office as a party, which then sees the instance, is reminded of the
+/// decision's sending and sends it. Only an enforcement office under the provincial one can be
+/// assigned, once; another regional office still sees nothing.
+#[tokio::test]
+async fn a_regional_office_acts_on_its_own_court_transfer() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        add_regional_offices(&app).await;
+        add_agency(&app, "THADS-LC-KV1", "enforcement", "Phòng THADS khu vực 1 - Lào Cai", Some("THADS-LC"))
+            .await;
+        let id = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/instances/{id}");
+        let data = app.transfer_data("Bản án 7/2026/DS-ST").await;
+        app.fire_ok(&id, &app.court(), "transfer", 1, data).await;
+        app.fire_ok(&id, &app.officer(), "register", 2, register_data("2026-10-27")).await;
+        let decision = json!({"decision_number": "90/QĐ-THADS", "decision_date": "2026-10-29"});
+        app.fire_ok(&id, &app.head(), "issue_decision", 3, decision).await;
+        let (kv1, kv2) = (officer_of(&app, REGIONAL_1), officer_of(&app, REGIONAL_2));
+        expect_problem(app.get(&path, &kv1).await, 404, "not_found").await;
+
+        // Not an office under THADS-HN, not an enforcement office, no agency at all: refused,
+        // and nothing bound.
+        for (office, reason) in [
+            ("THADS-LC-KV1", "is not the superior office of THADS-LC-KV1"),
+            ("TAND-HN", "is a court agency"),
+            ("THADS-XX", "no agency has the code"),
+        ] {
+            let assign = json!({"regional_office": office, "officer_name": "Nguyễn Văn An", "assigned_date": "2026-10-30"});
+            let body = expect_problem(
+                app.fire(&id, &app.head(), "assign_officer", 4, assign).await,
+                422,
+                "validation_failed",
+            )
+            .await;
+            assert_eq!(body["errors"][0]["field"], "data.regional_office", "{backend:?} {body}");
+            assert!(body["errors"][0]["reason"].as_str().unwrap().contains(reason), "{backend:?} {body}");
+        }
+        let assign = json!({"regional_office": REGIONAL_1, "officer_name": "Nguyễn Văn An", "assigned_date": "2026-10-30"});
+        let assigned = app.fire_ok(&id, &app.head(), "assign_officer", 4, assign).await;
+        assert_eq!(assigned["parties"]["regional"], REGIONAL_1, "{backend:?} {assigned}");
+
+        // The regional office sees it, finds it among its own, and owes the decision's sending.
+        let seen: Value = app.get(&path, &kv1).await.json().await.unwrap();
+        assert_eq!(seen["state"], "officer_assigned", "{backend:?}");
+        let listed: Value = app.get("/api/v1/instances", &kv1).await.json().await.unwrap();
+        assert!(
+            listed["items"].as_array().unwrap().iter().any(|i| i["id"] == id.as_str()),
+            "{backend:?} {listed}"
+        );
+        let owed: Value = app.get("/api/v1/deadlines?status=overdue", &kv1).await.json().await.unwrap();
+        let send = owed["items"].as_array().unwrap().iter().find(|d| d["name"] == "send_decision").cloned();
+        let send = send.unwrap_or_else(|| panic!("{backend:?} {owed}"));
+        assert_eq!(send["responsible"], REGIONAL_1, "{backend:?} {send}");
+        // Its 3 working days count from the decision (Thursday 29 October): Tuesday 3 November.
+        assert_eq!(send["due_date"], "2026-11-03", "{backend:?} {send}");
+
+        // The other regional office still sees nothing; the provincial office no longer sends it.
+        let sending = json!({"sent_date": "2026-10-30", "dispatch_number": "93/THADS"});
+        expect_problem(app.get(&path, &kv2).await, 404, "not_found").await;
+        expect_problem(app.fire(&id, &kv2, "send_decision", 5, sending.clone()).await, 404, "not_found")
+            .await;
+        expect_problem(
+            app.fire(&id, &app.officer(), "send_decision", 5, sending.clone()).await,
+            403,
+            "forbidden",
+        )
+        .await;
+        let sent = app.fire_ok(&id, &kv1, "send_decision", 5, sending).await;
+        assert_eq!(sent["state"], "decision_sent", "{backend:?}");
+
+        let verify: Value = app.get(&format!("{path}/history/verify"), &kv1).await.json().await.unwrap();
+        assert_eq!(verify["valid"], true, "{backend:?} {verify}");
+        let history: Value =
+            app.get(&format!("{path}/history"), &app.procuracy()).await.json().await.unwrap();
+        let last = &history["events"][5];
+        assert_eq!(
+            (last["actor"]["agency"].as_str(), last["transition"].as_str()),
+            (Some(REGIONAL_1), Some("send_decision"))
+        );
+
+        // The agency bound by a step is proven by the step's event: moved by hand, it shows.
+        let moved = format!(
+            "UPDATE instances SET parties = replace(parties, '{REGIONAL_1}', '{REGIONAL_2}') WHERE id = '{id}'"
+        );
+        app.try_sql(&moved).unwrap();
+        let verify: Value =
+            app.get(&format!("{path}/history/verify"), &app.procuracy()).await.json().await.unwrap();
+        assert_eq!(verify["valid"], false, "{backend:?} {verify}");
+        assert!(verify["reason"].as_str().unwrap().contains("bound to regional"), "{backend:?} {verify}");
     }
 }

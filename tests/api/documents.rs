@@ -650,6 +650,12 @@ async fn uploads_are_refused_or_kept_as_they_are() {
             "forbidden",
         )
         .await;
+        // Nor do admins, whose agency may not even be on record, nor an agency not on record.
+        let admin = app.upload(&app.admin(), b"{}".to_vec(), "text/plain").await;
+        expect_problem(admin, 403, "forbidden").await;
+        let stranger = app.token("court-x", "TAND-XX", &[lienganh::domain::Role::CourtLiaison]);
+        let r = app.upload(&stranger, pdf("lạ"), "application/pdf").await;
+        expect_problem(r, 403, "forbidden").await;
         let boundary = "lienganh-boundary-7f3a";
         let body = multipart(boundary, "kiem-toan.pdf", "application/pdf", &pdf("kiểm toán"));
         expect_problem(post_multipart(&app, &auditor(&app), body, boundary).await, 403, "forbidden").await;

@@ -52,7 +52,10 @@ fn renamed_workflows(into: &Path) -> PathBuf {
         }
         let mut text = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if name.starts_with("coercion_plan") || name.starts_with("procuracy_supervision") {
+        // The two workflows, and those that start them (whose follow-ups name their fields).
+        let starts_them = text.contains("workflow = \"coercion_plan\"")
+            || text.contains("workflow = \"procuracy_supervision\"");
+        if name.starts_with("coercion_plan") || name.starts_with("procuracy_supervision") || starts_them {
             for (from, to) in WORDS {
                 text = replace_word(&text, from, to);
             }

@@ -66,6 +66,10 @@ pub fn agency(kind: AgencyKind, province: usize) -> String {
         AgencyKind::PeopleCommittee => "UBND",
         AgencyKind::JusticeDepartment => "STP",
         AgencyKind::PrivateEnforcement => "VPTHA",
+        AgencyKind::AuctionOrganisation => "DGTS",
+        AgencyKind::ValuationOrganisation => "TDG",
+        AgencyKind::LandRegistry => "VPDKDD",
+        AgencyKind::CreditInstitution => "NH",
     };
     format!("{prefix}-P{province:02}")
 }
@@ -217,6 +221,9 @@ fn fill(conn: &mut DbConn, url: &str, mix: &[(Definition, u32)], count: u64) -> 
             );
         }
     }
+    // Written here as the service writes them: the search terms and the deadlines' titles are
+    // in place, so the tasks the migrations left for the service's start are done.
+    diesel::delete(lienganh::store::schema::pending_tasks::table).execute(conn).map_err(|e| e.to_string())?;
     match &mut *conn {
         DbConn::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"),
         // As after any bulk load: autovacuum would gather the statistics in time, and until it
@@ -347,7 +354,7 @@ fn walk(
         started_by_seq: None,
         closed_at: None,
     };
-    let identity = lienganh::service::instances::identity(&row).map_err(|e| e.detail)?;
+    let identity = lienganh::service::instances::identity(&row, def).map_err(|e| e.detail)?;
     let steps = rng.random_range(4..=24);
     let mut prev = GENESIS.to_owned();
     let mut state: Option<String> = None;
@@ -622,7 +629,7 @@ fn deadline(
         instance_id: instance.to_owned(),
         workflow_id: def.id.clone(),
         name: d.name.clone(),
-        title: format!("{}: {}", def.title_vi, d.name),
+        title: d.title_vi.clone(),
         responsible_agency: responsible.to_owned(),
         responsible_roles: String::new(),
         escalate_agency: escalate.cloned(),

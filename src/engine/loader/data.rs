@@ -14,7 +14,7 @@ impl Checker<'_, '_> {
             None => self.p.at_span(
                 &f.kind,
                 format!(
-                    "unknown data type {:?}: use text, date, datetime, money, integer, boolean, items, receipt, choice or document",
+                    "unknown data type {:?}: use text, date, datetime, money, integer, boolean, items, receipt, choice, document or party",
                     f.kind.get_ref()
                 ),
             ),
@@ -30,6 +30,20 @@ impl Checker<'_, '_> {
             ),
             Some(k) if k != DataType::Receipt && f.of.is_some() => {
                 self.p.at_span(&f.name, format!("only a receipt field has `of`; {name:?} is not one"))
+            }
+            Some(DataType::Party) => match &f.slot {
+                None => self.p.at_span(&f.name, format!("party field {name:?} must name the slot it binds with `slot`")),
+                Some(slot) if !self.slots.contains_key(slot.get_ref()) => {
+                    self.p.at_span(slot, format!("{name:?} binds unknown party slot {:?}", slot.get_ref()))
+                }
+                Some(slot) if !self.optional.contains(slot.get_ref()) => self.p.at_span(
+                    slot,
+                    format!("{name:?} binds slot {:?}, which a step binds, so it must be optional", slot.get_ref()),
+                ),
+                Some(_) => {}
+            },
+            Some(_) if f.slot.is_some() => {
+                self.p.at_span(&f.name, format!("only a party field has `slot`; {name:?} is not one"))
             }
             _ => {}
         }
@@ -96,6 +110,7 @@ impl Checker<'_, '_> {
             multiple: f.multiple.unwrap_or(false),
             searchable: f.searchable.unwrap_or(false),
             follow_up_only: f.follow_up_only.unwrap_or(false),
+            binds: f.slot.as_ref().map(|s| s.get_ref().clone()),
         })
     }
 

@@ -316,6 +316,12 @@ impl<'p, 'a> Checker<'p, 'a> {
             data: self.fields(&raw.create.data),
             checks: self.checks(&raw.create.checks),
         };
+        for f in raw.create.data.iter().filter(|f| f.kind.get_ref() == "party") {
+            self.p.at_span(
+                &f.name,
+                "an instance's parties are bound when it starts: a party field belongs on a step",
+            );
+        }
         let transitions: Vec<Transition> = raw.transitions.iter().map(|t| self.transition(t)).collect();
 
         // Every state reachable from the start; every non-terminal state has a way out.

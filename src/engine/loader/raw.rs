@@ -153,6 +153,7 @@ pub(super) struct RawField {
     pub(super) multiple: Option<bool>,
     pub(super) searchable: Option<bool>,
     pub(super) follow_up_only: Option<bool>,
+    pub(super) slot: Option<Name>,
 }
 
 pub(super) fn yes() -> bool {

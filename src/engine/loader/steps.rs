@@ -69,6 +69,18 @@ impl Checker<'_, '_> {
             if field.follow_up_only {
                 self.p.at_span(&raw.name, "follow_up_only applies to the data an instance starts with");
             }
+            if field.kind == DataType::Party && !t.signed_by.is_empty() {
+                self.p.at_span(&raw.name, "a joint step cannot bind a party: let one party's step do it");
+            }
+            if field.kind == DataType::Party
+                && field.binds.is_some()
+                && field.binds == t.party.as_ref().map(|p| p.get_ref().clone())
+            {
+                self.p.at_span(
+                    &raw.name,
+                    "a step cannot bind the slot it acts for: that slot must be bound already",
+                );
+            }
         }
         let starts = t
             .starts

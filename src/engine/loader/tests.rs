@@ -256,3 +256,38 @@ fn what_a_workflow_means_to_reports_and_pages_is_checked() {
         "case.method must be one of",
     );
 }
+
+/// The demo with an optional auction organisation that `finish` binds by a party field.
+fn with_binding(slot_required: bool, field: &str) -> String {
+    let party = format!(
+        "[[parties]]\nslot = \"auctioneer\"\nkind = \"auction_organisation\"\nrequired = {slot_required}\ntitle_vi = \"Tổ chức đấu giá\"\ntitle_en = \"Auctioneer\"\n\n[[states]]"
+    );
+    VALID.replacen("[[states]]", &party, 1).replace(
+        "party = \"court\"\nroles = [\"court_liaison\"]\n\n[[deadlines]]",
+        &format!("party = \"court\"\nroles = [\"court_liaison\"]\n\n{field}\n\n[[deadlines]]"),
+    )
+}
+
+#[test]
+fn a_party_field_binds_an_optional_slot_on_a_step() {
+    let field = "[[transitions.data]]\nname = \"auctioneer_code\"\ntype = \"party\"\nslot = \"auctioneer\" # here\ntitle_vi = \"Mã\"\ntitle_en = \"Code\"";
+    assert_eq!(problems(&with_binding(false, field)), vec![]);
+    let def = parse_definition(Path::new("demo.toml"), &with_binding(false, field)).unwrap();
+    assert!(def.bound_by_step("auctioneer"));
+    assert!(!def.bound_by_step("court"));
+    assert_refused(&with_binding(true, field), "auctioneer\" # here", "must be optional");
+    let unknown = field.replace("slot = \"auctioneer\"", "slot = \"buyer\"");
+    assert_refused(&with_binding(false, &unknown), "slot = \"buyer\"", "binds unknown party slot \"buyer\"");
+    let missing = field.replace("\nslot = \"auctioneer\" # here", "");
+    assert_refused(
+        &with_binding(false, &missing),
+        "name = \"auctioneer_code\"",
+        "must name the slot it binds",
+    );
+    let not_party = field.replace("type = \"party\"", "type = \"text\"");
+    assert_refused(
+        &with_binding(false, &not_party),
+        "name = \"auctioneer_code\"",
+        "only a party field has `slot`",
+    );
+}

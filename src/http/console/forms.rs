@@ -119,6 +119,12 @@ fn field(lang: Lang, f: &DataField, id: &str, prior: &Map<String, Value>) -> Mar
         DataType::Items => items_table(lang, f, id),
         DataType::Receipt => receipt_table(lang, f, id, prior),
         DataType::Document => document_input(lang, f, id, &name),
+        // The agency's code, as on the agencies page (THADS-HN-KV1).
+        DataType::Party => html! {
+            label for=(id) { (title(lang, f)) " " span.muted { "(" (lang.t("agency_code")) ")" } }
+            input type="text" id=(id) name=(name) required[f.required] autocomplete="off" autocapitalize="characters"
+                pattern="[A-Z0-9][A-Z0-9._\\-]{1,39}" maxlength="40";
+        },
     }
 }
 
@@ -266,7 +272,7 @@ pub fn read(
         let value = match f.kind {
             DataType::Text | DataType::Date | DataType::Choice => get(&name).map(|v| json!(v)),
             // Uploaded with the form, then named by id (see the console's upload).
-            DataType::Document => get(&name).map(|v| json!(v)),
+            DataType::Document | DataType::Party => get(&name).map(|v| json!(v)),
             DataType::Datetime => get(&name).map(|v| {
                 // A datetime-local input gives the local time without seconds or offset.
                 let with_seconds = if v.len() == 16 { format!("{v}:00") } else { v.to_owned() };
@@ -350,6 +356,7 @@ mod tests {
             multiple: false,
             searchable: false,
             follow_up_only: false,
+            binds: None,
         }
     }
 

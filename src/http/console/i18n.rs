@@ -134,6 +134,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("case_entrusted", "Đã ủy thác", "Entrusted"),
     ("name", "Họ và tên", "Full name"),
     ("agency", "Cơ quan", "Agency"),
+    ("agency_code", "mã cơ quan", "agency code"),
     ("roles", "Vai trò", "Roles"),
     ("add_user", "Thêm người dùng", "Add a user"),
     ("disable", "Khóa", "Disable"),

@@ -337,8 +337,11 @@ pub(super) fn deadlines_of(conn: &mut DbConn, id: &str) -> ApiResult<Vec<super::
 
 /// What an instance is, as its first event's hash covers it: workflow and version, parties,
 /// reference date, case, and the step that started it if another instance's step did.
-pub fn identity(row: &InstanceRow) -> ApiResult<Value> {
-    let parties: Value = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
+pub fn identity(row: &InstanceRow, def: &Definition) -> ApiResult<Value> {
+    // The parties it started with: those its steps bound later are proven by their events.
+    let mut parties: Map<String, Value> = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
+    parties.retain(|slot, _| !def.bound_by_step(slot));
+    let parties = Value::Object(parties);
     let started_by = row.started_by_instance.as_deref().zip(row.started_by_seq);
     Ok(crate::engine::plan::identity(
         &row.workflow_id,

@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::{Map, Value};
+
 use uuid::Uuid;
 
 use super::{definition, find_visible, links, refusal, CreateInstance, FireTransition, Instance, Loaded};
@@ -267,19 +269,30 @@ fn running_deadlines(
     Ok(deadline_store::running(conn, &loaded.row.id, at, &moved)?)
 }
 
-/// The agencies a step's follow-ups may bind: those of the instance's parties, and their
-/// superior offices; none for a step that starts nothing.
-fn follow_up_agencies(
+/// The agencies a step may bind: those it names in its `party` fields and, for a step with
+/// follow-ups, those of the instance's parties and their superior offices; none for a step
+/// that binds and starts nothing.
+fn step_agencies(
     conn: &mut DbConn,
     loaded: &Loaded,
     transition: Option<&Transition>,
+    given: &Map<String, Value>,
 ) -> ApiResult<BTreeMap<AgencyCode, BoundAgency>> {
-    if transition.is_none_or(|t| t.starts.is_empty()) {
-        return Ok(BTreeMap::new());
+    let Some(t) = transition else { return Ok(BTreeMap::new()) };
+    let named: Vec<AgencyCode> = t
+        .data
+        .iter()
+        .filter(|f| f.kind == DataType::Party)
+        .filter_map(|f| AgencyCode::parse(given.get(&f.name)?.as_str()?).ok())
+        .collect();
+    let mut agencies = agencies_of(conn, named.iter())?;
+    if !t.starts.is_empty() {
+        let mut parties: Vec<AgencyCode> = loaded.parties.values().cloned().collect();
+        parties.extend(agencies.keys().cloned());
+        agencies.extend(agencies_of(conn, parties.iter())?);
+        let parents: Vec<AgencyCode> = agencies.values().filter_map(|a| a.parent.clone()).collect();
+        agencies.extend(agencies_of(conn, parents.iter())?);
     }
-    let mut agencies = agencies_of(conn, loaded.parties.values())?;
-    let parents: Vec<AgencyCode> = agencies.values().filter_map(|a| a.parent.clone()).collect();
-    agencies.extend(agencies_of(conn, parents.iter())?);
     Ok(agencies)
 }
 
@@ -309,7 +322,7 @@ pub fn fire(
         // What the engine needs beyond the instance, read only when the step may need it.
         let at = now().timestamp_micros();
         let deadlines = running_deadlines(conn, def, &loaded, transition, at)?;
-        let agencies = follow_up_agencies(conn, &loaded, transition)?;
+        let agencies = step_agencies(conn, &loaded, transition, &req.data)?;
         let case = match (transition.and_then(|t| t.case.as_ref()), row.case_id.as_deref()) {
             (Some(_), Some(case_id)) => StepCase::find(conn, case_id)?,
             _ => None,
@@ -358,6 +371,7 @@ fn advanced(
     let row = &loaded.row;
     let data = serde_json::to_string(&a.data).map_err(ApiError::internal)?;
     let pending = serde_json::to_string(&a.pending).map_err(ApiError::internal)?;
+    let parties = serde_json::to_string(&a.parties).map_err(ApiError::internal)?;
     let after = Loaded {
         row: crate::store::instances::InstanceRow {
             state: a.state.clone(),
@@ -367,9 +381,10 @@ fn advanced(
             last_hash: a.last_hash.clone(),
             pending,
             closed_at: a.closes.then_some(a.at),
+            parties,
             ..row.clone()
         },
-        parties: loaded.parties.clone(),
+        parties: a.parties.clone(),
         data: a.data.clone(),
         pending: a.pending.clone(),
         parents: BTreeMap::new(),

@@ -1,6 +1,7 @@
 //! One scenario per workflow of the catalogue, through HTTP with the tokens of the agencies
 //! of one seed province: the main path, an alternative path, and refusals.
 
+mod asset_seizure_auction;
 mod coercion_plan;
 pub(crate) mod common;
 mod condition_verification;
