@@ -124,6 +124,10 @@ pub struct Transition {
     pub data: Vec<DataField>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<DateCheck>,
+    /// The step must come at least so many hours before a time the instance holds, such as
+    /// a postponement asked before a scheduled coercion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<LeadTime>,
     /// Party slots told when the transition happens.
     pub notify: Vec<String>,
     /// Instances of other workflows this step starts, linked to this one.
@@ -322,6 +326,15 @@ pub struct DateCheck {
     /// The fewest calendar days allowed between them (a window that must have passed).
     pub at_least_days: Option<u32>,
     pub when: Option<Condition>,
+    pub legal_basis: String,
+}
+
+/// How long before a datetime of the instance's data a step must be taken.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LeadTime {
+    /// The datetime field (of the instance's data, as it stands before the step).
+    pub field: String,
+    pub hours: u32,
     pub legal_basis: String,
 }
 

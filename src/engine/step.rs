@@ -14,7 +14,7 @@ use super::calendar::Calendar;
 use super::checks::{bind_parties, check_dates, check_extensions, describe, holds};
 use super::data;
 use super::deadlines::{self, Clock, Move, RunningDeadline};
-use super::definition::{Definition, Transition};
+use super::definition::{Definition, LeadTime, Transition};
 use super::documents::{self as docs, DocumentProblem, StoredDocument};
 use super::plan::{Advance, CaseChange, InstanceWrite, Plan, Step};
 use super::registry::Registry;
@@ -307,6 +307,9 @@ pub fn fire(
     if let Some(guard) = t.guard.as_ref().filter(|g| !holds(g, inst.data)) {
         return Err(Refusal::GuardFailed { transition: t.name.clone(), reason: describe(guard) });
     }
+    if let Some(reason) = t.before.as_ref().and_then(|b| too_late(b, inst.data, world.at)) {
+        return Err(Refusal::GuardFailed { transition: t.name.clone(), reason });
+    }
 
     // A joint step: the first signer proposes the data; the others sign it as it stands; it
     // takes effect with the last signature.
@@ -488,6 +491,17 @@ fn case_change(
         seq,
         transition: t.name.clone(),
     }))
+}
+
+/// Why a step that must come `lead.hours` before the time in `lead.field` comes too late, if
+/// it does; a time not given yet leaves nothing to be late for.
+fn too_late(lead: &LeadTime, data: &Map<String, Value>, at: i64) -> Option<String> {
+    let raw = data.get(&lead.field)?.as_str()?;
+    let time = DateTime::parse_from_rfc3339(raw).ok()?;
+    let latest = time.timestamp_micros() - i64::from(lead.hours) * 3_600_000_000;
+    (at > latest).then(|| {
+        format!("only until {} hours before {} ({raw}): {}", lead.hours, lead.field, lead.legal_basis)
+    })
 }
 
 /// The local day a date or datetime field gives.

@@ -98,11 +98,20 @@ pub(super) struct RawTransition {
     pub(super) data: Vec<RawField>,
     #[serde(default)]
     pub(super) checks: Vec<RawCheck>,
+    pub(super) before: Option<RawLeadTime>,
     #[serde(default)]
     pub(super) notify: Vec<Name>,
     #[serde(default)]
     pub(super) starts: Vec<RawFollowUp>,
     pub(super) case: Option<Spanned<RawCaseEffect>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLeadTime {
+    pub(super) field: Name,
+    pub(super) hours: u32,
+    pub(super) legal_basis: Name,
 }
 
 #[derive(Deserialize)]

@@ -149,6 +149,17 @@ impl Checker<'_, '_> {
                 .collect(),
             data,
             checks: self.checks(&t.checks),
+            before: t.before.as_ref().map(|b| {
+                self.field_of(&b.field, "before.field", &[DataType::Datetime]);
+                if b.legal_basis.get_ref().trim().is_empty() {
+                    self.p.at_span(&b.legal_basis, "legal_basis is empty: cite the article and the law");
+                }
+                LeadTime {
+                    field: b.field.get_ref().clone(),
+                    hours: b.hours,
+                    legal_basis: b.legal_basis.get_ref().clone(),
+                }
+            }),
             notify: t.notify.iter().map(|n| n.get_ref().clone()).collect(),
             starts,
             case: t.case.as_ref().map(|c| self.case_effect(c)),

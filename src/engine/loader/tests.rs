@@ -291,3 +291,22 @@ fn a_party_field_binds_an_optional_slot_on_a_step() {
         "only a party field has `slot`",
     );
 }
+
+#[test]
+fn a_lead_time_names_a_datetime_and_cites_its_basis() {
+    let step = "party = \"court\"\nroles = [\"court_liaison\"]\n\n[[deadlines]]";
+    let with = |before: &str| {
+        VALID.replace(step, &format!("party = \"court\"\nroles = [\"court_liaison\"]\n{before}\n\n[[transitions.data]]\nname = \"at\"\ntype = \"datetime\"\ntitle_vi = \"Lúc\"\ntitle_en = \"At\"\n\n[[deadlines]]"))
+    };
+    assert_eq!(problems(&with("before = { field = \"at\", hours = 24, legal_basis = \"Điều 48\" }")), vec![]);
+    assert_refused(
+        &with("before = { field = \"when\", hours = 24, legal_basis = \"Điều 48\" }"),
+        "before = {",
+        "before.field \"when\" is not a datetime field",
+    );
+    assert_refused(
+        &with("before = { field = \"at\", hours = 24, legal_basis = \" \" }"),
+        "before = {",
+        "legal_basis is empty",
+    );
+}

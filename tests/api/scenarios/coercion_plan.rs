@@ -475,3 +475,44 @@ async fn a_holiday_is_refused_for_coercion() {
         run.verify(&app.head(), 6).await;
     }
 }
+
+/// Those who may protest the judgment (the court's president, the procuracy's head) may ask
+/// that a scheduled operation be postponed, but only 24 hours or more before its time (Art. 48):
+/// asked later, it is refused; asked in time, the operation is postponed and all are told.
+#[tokio::test]
+async fn a_postponement_asked_too_late_is_refused_and_one_in_time_postpones() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        add_coercion_agencies(&app).await;
+        let mut request = plan("2026-11-10", false, None);
+        request["parties"]["court"] = json!("TAND-HN");
+        let mut run = protection_confirmed(&app, request).await;
+        run.step(&app.head(), "schedule", at("2026-11-17T08:00:00+07:00"), "scheduled").await;
+        let asked = json!({"postponement_request_number": "05/YC-VKS", "postpone_reason": "Xem xét kháng nghị giám đốc thẩm"});
+        // The time set has passed: less than 24 hours before it, by far.
+        let problem = run
+            .refused(
+                &app.procuracy(),
+                "request_postponement_procuracy",
+                asked.clone(),
+                422,
+                "transition_not_allowed",
+            )
+            .await;
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("24 hours before scheduled_at") && detail.contains("Điều 48"),
+            "{backend:?} {problem}"
+        );
+        // The office postpones it itself and sets a new time months ahead.
+        let postponed = json!({"postpone_reason": "Đương sự xin thêm thời gian", "new_date": "2027-03-10"});
+        run.step(&app.head(), "postpone", postponed, "postponed").await;
+        run.step(&app.head(), "reschedule", at("2027-03-10T08:00:00+07:00"), "scheduled").await;
+        // Only the parties who may protest ask, and only in the form the law gives them.
+        run.refused(&police(&app), "request_postponement_procuracy", asked.clone(), 403, "forbidden").await;
+        run.step(&app.court(), "request_postponement_court", asked, "postponed").await;
+        let told = notified(&app, &run.id, run.version);
+        assert_eq!(told, ["CA-HN", "THADS-HN", COMMUNE, "VKS-HN"], "{backend:?}");
+        run.verify(&app.procuracy(), run.version).await;
+    }
+}
