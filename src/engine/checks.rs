@@ -173,9 +173,8 @@ pub(super) fn bind_parties(
     inst: InstanceView<'_>,
     agencies: &BTreeMap<AgencyCode, BoundAgency>,
 ) -> Result<Option<Bound>, Refusal> {
-    let mut bound = Bound { parties: inst.parties.clone(), parents: inst.parents.clone() };
+    let mut bound = Bound { parties: inst.parties.clone(), parents: inst.parents.clone(), new: Vec::new() };
     let mut errors = Vec::new();
-    let mut any = false;
     for field in fields.iter().filter(|f| f.kind == DataType::Party) {
         let (Some(slot), Some(raw)) = (&field.binds, data.get(&field.name).and_then(Value::as_str)) else {
             continue;
@@ -198,7 +197,7 @@ pub(super) fn bind_parties(
                 ),
             )),
             (Some(a), None) => {
-                any = true;
+                bound.new.push(a.code.clone());
                 bound.parties.insert(slot.clone(), a.code.clone());
                 if let Some(parent) = &a.parent {
                     bound.parents.insert(slot.clone(), parent.clone());
@@ -209,7 +208,7 @@ pub(super) fn bind_parties(
     if !errors.is_empty() {
         return Err(Refusal::InvalidData(errors));
     }
-    if !any {
+    if bound.new.is_empty() {
         return Ok(None);
     }
     // The rules, over every slot bound now: an agency's kind is its slot's.
@@ -239,6 +238,8 @@ pub(super) fn bind_parties(
 pub(super) struct Bound {
     pub parties: BTreeMap<String, AgencyCode>,
     pub parents: BTreeMap<String, AgencyCode>,
+    /// The agencies the step binds.
+    pub new: Vec<AgencyCode>,
 }
 
 /// Where the agencies bound to the slots break the definition's party rules.

@@ -337,11 +337,7 @@ pub fn fire(
     check_extensions(def, &t.name, &data)?;
     // The agencies the step binds to slots see the instance, act and are reminded from now on.
     let bound = bind_parties(def, &t.data, &data, inst, world.agencies)?;
-    let newly_bound: Vec<AgencyCode> = bound
-        .iter()
-        .flat_map(|b| b.parties.iter().filter(|(slot, _)| !inst.parties.contains_key(*slot)))
-        .map(|(_, code)| code.clone())
-        .collect();
+    let newly_bound: Vec<AgencyCode> = bound.as_ref().map(|b| b.new.clone()).unwrap_or_default();
     let inst = match &bound {
         Some(b) => InstanceView { parties: &b.parties, parents: &b.parents, ..inst },
         None => inst,

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use lienganh::domain::{AgencyCode, Role};
+use lienganh::domain::Role;
 use lienganh::http::auth::JwtKeys;
 use serde_json::{json, Value};
 
@@ -22,9 +22,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     let mut server = Server::start(&db)?;
     rt.block_on(server.ready(&http))?;
     let keys = JwtKeys::new(SECRET.as_bytes(), "lienganh", "lienganh-api");
-    let token = |sub: &str, agency: &str, role: Role| -> Result<String, String> {
-        keys.issue(sub, sub, &AgencyCode::parse(agency)?, &[role], Duration::from_secs(4 * 3600))
-    };
+    let token = |sub: &str, agency: &str, role: Role| crate::load::token(&keys, sub, agency, role);
     let (admin, court, office) = (
         token("bench-admin", "BTP", Role::Admin)?,
         token("toa-an", "TAND-HN", Role::CourtLiaison)?,

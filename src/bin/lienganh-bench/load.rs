@@ -136,7 +136,8 @@ pub fn machine() -> String {
     format!("{cores} cores, {cpu}")
 }
 
-fn token(keys: &JwtKeys, sub: &str, agency: &str, role: Role) -> Result<String, String> {
+/// A token good for four hours, of `sub` acting for `agency` under `role`.
+pub(crate) fn token(keys: &JwtKeys, sub: &str, agency: &str, role: Role) -> Result<String, String> {
     let agency = AgencyCode::parse(agency)?;
     keys.issue(sub, sub, &agency, &[role], Duration::from_secs(4 * 3600))
 }

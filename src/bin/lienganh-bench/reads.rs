@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lienganh::domain::{AgencyCode, Role};
+use lienganh::domain::Role;
 use lienganh::http::auth::JwtKeys;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -76,10 +76,9 @@ pub fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-fn token(keys: &JwtKeys, agency: &str) -> Result<String, String> {
-    let code = AgencyCode::parse(agency)?;
-    let sub = format!("can-bo-{}", agency.to_lowercase());
-    keys.issue(&sub, &sub, &code, &[Role::EnforcementOfficer], Duration::from_secs(4 * 3600))
+/// The token of an officer of `agency`, good for the whole run.
+pub(crate) fn token(keys: &JwtKeys, agency: &str) -> Result<String, String> {
+    crate::load::token(keys, &format!("can-bo-{}", agency.to_lowercase()), agency, Role::EnforcementOfficer)
 }
 
 /// Runs the clients: each asks in turn for an instance of its sample, the open instances of an

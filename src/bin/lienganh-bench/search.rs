@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lienganh::domain::{AgencyCode, Role};
 use lienganh::engine::search::fold;
 use lienganh::http::auth::JwtKeys;
 use rand::rngs::StdRng;
@@ -17,6 +16,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::country::{self, Country, PROVINCES};
 use crate::load::{client, machine, print_line, runtime};
+use crate::reads::token;
 use crate::server::{Server, SECRET};
 use crate::Args;
 
@@ -89,12 +89,6 @@ pub fn run(args: &Args) -> Result<(), String> {
     }
     server.stop();
     Ok(())
-}
-
-fn token(keys: &JwtKeys, agency: &str) -> Result<String, String> {
-    let code = AgencyCode::parse(agency)?;
-    let sub = format!("can-bo-{}", agency.to_lowercase());
-    keys.issue(&sub, &sub, &code, &[Role::EnforcementOfficer], Duration::from_secs(4 * 3600))
 }
 
 async fn drive(

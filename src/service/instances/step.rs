@@ -279,20 +279,19 @@ fn step_agencies(
     given: &Map<String, Value>,
 ) -> ApiResult<BTreeMap<AgencyCode, BoundAgency>> {
     let Some(t) = transition else { return Ok(BTreeMap::new()) };
-    let named: Vec<AgencyCode> = t
+    let mut wanted: Vec<AgencyCode> = t
         .data
         .iter()
         .filter(|f| f.kind == DataType::Party)
         .filter_map(|f| AgencyCode::parse(given.get(&f.name)?.as_str()?).ok())
         .collect();
-    let mut agencies = agencies_of(conn, named.iter())?;
-    if !t.starts.is_empty() {
-        let mut parties: Vec<AgencyCode> = loaded.parties.values().cloned().collect();
-        parties.extend(agencies.keys().cloned());
-        agencies.extend(agencies_of(conn, parties.iter())?);
-        let parents: Vec<AgencyCode> = agencies.values().filter_map(|a| a.parent.clone()).collect();
-        agencies.extend(agencies_of(conn, parents.iter())?);
+    if t.starts.is_empty() {
+        return agencies_of(conn, wanted.iter());
     }
+    wanted.extend(loaded.parties.values().cloned());
+    let mut agencies = agencies_of(conn, wanted.iter())?;
+    let parents: Vec<AgencyCode> = agencies.values().filter_map(|a| a.parent.clone()).collect();
+    agencies.extend(agencies_of(conn, parents.iter())?);
     Ok(agencies)
 }
 
