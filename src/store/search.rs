@@ -60,20 +60,34 @@ pub struct Query<'a> {
     pub limit: i64,
 }
 
+/// Most rows a word may be found in, within the caller's scope, to lead a search alone (see
+/// [`find`]; BENCHMARKS.md, "Search at national volume").
+const LEAD: i64 = 500;
+
 /// The rows that hold every word of `q`, newest first.
+///
+/// On SQLite, a query of several words is led by its rarest one within the caller's scope
+/// when that word stands in fewer than [`LEAD`] rows: the full-text index finds those, and
+/// the other words are checked against the rows' own words. FTS5 would otherwise walk the
+/// long doclists of the words nearly every number holds (`qd`, `thads`, the year) to find
+/// the few rows the rare one is in. Each word's count is asked with a limit, so a common
+/// word costs at most [`LEAD`] entries of its doclist.
 pub fn find(conn: &mut DbConn, q: &Query<'_>) -> QueryResult<Vec<Terms>> {
     if q.words.is_empty() || q.scope.is_some_and(<[String]>::is_empty) {
         return Ok(Vec::new());
     }
     match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(
-            "SELECT t.kind, t.target_id, t.numbers, t.names, t.scope FROM search_index \
-             JOIN search_terms t ON t.id = search_index.rowid \
-             WHERE search_index MATCH ? ORDER BY search_index.rowid DESC LIMIT ?",
-        )
-        .bind::<Text, _>(fts5_match(q))
-        .bind::<BigInt, _>(q.limit)
-        .load(c),
+        DbConn::Sqlite(c) => {
+            if q.words.len() > 1 {
+                if let Some(lead) = rarest(c, q)? {
+                    let alone = Query { words: std::slice::from_ref(lead), limit: LEAD, ..q.clone() };
+                    let rows = sqlite_rows(c, &fts5_match(&alone), LEAD)?;
+                    let limit = usize::try_from(q.limit).unwrap_or(0);
+                    return Ok(rows.into_iter().filter(|t| holds_every_word(t, q)).take(limit).collect());
+                }
+            }
+            sqlite_rows(c, &fts5_match(q), q.limit)
+        }
         DbConn::Pg(c) => diesel::sql_query(
             "SELECT kind, target_id, numbers, names, scope FROM search_terms \
              WHERE words @@ to_tsquery('simple', $1) ORDER BY id DESC LIMIT $2",
@@ -82,6 +96,51 @@ pub fn find(conn: &mut DbConn, q: &Query<'_>) -> QueryResult<Vec<Terms>> {
         .bind::<BigInt, _>(q.limit)
         .load(c),
     }
+}
+
+fn sqlite_rows(c: &mut SqliteConnection, fts5: &str, limit: i64) -> QueryResult<Vec<Terms>> {
+    diesel::sql_query(
+        "SELECT t.kind, t.target_id, t.numbers, t.names, t.scope FROM search_index \
+         JOIN search_terms t ON t.id = search_index.rowid \
+         WHERE search_index MATCH ? ORDER BY search_index.rowid DESC LIMIT ?",
+    )
+    .bind::<Text, _>(fts5)
+    .bind::<BigInt, _>(limit)
+    .load(c)
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = BigInt)]
+    rows: i64,
+}
+
+/// The word of `q` in the fewest rows within its scope, if one is in fewer than [`LEAD`].
+fn rarest<'a>(c: &mut SqliteConnection, q: &Query<'a>) -> QueryResult<Option<&'a String>> {
+    let mut rarest = None;
+    let mut fewest = LEAD;
+    for word in q.words {
+        let alone = Query { words: std::slice::from_ref(word), ..q.clone() };
+        let found: Found = diesel::sql_query(
+            "SELECT count(*) AS rows FROM \
+             (SELECT 1 FROM search_index WHERE search_index MATCH ? LIMIT ?)",
+        )
+        .bind::<Text, _>(fts5_match(&alone))
+        .bind::<BigInt, _>(LEAD)
+        .get_result(c)?;
+        if found.rows < fewest {
+            fewest = found.rows;
+            rarest = Some(word);
+        }
+    }
+    Ok(rarest)
+}
+
+/// Whether `row` holds every word of `q`, among its numbers (or names, where `q` may find
+/// them), as the full-text index would match them: whole words of the folded text.
+fn holds_every_word(row: &Terms, q: &Query<'_>) -> bool {
+    let holds = |text: &str, word: &str| text.split(' ').any(|w| w == word);
+    q.words.iter().all(|w| holds(&row.numbers, w) || (q.names && holds(&row.names, w)))
 }
 
 /// `q` as an FTS5 query: `{numbers names} : ("a" AND "b") AND scope : ("x" OR "y")`. Words
@@ -138,5 +197,59 @@ mod tests {
             "('nguyen':AB & 'van':AB) & ('p41':D | 'o41':D)"
         );
         assert_eq!(tsquery(&query(&words, false, None)), "('nguyen':A & 'van':A)");
+    }
+
+    /// A search led by its rarest word finds what the full-text index finds for every word,
+    /// newest first, within the scope and the limit; so does one whose words are all common.
+    #[test]
+    fn a_rare_word_leads_and_finds_what_every_word_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let db =
+            crate::store::Db::connect(&format!("sqlite://{}", dir.path().join("s.db").display()), 1).unwrap();
+        db.migrate().unwrap();
+        db.write_blocking(|conn| {
+            for i in 0..(4 * LEAD) {
+                let numbers = match i % 100 {
+                    7 => "6877 2025 kn vks",
+                    8 => "6877 2024 kn vks",
+                    _ => "45 2025 kn vks",
+                };
+                let terms = Terms {
+                    kind: INSTANCE.into(),
+                    target_id: format!("i{i:04}"),
+                    numbers: numbers.into(),
+                    names: if i % 2 == 0 { "nguyen van a".into() } else { String::new() },
+                    scope: if i % 3 == 0 { "pa".into() } else { "pb".into() },
+                };
+                put(conn, &terms).map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
+        })
+        .unwrap();
+        let mut conn = db.read().unwrap();
+        let words = |text: &str| text.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        let scope = ["pa".to_owned()];
+        for (text, names, scope, limit) in [
+            ("6877 2025 vks", false, None, 20),
+            ("6877 2025 vks", false, Some(&scope[..]), 20),
+            ("6877 2025", false, None, 3),
+            ("6877 nguyen", true, None, 20),
+            ("6877 nguyen", false, None, 20),
+            ("2025 kn vks", false, Some(&scope[..]), 20),
+        ] {
+            let words = words(text);
+            let q = Query { words: &words, names, scope, limit };
+            let led = find(&mut conn, &q).unwrap();
+            let DbConn::Sqlite(c) = &mut **conn else { unreachable!() };
+            let every = sqlite_rows(c, &fts5_match(&q), limit).unwrap();
+            assert_eq!(led, every, "{text:?} names {names} scope {scope:?}");
+            let fewest = rarest(c, &q).unwrap();
+            assert_eq!(fewest.is_some(), text.starts_with("6877"), "{text:?} led by {fewest:?}");
+            if text == "6877 nguyen" && !names {
+                assert!(led.is_empty());
+            } else {
+                assert!(!led.is_empty(), "{text:?} found nothing");
+            }
+        }
     }
 }
