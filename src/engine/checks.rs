@@ -183,6 +183,8 @@ pub(super) fn bind_parties(
         let Some(party) = def.party(slot) else { continue };
         let agency = AgencyCode::parse(raw).ok().and_then(|code| agencies.get(&code));
         match (agency, inst.parties.get(slot)) {
+            // Named again (a second request to the same registry): nothing changes.
+            (Some(a), Some(already)) if a.code == *already => {}
             (_, Some(already)) => {
                 errors.push(FieldError::new(path, format!("{slot} is bound to {already} already")))
             }

@@ -389,6 +389,7 @@ mod tests {
             searchable: false,
             follow_up_only: false,
             binds: None,
+            visible_to: vec![],
         }
     }
 

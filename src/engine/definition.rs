@@ -133,6 +133,10 @@ pub struct Transition {
     /// Instances of other workflows this step starts, linked to this one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub starts: Vec<FollowUp>,
+    /// Workflows whose instances, started by this one's steps, must each have ended or be
+    /// past a deadline before this step is open (answers awaited, or their time run out).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waits_for: Vec<String>,
     /// What the step changes in the case the instance belongs to (for a joint step, when its
     /// last signature makes it take effect).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -209,6 +213,10 @@ pub struct FollowUp {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(value_type = Object)]
     pub values: BTreeMap<String, serde_json::Value>,
+    /// Started only when the step's own data gives this field (a step that may ask several
+    /// agencies at once starts one instance for each it names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub if_given: Option<String>,
     /// Where the file declares it, for problems found across files.
     #[serde(skip)]
     pub line: usize,
@@ -257,6 +265,11 @@ pub struct DataField {
     /// For a `party`: the slot the step binds the agency to.
     #[serde(rename = "slot", skip_serializing_if = "Option::is_none")]
     pub binds: Option<String>,
+    /// Only the agencies bound to these slots see the value (a denouncer's identity): not the
+    /// instance's other parties, nor auditors or admins. Such a field is never searchable,
+    /// never carried to a follow-up and never part of a joint step; notices carry no data.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub visible_to: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -437,6 +450,21 @@ pub struct Handover {
 }
 
 impl Definition {
+    /// Removes from `data` what a viewer may not see: the value of each field visible only to
+    /// slots (see [`DataField::visible_to`]) none of which `bound` says the viewer's agency is
+    /// bound to. Auditors and admins, bound to no slot, see none of them.
+    pub fn withhold(
+        &self,
+        data: &mut serde_json::Map<String, serde_json::Value>,
+        bound: impl Fn(&str) -> bool,
+    ) {
+        for field in self.create.data.iter().chain(self.transitions.iter().flat_map(|t| t.data.iter())) {
+            if !field.visible_to.is_empty() && !field.visible_to.iter().any(|s| bound(s)) {
+                data.remove(&field.name);
+            }
+        }
+    }
+
     /// The fields search finds its instances by, each once, as declared.
     pub fn searchable_fields(&self) -> impl Iterator<Item = &str> {
         let mut seen: Vec<&str> = Vec::new();

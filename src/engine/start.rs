@@ -139,13 +139,14 @@ pub(super) fn follow_ups(
     inst: InstanceView<'_>,
     actor: &Actor,
     role: Role,
-    data: &Map<String, Value>,
+    (data, given_now): (&Map<String, Value>, &Map<String, Value>),
     seq: i64,
     world: &World<'_>,
 ) -> Result<Vec<Plan>, Refusal> {
     let day = world.day();
     let mut plans = Vec::new();
-    for f in &t.starts {
+    let named_now = |field: &String| given_now.get(field).is_some_and(|v| !v.is_null());
+    for f in t.starts.iter().filter(|f| f.if_given.as_ref().is_none_or(named_now)) {
         let def = world
             .registry
             .in_force(&f.workflow, day)

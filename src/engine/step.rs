@@ -94,6 +94,17 @@ pub struct InstanceView<'a> {
     pub deadlines: &'a [RunningDeadline],
     /// Who holds its case: needed only for a step that changes the case.
     pub case: Option<&'a CaseHolder>,
+    /// The instances its steps started: needed only for a step that waits for them.
+    pub started: &'a [Started],
+}
+
+/// An instance another one's step started, as a step waiting for it sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub id: String,
+    pub workflow: String,
+    /// It has ended, or one of its deadlines has passed: nothing more is waited for.
+    pub settled: bool,
 }
 
 /// An agency as bound to a slot: what the party checks need of it.
@@ -249,6 +260,7 @@ fn may_fire(def: &Definition, t: &Transition, inst: InstanceView<'_>, actor: &Ac
     t.from.iter().any(|f| f == inst.state)
         && t.guard.as_ref().is_none_or(|g| holds(g, inst.data))
         && missing_party(t, inst).is_none()
+        && still_waiting(t, inst).is_none()
         && if t.is_joint() {
             joint_signer(def, t, inst, actor).is_ok()
         } else {
@@ -259,6 +271,13 @@ fn may_fire(def: &Definition, t: &Transition, inst: InstanceView<'_>, actor: &Ac
 /// The transitions the actor may fire now.
 pub fn available<'d>(def: &'d Definition, inst: InstanceView<'_>, actor: &Actor) -> Vec<&'d Transition> {
     def.transitions.iter().filter(|t| may_fire(def, t, inst, actor)).collect()
+}
+
+/// Why a step that waits for the instances of some workflows that this one started cannot be
+/// taken yet: one of them has neither ended nor passed a deadline.
+fn still_waiting(t: &Transition, inst: InstanceView<'_>) -> Option<String> {
+    let open = inst.started.iter().find(|s| t.waits_for.contains(&s.workflow) && !s.settled)?;
+    Some(format!("{} {} has neither ended nor passed its deadline", open.workflow, open.id))
 }
 
 /// Why a step cannot be taken for want of an agency: an unbound slot it needs, or a slot
@@ -308,6 +327,9 @@ pub fn fire(
         return Err(Refusal::GuardFailed { transition: t.name.clone(), reason: describe(guard) });
     }
     if let Some(reason) = t.before.as_ref().and_then(|b| too_late(b, inst.data, world.at)) {
+        return Err(Refusal::GuardFailed { transition: t.name.clone(), reason });
+    }
+    if let Some(reason) = still_waiting(t, inst) {
         return Err(Refusal::GuardFailed { transition: t.name.clone(), reason });
     }
 
@@ -415,7 +437,7 @@ pub fn fire(
     }
 
     let to = t.routes.iter().find(|r| holds(&r.when, &merged)).map_or(&t.to, |r| &r.to).clone();
-    let event = step.seal(&t.name, Some(inst.state), &to, Value::Object(data));
+    let event = step.seal(&t.name, Some(inst.state), &to, Value::Object(data.clone()));
     let moved = Move {
         from: Some(inst.state),
         to: &to,
@@ -428,7 +450,7 @@ pub fn fire(
     let told = t.notify.iter().filter_map(|slot| inst.parties.get(slot));
     let notices = notices(def, &event, &t.title_vi, told, world);
     let case = case_change(t, inst, actor, &merged, (seq, world))?;
-    let follow_ups = start::follow_ups(t, inst, actor, role, &merged, seq, world)?;
+    let follow_ups = start::follow_ups(t, inst, actor, role, (&merged, &data), seq, world)?;
     // Signatures of a joint step stand while only its signers act: any other step, or a
     // change of state, voids them.
     let mut after = match signer {

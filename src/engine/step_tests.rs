@@ -108,6 +108,7 @@ fn view<'a>(
         case_id: None,
         deadlines,
         case: None,
+        started: &[],
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::instances::{definition, find_visible, identity, Loaded};
+use super::instances::{definition, find_visible, identity, seen_data, Loaded};
 use crate::domain::{local_rfc3339, AgencyCode};
 use crate::engine::data::{has_discrepancy, Item, ReceiptLine, ReceiptStatus};
 use crate::engine::definition::Definition;
@@ -160,9 +160,18 @@ fn events_of(conn: &mut DbConn, loaded: &Loaded) -> ApiResult<Vec<EventRow>> {
     Ok(event_store::of_instance(conn, &loaded.row.id, loaded.row.version)?)
 }
 
-pub fn history(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<History> {
+/// The events of an instance, each with the data its step gave as `actor` may see it (see
+/// [`seen_data`]).
+pub fn history(conn: &mut DbConn, registry: &Registry, actor: &Actor, id: Uuid) -> ApiResult<History> {
     let loaded = find_visible(conn, actor, id)?;
-    let events = events_of(conn, &loaded)?.into_iter().map(event_view).collect::<ApiResult<_>>()?;
+    let def = definition(registry, &loaded.row).ok();
+    let mut events: Vec<Event> =
+        events_of(conn, &loaded)?.into_iter().map(event_view).collect::<ApiResult<_>>()?;
+    for e in &mut events {
+        if let Value::Object(data) = &e.data {
+            e.data = Value::Object(seen_data(def, data, &loaded.parties, actor));
+        }
+    }
     Ok(History { instance_id: loaded.row.id, events })
 }
 

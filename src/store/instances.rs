@@ -106,6 +106,40 @@ pub fn follow_ups(conn: &mut DbConn, id: &str) -> QueryResult<Vec<LinkRow>> {
         .load(c))
 }
 
+/// The instances `id`'s steps started, each with whether it is settled at `at`: ended, or
+/// with a deadline open past its due time, or one closed as missed.
+pub fn started_settled(conn: &mut DbConn, id: &str, at: i64) -> QueryResult<Vec<(String, String, bool)>> {
+    use super::schema::deadlines;
+    let rows: Vec<(String, String, Option<i64>)> = instances::table
+        .filter(instances::started_by_instance.eq(id))
+        .select((instances::id, instances::workflow_id, instances::closed_at))
+        .order(instances::id.asc())
+        .load(conn)?;
+    let open: Vec<&str> = rows.iter().filter(|r| r.2.is_none()).map(|r| r.0.as_str()).collect();
+    let late: Vec<String> = if open.is_empty() {
+        Vec::new()
+    } else {
+        deadlines::table
+            .filter(deadlines::instance_id.eq_any(&open))
+            .filter(
+                deadlines::status
+                    .eq(super::deadlines::OPEN)
+                    .and(deadlines::due_at.lt(at))
+                    .or(deadlines::status.eq(super::deadlines::MISSED)),
+            )
+            .select(deadlines::instance_id)
+            .distinct()
+            .load(conn)?
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(i, w, closed)| {
+            let settled = closed.is_some() || late.contains(&i);
+            (i, w, settled)
+        })
+        .collect())
+}
+
 /// Which of `ids` `agency` may see. Looked up by the few ids, never by the agency, whose
 /// instances may be counted in hundreds of thousands.
 pub fn visible_among(conn: &mut DbConn, agency: &str, ids: &[&str]) -> QueryResult<Vec<String>> {

@@ -18,7 +18,7 @@ fn check_names_the_file_line_and_reason() {
     // A transfer starts condition verification: the two go together.
     let good = include_str!("../../workflows/court_transfer.2008.toml");
     std::fs::write(dir.path().join("good.toml"), good).unwrap();
-    let follow_up = include_str!("../../workflows/condition_verification.toml");
+    let follow_up = include_str!("../../workflows/condition_verification.2008.toml");
     std::fs::write(dir.path().join("condition_verification.toml"), follow_up).unwrap();
     std::fs::create_dir(dir.path().join("calendar")).unwrap();
     let holidays = include_str!("../../workflows/calendar/holidays.toml");

@@ -101,7 +101,8 @@ enum Field {
     Judgment2008,
     /// evidence_handover `hand_over.minutes_file`: PDF, JPEG or PNG, 20 MB, several.
     Minutes,
-    /// procuracy_supervision `create.instrument_file`: PDF, 20 MB, required unless escalated.
+    /// procuracy_supervision `create.instrument_file`: PDF, 20 MB, required unless the instance
+    /// that starts it holds the file.
     Instrument,
     /// procuracy_supervision `answer.reply_file`: PDF, 20 MB.
     Reply,
@@ -413,11 +414,12 @@ async fn check_field(field: Field) {
         assert_eq!(error_fields(&problem), [path.as_str()], "{field:?}: {problem}");
 
         if field == Field::Instrument {
-            // Only an escalation spares the creation its file: a request cannot say it is one.
+            // Only a start from an instance holding the file spares the creation its file: a
+            // request cannot say it is one.
             let mut escalated = data.clone();
-            escalated["escalated"] = json!(true);
+            escalated["file_in_origin"] = json!(true);
             let problem = spot.refused(&app, escalated, 422, "validation_failed").await;
-            assert!(error_fields(&problem).contains(&"data.escalated".to_owned()), "{problem}");
+            assert!(error_fields(&problem).contains(&"data.file_in_origin".to_owned()), "{problem}");
         }
 
         // Unknown.

@@ -86,6 +86,26 @@ impl Checker<'_, '_> {
         if f.searchable == Some(true) && kind != Some(DataType::Text) {
             self.p.at_span(&f.name, format!("only a text field is searchable; {name:?} is not one"));
         }
+        for slot in &f.visible_to {
+            if !self.slots.contains_key(slot.get_ref()) {
+                self.p
+                    .at_span(slot, format!("{name:?} is visible to unknown party slot {:?}", slot.get_ref()));
+            }
+        }
+        if !f.visible_to.is_empty() {
+            if f.searchable == Some(true) {
+                self.p.at_span(
+                    &f.name,
+                    format!("{name:?} is visible to some parties only, so it cannot be searchable"),
+                );
+            }
+            if matches!(kind, Some(DataType::Document | DataType::Party)) {
+                self.p.at_span(
+                    &f.name,
+                    format!("{name:?}: a document or a party is seen by every party, so it cannot have visible_to"),
+                );
+            }
+        }
         if f.max_mb.as_ref().is_some_and(|m| *m.get_ref() == 0) {
             self.p.at_span(&f.name, "max_mb must be at least 1");
         }
@@ -111,6 +131,7 @@ impl Checker<'_, '_> {
             searchable: f.searchable.unwrap_or(false),
             follow_up_only: f.follow_up_only.unwrap_or(false),
             binds: f.slot.as_ref().map(|s| s.get_ref().clone()),
+            visible_to: f.visible_to.iter().map(|s| s.get_ref().clone()).collect(),
         })
     }
 

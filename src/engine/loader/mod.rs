@@ -170,7 +170,17 @@ impl<'p, 'a> Checker<'p, 'a> {
         let all_raw = raw.create.data.iter().chain(raw.transitions.iter().flat_map(|t| t.data.iter()));
         for f in all_raw {
             if let Some(field) = learning.field(f) {
-                fields.entry(field.name.clone()).or_insert(field);
+                let first: &DataField = fields.entry(field.name.clone()).or_insert_with(|| field.clone());
+                // Data is merged by name: a value some may not see is hidden wherever it is given.
+                if first.visible_to != field.visible_to {
+                    p.at_span(
+                        &f.name,
+                        format!(
+                            "{:?} is declared again with other visible_to slots: declare them alike",
+                            field.name
+                        ),
+                    );
+                }
             }
         }
         let Checker { slots, states, transitions, .. } = learning;
@@ -323,6 +333,14 @@ impl<'p, 'a> Checker<'p, 'a> {
             );
         }
         let transitions: Vec<Transition> = raw.transitions.iter().map(|t| self.transition(t)).collect();
+        for (r, t) in raw.transitions.iter().zip(&transitions) {
+            for (w, workflow) in r.waits_for.iter().zip(&t.waits_for) {
+                if !transitions.iter().flat_map(|t| &t.starts).any(|f| f.workflow == *workflow) {
+                    self.p
+                        .at_span(w, format!("waits for {workflow:?}, which no step of this workflow starts"));
+                }
+            }
+        }
 
         // Every state reachable from the start; every non-terminal state has a way out.
         let edges: Vec<(&str, &str)> = transitions

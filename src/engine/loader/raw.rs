@@ -103,6 +103,8 @@ pub(super) struct RawTransition {
     pub(super) notify: Vec<Name>,
     #[serde(default)]
     pub(super) starts: Vec<RawFollowUp>,
+    #[serde(default)]
+    pub(super) waits_for: Vec<Name>,
     pub(super) case: Option<Spanned<RawCaseEffect>>,
 }
 
@@ -140,6 +142,7 @@ pub(super) struct RawFollowUp {
     pub(super) data: BTreeMap<String, Name>,
     #[serde(default)]
     pub(super) values: BTreeMap<String, toml::Value>,
+    pub(super) if_given: Option<Name>,
 }
 
 #[derive(Deserialize)]
@@ -163,6 +166,8 @@ pub(super) struct RawField {
     pub(super) searchable: Option<bool>,
     pub(super) follow_up_only: Option<bool>,
     pub(super) slot: Option<Name>,
+    #[serde(default)]
+    pub(super) visible_to: Vec<Name>,
 }
 
 pub(super) fn yes() -> bool {

@@ -69,6 +69,12 @@ impl Checker<'_, '_> {
             if field.follow_up_only {
                 self.p.at_span(&raw.name, "follow_up_only applies to the data an instance starts with");
             }
+            if !field.visible_to.is_empty() && !t.signed_by.is_empty() {
+                self.p.at_span(
+                    &raw.name,
+                    "a joint step's data is proposed to every signer: it cannot hold a field visible to some only",
+                );
+            }
             if field.kind == DataType::Party && !t.signed_by.is_empty() {
                 self.p.at_span(&raw.name, "a joint step cannot bind a party: let one party's step do it");
             }
@@ -99,11 +105,19 @@ impl Checker<'_, '_> {
                     }
                 }
                 for source in s.data.values() {
-                    if !self.fields.contains_key(source.get_ref()) {
-                        self.p.at_span(
+                    match self.fields.get(source.get_ref()) {
+                        None => self.p.at_span(
                             source,
                             format!("starts.data names unknown field {:?}", source.get_ref()),
-                        );
+                        ),
+                        Some(f) if !f.visible_to.is_empty() => self.p.at_span(
+                            source,
+                            format!(
+                                "starts.data carries {:?}, which only some parties may see, to another instance",
+                                source.get_ref()
+                            ),
+                        ),
+                        Some(_) => {}
                     }
                 }
                 let values = s
@@ -117,11 +131,20 @@ impl Checker<'_, '_> {
                         }
                     })
                     .collect();
+                if let Some(given) = &s.if_given {
+                    if !t.data.iter().any(|f| f.name.get_ref() == given.get_ref()) {
+                        self.p.at_span(
+                            given,
+                            format!("starts.if_given names {:?}, which is not data of this step", given.get_ref()),
+                        );
+                    }
+                }
                 FollowUp {
                     workflow: s.workflow.get_ref().clone(),
                     parties: s.parties.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
                     data: s.data.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
                     values,
+                    if_given: s.if_given.as_ref().map(|g| g.get_ref().clone()),
                     line: self.p.line(s.workflow.span().start),
                 }
             })
@@ -162,6 +185,16 @@ impl Checker<'_, '_> {
             }),
             notify: t.notify.iter().map(|n| n.get_ref().clone()).collect(),
             starts,
+            waits_for: t
+                .waits_for
+                .iter()
+                .map(|w| {
+                    if !is_identifier(w.get_ref()) {
+                        self.p.at_span(w, "waits_for must list workflow ids");
+                    }
+                    w.get_ref().clone()
+                })
+                .collect(),
             case: t.case.as_ref().map(|c| self.case_effect(c)),
         }
     }

@@ -310,3 +310,71 @@ fn a_lead_time_names_a_datetime_and_cites_its_basis() {
         "legal_basis is empty",
     );
 }
+
+#[test]
+fn a_field_seen_by_some_parties_only_names_them_and_goes_nowhere_else() {
+    let field = |extra: &str| {
+        format!("[[transitions.data]]\nname = \"secret\"\ntype = \"text\"\nvisible_to = [\"court\"] # here\n{extra}title_vi = \"Kín\"\ntitle_en = \"Secret\"")
+    };
+    assert_eq!(problems(&with_binding(false, &field(""))), vec![]);
+    let def = parse_definition(Path::new("demo.toml"), &with_binding(false, &field(""))).unwrap();
+    let mut data = serde_json::Map::new();
+    data.insert("secret".into(), "x".into());
+    data.insert("other".into(), "y".into());
+    let mut seen = data.clone();
+    def.withhold(&mut seen, |slot| slot == "court");
+    assert_eq!(seen, data, "the court sees it");
+    def.withhold(&mut seen, |slot| slot == "auctioneer");
+    assert_eq!(seen.keys().collect::<Vec<_>>(), ["other"], "the auctioneer does not");
+
+    let unknown = field("").replace("[\"court\"]", "[\"buyer\"]");
+    assert_refused(&with_binding(false, &unknown), "visible_to", "visible to unknown party slot \"buyer\"");
+    assert_refused(
+        &with_binding(false, &field("searchable = true\n")),
+        "name = \"secret\"",
+        "cannot be searchable",
+    );
+    let document = field("").replace("type = \"text\"", "type = \"document\"");
+    assert_refused(&with_binding(false, &document), "name = \"secret\"", "cannot have visible_to");
+    // Declared again elsewhere without it: the value would show there.
+    let again = format!(
+        "{}\n\n[[transitions]]\nname = \"again\"\ntitle_vi = \"Lại\"\ntitle_en = \"Again\"\nfrom = [\"open\"]\nto = \"open\"\nparty = \"court\"\nroles = [\"court_liaison\"]\n\n[[transitions.data]]\nname = \"secret\" # again\ntype = \"text\"\ntitle_vi = \"Kín\"\ntitle_en = \"Secret\"",
+        field("")
+    );
+    assert_refused(
+        &with_binding(false, &again),
+        "name = \"secret\" # again",
+        "declared again with other visible_to",
+    );
+    // Carried to a follow-up: another instance's parties would see it.
+    let carried = format!(
+        "{}\n\n[[transitions.starts]]\nworkflow = \"other\"\nparties = {{ court = \"court\" }}\ndata = {{ note = \"secret\" }}",
+        field("")
+    );
+    assert_refused(&with_binding(false, &carried), "data = { note", "only some parties may see");
+}
+
+#[test]
+fn a_step_waits_for_what_its_workflow_starts_and_starts_what_its_data_names() {
+    let starts = "[[transitions.starts]]\nworkflow = \"other\"\nif_given = \"asked\" # given\nparties = { court = \"court\" }";
+    let asked = "[[transitions.data]]\nname = \"asked\"\ntype = \"text\"\nrequired = false\ntitle_vi = \"Hỏi\"\ntitle_en = \"Asked\"";
+    let finish = "party = \"court\"\nroles = [\"court_liaison\"]\n\n[[deadlines]]";
+    let with = |waits: &str, step: &str| {
+        VALID.replace(
+            finish,
+            &format!("party = \"court\"\nroles = [\"court_liaison\"]\n{waits}\n\n{step}\n\n[[deadlines]]"),
+        )
+    };
+    let both = format!("{asked}\n\n{starts}");
+    assert_eq!(problems(&with("waits_for = [\"other\"]", &both)), vec![]);
+    assert_refused(
+        &with("waits_for = [\"another\"]", &both),
+        "waits_for",
+        "waits for \"another\", which no step of this workflow starts",
+    );
+    assert_refused(
+        &with("", starts),
+        "if_given",
+        "starts.if_given names \"asked\", which is not data of this step",
+    );
+}

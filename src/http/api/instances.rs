@@ -204,7 +204,8 @@ pub async fn history(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
-    let history = state.read(move |conn, _| history_service::history(conn, &actor, id)).await?;
+    let history =
+        state.read(move |conn, rules| history_service::history(conn, &rules.registry, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(history))
 }
 

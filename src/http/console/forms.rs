@@ -357,6 +357,7 @@ mod tests {
             searchable: false,
             follow_up_only: false,
             binds: None,
+            visible_to: vec![],
         }
     }
 

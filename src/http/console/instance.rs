@@ -189,7 +189,7 @@ pub async fn instance_page(
             Ok(Seen {
                 instance: instances::get(conn, registry, &actor, id)?,
                 steps: instances::available(conn, registry, &actor, id)?,
-                history: history::history(conn, &actor, id)?,
+                history: history::history(conn, registry, &actor, id)?,
                 verified: history::verify(conn, registry, &actor, id)?,
                 diagram: workflows::instance_diagram(conn, registry, &actor, id, DiagramFormat::Svg)?.body,
             })

@@ -19,7 +19,7 @@ use crate::domain::{local_rfc3339, now, AgencyCode};
 use crate::engine::deadlines::RunningDeadline;
 use crate::engine::definition::{DataField, Definition, Transition};
 use crate::engine::registry::Registry;
-use crate::engine::step::{self as engine, Actor, CaseHolder, InstanceView, Pending, Refusal};
+use crate::engine::step::{self as engine, Actor, CaseHolder, InstanceView, Pending, Refusal, Started};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::store::instances::{self as store, InstanceRow, ListFilter};
 use crate::store::{agencies as agency_store, DbConn};
@@ -189,6 +189,8 @@ pub(super) struct Loaded {
     pub pending: Pending,
     /// The parents of the bound agencies, by slot; read only when a step may need them.
     pub parents: BTreeMap<String, AgencyCode>,
+    /// The instances its steps started, settled or not; read only when a step waits for them.
+    pub started: Vec<Started>,
 }
 
 impl Loaded {
@@ -196,20 +198,37 @@ impl Loaded {
         let parties = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
         let data = serde_json::from_str(&row.data).map_err(ApiError::internal)?;
         let pending = serde_json::from_str(&row.pending).map_err(ApiError::internal)?;
-        Ok(Loaded { row, parties, data, pending, parents: BTreeMap::new() })
+        Ok(Loaded { row, parties, data, pending, parents: BTreeMap::new(), started: Vec::new() })
+    }
+
+    /// Reads the instances this one started, and whether each is settled now, if one of
+    /// `steps` waits for them from the instance's state.
+    pub(super) fn with_started<'d>(
+        mut self,
+        conn: &mut DbConn,
+        mut steps: impl Iterator<Item = &'d Transition>,
+    ) -> ApiResult<Self> {
+        let waits_here = |t: &Transition| !t.waits_for.is_empty() && t.from.contains(&self.row.state);
+        if steps.any(waits_here) {
+            let rows = store::started_settled(conn, &self.row.id, now().timestamp_micros())?;
+            self.started =
+                rows.into_iter().map(|(id, workflow, settled)| Started { id, workflow, settled }).collect();
+        }
+        Ok(self)
     }
 
     /// Reads the parents of the bound agencies, if one of `steps` starts a follow-up at a
-    /// superior level.
+    /// superior level or binds a party (whose party rules may name a bound agency's parent).
     pub(super) fn with_parents<'d>(
         mut self,
         conn: &mut DbConn,
         mut steps: impl Iterator<Item = &'d Transition>,
     ) -> ApiResult<Self> {
-        let at_superior_level = |t: &Transition| {
+        let needs_parents = |t: &Transition| {
             t.starts.iter().flat_map(|f| f.parties.values()).any(|s| s.starts_with(engine::PARENT_OF))
+                || t.data.iter().any(|f| f.binds.is_some())
         };
-        if !steps.any(at_superior_level) {
+        if !steps.any(needs_parents) {
             return Ok(self);
         }
         let codes: Vec<&str> = self.parties.values().map(AgencyCode::as_str).collect();
@@ -243,10 +262,11 @@ impl Loaded {
             case_id: self.row.case_id.as_deref(),
             deadlines,
             case,
+            started: &self.started,
         }
     }
 
-    fn to_api(&self, def: Option<&Definition>, links: Option<Links>) -> ApiResult<Instance> {
+    fn to_api(&self, def: Option<&Definition>, actor: &Actor, links: Option<Links>) -> ApiResult<Instance> {
         Ok(Instance {
             id: self.row.id.clone(),
             workflow: self.row.workflow_id.clone(),
@@ -255,7 +275,7 @@ impl Loaded {
             state: self.row.state.clone(),
             version: self.row.version,
             parties: self.parties.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
-            data: self.data.clone(),
+            data: seen_data(def, &self.data, &self.parties, actor),
             case_id: self.row.case_id.clone(),
             reference_date: self.row.reference_date.parse().map_err(ApiError::internal)?,
             created_at: local_rfc3339(self.row.created_at),
@@ -265,6 +285,21 @@ impl Loaded {
             deadlines: None,
         })
     }
+}
+
+/// The data of an instance with parties `parties` as `actor` may see it: without the values
+/// its definition shows to some parties only, unless the actor's agency is bound to one of
+/// them; without any value when the definition is not loaded, for then nobody can tell.
+pub(crate) fn seen_data(
+    def: Option<&Definition>,
+    data: &Map<String, Value>,
+    parties: &BTreeMap<String, AgencyCode>,
+    actor: &Actor,
+) -> Map<String, Value> {
+    let Some(def) = def else { return Map::new() };
+    let mut seen = data.clone();
+    def.withhold(&mut seen, |slot| parties.get(slot) == Some(&actor.agency));
+    seen
 }
 
 /// Finds an instance the actor may see; 404 whether it is missing or someone else's.
@@ -390,7 +425,7 @@ pub fn get(conn: &mut DbConn, registry: &Registry, actor: &Actor, id: Uuid) -> A
     let def = definition(registry, &loaded.row).ok();
     let links = links(conn, actor, &loaded)?;
     let deadlines = deadlines_of(conn, &loaded.row.id)?;
-    Ok(Instance { deadlines: Some(deadlines), ..loaded.to_api(def, Some(links))? })
+    Ok(Instance { deadlines: Some(deadlines), ..loaded.to_api(def, actor, Some(links))? })
 }
 
 pub fn list(conn: &mut DbConn, registry: &Registry, actor: &Actor, q: ListQuery) -> ApiResult<InstancePage> {
@@ -412,7 +447,7 @@ pub fn list(conn: &mut DbConn, registry: &Registry, actor: &Actor, q: ListQuery)
         .into_iter()
         .map(|row| {
             let def = definition(registry, &row).ok();
-            Loaded::read(row)?.to_api(def, None)
+            Loaded::read(row)?.to_api(def, actor, None)
         })
         .collect::<ApiResult<_>>()?;
     Ok(InstancePage { items, next_cursor })
@@ -426,7 +461,8 @@ pub fn available(
 ) -> ApiResult<Vec<AvailableTransition>> {
     let loaded = find_visible(conn, actor, id)?;
     let def = definition(registry, &loaded.row)?;
-    let loaded = loaded.with_parents(conn, def.transitions.iter())?;
+    let loaded =
+        loaded.with_parents(conn, def.transitions.iter())?.with_started(conn, def.transitions.iter())?;
     Ok(engine::available(def, loaded.view(&[], None), actor)
         .into_iter()
         .map(|t| {

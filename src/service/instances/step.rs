@@ -225,12 +225,12 @@ pub fn create(
         }
         let plan = plan.map_err(|r| refusal(r, None))?;
         record_plan(conn, &plan, || ApiError::internal("a new instance cannot be stale"))?;
-        Ok((201, started(def, &plan)?))
+        Ok((201, started(def, actor, &plan)?))
     })
 }
 
 /// A new instance as its plan starts it, as the API shows it.
-fn started(def: &Definition, plan: &Plan) -> ApiResult<Instance> {
+fn started(def: &Definition, actor: &Actor, plan: &Plan) -> ApiResult<Instance> {
     let InstanceWrite::Start(new) = &plan.instance else {
         return Err(ApiError::internal("a start plans a new instance"));
     };
@@ -242,7 +242,7 @@ fn started(def: &Definition, plan: &Plan) -> ApiResult<Instance> {
         state: new.state.clone(),
         version: 1,
         parties: new.parties.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
-        data: new.data.clone(),
+        data: super::seen_data(Some(def), &new.data, &new.parties, actor),
         case_id: new.case_id.clone(),
         reference_date: new.reference_date,
         created_at: local_rfc3339(new.at),
@@ -310,7 +310,8 @@ pub fn fire(
         let loaded = find_visible(conn, actor, id)?;
         let def = definition(&rules.registry, &loaded.row)?;
         let transition = def.transition(&req.transition);
-        let loaded = loaded.with_parents(conn, transition.into_iter())?;
+        let loaded =
+            loaded.with_parents(conn, transition.into_iter())?.with_started(conn, transition.into_iter())?;
         let row = &loaded.row;
         let stale = || {
             refusal(Refusal::Stale { version: row.version, expected: req.expected_version }, Some(&row.id))
@@ -387,10 +388,11 @@ fn advanced(
         data: a.data.clone(),
         pending: a.pending.clone(),
         parents: BTreeMap::new(),
+        started: Vec::new(),
     };
     let links = links(conn, actor, &after)?;
     Ok(Instance {
         deadlines: Some(super::deadlines_of(conn, &row.id)?),
-        ..after.to_api(Some(def), Some(links))?
+        ..after.to_api(Some(def), actor, Some(links))?
     })
 }

@@ -4,10 +4,13 @@
 mod asset_seizure_auction;
 mod coercion_plan;
 pub(crate) mod common;
+mod complaint;
 mod condition_verification;
 mod court_explanation;
 mod court_transfer;
+mod denunciation;
 mod entrustment;
 mod evidence_handover;
 mod exemption_reduction;
+mod information_request;
 mod procuracy_supervision;
