@@ -1,0 +1,1 @@
+DROP INDEX instance_agencies_by_instance;
