@@ -88,14 +88,15 @@ impl Registry {
         }
     }
 
-    /// Checks that every version of the started workflow can take what the step carries over.
+    /// Checks that every version of the started workflow that may be in force while `def` is
+    /// (one not ended before `def` begins) can take what the step carries over.
     fn check_follow_up(&self, def: &Definition, t: &Transition, f: &FollowUp) -> Vec<DefinitionError> {
         let problem = |reason: String| DefinitionError { path: def.source.clone(), line: f.line, reason };
         let Some(targets) = self.versions(&f.workflow) else {
             return vec![problem(format!("starts unknown workflow {:?}", f.workflow))];
         };
         let mut errors = Vec::new();
-        for target in targets {
+        for target in targets.iter().filter(|t| t.valid_until.is_none_or(|until| until >= def.valid_from)) {
             let name = format!("{} v{}", target.id, target.version);
             for party in &target.parties {
                 match f.parties.get(&party.slot) {
@@ -115,7 +116,8 @@ impl Registry {
                     Some(source)
                         if party.required
                             && def.party(source).is_some_and(|s| !s.required)
-                            && !t.requires_parties.contains(source) =>
+                            && !t.requires_parties.contains(source)
+                            && !t.slots().contains(source) =>
                     {
                         errors.push(problem(format!(
                             "{name} needs its party {:?}, but {source:?} is optional here: list it in the step's requires_parties",

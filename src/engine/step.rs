@@ -121,17 +121,20 @@ impl BoundAgency {
         self.parent.as_ref().unwrap_or(&self.code)
     }
 }
-/// The office that holds a case, and the offices above it, which may act on it too.
+/// The office that holds a case, and the offices above it, which may act on it too; and the
+/// enforcement offices directly under it (the regional offices through which a provincial
+/// office acts under Law 106/2025), which may act on it as well.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseHolder {
     pub number: String,
     pub office: AgencyCode,
     pub above: Vec<AgencyCode>,
+    pub units: Vec<AgencyCode>,
 }
 
 impl CaseHolder {
     fn admits(&self, agency: &AgencyCode) -> bool {
-        self.office == *agency || self.above.contains(agency)
+        self.office == *agency || self.above.contains(agency) || self.units.contains(agency)
     }
 }
 

@@ -824,23 +824,30 @@ fn a_case_change_is_decided_before_anything_is_written() {
     let execution = obj(json!({"executed_at": "2026-04-01T10:30:00+07:00", "amount_collected": "1200000000",
                                 "actual_cost": "38500000", "result": "Đã kê biên"}));
     let officer = actor("THADS-HN", &[Role::EnforcementOfficer]);
+    // The office acting is the instance's enforcement party.
     let fire_on = |holder: &CaseHolder, who: &Actor| {
+        let mut parties = p.clone();
+        parties.insert("enforcement".to_owned(), who.agency.clone());
         let inst = InstanceView {
             case_id: Some("c1"),
             case: Some(holder),
-            ..view("scheduled", &p, &data, NONE, &[])
+            ..view("scheduled", &parties, &data, NONE, &[])
         };
         at(NOON, |w| fire(&def, inst, who, ("execute", 3), &execution, None, w))
     };
-    let here = CaseHolder { number: "1520".into(), office: code("THADS-HN"), above: vec![] };
+    let here = CaseHolder { number: "1520".into(), office: code("THADS-HN"), above: vec![], units: vec![] };
     let change = fire_on(&here, &officer).unwrap().case.unwrap();
     assert_eq!(
         (change.payment, change.on, change.seq),
         (Some((Money::parse("1200000000").unwrap(), PaymentMethod::Coercion)), day("2026-04-01"), 4)
     );
     // An office that neither holds the case nor is above the one that does is refused.
-    let elsewhere =
-        CaseHolder { number: "1520".into(), office: code("THADS-LC"), above: vec![code("TCTHADS")] };
+    let elsewhere = CaseHolder {
+        number: "1520".into(),
+        office: code("THADS-LC"),
+        above: vec![code("TCTHADS")],
+        units: vec![code("THADS-LC-KV1")],
+    };
     assert_eq!(
         fire_on(&elsewhere, &officer),
         Err(Refusal::CaseNotYours {
@@ -849,7 +856,19 @@ fn a_case_change_is_decided_before_anything_is_written() {
             agency: code("THADS-HN")
         })
     );
-    let regional =
-        CaseHolder { number: "1520".into(), office: code("THADS-HN-KV1"), above: vec![code("THADS-HN")] };
+    let regional = CaseHolder {
+        number: "1520".into(),
+        office: code("THADS-HN-KV1"),
+        above: vec![code("THADS-HN")],
+        units: vec![],
+    };
     assert!(fire_on(&regional, &officer).is_ok(), "the office above may act on it");
+    let provincial = CaseHolder {
+        number: "1520".into(),
+        office: code("THADS-HN"),
+        above: vec![code("TCTHADS")],
+        units: vec![code("THADS-HN-KV1")],
+    };
+    let regional_officer = actor("THADS-HN-KV1", &[Role::EnforcementOfficer]);
+    assert!(fire_on(&provincial, &regional_officer).is_ok(), "a regional office acts for the provincial one");
 }

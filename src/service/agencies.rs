@@ -151,6 +151,18 @@ impl Tree {
         false
     }
 
+    /// The agencies of `kind` whose parent is `code`, sorted.
+    pub fn children_of_kind(&self, code: &str, kind: AgencyKind) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|(_, (k, parent))| *k == kind && parent.as_deref() == Some(code))
+            .map(|(c, _)| c.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// `code` and every agency under it, sorted.
     pub fn subtree(&self, code: &str) -> Vec<String> {
         let mut out: Vec<String> = self.nodes.keys().filter(|c| self.is_within(c, code)).cloned().collect();

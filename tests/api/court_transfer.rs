@@ -84,7 +84,11 @@ async fn court_transfer_walks_to_its_end() {
         let follow_up: Value = app.get(&follow_up_path, &app.officer()).await.json().await.unwrap();
         assert_eq!(follow_up["state"], "awaiting_service");
         assert_eq!(follow_up["workflow"], "condition_verification");
-        assert_eq!(follow_up["parties"], json!({"enforcement": "THADS-HN", "procuracy": "VKS-HN"}));
+        // The regional office assigned verifies; the provincial office looks on.
+        assert_eq!(
+            follow_up["parties"],
+            json!({"enforcement": "THADS-HN-KV1", "provincial": "THADS-HN", "procuracy": "VKS-HN"})
+        );
         assert_eq!(
             follow_up["data"],
             json!({"decision_number": "88/QĐ-THADS", "decision_sent_date": "2026-10-30"}),
@@ -398,6 +402,24 @@ async fn a_regional_office_acts_on_its_own_court_transfer() {
         .await;
         let sent = app.fire_ok(&id, &kv1, "send_decision", 5, sending).await;
         assert_eq!(sent["state"], "decision_sent", "{backend:?}");
+
+        // The verification it started is the regional office's to carry out, and only its.
+        let verification = sent["links"]["started"][0]["id"].as_str().unwrap().to_owned();
+        let served = json!({"served_on": "2026-11-02", "service_channel": "in_person"});
+        expect_problem(
+            app.fire(&verification, &kv2, "record_service", 1, served.clone()).await,
+            404,
+            "not_found",
+        )
+        .await;
+        expect_problem(
+            app.fire(&verification, &app.officer(), "record_service", 1, served.clone()).await,
+            403,
+            "forbidden",
+        )
+        .await;
+        let served = app.fire_ok(&verification, &kv1, "record_service", 1, served).await;
+        assert_eq!(served["state"], "voluntary_period", "{backend:?}");
 
         let verify: Value = app.get(&format!("{path}/history/verify"), &kv1).await.json().await.unwrap();
         assert_eq!(verify["valid"], true, "{backend:?} {verify}");

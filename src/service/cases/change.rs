@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::ledger::Ledger;
 use super::open::text;
 use super::*;
-use crate::domain::AgencyCode;
+use crate::domain::{AgencyCode, AgencyKind};
 use crate::engine::plan::CaseChange;
 use crate::engine::step::{Actor, CaseHolder};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -137,8 +137,8 @@ pub struct CaseUpdate {
 }
 
 impl StepCase {
-    /// The case of that id with the offices that may act on it: the one that holds it and
-    /// those above it. None when there is no such case.
+    /// The case of that id with the offices that may act on it: the one that holds it, those
+    /// above it and the enforcement offices directly under it. None when there is no such case.
     pub fn find(conn: &mut DbConn, case_id: &str) -> ApiResult<Option<StepCase>> {
         let Some(row) = store::find(conn, case_id)? else { return Ok(None) };
         let tree = Tree::load(conn)?;
@@ -149,10 +149,17 @@ impl StepCase {
             above.push(AgencyCode::parse(code).map_err(ApiError::internal)?);
             at = tree.parent(code);
         }
+        let units = tree
+            .children_of_kind(&row.agency_code, AgencyKind::Enforcement)
+            .iter()
+            .map(|c| AgencyCode::parse(c))
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::internal)?;
         let holder = CaseHolder {
             number: row.number.clone(),
             office: AgencyCode::parse(&row.agency_code).map_err(ApiError::internal)?,
             above,
+            units,
         };
         Ok(Some(StepCase { holder, row }))
     }

@@ -13,4 +13,5 @@ mod entrustment;
 mod evidence_handover;
 mod exemption_reduction;
 mod information_request;
+mod judgment_review;
 mod procuracy_supervision;
