@@ -162,6 +162,31 @@ pub struct CaseEffect {
     /// The date or datetime field that dates the change; the step's day when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on: Option<String>,
+    /// A money field of the step whose amount, exempted or reduced, comes off the amount due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reduce_due: Option<String>,
+    /// A party slot the case is entrusted to: the case closes as entrusted at its office and
+    /// a case opens at the agency bound to the slot for what is outstanding, numbered by the
+    /// text field `number`. That agency may take the step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrust_to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// A fact the case's history records: the value of a field under a title (a decision
+    /// cancelled on a complaint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<CaseRecord>,
+    /// The change applies only when this holds on the instance's data after the step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
+}
+
+/// What a step records in its case's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CaseRecord {
+    pub field: String,
+    pub title_vi: String,
+    pub title_en: String,
 }
 
 /// The media types a document field may accept: those the service reads from a file's bytes.
@@ -179,6 +204,18 @@ pub const MEDIA_TYPES: [&str; 8] = [
 /// The classifications and statuses a step may give a case.
 pub const CASE_CLASSIFICATIONS: [&str; 3] = ["enforceable", "not_yet_enforceable", "unclassified"];
 pub const CASE_STEP_STATUSES: [&str; 4] = ["open", "suspended", "completed", "terminated"];
+
+impl CaseEffect {
+    /// Whether the step changes anything in its case.
+    pub fn changes_anything(&self) -> bool {
+        self.classification.is_some()
+            || self.status.is_some()
+            || self.payment.is_some()
+            || self.reduce_due.is_some()
+            || self.entrust_to.is_some()
+            || self.record.is_some()
+    }
+}
 
 impl Transition {
     /// The slots that act in this step: its party, or every signer of a joint step.

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
 use super::calendar::Due;
-use super::definition::DeadlineUnit;
+use super::definition::{CaseRecord, DeadlineUnit};
 use super::documents::DocumentUse;
 use super::history::EventBody;
 use super::step::{Actor, Pending};
@@ -312,6 +312,12 @@ pub struct CaseChange {
     pub payment: Option<(Money, PaymentMethod)>,
     pub classification: Option<String>,
     pub status: Option<String>,
+    /// An amount exempted or reduced: it comes off the amount due.
+    pub reduction: Option<Money>,
+    /// The office the case is entrusted to, and the number its case there takes.
+    pub entrusted_to: Option<(AgencyCode, String)>,
+    /// A fact recorded in the case's history: its titles, the field and its value.
+    pub record: Option<(CaseRecord, Value)>,
     /// The day the change takes effect.
     pub on: NaiveDate,
     /// When the step happened, in microseconds.

@@ -485,27 +485,44 @@ fn case_change(
     let (Some(effect), Some(case_id), Some(holder)) = (&t.case, inst.case_id, inst.case) else {
         return Ok(None);
     };
-    if !holder.admits(&actor.agency) {
+    if effect.when.as_ref().is_some_and(|w| !holds(w, data)) {
+        return Ok(None);
+    }
+    // The office a case is entrusted to takes it over by the step.
+    let receiver = effect.entrust_to.as_ref().and_then(|slot| inst.parties.get(slot));
+    if !holder.admits(&actor.agency) && receiver != Some(&actor.agency) {
         return Err(Refusal::CaseNotYours {
             case: holder.number.clone(),
             office: holder.office.clone(),
             agency: actor.agency.clone(),
         });
     }
-    let payment = match effect.payment.as_ref().and_then(|f| Some((f, data.get(f)?.as_str()?))) {
-        None => None,
-        Some((field, raw)) => {
-            let amount = Money::parse(raw).map_err(|reason| {
-                Refusal::InvalidData(vec![FieldError::new(format!("data.{field}"), reason)])
-            })?;
-            (!amount.value().is_zero()).then(|| (amount, effect.method.unwrap_or(PaymentMethod::Other)))
-        }
+    // An amount of the step's data above zero, if given.
+    let money_of = |field: &String| -> Result<Option<Money>, Refusal> {
+        let Some(raw) = data.get(field).and_then(Value::as_str) else { return Ok(None) };
+        let amount = Money::parse(raw)
+            .map_err(|reason| Refusal::InvalidData(vec![FieldError::new(format!("data.{field}"), reason)]))?;
+        Ok((!amount.value().is_zero()).then_some(amount))
     };
+    let payment = effect.payment.as_ref().map(money_of).transpose()?.flatten();
+    let payment = payment.map(|amount| (amount, effect.method.unwrap_or(PaymentMethod::Other)));
+    let reduction = effect.reduce_due.as_ref().map(money_of).transpose()?.flatten();
+    let entrusted_to = match (receiver, effect.number.as_ref()) {
+        (Some(agency), Some(field)) => {
+            let number = data.get(field).and_then(Value::as_str).unwrap_or_default().trim().to_owned();
+            Some((agency.clone(), number))
+        }
+        _ => None,
+    };
+    let record = effect.record.as_ref().and_then(|r| Some((r.clone(), data.get(&r.field)?.clone())));
     Ok(Some(CaseChange {
         case_id: case_id.to_owned(),
         payment,
         classification: effect.classification.clone(),
         status: effect.status.clone(),
+        reduction,
+        entrusted_to,
+        record,
         on: day_of(data, effect.on.as_deref()).unwrap_or_else(|| world.day()),
         at: world.at,
         instance_id: inst.id.to_owned(),

@@ -38,6 +38,7 @@ pub struct CaseRow {
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = cases, treat_none_as_null = true)]
 pub struct CaseChange {
+    pub amount_due: String,
     pub collected: String,
     pub classification: String,
     pub status: String,

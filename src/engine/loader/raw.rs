@@ -124,6 +124,19 @@ pub(super) struct RawCaseEffect {
     pub(super) payment: Option<Name>,
     pub(super) method: Option<Name>,
     pub(super) on: Option<Name>,
+    pub(super) reduce_due: Option<Name>,
+    pub(super) entrust_to: Option<Name>,
+    pub(super) number: Option<Name>,
+    pub(super) record: Option<RawCaseRecord>,
+    pub(super) when: Option<Spanned<RawCondition>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCaseRecord {
+    pub(super) field: Name,
+    pub(super) title_vi: String,
+    pub(super) title_en: String,
 }
 
 #[derive(Deserialize)]

@@ -201,9 +201,56 @@ impl Checker<'_, '_> {
 
     pub(super) fn case_effect(&mut self, raw: &Spanned<RawCaseEffect>) -> CaseEffect {
         let c = raw.get_ref();
-        if c.classification.is_none() && c.status.is_none() && c.payment.is_none() {
-            self.p.at_span(raw, "case needs a classification, a status or a payment");
+        if c.classification.is_none()
+            && c.status.is_none()
+            && c.payment.is_none()
+            && c.reduce_due.is_none()
+            && c.entrust_to.is_none()
+            && c.record.is_none()
+        {
+            self.p.at_span(
+                raw,
+                "case needs a classification, a status, a payment, a reduce_due, an entrust_to or a record",
+            );
         }
+        if let Some(f) = &c.reduce_due {
+            if self.fields.get(f.get_ref()).map(|d| d.kind) != Some(DataType::Money) {
+                self.p.at_span(f, format!("case.reduce_due must name a money field, not {:?}", f.get_ref()));
+            }
+        }
+        match (&c.entrust_to, &c.number) {
+            (Some(slot), Some(number)) => {
+                if self.slots.get(slot.get_ref()) != Some(&crate::domain::AgencyKind::Enforcement) {
+                    self.p.at_span(
+                        slot,
+                        format!("case.entrust_to must name an enforcement slot, not {:?}", slot.get_ref()),
+                    );
+                }
+                if self.fields.get(number.get_ref()).map(|d| d.kind) != Some(DataType::Text) {
+                    self.p.at_span(
+                        number,
+                        format!("case.number must name a text field, not {:?}", number.get_ref()),
+                    );
+                }
+                if let Some(status) = &c.status {
+                    self.p.at_span(
+                        status,
+                        "case.entrust_to closes the case as entrusted: leave case.status out",
+                    );
+                }
+            }
+            (Some(slot), None) => {
+                self.p.at_span(slot, "case.entrust_to needs case.number: the new case's number")
+            }
+            (None, Some(number)) => self.p.at_span(number, "case.number goes with case.entrust_to"),
+            (None, None) => {}
+        }
+        if let Some(r) = &c.record {
+            if !self.fields.contains_key(r.field.get_ref()) {
+                self.p.at_span(&r.field, format!("case.record names unknown field {:?}", r.field.get_ref()));
+            }
+        }
+        let when = c.when.as_ref().and_then(|w| self.condition(w));
         if let Some(v) = &c.classification {
             if !CASE_CLASSIFICATIONS.contains(&v.get_ref().as_str()) {
                 self.p.at_span(v, format!("case.classification must be one of {CASE_CLASSIFICATIONS:?}"));
@@ -249,6 +296,15 @@ impl Checker<'_, '_> {
             payment: name(&c.payment),
             method,
             on: name(&c.on),
+            reduce_due: name(&c.reduce_due),
+            entrust_to: name(&c.entrust_to),
+            number: name(&c.number),
+            record: c.record.as_ref().map(|r| CaseRecord {
+                field: r.field.get_ref().clone(),
+                title_vi: r.title_vi.clone(),
+                title_en: r.title_en.clone(),
+            }),
+            when,
         }
     }
 }

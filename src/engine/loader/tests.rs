@@ -255,6 +255,22 @@ fn what_a_workflow_means_to_reports_and_pages_is_checked() {
         "case = ",
         "case.method must be one of",
     );
+    // An amount off what is owed, a fact recorded, a case entrusted: each names what it takes.
+    assert_eq!(problems(&paying("{ reduce_due = \"paid\", on = \"at\" }")), vec![]);
+    assert_refused(&paying("{ reduce_due = \"at\" }"), "case = ", "case.reduce_due must name a money field");
+    let record = "{ record = { field = \"paid\", title_vi = \"Ghi\", title_en = \"Noted\" } }";
+    assert_eq!(problems(&paying(record)), vec![]);
+    assert_refused(
+        &paying(&record.replace("\"paid\"", "\"unpaid\"")),
+        "case = ",
+        "case.record names unknown field",
+    );
+    assert_refused(&paying("{ entrust_to = \"court\" }"), "case = ", "needs case.number");
+    assert_refused(
+        &paying("{ entrust_to = \"court\", number = \"at\" }"),
+        "case = ",
+        "case.entrust_to must name an enforcement slot",
+    );
 }
 
 /// The demo with an optional auction organisation that `finish` binds by a party field.

@@ -131,9 +131,11 @@ pub struct StepCase {
     row: CaseRow,
 }
 
-/// A step's change applied to its case in memory, to be saved with the step.
+/// A step's change applied to its case in memory, to be saved with the step: and the case
+/// it opens at the office the case is entrusted to, if it does.
 pub struct CaseUpdate {
     ledger: Ledger,
+    opened: Option<Ledger>,
 }
 
 impl StepCase {
@@ -195,13 +197,35 @@ impl StepCase {
         if let Some(class) = &change.classification {
             ledger.classify(Classification::parse(class)?, Some(change.on), &basis, source.clone())?;
         }
+        if let Some(by) = &change.reduction {
+            ledger.reduce_due(by.value(), change.on, &basis, source.clone())?;
+        }
+        if let Some((record, value)) = &change.record {
+            ledger.event(
+                "record",
+                json!({"title_vi": record.title_vi, "title_en": record.title_en, "field": record.field,
+                       "value": value, "on": change.on, "basis": basis, "source": source}),
+            );
+        }
         if let Some(status) = &change.status {
             let status = CaseStatus::parse(status)?;
             if ledger.status()? != status {
-                ledger.set_status(status, change.on, &basis, source)?;
+                ledger.set_status(status, change.on, &basis, source.clone())?;
             }
         }
-        Ok(CaseUpdate { ledger })
+        let opened = match &change.entrusted_to {
+            None => None,
+            Some((office, number)) => {
+                let by = ChangedBy::of(actor, role);
+                let opened = ledger.entrusted_copy(office.as_str(), number, change.on, by, source.clone())?;
+                let entrusted = json!({"instance_id": change.instance_id, "seq": change.seq,
+                                       "transition": change.transition, "case_id": opened.row.id,
+                                       "agency": office.as_str(), "number": number});
+                ledger.set_status(CaseStatus::Entrusted, change.on, &basis, entrusted)?;
+                Some(opened)
+            }
+        };
+        Ok(CaseUpdate { ledger, opened })
     }
 }
 
@@ -210,6 +234,9 @@ impl CaseUpdate {
     pub fn save(self, conn: &mut DbConn) -> ApiResult<()> {
         let mut changes = Changes::default();
         self.ledger.save(conn, &mut changes, false)?;
+        if let Some(opened) = self.opened {
+            opened.save(conn, &mut changes, true)?;
+        }
         changes.flush(conn)
     }
 }

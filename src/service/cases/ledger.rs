@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::model::*;
 use super::{payment_view, ChangedBy};
 use crate::domain::{check_text, now, today_local};
-use crate::engine::history::canonical_json;
+use crate::engine::history::{canonical_json, GENESIS};
 use crate::engine::search::{fold, office_word};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::service::case_stats::{Changes, Facts};
@@ -89,6 +89,17 @@ pub(super) struct Ledger {
     pub(super) new_payments: Vec<PaymentRow>,
     pub(super) by: ChangedBy,
     pub(super) at: i64,
+}
+
+/// What a case's first event records of it: its personal data by their digest only.
+pub(super) fn opened_event(row: &CaseRow) -> Value {
+    json!({
+        "agency": row.agency_code, "number": row.number, "judgment_ref": row.judgment_ref,
+        "court": row.court_code, "court_name": row.court_name, "category": row.category,
+        "amount_due": row.amount_due, "received_on": row.received_on,
+        "classification": row.classification,
+        "personal_data_sha256": personal_digest(&row.obligor, &row.obligee),
+    })
 }
 
 pub(super) fn refuse(code: ErrorCode, detail: impl Into<String>) -> ApiError {
@@ -224,6 +235,88 @@ impl Ledger {
         self.row.status = to.as_str().into();
         self.event("status", data);
         Ok(())
+    }
+
+    /// Takes an amount exempted or reduced off the amount due, never below what was collected.
+    pub(super) fn reduce_due(
+        &mut self,
+        by: Decimal,
+        on: NaiveDate,
+        basis: &str,
+        source: Value,
+    ) -> ApiResult<()> {
+        if self.status()?.is_closed() {
+            return Err(refuse(
+                ErrorCode::CaseClosed,
+                format!("case {} is {}", self.row.number, self.row.status),
+            ));
+        }
+        self.check_day("on", on)?;
+        let (due, collected) = (dec(&self.row.amount_due)?, dec(&self.row.collected)?);
+        let to = due - by;
+        if to < collected {
+            return Err(refuse(
+                ErrorCode::ValidationFailed,
+                format!("{by} off {due} leaves less than the {collected} already collected"),
+            ));
+        }
+        self.row.amount_due = to.normalize().to_string();
+        self.event(
+            "amount_due",
+            json!({"from": due.normalize().to_string(), "to": self.row.amount_due, "reduced_by": by.normalize().to_string(),
+                   "on": on, "basis": basis, "source": source}),
+        );
+        Ok(())
+    }
+
+    /// A case for what is outstanding here, opened at `office` under `number` on `on`: the
+    /// judgment, the parties and the classification carried over, with where it came from.
+    pub(super) fn entrusted_copy(
+        &self,
+        office: &str,
+        number: &str,
+        on: NaiveDate,
+        by: ChangedBy,
+        source: Value,
+    ) -> ApiResult<Ledger> {
+        if number.is_empty() || number.chars().count() > 64 {
+            return Err(field_error(
+                "number",
+                "the case at the office entrusted needs a number of 1 to 64 characters",
+            ));
+        }
+        let outstanding = dec(&self.row.amount_due)? - dec(&self.row.collected)?;
+        let row = CaseRow {
+            id: Uuid::now_v7().to_string(),
+            agency_code: office.to_owned(),
+            number: number.to_owned(),
+            amount_due: outstanding.normalize().to_string(),
+            collected: "0".into(),
+            received_on: on.to_string(),
+            status: CaseStatus::Open.as_str().into(),
+            closed_on: None,
+            version: 0,
+            created_at: self.at,
+            updated_at: self.at,
+            last_hash: GENESIS.into(),
+            ..self.row.clone()
+        };
+        let mut opened = Ledger {
+            loaded_version: 0,
+            before: None,
+            payments: Vec::new(),
+            new_events: Vec::new(),
+            new_payments: Vec::new(),
+            by,
+            at: self.at,
+            row,
+        };
+        let mut data = opened_event(&opened.row);
+        data["entrusted_by"] =
+            json!({"case_id": self.row.id, "agency": self.row.agency_code, "number": self.row.number});
+        data["source"] = source;
+        opened.event("opened", data);
+        Ok(opened)
     }
 
     pub(super) fn pay(&mut self, p: &NewPayment, source: Option<(&str, i64)>) -> ApiResult<Payment> {
@@ -369,6 +462,7 @@ impl Ledger {
             search::put(conn, &findable(&self.row))?;
         } else if !self.new_events.is_empty() {
             let change = CaseChange {
+                amount_due: self.row.amount_due.clone(),
                 collected: self.row.collected.clone(),
                 classification: self.row.classification.clone(),
                 status: self.row.status.clone(),

@@ -381,6 +381,9 @@ pub(crate) fn verify_rows(
         reason: Some(reason),
     };
     let mut prev = GENESIS.to_owned();
+    // The amount due as opened, then as each exemption or reduction left it, and the event
+    // that last set it.
+    let (mut due, mut due_seq) = (Value::Null, 1);
     for (i, e) in events.iter().enumerate() {
         let expected = i as i64 + 1;
         if e.seq != expected {
@@ -389,17 +392,21 @@ pub(crate) fn verify_rows(
         if e.prev_hash != prev || event_hash(e) != e.hash {
             return broken(e.seq, i + 1, "the event does not match its hash or its link".into());
         }
+        let recorded: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
         if e.seq == 1 {
-            let recorded: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
-            if recorded["personal_data_sha256"] != personal_digest(&row.obligor, &row.obligee)
-                || recorded["amount_due"] != row.amount_due.as_str()
-            {
+            if recorded["personal_data_sha256"] != personal_digest(&row.obligor, &row.obligee) {
                 return broken(1, i + 1, "the case is not what was recorded when it was opened".into());
             }
+            due = recorded["amount_due"].clone();
+        } else if e.kind == "amount_due" {
+            (due, due_seq) = (recorded["to"].clone(), e.seq);
         }
         prev = e.hash.clone();
     }
     let next = events.len() as i64 + 1;
+    if !events.is_empty() && due != row.amount_due.as_str() {
+        return broken(due_seq, events.len(), "the amount due is not what the history recorded".into());
+    }
     if prev != row.last_hash || row.version != events.len() as i64 {
         return broken(next, events.len(), "the case's head is not its last event".into());
     }

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::change::check_basis;
-use super::ledger::{field_error, Ledger};
+use super::ledger::{field_error, opened_event, Ledger};
 use super::*;
 use crate::domain::{check_text, now, today_local, AgencyKind};
 use crate::engine::step::Actor;
@@ -97,13 +97,7 @@ fn open_case(tree: &Tree, actor: &Actor, req: &CreateCase, prefix: &str) -> ApiR
         at,
         row,
     };
-    let opened = json!({
-        "agency": ledger.row.agency_code, "number": ledger.row.number, "judgment_ref": ledger.row.judgment_ref,
-        "court": ledger.row.court_code, "court_name": ledger.row.court_name, "category": ledger.row.category,
-        "amount_due": ledger.row.amount_due, "received_on": ledger.row.received_on,
-        "classification": ledger.row.classification,
-        "personal_data_sha256": personal_digest(&ledger.row.obligor, &ledger.row.obligee),
-    });
+    let opened = opened_event(&ledger.row);
     ledger.event("opened", opened);
     let located = |e: ApiError, what: String| match e.code {
         ErrorCode::ValidationFailed => ApiError::validation(

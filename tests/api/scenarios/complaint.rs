@@ -183,3 +183,52 @@ async fn a_late_complaint_is_refused_and_a_first_decision_stands_when_nobody_com
         run.verify(&office, 4).await;
     }
 }
+
+/// A complaint upheld records on the case the decision it cancelled; one rejected, nothing.
+#[tokio::test]
+async fn an_upheld_complaint_is_recorded_on_its_case() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        add_regional_level(&app).await;
+        let office = head_of(&app, REGIONAL_1);
+        let case = crate::cases::case(REGIONAL_1, "THA-31/2026", "2026-10-05", "300000000");
+        let case: Value =
+            app.post("/api/v1/cases", &officer_of(&app, REGIONAL_1), &case).await.json().await.unwrap();
+        let case_id = case["id"].as_str().unwrap().to_owned();
+        let kinds = |history: &Value| -> Vec<String> {
+            history["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["kind"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        for (outcome, recorded) in [("rejected", false), ("upheld", true)] {
+            let mut request = complaint("coercion", "2026-11-02", "2026-11-30");
+            request["case_id"] = json!(case_id);
+            let mut run = Run::start(&app, &officer_of(&app, REGIONAL_1), request, "received").await;
+            run.step(&office, "accept", json!({"accepted_on": "2026-12-01"}), "accepted").await;
+            let decided = app
+                .with_pdf(
+                    &office,
+                    "first_decision_file",
+                    json!({"first_decision_number": "09/QĐ-GQKN", "first_decided_on": "2026-12-03",
+                           "first_outcome": outcome}),
+                )
+                .await;
+            run.step(&office, "settle_first", decided, "settled_first").await;
+            let history: Value =
+                app.get(&format!("/api/v1/cases/{case_id}/history"), &office).await.json().await.unwrap();
+            let last = history["events"].as_array().unwrap().last().unwrap().clone();
+            assert_eq!(last["kind"] == "record", recorded, "{backend:?} {outcome}: {:?}", kinds(&history));
+            if recorded {
+                assert_eq!(last["data"]["value"], "Quyết định số 31/QĐ-THADS về cưỡng chế kê biên tài sản");
+                assert_eq!(last["data"]["on"], "2026-12-03");
+                assert_eq!(last["data"]["source"]["instance_id"], run.id.as_str());
+            }
+        }
+        let verified: Value =
+            app.get(&format!("/api/v1/cases/{case_id}/history/verify"), &office).await.json().await.unwrap();
+        assert_eq!(verified["valid"], true, "{verified}");
+    }
+}

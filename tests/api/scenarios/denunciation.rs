@@ -80,6 +80,8 @@ async fn the_denouncer_is_seen_by_the_settling_office_only() {
         assert_eq!(deadline(&app, &id, &settling, "settle").await["due_date"], "2026-12-04");
 
         let asked = json!({"explanation_requested_on": "2026-11-05", "questions": "Giải trình việc hoãn cưỡng chế ngày 20/10/2026"});
+        let stale = app.fire(&id, &settling, "request_explanation", 1, asked.clone()).await;
+        expect_problem(stale, 409, "version_conflict").await;
         fire(&app, &id, &settling, "request_explanation", 2, asked).await;
         // The office denounced explains, and its answer does not tell it who denounced.
         let explained = fire(

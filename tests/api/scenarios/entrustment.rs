@@ -218,3 +218,74 @@ async fn refusals_of_role_party_and_state() {
         run.verify(&auditor(&app), 2).await;
     }
 }
+
+/// The case figures of an office's enforcement report for reporting year 2027.
+async fn cases_of(app: &TestApp, office: &str) -> Value {
+    let r = app.get(&format!("/api/v1/reports/enforcement?agency={office}&year=2027"), &auditor(app)).await;
+    let body: Value = r.json().await.unwrap();
+    json!({"new": body["cases"]["new"], "entrusted": body["cases"]["entrusted"], "money_new": body["money"]["new"]})
+}
+
+/// When the receiving office takes the entrustment up, the case closes as entrusted at the
+/// entrusting office and opens at the receiving one for what is outstanding: each office's
+/// report counts it as it should.
+#[tokio::test]
+async fn the_case_moves_to_the_receiving_office_with_what_is_outstanding() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let case = crate::cases::case("THADS-HN", "THA-1520/2026", "2026-10-05", "900000000");
+        let case: Value = app.post("/api/v1/cases", &app.officer(), &case).await.json().await.unwrap();
+        let case_id = case["id"].as_str().unwrap().to_owned();
+        let pay = json!({"amount": "100000000", "paid_on": "2026-10-15", "method": "transfer"});
+        app.post(&format!("/api/v1/cases/{case_id}/payments"), &app.officer(), &pay).await;
+        assert_eq!(cases_of(&app, "THADS-LC").await, json!({"new": 0, "entrusted": 0, "money_new": "0"}));
+
+        let mut request = request("THADS-HN", "THADS-LC", "2026-10-20");
+        request["case_id"] = json!(case_id);
+        let mut run = Run::start(&app, &app.head(), request, "grounds_arisen").await;
+        assert_eq!(run.last["workflow_version"], 2);
+        run.step(&app.head(), "entrust", entrust("2026-10-22"), "entrusted").await;
+        let taken =
+            json!({"receiving_decision_number": "305/QĐ-THADS", "receiving_decision_date": "2026-10-26"});
+        run.step(&head_of(&app, "THADS-LC"), "issue_decision", taken, "accepted").await;
+
+        let sent: Value =
+            app.get(&format!("/api/v1/cases/{case_id}"), &app.head()).await.json().await.unwrap();
+        assert_eq!(
+            (sent["status"].as_str(), sent["closed_on"].as_str()),
+            (Some("entrusted"), Some("2026-10-26"))
+        );
+        let history: Value =
+            app.get(&format!("/api/v1/cases/{case_id}/history"), &app.head()).await.json().await.unwrap();
+        let closed = history["events"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(closed["data"]["source"]["agency"], "THADS-LC", "{history}");
+        let received_id = closed["data"]["source"]["case_id"].as_str().unwrap().to_owned();
+
+        let lao_cai = head_of(&app, "THADS-LC");
+        let received: Value =
+            app.get(&format!("/api/v1/cases/{received_id}"), &lao_cai).await.json().await.unwrap();
+        assert_eq!(received["agency"], "THADS-LC", "{backend:?} {received}");
+        assert_eq!(received["number"], "305/QĐ-THADS");
+        assert_eq!(received["amount_due"], "800000000");
+        assert_eq!(received["received_on"], "2026-10-26");
+        assert_eq!(received["status"], "open");
+        assert_eq!(
+            received["obligor"]["name"], "Nguyễn Văn Nợ",
+            "the receiving office sees whom it enforces"
+        );
+        let verified: Value = app
+            .get(&format!("/api/v1/cases/{received_id}/history/verify"), &lao_cai)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(verified["valid"], true, "{verified}");
+
+        assert_eq!(
+            cases_of(&app, "THADS-LC").await,
+            json!({"new": 1, "entrusted": 0, "money_new": "800000000"})
+        );
+        let hanoi = cases_of(&app, "THADS-HN").await;
+        assert_eq!((hanoi["new"].clone(), hanoi["entrusted"].clone()), (json!(1), json!(1)), "{hanoi}");
+    }
+}

@@ -372,3 +372,57 @@ async fn refusals_of_role_party_state_and_data() {
         run.verify(&auditor(&app), 3).await;
     }
 }
+
+/// The money the Hà Nội office's enforcement report counts for reporting year 2027: the
+/// total to enforce and the rate collected of the enforceable.
+async fn money(app: &TestApp) -> (String, String) {
+    let r = app.get("/api/v1/reports/enforcement?agency=THADS-HN&year=2027", &app.head()).await;
+    let body: Value = r.json().await.unwrap();
+    let m = &body["money"];
+    (m["total"].as_str().unwrap().to_owned(), m["rate"].as_str().unwrap_or("none").to_owned())
+}
+
+/// A reduction in effect takes its amount off what the case is owed: the case's history
+/// says so and verifies, and the report's money, and so its rate, move with it.
+#[tokio::test]
+async fn a_reduction_in_effect_lowers_the_amount_due() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let case = crate::cases::case("THADS-HN", "THA-88/2026", "2026-10-05", "120000000");
+        let case: Value = app.post("/api/v1/cases", &app.officer(), &case).await.json().await.unwrap();
+        let case_id = case["id"].as_str().unwrap().to_owned();
+        let pay = json!({"amount": "20000000", "paid_on": "2026-10-20", "method": "cash"});
+        app.post(&format!("/api/v1/cases/{case_id}/payments"), &app.officer(), &pay).await;
+        assert_eq!(money(&app).await, ("120000000".to_owned(), "16.67".to_owned()), "{backend:?}");
+
+        let mut request = request();
+        request["case_id"] = json!(case_id);
+        let mut run = decided(&app, &city(&app), request).await;
+        run.step(&app.head(), "record_effect", json!({"effective_on": "2026-11-26"}), "effective").await;
+
+        let case: Value =
+            app.get(&format!("/api/v1/cases/{case_id}"), &app.head()).await.json().await.unwrap();
+        assert_eq!(case["amount_due"], "70000000", "{backend:?} {case}");
+        assert_eq!(case["outstanding"], "50000000");
+        assert_eq!(money(&app).await, ("70000000".to_owned(), "28.57".to_owned()), "{backend:?}");
+        let history: Value =
+            app.get(&format!("/api/v1/cases/{case_id}/history"), &app.head()).await.json().await.unwrap();
+        let last = history["events"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["kind"], "amount_due", "{history}");
+        assert_eq!(last["data"]["reduced_by"], "50000000");
+        assert_eq!(last["data"]["source"]["instance_id"], run.id.as_str());
+        let verify = || async {
+            let path = format!("/api/v1/cases/{case_id}/history/verify");
+            app.get(&path, &app.head()).await.json::<Value>().await.unwrap()
+        };
+        assert_eq!(verify().await["valid"], true);
+        // Changed behind the service's back, the amount due no longer matches its history.
+        app.sql(&format!("UPDATE cases SET amount_due = '80000000' WHERE id = '{case_id}'"));
+        let broken = verify().await;
+        assert_eq!(
+            (broken["valid"].as_bool(), broken["first_broken_seq"].as_i64()),
+            (Some(false), Some(4)),
+            "{broken}"
+        );
+    }
+}

@@ -139,6 +139,8 @@ async fn the_classification_waits_for_every_answer_or_its_deadline() {
             "forbidden",
         )
         .await;
+        let stale = app.fire(&registry_id, &registry(&app), "answer_registry", 0, answer.clone()).await;
+        expect_problem(stale, 409, "version_conflict").await;
         let answered = app.fire_ok(&registry_id, &registry(&app), "answer_registry", 1, answer).await;
         assert_eq!(answered["state"], "answered");
         assert_eq!(notified(&app, &registry_id, 2), ["THADS-HN"]);

@@ -15,3 +15,4 @@ mod exemption_reduction;
 mod information_request;
 mod judgment_review;
 mod procuracy_supervision;
+mod soc_trang_2023;
