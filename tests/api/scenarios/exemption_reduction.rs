@@ -421,7 +421,7 @@ async fn a_reduction_in_effect_lowers_the_amount_due() {
         let broken = verify().await;
         assert_eq!(
             (broken["valid"].as_bool(), broken["first_broken_seq"].as_i64()),
-            (Some(false), Some(4)),
+            (Some(false), Some(3)),
             "{broken}"
         );
     }
