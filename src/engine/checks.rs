@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
+use super::calendar::Calendar;
 use super::data;
 use super::definition::{Condition, DataField, DataType, DateCheck, DeadlineUnit, Definition, PartyRuleKind};
 use super::step::{BoundAgency, InstanceView, Refusal};
@@ -70,8 +71,14 @@ pub(super) fn check_extensions(
     }
 }
 
-/// Refuses dates further apart than a check allows.
-pub(super) fn check_dates(checks: &[DateCheck], data: &Map<String, Value>) -> Result<(), Refusal> {
+/// Refuses dates further apart than a check allows. A limit in days whose last day is a rest
+/// day or a holiday ends on the next working day (Bộ luật Dân sự 2015, Điều 148), as the
+/// deadlines' do.
+pub(super) fn check_dates(
+    checks: &[DateCheck],
+    data: &Map<String, Value>,
+    calendar: &Calendar,
+) -> Result<(), Refusal> {
     let date = |f: &str| {
         let raw = data.get(f)?.as_str()?;
         NaiveDate::parse_from_str(raw.get(..10)?, "%Y-%m-%d").ok()
@@ -80,11 +87,23 @@ pub(super) fn check_dates(checks: &[DateCheck], data: &Map<String, Value>) -> Re
     for c in checks.iter().filter(|c| c.when.as_ref().is_none_or(|w| holds(w, data))) {
         if let (Some(later), Some(earlier)) = (date(&c.field), date(&c.after_field)) {
             let days = (later - earlier).num_days();
-            if let Some(max) = c.within_days.filter(|max| days > i64::from(*max)) {
+            // The last day of the limit, moved past rest days and holidays.
+            let last_day = |max: u32| {
+                let last =
+                    earlier.checked_add_days(chrono::Days::new(u64::from(max))).unwrap_or(NaiveDate::MAX);
+                calendar.working_day_on_or_after(last).value
+            };
+            if let Some(max) = c.within_days.filter(|max| later > last_day(*max)) {
+                let last = last_day(max);
+                let moved = if (last - earlier).num_days() > i64::from(max) {
+                    format!(", which ends on {last}, the next working day (Điều 148 Bộ luật Dân sự 2015)")
+                } else {
+                    String::new()
+                };
                 errors.push(FieldError::new(
                     format!("data.{}", c.field),
                     format!(
-                        "{later} is {days} days after {} ({earlier}); the limit is {max} days ({})",
+                        "{later} is {days} days after {} ({earlier}); the limit is {max} days{moved} ({})",
                         c.after_field, c.legal_basis
                     ),
                 ));

@@ -204,6 +204,7 @@ fn open(def: &Definition, d: &Deadline, step: &Move<'_>, clock: &Clock<'_>) -> O
         escalate_agency,
         escalate_roles: roles_of(def, escalate_slot),
         legal_basis: d.legal_basis.clone(),
+        operational: d.operational,
         unit: d.unit,
         duration: d.duration,
         starts_at: start.timestamp_micros(),

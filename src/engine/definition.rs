@@ -415,6 +415,10 @@ pub struct Deadline {
     pub escalate_first_to: Option<String>,
     /// Article and law, such as "Điều 36 khoản 1 Luật THADS 26/2008/QH12".
     pub legal_basis: String,
+    /// The figure is this definition's operational choice: the text cited obliges to act but
+    /// sets no such time (or says "immediately"). Shown with the deadline wherever it is.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub operational: bool,
     /// Applies only when this holds on the instance's data.
     pub when: Option<Condition>,
     /// Steps that meet the deadline and start it again (a recurring obligation).

@@ -229,6 +229,7 @@ pub struct Opening {
     pub escalate_agency: Option<AgencyCode>,
     pub escalate_roles: Vec<Role>,
     pub legal_basis: String,
+    pub operational: bool,
     pub unit: DeadlineUnit,
     pub duration: u32,
     pub starts_at: i64,

@@ -77,7 +77,7 @@ fn begin(
     let mut data =
         data::validate(&def.create.data, given, &Map::new(), world.calendar).map_err(Refusal::InvalidData)?;
     let documents = super::documents::resolve(&def.create.data, &mut data, world.documents, &actor.agency)?;
-    check_dates(&def.create.checks, &data)?;
+    check_dates(&def.create.checks, &data, world.calendar)?;
     let to = def.initial_state.as_str();
     let reference_date = origin.reference_date.to_string();
     let parties_json = serde_json::to_value(&parties).unwrap_or_default();

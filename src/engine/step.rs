@@ -358,7 +358,7 @@ pub fn fire(
     };
     let mut merged = inst.data.clone();
     merged.extend(data.clone());
-    check_dates(&t.checks, &merged)?;
+    check_dates(&t.checks, &merged, world.calendar)?;
     check_extensions(def, &t.name, &data)?;
     // The agencies the step binds to slots see the instance, act and are reminded from now on.
     let bound = bind_parties(def, &t.data, &data, inst, world.agencies)?;

@@ -528,6 +528,7 @@ unit = "working_days"
 responsible = "receiver"
 escalate_to = "sender"
 legal_basis = "operational"
+operational = true
 
 [[deadlines]]
 name = "review"
@@ -671,9 +672,14 @@ fn party_rules_and_date_checks_are_enforced_at_the_start() {
     };
     let given = obj(json!({"complex": false, "received_on": "2026-08-01", "protested_on": "2026-08-16"}));
     assert!(begin(&parties, &given).is_ok());
-    let late = obj(json!({"complex": false, "received_on": "2026-08-01", "protested_on": "2026-08-17"}));
+    // The 15 days end on Sunday 16 August, so on Monday 17: the Tuesday is late.
+    let monday = obj(json!({"complex": false, "received_on": "2026-08-01", "protested_on": "2026-08-17"}));
+    assert!(begin(&parties, &monday).is_ok(), "a limit ending on a rest day ends on the next working day");
+    let late = obj(json!({"complex": false, "received_on": "2026-08-01", "protested_on": "2026-08-18"}));
     let Err(Refusal::InvalidData(errors)) = begin(&parties, &late) else { panic!("late accepted") };
-    assert!(errors[0].reason.contains("16 days") && errors[0].reason.contains("Điều 160"), "{errors:?}");
+    let reason = &errors[0].reason;
+    assert!(reason.contains("17 days") && reason.contains("ends on 2026-08-17"), "{errors:?}");
+    assert!(reason.contains("Điều 160"), "{errors:?}");
 
     // A regional office of the same province is refused; another province's office is not.
     parties.insert("other".into(), agency("THADS-HN-KV1", AgencyKind::Enforcement, Some("THADS-HN")));

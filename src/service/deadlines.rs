@@ -24,6 +24,8 @@ pub struct Deadline {
     /// The agency told when it is missed.
     pub escalate_to: Option<String>,
     pub legal_basis: String,
+    /// The figure is the definition's operational choice, not one the legal basis sets.
+    pub operational: bool,
     pub duration: i32,
     /// `calendar_days`, `working_days`, `hours` or `months`.
     pub unit: String,
@@ -60,6 +62,7 @@ pub fn view(row: DeadlineRow, at: i64) -> Deadline {
             .collect(),
         escalate_to: row.escalate_agency,
         legal_basis: row.legal_basis,
+        operational: row.operational,
         duration: row.duration,
         unit: row.unit,
         starts_at: local_rfc3339(row.starts_at),

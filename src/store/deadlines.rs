@@ -28,6 +28,8 @@ pub struct DeadlineRow {
     pub escalate_agency: Option<String>,
     pub escalate_roles: String,
     pub legal_basis: String,
+    /// The figure is the definition's operational choice, not one the legal basis sets.
+    pub operational: bool,
     pub unit: String,
     pub duration: i32,
     pub starts_at: i64,
@@ -53,9 +55,9 @@ pub const MISSED: &str = "missed";
 pub fn insert(to: &mut impl Sink, row: &DeadlineRow) -> QueryResult<()> {
     to.write(
         "INSERT INTO deadlines (id, instance_id, workflow_id, name, title, responsible_agency, \
-         responsible_roles, escalate_agency, escalate_roles, legal_basis, unit, duration, starts_at, \
-         due_at, due_date, calendar_complete, status, opened_seq, opened_at, closed_seq, closed_at, \
-         suspended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         responsible_roles, escalate_agency, escalate_roles, legal_basis, operational, unit, duration, \
+         starts_at, due_at, due_date, calendar_complete, status, opened_seq, opened_at, closed_seq, \
+         closed_at, suspended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             (&row.id).into(),
             (&row.instance_id).into(),
@@ -67,6 +69,7 @@ pub fn insert(to: &mut impl Sink, row: &DeadlineRow) -> QueryResult<()> {
             (&row.escalate_agency).into(),
             (&row.escalate_roles).into(),
             (&row.legal_basis).into(),
+            row.operational.into(),
             (&row.unit).into(),
             row.duration.into(),
             row.starts_at.into(),

@@ -272,6 +272,7 @@ fn open(to: &mut impl Sink, event: &Event, o: &Opening) -> diesel::QueryResult<(
         escalate_agency: o.escalate_agency.as_ref().map(ToString::to_string),
         escalate_roles: roles_text(&o.escalate_roles),
         legal_basis: o.legal_basis.clone(),
+        operational: o.operational,
         unit: o.unit.as_str().to_owned(),
         duration: i32::try_from(o.duration).unwrap_or(i32::MAX),
         starts_at: o.starts_at,

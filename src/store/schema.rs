@@ -70,6 +70,7 @@ diesel::table! {
         escalate_agency -> Nullable<Text>,
         escalate_roles -> Text,
         legal_basis -> Text,
+        operational -> Bool,
         unit -> Text,
         duration -> Integer,
         starts_at -> BigInt,

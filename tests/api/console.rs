@@ -833,3 +833,55 @@ async fn a_session_is_no_api_token_whatever_the_audience() {
         assert!(app.try_sql("DELETE FROM user_events").is_err());
     }
 }
+
+/// A figure the law does not set is labelled as the definition's operational choice: in the
+/// definition, in the instance's deadlines and on the console's hover; a statutory one is not.
+#[tokio::test]
+async fn an_operational_figure_shows_as_such() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let definition: Value =
+            app.get("/api/v1/workflows/coercion_plan", &app.head()).await.json().await.unwrap();
+        let latest = definition["versions"].as_array().unwrap().last().unwrap().clone();
+        let deadline = |name: &str| {
+            latest["deadlines"].as_array().unwrap().iter().find(|d| d["name"] == name).cloned().unwrap()
+        };
+        assert_eq!(deadline("protection_plan")["operational"], true, "{backend:?}");
+        assert!(deadline("protection_plan")["legal_basis"].as_str().unwrap().contains("khoản 3"));
+        let transfer: Value =
+            app.get("/api/v1/workflows/court_transfer", &app.head()).await.json().await.unwrap();
+        let statutory = transfer["versions"][0]["deadlines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == "enforcement_decision");
+        assert!(statutory.is_some_and(|d| d.get("operational").is_none()), "{transfer}");
+
+        // A request to a bank: its time to answer is this definition's, and says so.
+        app.post(
+            "/api/v1/agencies",
+            &app.admin(),
+            &json!({"code": "NH-HN", "kind": "credit_institution", "name": "Ngân hàng Hà Nội"}),
+        )
+        .await;
+        let request = json!({"workflow": "information_request", "parties": {"enforcement": "THADS-HN", "bank": "NH-HN"},
+                             "data": {"asks": "accounts", "decision_number": "1/QĐ", "requested_on": "2026-12-01",
+                                      "questions": "Số dư tài khoản"}});
+        let created: Value =
+            app.post("/api/v1/instances", &app.officer(), &request).await.json().await.unwrap();
+        let id = created["id"].as_str().unwrap();
+        let instance: Value =
+            app.get(&format!("/api/v1/instances/{id}"), &app.officer()).await.json().await.unwrap();
+        assert_eq!(instance["deadlines"][0]["operational"], true, "{backend:?} {instance}");
+
+        add_user(&app, "can.bo", "THADS-HN", &["enforcement_officer"]);
+        let mut browser = Browser::new(&app);
+        assert_eq!(browser.sign_in("can.bo", PASSWORD).await.status, 303);
+        let page = browser.get(&format!("/console/instances/{id}")).await;
+        assert!(
+            page.body.contains(r#"title="Lựa chọn vận hành của quy trình, không do văn bản pháp luật quy định — Operational choice"#),
+            "{backend:?} {}",
+            page.body
+        );
+    }
+}

@@ -635,6 +635,7 @@ fn deadline(
         escalate_agency: escalate.cloned(),
         escalate_roles: String::new(),
         legal_basis: d.legal_basis.clone(),
+        operational: d.operational,
         unit: "working_days".into(),
         duration: d.duration as i32,
         starts_at: at,

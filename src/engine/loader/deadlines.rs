@@ -59,6 +59,17 @@ impl Checker<'_, '_> {
         if d.legal_basis.get_ref().trim().is_empty() {
             self.p.at_span(&d.legal_basis, "legal_basis is empty: cite the article and the law");
         }
+        // A figure the text does not set is labelled so, in a field the API and the console
+        // show, not only in the wording of its basis.
+        let operational_in = |text: &str| text.to_lowercase().contains("operational");
+        let says_operational =
+            operational_in(d.legal_basis.get_ref()) || d.note.as_ref().is_some_and(|n| operational_in(n));
+        if says_operational && d.operational != Some(true) {
+            self.p.at_span(
+                &d.legal_basis,
+                "the legal basis or note calls this figure an operational choice: say so with operational = true",
+            );
+        }
         for (what, list) in [
             ("restarted_by", &d.restarted_by),
             ("suspended_by", &d.suspended_by),
@@ -106,6 +117,7 @@ impl Checker<'_, '_> {
             escalate_to: d.escalate_to.get_ref().clone(),
             escalate_first_to: d.escalate_first_to.as_ref().map(|s| s.get_ref().clone()),
             legal_basis: d.legal_basis.get_ref().clone(),
+            operational: d.operational.unwrap_or(false),
             when: d.when.as_ref().and_then(|w| self.condition(w)),
             restarted_by: d.restarted_by.iter().map(|t| t.get_ref().clone()).collect(),
             suspended_by: d.suspended_by.iter().map(|t| t.get_ref().clone()).collect(),

@@ -213,6 +213,7 @@ pub(super) struct RawDeadline {
     pub(super) escalate_to: Name,
     pub(super) escalate_first_to: Option<Name>,
     pub(super) legal_basis: Name,
+    pub(super) operational: Option<bool>,
     pub(super) when: Option<Spanned<RawCondition>>,
     #[serde(default)]
     pub(super) restarted_by: Vec<Name>,

@@ -394,3 +394,14 @@ fn a_step_waits_for_what_its_workflow_starts_and_starts_what_its_data_names() {
         "starts.if_given names \"asked\", which is not data of this step",
     );
 }
+
+#[test]
+fn an_operational_figure_is_labelled_as_such() {
+    let operational = VALID
+        .replace("legal_basis = \"Điều 1\"", "legal_basis = \"Operational choice: the law says at once\"");
+    assert_refused(&operational, "legal_basis = \"Operational", "say so with operational = true");
+    let labelled = operational.replace("at once\"", "at once\"\noperational = true");
+    assert_eq!(problems(&labelled), vec![]);
+    let def = parse_definition(Path::new("demo.toml"), &labelled).unwrap();
+    assert!(def.deadlines[0].operational);
+}

@@ -44,6 +44,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("overdue", "Quá hạn", "Overdue"),
     ("due", "Hạn", "Due"),
     ("legal_basis", "Căn cứ pháp lý", "Legal basis"),
+    (
+        "operational_choice",
+        "Lựa chọn vận hành của quy trình, không do văn bản pháp luật quy định",
+        "Operational choice of the workflow, not set by law",
+    ),
     ("responsible", "Cơ quan thực hiện", "Responsible"),
     ("workflow", "Quy trình", "Workflow"),
     ("state", "Trạng thái", "State"),

@@ -96,7 +96,7 @@ pub async fn inbox_page(state: web::Data<AppState>, signed: Signed) -> Result<Ma
                                         a href={ "/console/instances/" (d.instance_id) } { (workflow_title(&registry, lang, &d.workflow)) }
                                     }
                                     td data-label=(lang.t("deadlines")) { (deadline_title(&registry, lang, &d.workflow, &d.name, &d.title)) }
-                                    td.muted data-label=(lang.t("legal_basis")) { (d.legal_basis) }
+                                    td.muted data-label=(lang.t("legal_basis")) { (super::layout::basis(lang, d)) }
                                 }
                             }
                         }

@@ -244,7 +244,7 @@ pub async fn instance_page(
                         tbody {
                             @for d in deadlines {
                                 tr.overdue[d.overdue] {
-                                    td data-label=(lang.t("deadlines")) { span.basis title=(d.legal_basis) { (super::inbox::deadline_title(&registry, lang, &d.workflow, &d.name, &d.title)) } }
+                                    td data-label=(lang.t("deadlines")) { span.basis title=(super::layout::basis(lang, d)) { (super::inbox::deadline_title(&registry, lang, &d.workflow, &d.name, &d.title)) } }
                                     td data-label=(lang.t("due")) { (lang.day(&d.due_date)) }
                                     td data-label=(lang.t("responsible")) { (d.responsible) }
                                     td data-label=(lang.t("status")) {

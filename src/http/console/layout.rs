@@ -70,8 +70,18 @@ pub fn columns(lang: Lang, keys: &[&'static str]) -> Markup {
 /// A deadline's last day, its legal basis on hover, and a red mark when it is overdue.
 pub fn due(lang: Lang, d: &Deadline) -> Markup {
     html! {
-        span.basis title=(d.legal_basis) { (lang.day(&d.due_date)) }
+        span.basis title=(basis(lang, d)) { (lang.day(&d.due_date)) }
         @if d.overdue { " " span.badge.late { (lang.t("overdue")) } }
+    }
+}
+
+/// A deadline's legal basis as people read it: its figure labelled when it is the
+/// definition's operational choice rather than the law's.
+pub fn basis(lang: Lang, d: &Deadline) -> String {
+    if d.operational {
+        format!("{} — {}", lang.t("operational_choice"), d.legal_basis)
+    } else {
+        d.legal_basis.clone()
     }
 }
 

@@ -476,3 +476,31 @@ async fn refusals_of_role_party_and_state() {
         run.verify(&auditor(&app), 3).await;
     }
 }
+
+/// A limit whose last day is a rest day ends on the next working day (Civil Code Art. 148):
+/// the decision received on Friday 6 November, its 15 days end on Saturday 21 November, so a
+/// protest lodged on Monday 23 November is in time and one on Tuesday 24 is not.
+#[tokio::test]
+async fn a_protest_on_the_monday_after_a_limit_ending_on_saturday_is_in_time() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let lodged = |issued_on: &str| {
+            let mut data = protest_data(issued_on, "same_level");
+            data["contested_received_on"] = json!("2026-11-06");
+            data
+        };
+        let late = issue(&app, "protest", "08/QĐ-VKS-KN", lodged("2026-11-24")).await;
+        let problem = expect_problem(
+            app.post("/api/v1/instances", &app.procuracy(), &late).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        let reason = error_reason(&problem, "data.issued_on");
+        assert!(reason.contains("ends on 2026-11-23, the next working day"), "{backend:?} {reason}");
+        assert!(reason.contains("Điều 148"), "{reason}");
+        let in_time = issue(&app, "protest", "07/QĐ-VKS-KN", lodged("2026-11-23")).await;
+        let created = create(&app, &app.procuracy(), &in_time).await;
+        assert_eq!(created["data"]["issued_on"], "2026-11-23", "{backend:?}");
+    }
+}
