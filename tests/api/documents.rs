@@ -148,8 +148,8 @@ impl Field {
     fn workflow_version(self) -> i64 {
         match self {
             Field::Judgment2008 | Field::Decision2008 => 1,
-            Field::Judgment | Field::Decision => 2,
-            Field::Minutes | Field::Instrument | Field::Reply => 1,
+            // Each workflow's version under Law 106/2025, in force today.
+            Field::Judgment | Field::Decision | Field::Minutes | Field::Instrument | Field::Reply => 2,
         }
     }
 

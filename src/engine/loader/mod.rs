@@ -92,6 +92,35 @@ pub fn parse_definition(path: &Path, source: &str) -> Result<Definition, Vec<Def
     }
 }
 
+/// The day Law 106/2025/QH15 on civil judgment enforcement took effect, replacing Law 26/2008.
+pub const LAW_106_2025: NaiveDate = match NaiveDate::from_ymd_opt(2026, 7, 1) {
+    Some(day) => day,
+    None => panic!("a valid date"),
+};
+
+/// A version in force from 1 July 2026 cites Law 106/2025/QH15: a basis naming only an article
+/// of Law 26/2008 must say that the new law carries the figure over (cite both), or the
+/// instances started under the new law would cite a repealed article.
+fn cites_the_law_in_force(p: &mut Problems<'_>, raw: &RawDefinition) {
+    let bases = raw
+        .deadlines
+        .iter()
+        .map(|d| &d.legal_basis)
+        .chain(raw.party_rules.iter().map(|r| &r.legal_basis))
+        .chain(raw.create.checks.iter().map(|c| &c.legal_basis))
+        .chain(raw.transitions.iter().flat_map(|t| t.checks.iter().map(|c| &c.legal_basis)))
+        .chain(raw.transitions.iter().filter_map(|t| t.before.as_ref().map(|b| &b.legal_basis)));
+    for basis in bases {
+        let text = basis.get_ref();
+        if text.contains("26/2008") && !text.contains("106/2025") {
+            p.at_span(
+                basis,
+                "this version is in force under Law 106/2025/QH15: cite it, saying the figure is carried over from Law 26/2008",
+            );
+        }
+    }
+}
+
 fn check_unique<'a>(p: &mut Problems<'_>, what: &str, names: impl IntoIterator<Item = &'a Name>) {
     let mut seen = HashSet::new();
     for name in names {
@@ -252,6 +281,9 @@ impl<'p, 'a> Checker<'p, 'a> {
             if until < from {
                 p.at_span(span, "valid_until is before valid_from");
             }
+        }
+        if valid_until.is_none_or(|until| until >= LAW_106_2025) {
+            cites_the_law_in_force(p, &raw);
         }
         self.state(&raw.initial_state, "initial_state");
 

@@ -405,3 +405,19 @@ fn an_operational_figure_is_labelled_as_such() {
     let def = parse_definition(Path::new("demo.toml"), &labelled).unwrap();
     assert!(def.deadlines[0].operational);
 }
+
+#[test]
+fn a_version_under_law_106_2025_cites_it() {
+    let old_only =
+        VALID.replace("legal_basis = \"Điều 1\"", "legal_basis = \"Điều 36 Luật THADS 26/2008/QH12\"");
+    assert_refused(&old_only, "legal_basis = \"Điều 36", "in force under Law 106/2025/QH15: cite it");
+    let carried = old_only.replace(
+        "legal_basis = \"Điều 36 Luật THADS 26/2008/QH12\"",
+        "legal_basis = \"Luật THADS 106/2025/QH15 (carried over from Điều 36 Luật THADS 26/2008/QH12)\"",
+    );
+    assert_eq!(problems(&carried), vec![]);
+    // A version that ended with the old law keeps the old citations.
+    let before =
+        old_only.replace("valid_from = 2026-07-01", "valid_from = 2009-07-01\nvalid_until = 2026-06-30");
+    assert_eq!(problems(&before), vec![]);
+}
