@@ -107,11 +107,20 @@ pub(super) fn check_dates(
                         c.after_field, c.legal_basis
                     ),
                 ));
-            } else if let Some(min) = c.at_least_days.filter(|min| days >= 0 && days < i64::from(*min)) {
+            } else if let Some(min) =
+                c.at_least_days.filter(|min| days >= 0 && later <= last_day(min.saturating_sub(1)))
+            {
+                // The window is the `min - 1` days after the earlier date, ending on a working day.
+                let window_end = last_day(min.saturating_sub(1));
+                let moved = if (window_end - earlier).num_days() >= i64::from(min) {
+                    format!(" and the window ends on {window_end}, the next working day (Điều 148 Bộ luật Dân sự 2015)")
+                } else {
+                    String::new()
+                };
                 errors.push(FieldError::new(
                     format!("data.{}", c.field),
                     format!(
-                        "{later} is only {days} days after {} ({earlier}); at least {min} must pass ({})",
+                        "{later} is only {days} days after {} ({earlier}); at least {min} must pass{moved} ({})",
                         c.after_field, c.legal_basis
                     ),
                 ));
@@ -299,4 +308,60 @@ fn broken_rules(def: &Definition, parties: &BTreeMap<String, BoundAgency>) -> Ve
         }
     }
     errors
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn calendar() -> Calendar {
+        Calendar::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/calendar/holidays.toml"))
+            .unwrap()
+    }
+
+    fn check(within: Option<u32>, at_least: Option<u32>) -> DateCheck {
+        DateCheck {
+            field: "later".into(),
+            after_field: "earlier".into(),
+            within_days: within,
+            at_least_days: at_least,
+            when: None,
+            legal_basis: "Điều 1".into(),
+        }
+    }
+
+    fn dates(earlier: &str, later: &str) -> Map<String, Value> {
+        json!({"earlier": earlier, "later": later}).as_object().unwrap().clone()
+    }
+
+    /// Friday 6 November 2026 + 15 days is Saturday 21: the limit ends on Monday 23, and a
+    /// window of 15 days that must pass is over only after that Monday.
+    #[test]
+    fn a_limit_ending_on_a_rest_day_ends_on_the_next_working_day() {
+        let cal = calendar();
+        let within = [check(Some(15), None)];
+        assert!(check_dates(&within, &dates("2026-11-06", "2026-11-23"), &cal).is_ok());
+        let Err(Refusal::InvalidData(errors)) =
+            check_dates(&within, &dates("2026-11-06", "2026-11-24"), &cal)
+        else {
+            panic!("the Tuesday is late")
+        };
+        assert!(errors[0].reason.contains("ends on 2026-11-23"), "{errors:?}");
+
+        let passed = [check(None, Some(16))];
+        let Err(Refusal::InvalidData(errors)) =
+            check_dates(&passed, &dates("2026-11-06", "2026-11-23"), &cal)
+        else {
+            panic!("the window is still open on the Monday it ends")
+        };
+        assert!(errors[0].reason.contains("window ends on 2026-11-23"), "{errors:?}");
+        assert!(check_dates(&passed, &dates("2026-11-06", "2026-11-24"), &cal).is_ok());
+        // A window ending on a working day is over the day after, as before.
+        assert!(check_dates(&passed, &dates("2026-11-09", "2026-11-25"), &cal).is_ok());
+        assert!(check_dates(&passed, &dates("2026-11-09", "2026-11-24"), &cal).is_err());
+    }
 }

@@ -176,7 +176,10 @@ async fn a_late_complaint_is_refused_and_a_first_decision_stands_when_nobody_com
         // The complainant's 15 days must have passed before the decision is taken to stand.
         let early = json!({"first_decision_received_on": "2026-11-21", "closed_on": "2026-12-01"});
         run.refused(&office, "close_first_level", early, 422, "validation_failed").await;
-        let closed = json!({"first_decision_received_on": "2026-11-21", "closed_on": "2026-12-07"});
+        // Its 15 days end on Sunday 6 December, so on Monday 7: the decision stands from the 8th.
+        let too_soon = json!({"first_decision_received_on": "2026-11-21", "closed_on": "2026-12-07"});
+        run.refused(&office, "close_first_level", too_soon, 422, "validation_failed").await;
+        let closed = json!({"first_decision_received_on": "2026-11-21", "closed_on": "2026-12-08"});
         let last = run.step(&office, "close_first_level", closed, "final").await;
         assert_eq!(last["terminal"], true);
         assert_eq!(app.get(&run.path(""), &app.head()).await.status(), StatusCode::NOT_FOUND);

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::common::{auditor, error_fields, police, Run};
+use super::common::{auditor, deadline, error_fields, police, Run};
 use crate::helpers::{backends, spawn, TestApp};
 
 fn request() -> Value {
@@ -128,5 +128,32 @@ async fn refusals_of_party_role_and_data() {
         run.step(&app.court(), "answer", answer(), "answered").await;
         run.refused(&app.court(), "act_on", act_on(), 403, "forbidden").await;
         run.verify(&auditor(&app), 2).await;
+    }
+}
+
+/// The court's 15 days run from its receipt of the request: a request sent on paper on 23
+/// November and received on Wednesday 25 November is due on Thursday 10 December, whatever
+/// day it was entered here; one made here runs from its entry.
+#[tokio::test]
+async fn the_explanations_clock_starts_at_the_courts_receipt() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let mut on_paper = request();
+        on_paper["data"]["request_date"] = json!("2026-11-23");
+        on_paper["data"]["court_received_on"] = json!("2026-11-25");
+        let run = Run::start(&app, &app.officer(), on_paper, "requested").await;
+        assert_eq!(run.last["workflow_version"], 2, "{backend:?}");
+        assert_eq!(deadline(&app, &run.id, &app.court(), "answer").await["due_date"], "2026-12-10");
+
+        // Received before it was made: refused.
+        let mut backwards = request();
+        backwards["data"]["court_received_on"] = json!("2026-11-09");
+        let r = app.post("/api/v1/instances", &app.officer(), &backwards).await;
+        let problem = crate::helpers::expect_problem(r, 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), ["data.court_received_on"]);
+
+        let here = Run::start(&app, &app.officer(), request(), "requested").await;
+        let starts = deadline(&app, &here.id, &app.court(), "answer").await["starts_at"].clone();
+        assert_eq!(starts, here.last["created_at"], "{backend:?}");
     }
 }

@@ -106,12 +106,27 @@ async fn decided<'a>(app: &'a TestApp, level: &Level, request: Value) -> Run<'a>
     run
 }
 
+/// The same-level procuracy's protest, the decision received the day it was made.
 fn protest(date: &str) -> Value {
     json!({
         "protest_number": "02/QĐKNPT-VKS",
         "protest_date": date,
-        "protest_grounds": "Người phải thi hành án có tài sản chưa được xác minh"
+        "protest_grounds": "Người phải thi hành án có tài sản chưa được xác minh",
+        "procuracy_received_on": "2026-11-10"
     })
+}
+
+/// The superior procuracy's protest, the decision received the day it was made.
+fn superior_protest(date: &str) -> Value {
+    let mut p = protest(date);
+    p.as_object_mut().unwrap().remove("procuracy_received_on");
+    p["superior_received_on"] = json!("2026-11-10");
+    p
+}
+
+/// The decision in effect on `date`, each procuracy having received it on the day it was made.
+fn effect(date: &str) -> Value {
+    json!({"effective_on": date, "procuracy_received_on": "2026-11-10", "superior_received_on": "2026-11-10"})
 }
 
 /// Decided, and recorded as in effect once both protest windows (7 and 15 days) have passed;
@@ -137,15 +152,8 @@ async fn a_reduction_is_decided_and_takes_effect() {
         // The same-level window is over after 7 days, but the superior's runs 15: the decision
         // is not in effect on the 8th, nor on the 15th day.
         for (date, days) in [("2026-11-18", 8), ("2026-11-25", 15)] {
-            let problem = run
-                .refused(
-                    &app.head(),
-                    "record_effect",
-                    json!({"effective_on": date}),
-                    422,
-                    "validation_failed",
-                )
-                .await;
+            let problem =
+                run.refused(&app.head(), "record_effect", effect(date), 422, "validation_failed").await;
             assert_eq!(error_fields(&problem), ["data.effective_on"]);
             let reason = error_reason(&problem, "data.effective_on");
             assert!(
@@ -155,16 +163,8 @@ async fn a_reduction_is_decided_and_takes_effect() {
             assert!(reason.contains("Điều 64"), "{reason}");
         }
         // Nor before the decision.
-        run.refused(
-            &app.head(),
-            "record_effect",
-            json!({"effective_on": "2026-11-09"}),
-            422,
-            "validation_failed",
-        )
-        .await;
-        let effective =
-            run.step(&app.head(), "record_effect", json!({"effective_on": "2026-11-26"}), "effective").await;
+        run.refused(&app.head(), "record_effect", effect("2026-11-09"), 422, "validation_failed").await;
+        let effective = run.step(&app.head(), "record_effect", effect("2026-11-26"), "effective").await;
         assert_eq!(effective["terminal"], true);
         assert_eq!(effective["data"]["effective_on"], "2026-11-26");
 
@@ -251,14 +251,7 @@ async fn a_protest_must_be_lodged_within_the_window() {
         assert_eq!(protested["data"]["protest_date"], "2026-11-16");
         assert_eq!(notified(&app, &run.id, 8), ["TAND-HN", "THADS-HN"]);
         // The decision no longer takes effect.
-        run.refused(
-            &app.head(),
-            "record_effect",
-            json!({"effective_on": "2026-11-26"}),
-            422,
-            "transition_not_allowed",
-        )
-        .await;
+        run.refused(&app.head(), "record_effect", effect("2026-11-26"), 422, "transition_not_allowed").await;
         run.verify(&app.court(), 8).await;
     }
 }
@@ -291,12 +284,14 @@ async fn a_superior_level_protest_has_fifteen_days() {
         // Too late for the same level (10 days)...
         run.refused(&level.procuracy, "protest", protest("2026-11-20"), 422, "validation_failed").await;
         // ... and for the superior after 16.
-        let problem =
-            run.refused(&superior, "protest_superior", protest("2026-11-26"), 422, "validation_failed").await;
+        let problem = run
+            .refused(&superior, "protest_superior", superior_protest("2026-11-26"), 422, "validation_failed")
+            .await;
         let reason = error_reason(&problem, "data.protest_date");
         assert!(reason.contains("16 days") && reason.contains("15 days"), "{reason}");
 
-        let protested = run.step(&superior, "protest_superior", protest("2026-11-20"), "protested").await;
+        let protested =
+            run.step(&superior, "protest_superior", superior_protest("2026-11-20"), "protested").await;
         assert_eq!(protested["terminal"], true);
         assert_eq!(notified(&app, &run.id, 8), [REGIONAL_COURT, REGIONAL_1, REGIONAL_PROCURACY]);
         let history = run.history(&level.court).await;
@@ -398,7 +393,7 @@ async fn a_reduction_in_effect_lowers_the_amount_due() {
         let mut request = request();
         request["case_id"] = json!(case_id);
         let mut run = decided(&app, &city(&app), request).await;
-        run.step(&app.head(), "record_effect", json!({"effective_on": "2026-11-26"}), "effective").await;
+        run.step(&app.head(), "record_effect", effect("2026-11-26"), "effective").await;
 
         let case: Value =
             app.get(&format!("/api/v1/cases/{case_id}"), &app.head()).await.json().await.unwrap();
@@ -424,5 +419,24 @@ async fn a_reduction_in_effect_lowers_the_amount_due() {
             (Some(false), Some(3)),
             "{broken}"
         );
+    }
+}
+
+/// The protest windows run from each procuracy's receipt of the decision (Art. 64), not from
+/// its date: decided on 10 November and received on 13, a protest on the 20th is in time.
+#[tokio::test]
+async fn the_protest_window_runs_from_the_procuracys_receipt() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let mut run = decided(&app, &city(&app), request()).await;
+        let mut late = protest("2026-11-21");
+        late["procuracy_received_on"] = json!("2026-11-13");
+        let problem = run.refused(&app.procuracy(), "protest", late, 422, "validation_failed").await;
+        let reason = error_reason(&problem, "data.protest_date");
+        assert!(reason.contains("8 days after procuracy_received_on (2026-11-13)"), "{backend:?} {reason}");
+        let mut in_time = protest("2026-11-20");
+        in_time["procuracy_received_on"] = json!("2026-11-13");
+        let protested = run.step(&app.procuracy(), "protest", in_time, "protested").await;
+        assert_eq!(protested["data"]["procuracy_received_on"], "2026-11-13");
     }
 }
