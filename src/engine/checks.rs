@@ -87,40 +87,38 @@ pub(super) fn check_dates(
     for c in checks.iter().filter(|c| c.when.as_ref().is_none_or(|w| holds(w, data))) {
         if let (Some(later), Some(earlier)) = (date(&c.field), date(&c.after_field)) {
             let days = (later - earlier).num_days();
-            // The last day of the limit, moved past rest days and holidays.
-            let last_day = |max: u32| {
+            // The last day of `n` days after the earlier date, moved past rest days and holidays.
+            let last_day = |n: u32| {
                 let last =
-                    earlier.checked_add_days(chrono::Days::new(u64::from(max))).unwrap_or(NaiveDate::MAX);
+                    earlier.checked_add_days(chrono::Days::new(u64::from(n))).unwrap_or(NaiveDate::MAX);
                 calendar.working_day_on_or_after(last).value
             };
-            if let Some(max) = c.within_days.filter(|max| later > last_day(*max)) {
-                let last = last_day(max);
-                let moved = if (last - earlier).num_days() > i64::from(max) {
-                    format!(", which ends on {last}, the next working day (Điều 148 Bộ luật Dân sự 2015)")
+            // What a refusal says of a last day that moved.
+            let moved = |n: u32, day: NaiveDate, how: &str| {
+                if (day - earlier).num_days() > i64::from(n) {
+                    format!("{how} on {day}, the next working day (Điều 148 Bộ luật Dân sự 2015)")
                 } else {
                     String::new()
-                };
+                }
+            };
+            let limit = c.within_days.map(|max| (max, last_day(max)));
+            // A window that must have passed: the `min - 1` days after the earlier date.
+            let window = c.at_least_days.map(|min| (min, last_day(min.saturating_sub(1))));
+            if let Some((max, last)) = limit.filter(|(_, last)| later > *last) {
+                let said = moved(max, last, ", which ends");
                 errors.push(FieldError::new(
                     format!("data.{}", c.field),
                     format!(
-                        "{later} is {days} days after {} ({earlier}); the limit is {max} days{moved} ({})",
+                        "{later} is {days} days after {} ({earlier}); the limit is {max} days{said} ({})",
                         c.after_field, c.legal_basis
                     ),
                 ));
-            } else if let Some(min) =
-                c.at_least_days.filter(|min| days >= 0 && later <= last_day(min.saturating_sub(1)))
-            {
-                // The window is the `min - 1` days after the earlier date, ending on a working day.
-                let window_end = last_day(min.saturating_sub(1));
-                let moved = if (window_end - earlier).num_days() >= i64::from(min) {
-                    format!(" and the window ends on {window_end}, the next working day (Điều 148 Bộ luật Dân sự 2015)")
-                } else {
-                    String::new()
-                };
+            } else if let Some((min, end)) = window.filter(|(_, end)| days >= 0 && later <= *end) {
+                let said = moved(min.saturating_sub(1), end, " and the window ends");
                 errors.push(FieldError::new(
                     format!("data.{}", c.field),
                     format!(
-                        "{later} is only {days} days after {} ({earlier}); at least {min} must pass{moved} ({})",
+                        "{later} is only {days} days after {} ({earlier}); at least {min} must pass{said} ({})",
                         c.after_field, c.legal_basis
                     ),
                 ));

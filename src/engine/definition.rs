@@ -205,18 +205,6 @@ pub const MEDIA_TYPES: [&str; 8] = [
 pub const CASE_CLASSIFICATIONS: [&str; 3] = ["enforceable", "not_yet_enforceable", "unclassified"];
 pub const CASE_STEP_STATUSES: [&str; 4] = ["open", "suspended", "completed", "terminated"];
 
-impl CaseEffect {
-    /// Whether the step changes anything in its case.
-    pub fn changes_anything(&self) -> bool {
-        self.classification.is_some()
-            || self.status.is_some()
-            || self.payment.is_some()
-            || self.reduce_due.is_some()
-            || self.entrust_to.is_some()
-            || self.record.is_some()
-    }
-}
-
 impl Transition {
     /// The slots that act in this step: its party, or every signer of a joint step.
     pub fn slots(&self) -> &[String] {
@@ -499,7 +487,7 @@ impl Definition {
         data: &mut serde_json::Map<String, serde_json::Value>,
         bound: impl Fn(&str) -> bool,
     ) {
-        for field in self.create.data.iter().chain(self.transitions.iter().flat_map(|t| t.data.iter())) {
+        for field in self.fields() {
             if !field.visible_to.is_empty() && !field.visible_to.iter().any(|s| bound(s)) {
                 data.remove(&field.name);
             }

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::checks::{check_dates, check_parties};
 use super::data;
 use super::deadlines::{self, Move};
-use super::definition::{Definition, Transition};
+use super::definition::{Definition, FollowUp, Transition};
 use super::plan::{identity, Event, InstanceWrite, NewInstance, Notice, Plan, Step};
 use super::step::{authorize, source_agency, Actor, BoundAgency, InstanceView, Refusal, World};
 use crate::domain::{AgencyCode, Role};
@@ -131,22 +131,29 @@ fn begin(
     })
 }
 
-/// The instances a step starts, each under the version of its workflow in force on the day of
-/// the step, with the parties and data it carries over. The actor is whoever fired the step,
-/// under the role they used; every party of a follow-up is told of it.
+/// The follow-ups a step starts given the data it was given: each, unless its `if_given`
+/// names a field the step's own data leaves out.
+pub(super) fn starting<'t>(t: &'t Transition, given: &Map<String, Value>) -> Vec<&'t FollowUp> {
+    let named = |field: &String| given.get(field).is_some_and(|v| !v.is_null());
+    t.starts.iter().filter(|f| f.if_given.as_ref().is_none_or(named)).collect()
+}
+
+/// The instances a step starts (`starts`, see [`starting`]), each under the version of its
+/// workflow in force on the day of the step, with the parties and data it carries over. The
+/// actor is whoever fired the step, under the role they used; every party of a follow-up is
+/// told of it.
 pub(super) fn follow_ups(
-    t: &Transition,
+    starts: &[&FollowUp],
     inst: InstanceView<'_>,
     actor: &Actor,
     role: Role,
-    (data, given_now): (&Map<String, Value>, &Map<String, Value>),
+    data: &Map<String, Value>,
     seq: i64,
     world: &World<'_>,
 ) -> Result<Vec<Plan>, Refusal> {
     let day = world.day();
     let mut plans = Vec::new();
-    let named_now = |field: &String| given_now.get(field).is_some_and(|v| !v.is_null());
-    for f in t.starts.iter().filter(|f| f.if_given.as_ref().is_none_or(named_now)) {
+    for f in starts {
         let def = world
             .registry
             .in_force(&f.workflow, day)

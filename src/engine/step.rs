@@ -440,7 +440,8 @@ pub fn fire(
     }
 
     let to = t.routes.iter().find(|r| holds(&r.when, &merged)).map_or(&t.to, |r| &r.to).clone();
-    let event = step.seal(&t.name, Some(inst.state), &to, Value::Object(data.clone()));
+    let starting = start::starting(t, &data);
+    let event = step.seal(&t.name, Some(inst.state), &to, Value::Object(data));
     let moved = Move {
         from: Some(inst.state),
         to: &to,
@@ -453,7 +454,7 @@ pub fn fire(
     let told = t.notify.iter().filter_map(|slot| inst.parties.get(slot));
     let notices = notices(def, &event, &t.title_vi, told, world);
     let case = case_change(t, inst, actor, &merged, (seq, world))?;
-    let follow_ups = start::follow_ups(t, inst, actor, role, (&merged, &data), seq, world)?;
+    let follow_ups = start::follow_ups(&starting, inst, actor, role, &merged, seq, world)?;
     // Signatures of a joint step stand while only its signers act: any other step, or a
     // change of state, voids them.
     let mut after = match signer {

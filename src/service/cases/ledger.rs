@@ -111,6 +111,20 @@ pub(super) fn field_error(field: &str, reason: impl Into<String>) -> ApiError {
 }
 
 impl Ledger {
+    /// The ledger of a case not saved yet, with no event.
+    pub(super) fn new(row: CaseRow, by: ChangedBy, at: i64) -> Ledger {
+        Ledger {
+            loaded_version: 0,
+            before: None,
+            payments: Vec::new(),
+            new_events: Vec::new(),
+            new_payments: Vec::new(),
+            by,
+            at,
+            row,
+        }
+    }
+
     pub(super) fn load(conn: &mut DbConn, row: CaseRow, by: ChangedBy) -> ApiResult<Ledger> {
         let payments = store::payments_of(conn, &row.id)?;
         let before = Some(facts(&row, &payments)?);
@@ -301,16 +315,7 @@ impl Ledger {
             last_hash: GENESIS.into(),
             ..self.row.clone()
         };
-        let mut opened = Ledger {
-            loaded_version: 0,
-            before: None,
-            payments: Vec::new(),
-            new_events: Vec::new(),
-            new_payments: Vec::new(),
-            by,
-            at: self.at,
-            row,
-        };
+        let mut opened = Ledger::new(row, by, self.at);
         let mut data = opened_event(&opened.row);
         data["entrusted_by"] =
             json!({"case_id": self.row.id, "agency": self.row.agency_code, "number": self.row.number});

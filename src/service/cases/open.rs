@@ -87,16 +87,7 @@ fn open_case(tree: &Tree, actor: &Actor, req: &CreateCase, prefix: &str) -> ApiR
         updated_at: at,
         last_hash: GENESIS.into(),
     };
-    let mut ledger = Ledger {
-        loaded_version: 0,
-        before: None,
-        payments: Vec::new(),
-        new_events: Vec::new(),
-        new_payments: Vec::new(),
-        by: ChangedBy::of(actor, acting_role(actor)),
-        at,
-        row,
-    };
+    let mut ledger = Ledger::new(row, ChangedBy::of(actor, acting_role(actor)), at);
     let opened = opened_event(&ledger.row);
     ledger.event("opened", opened);
     let located = |e: ApiError, what: String| match e.code {
