@@ -53,6 +53,12 @@ pub struct Settings {
     /// Marks the console's cookies Secure whatever the request's scheme looks like: for a
     /// service behind a TLS proxy that does not say it forwarded HTTPS.
     pub console_secure_cookies: bool,
+    /// How the completion rate of cases counts a terminated case: `denominator` (in the
+    /// enforceable cases only, the default) or `resolved` (with the completed).
+    pub statistics_terminated: crate::service::reports::TerminatedCount,
+    /// How it counts a case entrusted to another office: `denominator` (kept among the
+    /// enforceable, the default) or `excluded` (left out; the receiving office counts it).
+    pub statistics_entrusted: crate::service::reports::EntrustedCount,
 }
 
 impl Default for Settings {
@@ -76,6 +82,8 @@ impl Default for Settings {
             metrics_token: None,
             shutdown_timeout: 30,
             console_secure_cookies: false,
+            statistics_terminated: Default::default(),
+            statistics_entrusted: Default::default(),
         }
     }
 }

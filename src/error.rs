@@ -45,6 +45,8 @@ pub enum ErrorCode {
     DocumentTooLarge,
     /// The bytes uploaded are not of the type they are said to be.
     DocumentTypeMismatch,
+    /// The new version's transitional rule does not let the old version's instances move to it.
+    MigrationNotAllowed,
     ServiceUnavailable,
     InternalError,
 }
@@ -79,6 +81,7 @@ impl ErrorCode {
             DocumentTypeNotAccepted => (StatusCode::UNPROCESSABLE_ENTITY, "Document type not accepted"),
             DocumentTooLarge => (StatusCode::UNPROCESSABLE_ENTITY, "Document too large"),
             DocumentTypeMismatch => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Document type mismatch"),
+            MigrationNotAllowed => (StatusCode::UNPROCESSABLE_ENTITY, "Migration not allowed"),
             ServiceUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
             InternalError => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
         }

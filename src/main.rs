@@ -123,6 +123,10 @@ enum Command {
     /// Load the agencies of the seed provinces, cases and instances to see the reports with,
     /// and print tokens to try them.
     Demo,
+    /// Move the running instances of one version of a workflow to another, as its transitional
+    /// rule allows: --dry-run says what would happen to each; otherwise they move in batches,
+    /// each with an event in its history. A run cut short goes on with --resume RUN.
+    MigrateInstances(lienganh::cli::moves::Request),
     /// Manage the people who sign in to the web console.
     User {
         #[command(subcommand)]
@@ -371,6 +375,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             out(&done.map_err(refusal)?)?;
         }
+        Command::MigrateInstances(req) => out(&lienganh::cli::moves::run(&one_connection()?, req)?)?,
         Command::Audit { action: AuditAction::Verify } => {
             let settings = one_connection()?;
             let (db, _) = lienganh::http::server::open_database(&settings)?;

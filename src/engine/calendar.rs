@@ -19,9 +19,14 @@ use chrono_tz::Asia::Ho_Chi_Minh;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// The legal basis of the coercion time rule.
+/// The legal basis of the coercion time rule: no coercion at night, on rest days or holidays.
 pub const COERCION_BASIS: &str =
     "Điều 46 khoản 2 Luật THADS 26/2008/QH12; Điều 13 khoản 2 Nghị định 62/2015/NĐ-CP";
+
+/// The legal basis of the Tết window, which concerns a coercion that mobilises forces.
+pub const TET_BASIS: &str =
+    "Điều 13 khoản 2 Nghị định 62/2015/NĐ-CP: không tổ chức cưỡng chế có huy động lực lượng \
+     trong thời gian 15 ngày trước và sau Tết Nguyên đán";
 
 /// Days before mùng 1 Tết and after mùng 3 Tết in which no coercion takes place, as the
 /// Ministry of Justice applies the rule (2018: mùng 1 on 16/2, no coercion 1/2 to 5/3).
@@ -320,6 +325,13 @@ impl Calendar {
     /// Refuses a coercion time at night (22:00 to 06:00), on a rest day or holiday, or within
     /// 15 days before or after Tết, in local time.
     pub fn check_coercion_time<Tz: TimeZone>(&self, at: &DateTime<Tz>) -> Result<(), String> {
+        self.check_coercion_hours(at)?;
+        self.check_tet_window(at.with_timezone(&Ho_Chi_Minh).date_naive())
+    }
+
+    /// Refuses a coercion time at night (22:00 to 06:00) or on a rest day or holiday, in local
+    /// time: the rule of every coercion, whether or not it mobilises forces.
+    pub fn check_coercion_hours<Tz: TimeZone>(&self, at: &DateTime<Tz>) -> Result<(), String> {
         let local = at.with_timezone(&Ho_Chi_Minh);
         if !(6..22).contains(&local.hour()) {
             return Err(format!(
@@ -327,17 +339,23 @@ impl Calendar {
                 local.format("%H:%M %d/%m/%Y")
             ));
         }
-        self.check_coercion_day(local.date_naive())
+        self.check_coercion_rest_day(local.date_naive())
     }
 
     /// Refuses a coercion day that is a rest day or holiday, or within 15 days of Tết.
     pub fn check_coercion_day(&self, day: NaiveDate) -> Result<(), String> {
-        let Some(year) = self.years.get(&day.year()) else {
+        self.check_coercion_rest_day(day)?;
+        self.check_tet_window(day)
+    }
+
+    /// Refuses a coercion day that is a rest day or holiday.
+    pub fn check_coercion_rest_day(&self, day: NaiveDate) -> Result<(), String> {
+        if !self.years.contains_key(&day.year()) {
             return Err(format!(
                 "the calendar has no holidays for {} yet, so a coercion date cannot be checked against them; an admin must add the year",
                 day.year()
             ));
-        };
+        }
         let working = self.is_working_day(day);
         if !working.value {
             let what = if is_weekend(day) {
@@ -354,6 +372,18 @@ impl Calendar {
                 day.format("%d/%m/%Y")
             ));
         }
+        Ok(())
+    }
+
+    /// Refuses a day of a coercion that mobilises forces within 15 days before mùng 1 Tết or
+    /// after mùng 3 Tết.
+    pub fn check_tet_window(&self, day: NaiveDate) -> Result<(), String> {
+        let Some(year) = self.years.get(&day.year()) else {
+            return Err(format!(
+                "the calendar has no holidays for {} yet, so a coercion date cannot be checked against Tết; an admin must add the year",
+                day.year()
+            ));
+        };
         // Tết falls in late January or February, so its window lies within its own year: from
         // 15 days before mùng 1 to 15 days after mùng 3.
         let tet = year.tet;
@@ -361,7 +391,7 @@ impl Calendar {
         let until = tet.checked_add_days(Days::new(TET_WINDOW_DAYS + 2)).unwrap_or(tet);
         if (from..=until).contains(&day) {
             return Err(format!(
-                "{} is within 15 days of Tết ({}), when coercion may not take place ({COERCION_BASIS})",
+                "{} is within 15 days of Tết ({}), when a coercion that mobilises forces may not take place ({TET_BASIS})",
                 day.format("%d/%m/%Y"),
                 tet.format("%d/%m/%Y")
             ));

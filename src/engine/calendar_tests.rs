@@ -189,3 +189,81 @@ proptest! {
         prop_assert_eq!(local.date_naive(), due.last_day.succ_opt().unwrap());
     }
 }
+
+/// Each announced year of the shipped calendar holds against its notices, as the notices
+/// state them: runs of days off (weekends within them are rest days anyway) and the
+/// Saturdays worked in exchange. A year not announced stays provisional.
+#[test]
+fn each_announced_year_holds_against_its_notices() {
+    type Notice = (&'static str, &'static [(&'static str, &'static str)], &'static [&'static str]);
+    // (year, the runs of days off as announced, the Saturdays worked)
+    let notices: [(i32, Notice); 3] = [
+        (
+            2024,
+            (
+                "Tết 08/02-14/02; Công văn 2450/VPCP-KGVX 27/4-01/5, làm bù 04/5; Quốc khánh 31/8-03/9",
+                &[
+                    ("2024-01-01", "2024-01-01"),
+                    ("2024-02-08", "2024-02-14"),
+                    ("2024-04-18", "2024-04-18"),
+                    ("2024-04-27", "2024-05-01"),
+                    ("2024-08-31", "2024-09-03"),
+                ],
+                &["2024-05-04"],
+            ),
+        ),
+        (
+            2025,
+            (
+                "Công văn 8726/VPCP-KGVX Tết 25/01-02/02; 30/4-04/5, làm bù 26/4; Quốc khánh 30/8-02/9",
+                &[
+                    ("2025-01-01", "2025-01-01"),
+                    ("2025-01-25", "2025-02-02"),
+                    ("2025-04-07", "2025-04-07"),
+                    ("2025-04-30", "2025-05-04"),
+                    ("2025-08-30", "2025-09-02"),
+                ],
+                &["2025-04-26"],
+            ),
+        ),
+        (
+            2026,
+            (
+                "Công văn 12729/VPCP-KGVX 01-04/01, làm bù 10/01; Thông báo 9441/TB-BNV Tết 14/02-22/02 and \
+                 Quốc khánh 29/8-02/9, làm bù 22/8; Giỗ Tổ on Sunday 26/4, nghỉ bù 27/4; 30/4-03/5",
+                &[
+                    ("2026-01-01", "2026-01-04"),
+                    ("2026-02-14", "2026-02-22"),
+                    ("2026-04-26", "2026-04-27"),
+                    ("2026-04-30", "2026-05-03"),
+                    ("2026-08-29", "2026-09-02"),
+                ],
+                &["2026-01-10", "2026-08-22"],
+            ),
+        ),
+    ];
+    let cal = calendar();
+    let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+    for (year, (said, runs, worked)) in notices {
+        let data = &cal.years()[&year];
+        assert!(!data.provisional, "{year} is announced");
+        let mut off = BTreeSet::new();
+        for (from, to) in runs {
+            let mut d = day(from);
+            while d <= day(to) {
+                if !is_weekend(d) {
+                    off.insert(d);
+                }
+                d = d.succ_opt().unwrap();
+            }
+        }
+        assert_eq!(data.holidays, off, "{year}: the weekdays off are not those of {said}");
+        let worked: BTreeSet<NaiveDate> = worked.iter().map(|s| day(s)).collect();
+        assert_eq!(data.working_weekends, worked, "{year}: the Saturdays worked are not those of {said}");
+    }
+    let next = &cal.years()[&2027];
+    assert!(
+        next.provisional && next.source.starts_with("Provisional"),
+        "2027 stays provisional until announced"
+    );
+}

@@ -102,8 +102,14 @@ pub(super) fn check_dates(
                 }
             };
             let limit = c.within_days.map(|max| (max, last_day(max)));
-            // A window that must have passed: the `min - 1` days after the earlier date.
-            let window = c.at_least_days.map(|min| (min, last_day(min.saturating_sub(1))));
+            // A window that must have passed: the `min - 1` days after the earlier date; or the
+            // months after it, to the corresponding day of the last month (Điều 147).
+            let months = c.at_least_months.map(|n| {
+                let end = earlier.checked_add_months(chrono::Months::new(n)).unwrap_or(NaiveDate::MAX);
+                let days = u32::try_from((end - earlier).num_days() + 1).unwrap_or(u32::MAX);
+                (days, calendar.working_day_on_or_after(end).value)
+            });
+            let window = c.at_least_days.map(|min| (min, last_day(min.saturating_sub(1)))).or(months);
             if let Some((max, last)) = limit.filter(|(_, last)| later > *last) {
                 let said = moved(max, last, ", which ends");
                 errors.push(FieldError::new(
@@ -118,8 +124,13 @@ pub(super) fn check_dates(
                 errors.push(FieldError::new(
                     format!("data.{}", c.field),
                     format!(
-                        "{later} is only {days} days after {} ({earlier}); at least {min} must pass{said} ({})",
-                        c.after_field, c.legal_basis
+                        "{later} is only {days} days after {} ({earlier}); {} must pass{said} ({})",
+                        c.after_field,
+                        match c.at_least_months {
+                            Some(n) => format!("{n} months"),
+                            None => format!("at least {min} days"),
+                        },
+                        c.legal_basis
                     ),
                 ));
             } else if days < 0 {
@@ -327,6 +338,7 @@ mod tests {
             after_field: "earlier".into(),
             within_days: within,
             at_least_days: at_least,
+            at_least_months: None,
             when: None,
             legal_basis: "Điều 1".into(),
         }
@@ -361,5 +373,28 @@ mod tests {
         // A window ending on a working day is over the day after, as before.
         assert!(check_dates(&passed, &dates("2026-11-09", "2026-11-25"), &cal).is_ok());
         assert!(check_dates(&passed, &dates("2026-11-09", "2026-11-24"), &cal).is_err());
+    }
+
+    /// A window of months ends on the corresponding day of its last month, or on that month's
+    /// last day when it has none, moved past a rest day; the act may come the day after.
+    #[test]
+    fn a_window_of_months_ends_on_the_corresponding_day() {
+        let cal = calendar();
+        let months = [DateCheck { at_least_months: Some(3), ..check(None, None) }];
+        // 15 August 2026 + 3 months is Sunday 15 November: the window ends Monday 16.
+        let Err(Refusal::InvalidData(errors)) =
+            check_dates(&months, &dates("2026-08-15", "2026-11-16"), &cal)
+        else {
+            panic!("the window is still open on the Monday it ends")
+        };
+        assert!(
+            errors[0].reason.contains("3 months must pass and the window ends on 2026-11-16"),
+            "{errors:?}"
+        );
+        assert!(check_dates(&months, &dates("2026-08-15", "2026-11-17"), &cal).is_ok());
+        // 30 November + 3 months has no 30 February: the last day of February, Sunday 28,
+        // moves to Monday 1 March.
+        assert!(check_dates(&months, &dates("2026-11-30", "2027-03-01"), &cal).is_err());
+        assert!(check_dates(&months, &dates("2026-11-30", "2027-03-02"), &cal).is_ok());
     }
 }

@@ -101,6 +101,21 @@ pub fn validate(
             }
         }
     }
+    // The Tết window, unless the data says the coercion mobilises no forces.
+    as_it_stands.extend(out.iter().map(|(k, v)| (k.clone(), v.clone())));
+    for field in fields.iter().filter(|f| f.time_rule.is_some()) {
+        if field.tet_window_unless.as_ref().is_some_and(|c| holds(c, &as_it_stands)) {
+            continue;
+        }
+        let Some(day) = out.get(&field.name).and_then(Value::as_str).and_then(|s| s.get(..10)) else {
+            continue;
+        };
+        if let Err(reason) =
+            day.parse::<NaiveDate>().map_err(|e| e.to_string()).and_then(|d| calendar.check_tet_window(d))
+        {
+            errors.push(FieldError::new(format!("data.{}", field.name), reason));
+        }
+    }
     for field in fields.iter().filter(|f| f.kind == DataType::Receipt) {
         let (Some(lines), Some(of)) = (out.get(&field.name), &field.of) else { continue };
         let manifest = out.get(of).or_else(|| prior.get(of)).and_then(Value::as_array).map_or(0, Vec::len);
@@ -200,7 +215,7 @@ fn normalize(
     match field.kind {
         DataType::Text => text(value, path, errors).map(Value::String),
         DataType::Date => match value.as_str().map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d")) {
-            Some(Ok(d)) => match field.time_rule.map(|_| calendar.check_coercion_day(d)) {
+            Some(Ok(d)) => match field.time_rule.map(|_| calendar.check_coercion_rest_day(d)) {
                 Some(Err(reason)) => {
                     errors.push(FieldError::new(path, reason));
                     None
@@ -212,7 +227,7 @@ fn normalize(
         DataType::Datetime => match value.as_str().map(DateTime::parse_from_rfc3339) {
             Some(Ok(t)) => {
                 let rule = match field.time_rule {
-                    Some(TimeRule::Coercion) => calendar.check_coercion_time(&t),
+                    Some(TimeRule::Coercion) => calendar.check_coercion_hours(&t),
                     None => Ok(()),
                 };
                 match rule {
@@ -383,6 +398,7 @@ mod tests {
             options: if kind == DataType::Choice { vec!["a".into(), "b".into()] } else { vec![] },
             of: (kind == DataType::Receipt).then(|| "items".into()),
             time_rule: None,
+            tet_window_unless: None,
             media_types: vec![],
             max_bytes: None,
             multiple: false,

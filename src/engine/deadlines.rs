@@ -23,6 +23,8 @@ pub struct RunningDeadline {
     pub id: String,
     pub name: String,
     pub due: Due,
+    /// When its clock started, in microseconds.
+    pub starts_at: i64,
     /// When its clock stopped, while it is suspended.
     pub suspended_at: Option<i64>,
     /// Whether an agency is bound to its escalation.
@@ -178,6 +180,18 @@ pub(super) fn roles_of(def: &Definition, slot: &str) -> Vec<Role> {
 /// A deadline that starts running now, unless no agency is bound to the slot responsible for
 /// it (an optional party): nobody to hold to it.
 fn open(def: &Definition, d: &Deadline, step: &Move<'_>, clock: &Clock<'_>) -> Option<Opening> {
+    opening(def, d, step, clock, None)
+}
+
+/// A deadline as `def` states it, for the instance as `step` leaves it: started now, or (for
+/// `again`, a running deadline stated anew) when it started, its sent reminders not repeated.
+fn opening(
+    def: &Definition,
+    d: &Deadline,
+    step: &Move<'_>,
+    clock: &Clock<'_>,
+    again: Option<&RunningDeadline>,
+) -> Option<Opening> {
     let responsible = step.parties.get(&d.responsible)?.clone();
     // An optional slot named first takes the escalation when an agency is bound to it.
     let escalate_slot = match &d.escalate_first_to {
@@ -187,13 +201,14 @@ fn open(def: &Definition, d: &Deadline, step: &Move<'_>, clock: &Clock<'_>) -> O
     let escalate_agency = step.parties.get(escalate_slot).cloned();
     let start = text_of(step.after, d.starts_from_field.as_ref())
         .and_then(parse_start)
-        .unwrap_or_else(|| instant(clock.at));
+        .unwrap_or_else(|| instant(again.map_or(clock.at, |r| r.starts_at)));
     let due = match text_of(step.after, d.due_date_field.as_ref()).and_then(|s| s.parse::<NaiveDate>().ok()) {
         Some(day) => clock.calendar.due_on(day),
         None => clock.calendar.due(start, d.duration, unit_of(d.unit)),
     };
-    let id = (clock.ids)();
-    let reminders = schedule(d, due.value, escalate_agency.is_some(), clock, &[]);
+    let id = again.map_or_else(|| (clock.ids)(), |r| r.id.clone());
+    let sent = again.map(|r| r.sent.as_slice()).unwrap_or_default();
+    let reminders = schedule(d, due.value, escalate_agency.is_some(), clock, sent);
     Some(Opening {
         id,
         workflow_id: def.id.clone(),
@@ -212,6 +227,34 @@ fn open(def: &Definition, d: &Deadline, step: &Move<'_>, clock: &Clock<'_>) -> O
         calendar_complete: due.complete,
         reminders,
     })
+}
+
+/// The deadlines of an instance that moves to the version `def`, into `step.to`: each of that
+/// version's deadlines that runs there is stated anew by its rule from when it started, if it
+/// was running (a suspended one is left as it stands), or opens now; a running one the new
+/// version does not run there stops.
+pub(super) fn restated(
+    def: &Definition,
+    step: &Move<'_>,
+    running: &[RunningDeadline],
+    clock: &Clock<'_>,
+) -> Vec<DeadlineOp> {
+    let mut ops = Vec::new();
+    let mut kept = Vec::new();
+    for d in def.deadlines.iter().filter(|d| covers(d, Some(step.to)) && applies(d, step.after)) {
+        match running.iter().find(|r| r.name == d.name) {
+            Some(r) if r.suspended_at.is_some() => kept.push(&r.id),
+            Some(r) => {
+                kept.push(&r.id);
+                ops.extend(opening(def, d, step, clock, Some(r)).map(DeadlineOp::Restate));
+            }
+            None => ops.extend(open(def, d, step, clock).map(DeadlineOp::Open)),
+        }
+    }
+    for r in running.iter().filter(|r| !kept.contains(&&r.id)) {
+        ops.push(DeadlineOp::Close(close(r, clock.at)));
+    }
+    ops
 }
 
 /// A due time in the deadline's own terms: an hour limit at an instant, a day limit at the

@@ -44,8 +44,27 @@ pub struct Definition {
     /// procuracy's page and the coordination report read of it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supervision: Option<Supervision>,
+    /// Which running instances of earlier versions may move to this one, as the law that
+    /// brought this version in provides; none may when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transitional: Option<Transitional>,
     #[serde(skip)]
     pub source: PathBuf,
+}
+
+/// The transitional rule of the law a version follows: the earlier versions whose running
+/// instances may continue under this one, and the states in which an instance continues under
+/// the version it started with.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Transitional {
+    pub from_versions: Vec<u32>,
+    /// States (of the earlier versions) whose instances stay under their version until they end.
+    pub stay: Vec<String>,
+    pub legal_basis: String,
+    /// True when the rule is this definition's reading, not a figure or list the text sets.
+    pub operational: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A named slot that an instance binds to one agency of the given kind.
@@ -141,6 +160,10 @@ pub struct Transition {
     /// last signature makes it take effect).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case: Option<CaseEffect>,
+    /// Yes-or-no facts the step records in the instance's data by being taken (a second
+    /// verification done), which later guards may read; never given by a client.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub records: BTreeMap<String, bool>,
 }
 
 /// What a step records in its instance's case: a classification, a status, or a payment
@@ -268,6 +291,10 @@ pub struct DataField {
     /// For a `datetime` or `date`: a legal rule the time or day must satisfy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_rule: Option<TimeRule>,
+    /// With the coercion time rule: the Tết window, which concerns a coercion that mobilises
+    /// forces, does not apply when this holds (the plan says it mobilises none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tet_window_unless: Option<Condition>,
     /// For a `document`: the media types accepted, as read from the file's bytes (any when
     /// empty).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -363,6 +390,10 @@ pub struct DateCheck {
     pub within_days: Option<u32>,
     /// The fewest calendar days allowed between them (a window that must have passed).
     pub at_least_days: Option<u32>,
+    /// The fewest months allowed between them: a window of months that must have passed, which
+    /// ends on the corresponding day of its last month (its last day if it has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_least_months: Option<u32>,
     pub when: Option<Condition>,
     pub legal_basis: String,
 }

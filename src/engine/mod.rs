@@ -12,6 +12,7 @@ pub mod documents;
 pub mod history;
 pub mod loader;
 pub mod meaning;
+pub mod migrate;
 pub mod plan;
 pub mod registry;
 pub mod search;

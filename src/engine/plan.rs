@@ -95,6 +95,8 @@ pub struct Advance {
     pub bound: Vec<AgencyCode>,
     /// The words search finds it by, when the step changes them.
     pub numbers: Option<String>,
+    /// The version of its workflow it continues under, when the step moves it to another.
+    pub workflow_version: Option<u32>,
 }
 
 impl Advance {
@@ -213,6 +215,9 @@ pub enum DeadlineOp {
     Resume(Rescheduling),
     /// A running deadline is extended by `by` of its units.
     Extend { by: u32, rescheduling: Rescheduling },
+    /// A running deadline is stated anew by another version's rule (its instance moved to
+    /// that version): its basis, figure, parties and due time, from when it started.
+    Restate(Opening),
 }
 
 /// A deadline that starts running, with its due time and reminders computed.

@@ -75,6 +75,7 @@ impl Registry {
             versions.sort_by_key(|d| d.version);
         }
         for def in registry.all() {
+            errors.extend(registry.check_transitional(def));
             for t in &def.transitions {
                 for follow_up in &t.starts {
                     errors.extend(registry.check_follow_up(def, t, follow_up));
@@ -86,6 +87,27 @@ impl Registry {
         } else {
             Err(errors)
         }
+    }
+
+    /// Checks that a transitional rule names earlier versions that exist, and states of theirs.
+    fn check_transitional(&self, def: &Definition) -> Vec<DefinitionError> {
+        let Some(rule) = &def.transitional else { return Vec::new() };
+        let problem = |reason: String| DefinitionError { path: def.source.clone(), line: 1, reason };
+        let mut errors = Vec::new();
+        let earlier: Vec<&Definition> =
+            rule.from_versions.iter().filter_map(|v| self.get(&def.id, *v).map(|d| &**d)).collect();
+        for v in rule.from_versions.iter().filter(|v| !earlier.iter().any(|d| d.version == **v)) {
+            errors.push(problem(format!(
+                "[transitional] names version {v} of {:?}, which is not defined",
+                def.id
+            )));
+        }
+        for state in rule.stay.iter().filter(|s| !earlier.iter().any(|d| d.state(s).is_some())) {
+            errors.push(problem(format!(
+                "[transitional] stay names {state:?}, a state of none of the versions it moves from"
+            )));
+        }
+        errors
     }
 
     /// Checks that every version of the started workflow that may be in force while `def` is

@@ -353,6 +353,7 @@ pub fn fire(
             let mut data =
                 data::validate(&t.data, given, inst.data, world.calendar).map_err(Refusal::InvalidData)?;
             let documents = docs::resolve(&t.data, &mut data, world.documents, &actor.agency)?;
+            data.extend(t.records.iter().map(|(k, v)| (k.clone(), Value::Bool(*v))));
             (data, documents)
         }
     };
@@ -394,6 +395,7 @@ pub fn fire(
         closes: def.is_terminal(state),
         parties: inst.parties.clone(),
         bound: newly_bound.clone(),
+        workflow_version: None,
     };
     if let Some(slot) = signer.clone().filter(|_| signed_before + 1 < t.signed_by.len()) {
         // Not everyone has signed: the instance stays as it is; the others are told to sign.

@@ -122,6 +122,7 @@ fn running(name: &str, last_day: &str) -> RunningDeadline {
         id: format!("d-{name}"),
         name: name.into(),
         due: cal().due_on(day(last_day)).value,
+        starts_at: micros("2026-03-20T09:00:00+07:00"),
         suspended_at: None,
         escalates: true,
         sent: Vec::new(),
@@ -144,6 +145,7 @@ fn names(plan: &Plan, parties: &BTreeMap<String, AgencyCode>) -> Vec<String> {
             DeadlineOp::Extend { by, rescheduling } => {
                 out.push(format!("extend {} by {by}", rescheduling.name))
             }
+            DeadlineOp::Restate(o) => out.push(format!("restate {}", o.name)),
         }
     }
     for n in &plan.notices {

@@ -103,6 +103,10 @@ pub fn build_with_state(
         files,
         max_document_bytes,
         max_body_bytes: settings.max_body_bytes,
+        counting: crate::service::reports::Counting {
+            terminated: settings.statistics_terminated,
+            entrusted: settings.statistics_entrusted,
+        },
     });
     let max_body = settings.max_body_bytes;
     let shared = state.clone();

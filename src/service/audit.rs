@@ -65,7 +65,7 @@ pub fn verify_all(conn: &mut DbConn, registry: &Registry) -> ApiResult<Audit> {
             let broken = |seq, reason| Broken { kind: "instance", id: row.id.clone(), seq, reason };
             let checked = Loaded::read(row.clone())
                 .and_then(|loaded| Ok((definition(registry, &loaded.row)?, loaded)))
-                .and_then(|(def, loaded)| verify_loaded(conn, def, &loaded, &events));
+                .and_then(|(def, loaded)| verify_loaded(conn, registry, def, &loaded, &events));
             match checked {
                 Ok(v) if v.valid => {}
                 Ok(v) => audit.broken.push(broken(v.first_broken_seq, v.reason.unwrap_or_default())),

@@ -13,6 +13,7 @@ use crate::domain::{local_rfc3339, AgencyCode};
 use crate::engine::data::{has_discrepancy, Item, ReceiptLine, ReceiptStatus};
 use crate::engine::definition::Definition;
 use crate::engine::history::{self, EventBody, Head, StoredEvent, Verification};
+use crate::engine::migrate::MIGRATION;
 use crate::engine::registry::Registry;
 use crate::engine::step::{Actor, PROPOSAL};
 use crate::error::{ApiError, ApiResult};
@@ -181,7 +182,7 @@ pub fn verify(conn: &mut DbConn, registry: &Registry, actor: &Actor, id: Uuid) -
     let loaded = find_visible(conn, actor, id)?;
     let def = definition(registry, &loaded.row)?;
     let events = events_of(conn, &loaded)?;
-    verify_loaded(conn, def, &loaded, &events)
+    verify_loaded(conn, registry, def, &loaded, &events)
 }
 
 /// Replays the joint steps: each completing signature must record exactly what the round's
@@ -229,18 +230,42 @@ fn check_rounds(def: &Definition, loaded: &Loaded, events: &[EventRow]) -> Optio
         .then(|| (None, "the signatures pending on the instance are not those its events recorded".into()))
 }
 
+/// The version an instance started under, as its moves to other versions record it: each move
+/// from the version the one before led to, the last to the version the instance is at.
+fn started_version(events: &[EventRow], now: u32) -> Result<u32, (i64, String)> {
+    let mut started = None;
+    let mut at = None;
+    for e in events.iter().filter(|e| e.transition == MIGRATION) {
+        let data: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
+        let version = |key: &str| data["_migration"][key].as_u64().and_then(|v| u32::try_from(v).ok());
+        let (Some(from), Some(to)) = (version("from_version"), version("to_version")) else {
+            return Err((e.seq, "a move to another version does not say from which to which".into()));
+        };
+        if at.is_some_and(|v| v != from) {
+            return Err((
+                e.seq,
+                format!("a move from version {from} follows one to version {}", at.unwrap_or(0)),
+            ));
+        }
+        started.get_or_insert(from);
+        at = Some(to);
+    }
+    match at {
+        Some(v) if v != now => {
+            Err((i64::MAX, format!("the instance is at version {now}, but its last move was to version {v}")))
+        }
+        _ => Ok(started.unwrap_or(now)),
+    }
+}
+
 pub(super) fn verify_loaded(
     conn: &mut DbConn,
+    registry: &Registry,
     def: &Definition,
     loaded: &Loaded,
     events: &[EventRow],
 ) -> ApiResult<Verification> {
     let row = &loaded.row;
-    let head = Head { hash: &row.last_hash, state: &row.state, version: row.version };
-    let verification = verify_rows(events, head, &identity(row, def)?);
-    if !verification.valid {
-        return Ok(verification);
-    }
     let broken = |reason: String| Verification {
         valid: false,
         events: events.len(),
@@ -248,6 +273,20 @@ pub(super) fn verify_loaded(
         reason: Some(reason),
         head_hash: None,
     };
+    let now = u32::try_from(row.workflow_version).map_err(ApiError::internal)?;
+    let started = match started_version(events, now) {
+        Ok(started) => started,
+        Err((seq, reason)) => {
+            return Ok(Verification { first_broken_seq: (seq != i64::MAX).then_some(seq), ..broken(reason) })
+        }
+    };
+    // Its identity as it started: the version, and the parties bound then, by that version.
+    let first = registry.get(&row.workflow_id, started).map_or(def, |d| &**d);
+    let head = Head { hash: &row.last_hash, state: &row.state, version: row.version };
+    let verification = verify_rows(events, head, &identity(row, &[first, def], started)?);
+    if !verification.valid {
+        return Ok(verification);
+    }
     // The data is what the steps gave, in order; a proposal awaiting signatures is not data yet.
     let mut folded = Map::new();
     for e in events {
@@ -333,7 +372,7 @@ pub fn handover(
         ApiError::not_found(format!("{} is not a handover; it has no handover record", def.id))
     })?;
     let events = events_of(conn, &loaded)?;
-    let verified = verify_loaded(conn, def, &loaded, &events)?.valid;
+    let verified = verify_loaded(conn, registry, def, &loaded, &events)?.valid;
 
     // The record is that of the latest manifest: a new transfer after a return starts anew.
     let data: Vec<Map<String, Value>> =

@@ -131,6 +131,7 @@ pub fn running(
                     at: DateTime::from_timestamp_micros(row.due_at).unwrap_or(DateTime::UNIX_EPOCH),
                     last_day,
                 },
+                starts_at: row.starts_at,
                 suspended_at: (row.status == SUSPENDED).then_some(row.suspended_at.unwrap_or(at)),
                 escalates: row.escalate_agency.is_some(),
                 id: row.id,
@@ -176,6 +177,32 @@ pub fn reschedule(
         "UPDATE deadlines SET status = ?, suspended_at = NULL, due_at = ?, due_date = ?, \
          calendar_complete = ? WHERE id = ?",
         &[OPEN.into(), due_at.into(), due_date.into(), complete.into(), id.into()],
+    )
+}
+
+/// States a running deadline anew under another version's rule (its instance moved to it):
+/// everything the rule sets, and the due time counted from when it started.
+pub fn restate(to: &mut impl Sink, row: &DeadlineRow) -> QueryResult<()> {
+    to.write(
+        "UPDATE deadlines SET title = ?, responsible_agency = ?, responsible_roles = ?, escalate_agency = ?, \
+         escalate_roles = ?, legal_basis = ?, operational = ?, unit = ?, duration = ?, starts_at = ?, \
+         due_at = ?, due_date = ?, calendar_complete = ? WHERE id = ?",
+        &[
+            row.title.as_str().into(),
+            row.responsible_agency.as_str().into(),
+            row.responsible_roles.as_str().into(),
+            row.escalate_agency.as_deref().into(),
+            row.escalate_roles.as_str().into(),
+            row.legal_basis.as_str().into(),
+            row.operational.into(),
+            row.unit.as_str().into(),
+            row.duration.into(),
+            row.starts_at.into(),
+            row.due_at.into(),
+            row.due_date.as_str().into(),
+            row.calendar_complete.into(),
+            row.id.as_str().into(),
+        ],
     )
 }
 

@@ -189,6 +189,11 @@ pub fn advance(conn: &mut DbConn, a: &Advance<'_>) -> QueryResult<bool> {
     Ok(changed == 1)
 }
 
+/// Records that an instance continues under another version of its workflow.
+pub fn move_to_version(to: &mut impl Sink, id: &str, version: i32) -> QueryResult<()> {
+    to.write("UPDATE instances SET workflow_version = ? WHERE id = ?", &[version.into(), id.into()])
+}
+
 /// Records the agencies a step bound to an instance's slots: its parties as they are now, and
 /// the new agencies' access to it (open: an instance that closes is closed for them after).
 pub fn bind(to: &mut impl Sink, id: &str, parties: &str, agencies: &[&str]) -> QueryResult<()> {

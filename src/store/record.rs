@@ -195,6 +195,9 @@ fn write(to: &mut Writes<'_>, plan: &Plan, hooks: &[WebhookRow]) -> Result<(), R
             if let Some(numbers) = &a.numbers {
                 search::put(to, &findable(&a.id, numbers, &a.parties))?;
             }
+            if let Some(version) = a.workflow_version {
+                instances::move_to_version(to, &a.id, i32::try_from(version).unwrap_or(i32::MAX))?;
+            }
         }
     }
     let event = &plan.event;
@@ -217,6 +220,11 @@ fn write(to: &mut Writes<'_>, plan: &Plan, hooks: &[WebhookRow]) -> Result<(), R
             DeadlineOp::Resume(r) | DeadlineOp::Extend { rescheduling: r, .. } => {
                 again(to, &mut written, &r.id)?;
                 reschedule(to, r)?;
+            }
+            DeadlineOp::Restate(o) => {
+                again(to, &mut written, &o.id)?;
+                deadlines::restate(to, &deadline_row(event, o))?;
+                reminders::cancel_and_replace(to, &o.id, &reminder_rows(&o.id, &o.reminders))?;
             }
         }
     }
@@ -260,8 +268,8 @@ fn roles_text(roles: &[crate::domain::Role]) -> String {
     roles_column(&names)
 }
 
-fn open(to: &mut impl Sink, event: &Event, o: &Opening) -> diesel::QueryResult<()> {
-    let row = DeadlineRow {
+fn deadline_row(event: &Event, o: &Opening) -> DeadlineRow {
+    DeadlineRow {
         id: o.id.clone(),
         instance_id: event.instance_id.clone(),
         workflow_id: o.workflow_id.clone(),
@@ -285,8 +293,11 @@ fn open(to: &mut impl Sink, event: &Event, o: &Opening) -> diesel::QueryResult<(
         closed_seq: None,
         closed_at: None,
         suspended_at: None,
-    };
-    deadlines::insert(to, &row)?;
+    }
+}
+
+fn open(to: &mut impl Sink, event: &Event, o: &Opening) -> diesel::QueryResult<()> {
+    deadlines::insert(to, &deadline_row(event, o))?;
     reminders::insert_all(to, &reminder_rows(&o.id, &o.reminders))
 }
 

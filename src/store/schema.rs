@@ -368,3 +368,36 @@ diesel::table! {
         scope -> Text,
     }
 }
+
+diesel::table! {
+    /// A move of the running instances of one version of a workflow to another.
+    instance_migrations (id) {
+        id -> Text,
+        workflow_id -> Text,
+        from_version -> Integer,
+        to_version -> Integer,
+        states -> Text,
+        actor_sub -> Text,
+        actor_name -> Text,
+        actor_agency -> Text,
+        started_at -> BigInt,
+        updated_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+        last_instance -> Nullable<Text>,
+        moved -> BigInt,
+        refused -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// An enforcement report as published for a reporting year.
+    published_reports (year, scope) {
+        year -> Integer,
+        scope -> Text,
+        report -> Text,
+        published_by_sub -> Text,
+        published_by_name -> Text,
+        published_by_agency -> Text,
+        published_at -> BigInt,
+    }
+}

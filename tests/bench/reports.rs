@@ -250,14 +250,18 @@ fn main() {
             .unwrap();
     let mut c = db.read().unwrap();
     let province = Some(AgencyCode::parse("THADS-P07").unwrap());
-    let (t_province, r_province) =
-        time(7, || reports::enforcement(&mut c, &auditor, province.clone(), year, true).unwrap());
+    let (t_province, r_province) = time(7, || {
+        reports::enforcement(&mut c, &auditor, province.clone(), year, (true, Default::default())).unwrap()
+    });
     let (t_country, r_country) =
-        time(7, || reports::enforcement(&mut c, &auditor, None, year, false).unwrap());
-    let (t_offices, _) = time(7, || reports::enforcement(&mut c, &auditor, None, year, true).unwrap());
-    let (t_period, _) =
-        time(7, || reports::enforcement(&mut c, &auditor, province.clone(), own, false).unwrap());
-    let (t_period_country, _) = time(3, || reports::enforcement(&mut c, &auditor, None, own, false).unwrap());
+        time(7, || reports::enforcement(&mut c, &auditor, None, year, (false, Default::default())).unwrap());
+    let (t_offices, _) =
+        time(7, || reports::enforcement(&mut c, &auditor, None, year, (true, Default::default())).unwrap());
+    let (t_period, _) = time(7, || {
+        reports::enforcement(&mut c, &auditor, province.clone(), own, (false, Default::default())).unwrap()
+    });
+    let (t_period_country, _) =
+        time(3, || reports::enforcement(&mut c, &auditor, None, own, (false, Default::default())).unwrap());
     drop(c);
 
     println!("backend {backend}");

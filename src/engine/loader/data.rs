@@ -125,6 +125,7 @@ impl Checker<'_, '_> {
             options: f.options.clone(),
             of: f.of.as_ref().map(|o| o.get_ref().clone()),
             time_rule,
+            tet_window_unless: None,
             media_types: f.media_types.iter().map(|t| t.get_ref().clone()).collect(),
             max_bytes: f.max_mb.as_ref().map(|m| u64::from(*m.get_ref()) * 1024 * 1024),
             multiple: f.multiple.unwrap_or(false),
@@ -141,6 +142,12 @@ impl Checker<'_, '_> {
         for (f, field) in raw.iter().zip(out.iter_mut()) {
             if let Some(when) = &f.required_when {
                 field.required_when = self.condition(when);
+            }
+            if let Some(unless) = &f.tet_window_unless {
+                if field.time_rule.is_none() {
+                    self.p.at_span(&f.name, "tet_window_unless goes with time_rule = \"coercion\"");
+                }
+                field.tet_window_unless = self.condition(unless);
             }
         }
         for (f, field) in raw.iter().zip(&out) {
@@ -195,6 +202,9 @@ impl Checker<'_, '_> {
                 if c.legal_basis.get_ref().trim().is_empty() {
                     self.p.at_span(&c.legal_basis, "legal_basis is empty: cite the article and the law");
                 }
+                if c.at_least_days.is_some() && c.at_least_months.is_some() {
+                    self.p.at_span(&c.field, "give at_least_days or at_least_months, not both");
+                }
                 if let (Some(max), Some(min)) = (c.within_days, c.at_least_days) {
                     if min > max {
                         self.p
@@ -206,6 +216,7 @@ impl Checker<'_, '_> {
                     after_field: c.after_field.get_ref().clone(),
                     within_days: c.within_days,
                     at_least_days: c.at_least_days,
+                    at_least_months: c.at_least_months,
                     when: c.when.as_ref().and_then(|w| self.condition(w)),
                     legal_basis: c.legal_basis.get_ref().clone(),
                 }

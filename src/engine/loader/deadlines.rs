@@ -61,15 +61,7 @@ impl Checker<'_, '_> {
         }
         // A figure the text does not set is labelled so, in a field the API and the console
         // show, not only in the wording of its basis.
-        let operational_in = |text: &str| text.to_lowercase().contains("operational");
-        let says_operational =
-            operational_in(d.legal_basis.get_ref()) || d.note.as_ref().is_some_and(|n| operational_in(n));
-        if says_operational && d.operational != Some(true) {
-            self.p.at_span(
-                &d.legal_basis,
-                "the legal basis or note calls this figure an operational choice: say so with operational = true",
-            );
-        }
+        super::labelled(self.p, &d.legal_basis, d.note.as_deref(), d.operational, "figure");
         for (what, list) in [
             ("restarted_by", &d.restarted_by),
             ("suspended_by", &d.suspended_by),

@@ -121,6 +121,43 @@ fn cites_the_law_in_force(p: &mut Problems<'_>, raw: &RawDefinition) {
     }
 }
 
+/// The transitional rule as written: earlier versions only, a basis cited, and an operational
+/// reading labelled as one. Its states are those of the earlier versions, checked across files.
+fn transitional(p: &mut Problems<'_>, raw: &Spanned<RawTransitional>, version: u32) -> Transitional {
+    let t = raw.get_ref();
+    if t.from_versions.is_empty() {
+        p.at_span(raw, "from_versions names the earlier versions whose instances may move to this one");
+    }
+    for v in &t.from_versions {
+        if *v.get_ref() >= version {
+            p.at_span(v, format!("version {} is not earlier than this version {version}", v.get_ref()));
+        }
+    }
+    let basis = t.legal_basis.get_ref();
+    if basis.trim().is_empty() {
+        p.at_span(&t.legal_basis, "legal_basis is empty: cite the transitional article of the law");
+    }
+    labelled(p, &t.legal_basis, t.note.as_deref(), t.operational, "rule");
+    Transitional {
+        from_versions: t.from_versions.iter().map(|v| *v.get_ref()).collect(),
+        stay: t.stay.iter().map(|s| s.get_ref().clone()).collect(),
+        legal_basis: basis.clone(),
+        operational: t.operational.unwrap_or(false),
+        note: t.note.clone(),
+    }
+}
+
+/// Refuses a basis or note that calls `what` an operational choice without `operational = true`.
+fn labelled(p: &mut Problems<'_>, basis: &Name, note: Option<&str>, operational: Option<bool>, what: &str) {
+    let says = |text: &str| text.to_lowercase().contains("operational");
+    if (says(basis.get_ref()) || note.is_some_and(says)) && operational != Some(true) {
+        p.at_span(
+            basis,
+            format!("the legal basis or note calls this {what} an operational choice: say so with operational = true"),
+        );
+    }
+}
+
 fn check_unique<'a>(p: &mut Problems<'_>, what: &str, names: impl IntoIterator<Item = &'a Name>) {
     let mut seen = HashSet::new();
     for name in names {
@@ -211,6 +248,28 @@ impl<'p, 'a> Checker<'p, 'a> {
                     );
                 }
             }
+        }
+        // A fact a step records is a yes-or-no field its guards and conditions may read.
+        for key in raw.transitions.iter().flat_map(|t| t.records.keys()) {
+            fields.entry(key.clone()).or_insert_with(|| DataField {
+                name: key.clone(),
+                kind: DataType::Boolean,
+                required: false,
+                required_when: None,
+                title_vi: key.clone(),
+                title_en: key.clone(),
+                options: Vec::new(),
+                of: None,
+                time_rule: None,
+                tet_window_unless: None,
+                media_types: Vec::new(),
+                max_bytes: None,
+                multiple: false,
+                searchable: false,
+                follow_up_only: false,
+                binds: None,
+                visible_to: Vec::new(),
+            });
         }
         let Checker { slots, states, transitions, .. } = learning;
         let optional = raw.parties.iter().filter(|x| !x.required).map(|x| x.slot.get_ref().clone()).collect();
@@ -476,6 +535,7 @@ impl<'p, 'a> Checker<'p, 'a> {
             handover,
             coercion,
             supervision,
+            transitional: raw.transitional.as_ref().map(|t| transitional(self.p, t, *raw.version.get_ref())),
             source: self.p.path.to_owned(),
         })
     }

@@ -32,6 +32,18 @@ pub(super) struct RawDefinition {
     pub(super) handover: Option<Spanned<RawHandover>>,
     pub(super) coercion: Option<Spanned<RawCoercion>>,
     pub(super) supervision: Option<Spanned<RawSupervision>>,
+    pub(super) transitional: Option<Spanned<RawTransitional>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTransitional {
+    pub(super) from_versions: Vec<Spanned<u32>>,
+    #[serde(default)]
+    pub(super) stay: Vec<Name>,
+    pub(super) legal_basis: Name,
+    pub(super) operational: Option<bool>,
+    pub(super) note: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +118,8 @@ pub(super) struct RawTransition {
     #[serde(default)]
     pub(super) waits_for: Vec<Name>,
     pub(super) case: Option<Spanned<RawCaseEffect>>,
+    #[serde(default)]
+    pub(super) records: BTreeMap<String, bool>,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +186,7 @@ pub(super) struct RawField {
     pub(super) options: Vec<String>,
     pub(super) of: Option<Name>,
     pub(super) time_rule: Option<Name>,
+    pub(super) tet_window_unless: Option<Spanned<RawCondition>>,
     #[serde(default)]
     pub(super) media_types: Vec<Name>,
     pub(super) max_mb: Option<Spanned<u32>>,
@@ -194,6 +209,7 @@ pub(super) struct RawCheck {
     pub(super) after_field: Name,
     pub(super) within_days: Option<u32>,
     pub(super) at_least_days: Option<u32>,
+    pub(super) at_least_months: Option<u32>,
     pub(super) when: Option<Spanned<RawCondition>>,
     pub(super) legal_basis: Name,
 }

@@ -196,6 +196,25 @@ impl Checker<'_, '_> {
                 })
                 .collect(),
             case: t.case.as_ref().map(|c| self.case_effect(c)),
+            records: {
+                for key in t.records.keys() {
+                    if !is_identifier(key) {
+                        self.p.at_span(
+                            &t.name,
+                            format!("records {key:?}: a field name is lower-case letters, digits and '_'"),
+                        );
+                    } else if t.data.iter().any(|f| f.name.get_ref() == key) {
+                        self.p
+                            .at_span(&t.name, format!("records {key:?}, which the step also takes as data"));
+                    } else if self.fields.get(key).is_some_and(|f| f.kind != DataType::Boolean) {
+                        self.p.at_span(
+                            &t.name,
+                            format!("records {key:?}, which the workflow declares as another type"),
+                        );
+                    }
+                }
+                t.records.clone()
+            },
         }
     }
 

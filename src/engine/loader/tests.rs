@@ -421,3 +421,45 @@ fn a_version_under_law_106_2025_cites_it() {
         old_only.replace("valid_from = 2026-07-01", "valid_from = 2009-07-01\nvalid_until = 2026-06-30");
     assert_eq!(problems(&before), vec![]);
 }
+
+#[test]
+fn a_transitional_rule_names_earlier_versions_and_their_states() {
+    let rule = |from: &str, stay: &str| {
+        format!(
+            "{VALID}\n[transitional]\nfrom_versions = [{from}]\nstay = [{stay}]\n\
+             legal_basis = \"Operational choice: the transitional article was not at hand\"\noperational = true\n"
+        )
+    };
+    assert_refused(&rule("2", ""), "from_versions = [2]", "is not earlier than this version 1");
+    let unlabelled = rule("", "").replace("operational = true\n", "");
+    assert_refused(&unlabelled, "legal_basis = \"Operational", "say so with operational = true");
+
+    let v1 = VALID.replace("valid_from = 2026-07-01", "valid_from = 2020-01-01\nvalid_until = 2026-06-30");
+    let v2 = rule("1", "\"nowhere\"").replace("version = 1", "version = 2");
+    let files = [(Path::new("a.toml"), v1.as_str()), (Path::new("b.toml"), v2.as_str())];
+    let errors = Registry::from_sources(files).unwrap_err();
+    assert!(errors[0].reason.contains("stay names \"nowhere\""), "{errors:?}");
+    let v3 = rule("1", "").replace("version = 1", "version = 3");
+    let files = [(Path::new("b.toml"), v3.as_str())];
+    let errors = Registry::from_sources(files).unwrap_err();
+    assert!(errors[0].reason.contains("names version 1 of \"demo\", which is not defined"), "{errors:?}");
+}
+
+#[test]
+fn a_step_records_yes_or_no_facts_its_guards_may_read() {
+    let records = VALID.replace(
+        "party = \"court\"\nroles = [\"court_liaison\"]\n\n[[deadlines]]",
+        "party = \"court\"\nroles = [\"court_liaison\"]\nguard = { field = \"checked\", is = false }\nrecords = { checked = true }\n\n[[deadlines]]",
+    );
+    assert_eq!(problems(&records), vec![]);
+    let def = parse_definition(Path::new("demo.toml"), &records).unwrap();
+    assert_eq!(def.transitions[0].records.get("checked"), Some(&true));
+    // Not a fact if the step takes it as data, or the workflow declares it otherwise.
+    let taken = records.replace(
+        "records = { checked = true }",
+        "records = { checked = true }\n\n[[transitions.data]]\nname = \"checked\"\ntype = \"boolean\"\ntitle_vi = \"x\"\ntitle_en = \"x\"",
+    );
+    assert_refused(&taken, "name = \"finish\"", "which the step also takes as data");
+    let typed = records.replace("records = { checked = true }", "records = { Checked = true }");
+    assert_refused(&typed, "name = \"finish\"", "a field name is lower-case");
+}

@@ -53,6 +53,8 @@ pub struct AppState {
     pub max_document_bytes: usize,
     /// Largest request body (other than a document) accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How the reports' completion rate counts terminated and entrusted cases.
+    pub counting: crate::service::reports::Counting,
 }
 
 impl AppState {
@@ -225,6 +227,9 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut ServiceConfig<'_>) {
                     .service(workflows::list)
                     .service(workflows::get)
                     .service(workflows::diagram)
+                    .service(workflows::migrate)
+                    .service(workflows::migration)
+                    .service(workflows::resume_migration)
                     .service(instances::create)
                     .service(instances::list)
                     .service(instances::get)
@@ -258,6 +263,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut ServiceConfig<'_>) {
                     .service(cases::verify)
                     .service(cases::personal_data_reads)
                     .service(reports::enforcement)
+                    .service(reports::publish)
                     .service(reports::coordination)
                     .service(reports::set_target),
             )

@@ -1,5 +1,5 @@
 use actix_web::http::header;
-use actix_web::{get, put, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -92,7 +92,10 @@ pub async fn enforcement(
     let code = agency(q.agency.as_deref())?;
     let period = Period::parse(q.year, q.from, q.to)?;
     let offices = q.offices.unwrap_or(false);
-    let report = state.read(move |conn, _| reports::enforcement(conn, &actor, code, period, offices)).await?;
+    let counting = state.counting;
+    let report = state
+        .read(move |conn, _| reports::enforcement(conn, &actor, code, period, (offices, counting)))
+        .await?;
     if csv {
         let body = reports::enforcement_csv(&report)?;
         let name = format!(
@@ -107,6 +110,49 @@ pub async fn enforcement(
             .body(body));
     }
     Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PublishQuery {
+    /// The provincial office whose figures its head publishes; absent: the country's (admin).
+    pub agency: Option<String>,
+}
+
+/// Publishes a reporting year's enforcement figures, as the records say them now, for a
+/// province (its provincial office's head) or the country (an admin). From then on the report
+/// of that year for that scope shows them as published, with who and when, and beside them the
+/// figures the records give today, the difference and the cases behind it. Once per year and
+/// scope.
+#[utoipa::path(
+    post,
+    operation_id = "publishEnforcementReport",
+    tag = "reports",
+    params(("year" = i32, Path, description = "Reporting year N: 1 October N-1 to 30 September N"), PublishQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The report as published", body = EnforcementReport,
+            headers(("Location" = String, description = "The report of the year"))),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Unavailable
+    )
+)]
+#[post("/reports/enforcement/{year}/publish")]
+pub async fn publish(
+    state: web::Data<AppState>,
+    actor: Actor,
+    year: web::Path<i32>,
+    q: web::Query<PublishQuery>,
+) -> ApiResult<HttpResponse> {
+    let year = year.into_inner();
+    let code = agency(q.agency.as_deref())?;
+    let counting = state.counting;
+    let report = state.write(move |conn, _| reports::publish(conn, &actor, (year, code), counting)).await?;
+    let location = match &report.agency {
+        Some(a) => format!("/api/v1/reports/enforcement?agency={a}&year={year}"),
+        None => format!("/api/v1/reports/enforcement?year={year}"),
+    };
+    Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(report))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -1,12 +1,14 @@
-use actix_web::{get, web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::problems::*;
-use super::AppState;
+use super::{parse_id, AppState};
 use crate::domain::today_local;
 use crate::engine::step::Actor;
 use crate::error::ApiResult;
+use crate::service::instances::moves::{self, DryRun, MigrateInstances, MigrationRun, BATCH};
 use crate::service::workflows::{self, Diagram, DiagramFormat, WorkflowSummary, WorkflowVersions};
 
 /// Lists every loaded version of every workflow.
@@ -82,4 +84,108 @@ pub async fn diagram(
         })
         .await?;
     Ok(diagram_response(drawn))
+}
+
+/// Moves the running instances of one version of the workflow to another (admin), as the new
+/// version's transitional rule allows. With `dry_run`, says for each instance whether it would
+/// move, from which state to which, which deadlines the new version states anew and how, or
+/// why it cannot move; nothing is written. Otherwise moves them in batches, each instance with
+/// an event in its history, and answers with the run; a run cut short (a crash) is resumed.
+#[utoipa::path(
+    post,
+    operation_id = "migrateInstances",
+    tag = "workflows",
+    params(("id" = String, Path, description = "Workflow id, such as court_transfer")),
+    request_body = MigrateInstances,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The dry run: what the move would do", body = DryRun),
+        (status = 201, description = "The run, with every instance gone through", body = MigrationRun,
+            headers(("Location" = String, description = "The run"))),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
+    )
+)]
+#[post("/workflows/{id}/migrations")]
+pub async fn migrate(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+    body: web::Json<MigrateInstances>,
+) -> ApiResult<HttpResponse> {
+    let (id, req) = (id.into_inner(), body.into_inner());
+    if req.dry_run {
+        let dry = state.read(move |conn, rules| moves::dry_run(conn, rules, &actor, &id, &req)).await?;
+        return Ok(HttpResponse::Ok().json(dry));
+    }
+    let size = req.batch_size.unwrap_or(BATCH);
+    let workflow = id.clone();
+    let run = state.write(move |conn, rules| moves::begin(conn, rules, &actor, &workflow, &req)).await?;
+    let run = moves::carry_out(&state.db, &state.rules(), &run.id, size, None).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/workflows/{id}/migrations/{}", run.id)))
+        .json(run))
+}
+
+/// A run that moves instances across versions, and how far it has gone (admins, auditors).
+#[utoipa::path(
+    get,
+    operation_id = "getMigration",
+    tag = "workflows",
+    params(
+        ("id" = String, Path, description = "Workflow id, such as court_transfer"),
+        ("run" = String, Path, description = "The run's id"),
+    ),
+    security(("bearer" = [])),
+    responses((status = 200, body = MigrationRun), Unauthorized, Forbidden, NotFound)
+)]
+#[get("/workflows/{id}/migrations/{run}")]
+pub async fn migration(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, run) = path.into_inner();
+    let run = parse_id(&run, "run")?;
+    let found = state.read(move |conn, rules| moves::get(conn, rules, &actor, &id, run)).await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ResumeQuery {
+    /// Instances each batch moves (1 to 1000; 200 when absent).
+    pub batch_size: Option<u32>,
+}
+
+/// Goes on with a run that did not finish (the server stopped during it): from the batch after
+/// the last one it recorded, to the end (admin).
+#[utoipa::path(
+    post,
+    operation_id = "resumeMigration",
+    tag = "workflows",
+    params(
+        ("id" = String, Path, description = "Workflow id, such as court_transfer"),
+        ("run" = String, Path, description = "The run's id"),
+        ResumeQuery,
+    ),
+    security(("bearer" = [])),
+    responses((status = 200, body = MigrationRun), BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Unavailable)
+)]
+#[post("/workflows/{id}/migrations/{run}/resume")]
+pub async fn resume_migration(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    q: web::Query<ResumeQuery>,
+) -> ApiResult<HttpResponse> {
+    let (id, run) = path.into_inner();
+    let run = parse_id(&run, "run")?;
+    if !actor.has_role(crate::domain::Role::Admin) {
+        return Err(crate::error::ApiError::forbidden("only an admin moves instances across versions"));
+    }
+    let found = state.read(move |conn, rules| moves::get(conn, rules, &actor, &id, run)).await?;
+    let size = q.batch_size.unwrap_or(BATCH);
+    let run = moves::carry_out(&state.db, &state.rules(), &found.id, size, None).await?;
+    Ok(HttpResponse::Ok().json(run))
 }

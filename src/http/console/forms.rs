@@ -351,6 +351,7 @@ mod tests {
             options: vec![],
             of: (kind == DataType::Receipt).then(|| "items".into()),
             time_rule: None,
+            tet_window_unless: None,
             media_types: vec![],
             max_bytes: None,
             multiple: false,

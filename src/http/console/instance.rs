@@ -45,6 +45,9 @@ fn step_title(def: Option<&Definition>, lang: Lang, step: &str) -> String {
     match def.and_then(|d| d.transition(step)) {
         Some(t) => lang.pick(&t.title_vi, &t.title_en).to_owned(),
         None if step == "create" => lang.pick("Khởi tạo", "Started").to_owned(),
+        None if step == crate::engine::migrate::MIGRATION => lang
+            .pick("Chuyển sang phiên bản mới của quy trình", "Moved to a new version of the workflow")
+            .to_owned(),
         None => step.to_owned(),
     }
 }

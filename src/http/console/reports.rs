@@ -9,7 +9,7 @@ use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::api::AppState;
 use crate::service::case_stats::reporting_year;
-use crate::service::reports::{self, EnforcementReport, Period};
+use crate::service::reports::{self, Counting, EnforcementReport, Period};
 use crate::store::DbConn;
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
@@ -74,13 +74,12 @@ async fn read_report<T: Send + 'static>(
         .map_err(ConsoleError::api(lang))
 }
 
+/// The enforcement report of a scope with each office, counted as the server is set to.
 fn enforcement_of(
-    conn: &mut DbConn,
-    actor: &Actor,
-    agency: Option<AgencyCode>,
-    period: Period,
-) -> ApiResult<EnforcementReport> {
-    reports::enforcement(conn, actor, agency, period, true)
+    counting: Counting,
+) -> impl Fn(&mut DbConn, &Actor, Option<AgencyCode>, Period) -> ApiResult<EnforcementReport> + Send + 'static
+{
+    move |conn, actor, agency, period| reports::enforcement(conn, actor, agency, period, (true, counting))
 }
 
 /// The enforcement office of the province the user's agency is of, by the codes' suffix.
@@ -163,6 +162,7 @@ pub async fn reports_page(
     let lang = signed.lang;
     // Both reports of one scope: the coordination report's is the enforcement report's.
     let registry = state.registry.clone();
+    let enforcement_of = enforcement_of(state.counting);
     let (enforcement, coordination) = read_report(&state, &signed, &q, move |conn, actor, agency, period| {
         let enforcement = enforcement_of(conn, actor, agency, period)?;
         let scope =
@@ -267,7 +267,7 @@ pub async fn enforcement_csv(
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let lang = signed.lang;
-    let report = read_report(&state, &signed, &q, enforcement_of).await?;
+    let report = read_report(&state, &signed, &q, enforcement_of(state.counting)).await?;
     let body = reports::enforcement_csv(&report).map_err(ConsoleError::api(lang))?;
     let name = format!(
         "enforcement-{}-{}.csv",

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub mod moves;
 mod step;
 
 pub use step::{create, fire, MAX_COMMENT};
@@ -370,17 +371,19 @@ pub(super) fn deadlines_of(conn: &mut DbConn, id: &str) -> ApiResult<Vec<super::
         .collect())
 }
 
-/// What an instance is, as its first event's hash covers it: workflow and version, parties,
-/// reference date, case, and the step that started it if another instance's step did.
-pub fn identity(row: &InstanceRow, def: &Definition) -> ApiResult<Value> {
+/// What an instance is, as its first event's hash covers it: workflow and the version it
+/// started under, parties, reference date, case, and the step that started it if another
+/// instance's step did. `defs` are the versions it has been under: a slot any of them binds by
+/// a step was not among the parties it started with.
+pub fn identity(row: &InstanceRow, defs: &[&Definition], version: u32) -> ApiResult<Value> {
     // The parties it started with: those its steps bound later are proven by their events.
     let mut parties: Map<String, Value> = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
-    parties.retain(|slot, _| !def.bound_by_step(slot));
+    parties.retain(|slot, _| !defs.iter().any(|d| d.bound_by_step(slot)));
     let parties = Value::Object(parties);
     let started_by = row.started_by_instance.as_deref().zip(row.started_by_seq);
     Ok(crate::engine::plan::identity(
         &row.workflow_id,
-        i64::from(row.workflow_version),
+        i64::from(version),
         &parties,
         &row.reference_date,
         row.case_id.as_deref(),

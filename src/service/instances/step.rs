@@ -121,7 +121,9 @@ fn documents_named(
 fn warn_incomplete(plan: &Plan) {
     for op in &plan.deadlines {
         let (name, complete) = match op {
-            DeadlineOp::Open(o) | DeadlineOp::Restart { opening: o, .. } => (&o.name, o.calendar_complete),
+            DeadlineOp::Open(o) | DeadlineOp::Restart { opening: o, .. } | DeadlineOp::Restate(o) => {
+                (&o.name, o.calendar_complete)
+            }
             DeadlineOp::Resume(r) | DeadlineOp::Extend { rescheduling: r, .. } => {
                 (&r.name, r.calendar_complete)
             }

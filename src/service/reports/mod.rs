@@ -7,17 +7,19 @@
 
 mod coordination;
 mod export;
+mod published;
 mod targets;
 
 pub use coordination::{coordination, CoordinationReport, InstrumentFigures, StepFigures};
 pub use export::{coordination_csv, enforcement_csv};
+pub use published::{publish, ChangedCase, Publication, Publisher, RecordsToday};
 pub use targets::{set_target, Target};
 
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::agencies::Tree;
@@ -112,6 +114,34 @@ pub fn scope(tree: &Tree, actor: &Actor, agency: Option<&AgencyCode>) -> ApiResu
     }
 }
 
+/// How a terminated case (đình chỉ) counts in the completion rate: in its denominator only,
+/// as today, or as resolved, with the completed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminatedCount {
+    #[default]
+    Denominator,
+    Resolved,
+}
+
+/// How a case entrusted to another office (ủy thác) counts in the completion rate: kept in its
+/// denominator, as today, or left out of it (the receiving office counts it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntrustedCount {
+    #[default]
+    Denominator,
+    Excluded,
+}
+
+/// How the completion rate of cases counts terminated and entrusted cases: a setting, for the
+/// statistics circular's text was not at hand (see the README).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Counting {
+    pub terminated: TerminatedCount,
+    pub entrusted: EntrustedCount,
+}
+
 /// A percentage of `part` in `whole`, rounded half-up to two places; none of nothing.
 pub fn rate(part: Decimal, whole: Decimal) -> Option<Decimal> {
     if whole.is_zero() {
@@ -128,6 +158,12 @@ pub fn percent(d: &Decimal) -> String {
     format!("{d:.2}")
 }
 
+/// Reads a rate as [`rate_field`] writes it.
+fn rate_of<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    text.map(|t| t.parse().map_err(serde::de::Error::custom)).transpose()
+}
+
 fn rate_field<S: serde::Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(d) => s.serialize_str(&percent(d)),
@@ -136,7 +172,7 @@ fn rate_field<S: serde::Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, 
 }
 
 /// Cases (việc) of an office or a group of offices over a period.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CaseFigures {
     /// Tổng số thụ lý: carried over and new.
     pub total: i64,
@@ -157,19 +193,19 @@ pub struct CaseFigures {
     pub entrusted: i64,
     /// Completed per enforceable case, in percent, rounded half-up to two places.
     #[schema(value_type = Option<String>, example = "97.23")]
-    #[serde(serialize_with = "rate_field")]
+    #[serde(serialize_with = "rate_field", deserialize_with = "rate_of")]
     pub rate: Option<Decimal>,
     /// The target rate (chỉ tiêu) in percent, when one is set for the reporting year.
     #[schema(value_type = Option<String>)]
     pub target: Option<Decimal>,
     /// Rate minus target, in percentage points.
     #[schema(value_type = Option<String>)]
-    #[serde(serialize_with = "rate_field")]
+    #[serde(serialize_with = "rate_field", deserialize_with = "rate_of")]
     pub gap: Option<Decimal>,
 }
 
 /// Money (tiền, VND) of an office or a group of offices over a period.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MoneyFigures {
     #[schema(value_type = String)]
     pub total: Decimal,
@@ -188,16 +224,16 @@ pub struct MoneyFigures {
     #[schema(value_type = String)]
     pub completed: Decimal,
     #[schema(value_type = Option<String>, example = "37.53")]
-    #[serde(serialize_with = "rate_field")]
+    #[serde(serialize_with = "rate_field", deserialize_with = "rate_of")]
     pub rate: Option<Decimal>,
     #[schema(value_type = Option<String>)]
     pub target: Option<Decimal>,
     #[schema(value_type = Option<String>)]
-    #[serde(serialize_with = "rate_field")]
+    #[serde(serialize_with = "rate_field", deserialize_with = "rate_of")]
     pub gap: Option<Decimal>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OfficeFigures {
     pub agency: String,
     pub parent: Option<String>,
@@ -217,6 +253,13 @@ pub struct EnforcementReport {
     /// Each office of the scope on its own, when asked for with `offices=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offices: Option<Vec<OfficeFigures>>,
+    /// Set when the year was published for this scope: `cases`, `money` and `offices` are then
+    /// the figures as published, and this says who published them, when, and what the records
+    /// say today.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<Publication>,
+    /// How the rate of cases counted terminated and entrusted cases.
+    pub counting: Counting,
     pub generated_at: String,
 }
 
@@ -227,9 +270,11 @@ struct Pair {
 }
 
 /// The figures of one group of (office, classification) sums.
-fn figures(pairs: &BTreeMap<String, Pair>) -> (CaseFigures, MoneyFigures) {
+fn figures(pairs: &BTreeMap<String, Pair>, counting: Counting) -> (CaseFigures, MoneyFigures) {
     let mut c = CaseFigures::default();
     let mut m = MoneyFigures::default();
+    // Terminated and entrusted among the enforceable: what the counting may move.
+    let (mut terminated, mut entrusted) = (0, 0);
     for (class, p) in pairs {
         let (b, u) = (&p.before, &p.through);
         let carried = b.received_cases - b.closed_cases;
@@ -249,6 +294,8 @@ fn figures(pairs: &BTreeMap<String, Pair>) -> (CaseFigures, MoneyFigures) {
                 c.enforceable += cases;
                 m.enforceable += money;
                 m.completed += u.collected - b.collected;
+                terminated += u.terminated_cases - b.terminated_cases;
+                entrusted += u.entrusted_cases - b.entrusted_cases;
             }
             "not_yet_enforceable" => {
                 c.not_yet_enforceable += cases;
@@ -262,7 +309,15 @@ fn figures(pairs: &BTreeMap<String, Pair>) -> (CaseFigures, MoneyFigures) {
     }
     c.total = c.carried_over + c.new;
     m.total = m.carried_over + m.new;
-    c.rate = rate(Decimal::from(c.completed), Decimal::from(c.enforceable));
+    let resolved = match counting.terminated {
+        TerminatedCount::Denominator => c.completed,
+        TerminatedCount::Resolved => c.completed + terminated,
+    };
+    let counted = match counting.entrusted {
+        EntrustedCount::Denominator => c.enforceable,
+        EntrustedCount::Excluded => c.enforceable - entrusted,
+    };
+    c.rate = rate(Decimal::from(resolved), Decimal::from(counted));
     m.rate = rate(m.completed, m.enforceable);
     for v in [
         &mut m.total,
@@ -297,9 +352,13 @@ pub fn enforcement(
     actor: &Actor,
     agency: Option<AgencyCode>,
     period: Period,
-    offices: bool,
+    (offices, counting): (bool, Counting),
 ) -> ApiResult<EnforcementReport> {
-    crate::store::read_snapshot(conn, |conn| enforcement_in(conn, actor, agency, period, offices))
+    crate::store::read_snapshot(conn, |conn| {
+        let mut report = enforcement_in(conn, actor, agency, period, (offices, counting))?;
+        published::as_published(conn, &mut report)?;
+        Ok(report)
+    })
 }
 
 fn enforcement_in(
@@ -307,7 +366,7 @@ fn enforcement_in(
     actor: &Actor,
     agency: Option<AgencyCode>,
     period: Period,
-    offices: bool,
+    (offices, counting): (bool, Counting),
 ) -> ApiResult<EnforcementReport> {
     let tree = Tree::load(conn)?;
     let scope = scope(&tree, actor, agency.as_ref())?;
@@ -330,7 +389,7 @@ fn enforcement_in(
             e.through.add(&p.through, 1);
         }
     }
-    let (mut cases, mut money) = figures(&all);
+    let (mut cases, mut money) = figures(&all, counting);
     let targets: BTreeMap<String, TargetRow> = match period.year {
         Some(year) => {
             let codes: Vec<String> = match &scope.agencies {
@@ -360,7 +419,7 @@ fn enforcement_in(
                 continue;
             }
             let empty = BTreeMap::new();
-            let (mut c, mut m) = figures(by_office.get(&code).unwrap_or(&empty));
+            let (mut c, mut m) = figures(by_office.get(&code).unwrap_or(&empty), counting);
             with_target(&mut c, &mut m, targets.get(&code))?;
             out.push(OfficeFigures {
                 parent: tree.parent(&code).map(str::to_owned),
@@ -381,6 +440,8 @@ fn enforcement_in(
         cases,
         money,
         offices,
+        published: None,
+        counting,
         generated_at: local_rfc3339(now().timestamp_micros()),
     })
 }

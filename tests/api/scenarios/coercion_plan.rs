@@ -516,3 +516,75 @@ async fn a_postponement_asked_too_late_is_refused_and_one_in_time_postpones() {
         run.verify(&app.procuracy(), run.version).await;
     }
 }
+
+/// The approved plan is sent at once (Điều 72 khoản 3): the definition's reading, labelled as
+/// such, is the end of the next working day; sending meets it.
+#[tokio::test]
+async fn sending_the_approved_plan_has_a_clock() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        add_coercion_agencies(&app).await;
+        let mut run = Run::start(&app, &app.officer(), plan("2026-11-10", false, None), "drafted").await;
+        run.step(&app.head(), "approve", approval(&app, &app.head(), "2026-11-10").await, "approved").await;
+        let send = super::common::deadline(&app, &run.id, &app.officer(), "send_plan").await;
+        assert_eq!(
+            (send["duration"].as_i64(), send["unit"].as_str()),
+            (Some(1), Some("working_days")),
+            "{send}"
+        );
+        assert_eq!(send["operational"], true, "{backend:?} {send}");
+        assert!(send["legal_basis"].as_str().unwrap().contains("Điều 72 khoản 3"), "{send}");
+        let calendar = lienganh::engine::calendar::Calendar::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/calendar/holidays.toml"),
+        )
+        .unwrap();
+        let due: chrono::NaiveDate = send["due_date"].as_str().unwrap().parse().unwrap();
+        let today = lienganh::domain::today_local();
+        assert!(due > today && calendar.is_working_day(due).value, "{send}");
+        assert_eq!(calendar.add_working_days(today, 1).value, due, "the next working day: {send}");
+        run.step(
+            &app.officer(),
+            "send",
+            json!({"sent_on": "2026-11-10", "dispatch_number": "77/THADS-CC"}),
+            "sent",
+        )
+        .await;
+        let met = super::common::deadline(&app, &run.id, &app.officer(), "send_plan").await;
+        assert_eq!(met["status"], "met", "{backend:?} {met}");
+    }
+}
+
+/// The Tết window concerns a coercion that mobilises forces: one that mobilises none (a
+/// deduction from an account) may be scheduled in it on a working day; by default, as with
+/// police protection, forces are mobilised and the window holds.
+#[tokio::test]
+async fn the_tet_window_holds_for_a_coercion_that_mobilises_forces() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        add_coercion_agencies(&app).await;
+        // Tuesday 26 January 2027, eleven days before mùng 1 Tết (6 February 2027).
+        let in_window = at("2027-01-26T09:00:00+07:00");
+        let run = protection_confirmed(&app, plan("2026-11-10", false, None)).await;
+        let problem = run.refused(&app.head(), "schedule", in_window.clone(), 422, "validation_failed").await;
+        let reason = error_reason(&problem, "data.scheduled_at");
+        assert!(reason.contains("Tết") && reason.contains("huy động lực lượng"), "{backend:?} {reason}");
+
+        let mut quiet = plan("2026-11-10", false, None);
+        quiet["data"]["measure"] = json!("deduct_account");
+        quiet["data"]["without_forces"] = json!(true);
+        let mut run = protection_confirmed(&app, quiet).await;
+        let scheduled = run.step(&app.head(), "schedule", in_window, "scheduled").await;
+        assert_eq!(scheduled["data"]["scheduled_at"], "2027-01-26T09:00:00+07:00");
+        // The hours and rest days still hold.
+        let problem = run
+            .refused(
+                &app.officer(),
+                "execute",
+                execution("2027-01-26T23:00:00+07:00"),
+                422,
+                "validation_failed",
+            )
+            .await;
+        assert!(error_reason(&problem, "data.executed_at").contains("22:00"), "{backend:?} {problem}");
+    }
+}

@@ -384,3 +384,62 @@ async fn refusals_of_role_state_data_and_party() {
         run.verify(&auditor(&app), 4).await;
     }
 }
+
+/// The periodic cycle ends (Điều 44 khoản 4): after two verifications still without means, the
+/// officer tells the obligee the results, the periodic clock stops, and the case is verified
+/// again only on new information. Not before a re-verification: one verification is not two.
+#[tokio::test]
+async fn the_reverification_cycle_ends_after_two_verifications() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let mut run = verifying(&app).await;
+        run.step(&app.head(), "classify_not_yet", not_yet(), "not_yet_enforceable").await;
+        let notice = json!({"obligee_notified_on": "2027-02-20", "results_notice_number": "12/TB-THADS"});
+        run.refused(
+            &app.officer(),
+            "notify_obligee_of_results",
+            notice.clone(),
+            422,
+            "transition_not_allowed",
+        )
+        .await;
+        let reverified = run
+            .step(
+                &app.officer(),
+                "reverify",
+                json!({"verification_date": "2027-02-18", "findings": "Vẫn chưa có tài sản"}),
+                "not_yet_enforceable",
+            )
+            .await;
+        assert_eq!(reverified["data"]["reverified"], true, "recorded by the step: {reverified}");
+        // A client cannot record it for the step.
+        let forged = json!({"verification_date": "2027-02-18", "findings": "x", "reverified": false});
+        run.refused(&app.officer(), "reverify", forged, 422, "validation_failed").await;
+        run.step(&app.officer(), "notify_obligee_of_results", notice, "awaiting_new_information").await;
+        let cycle = deadline(&app, &run.id, &app.officer(), "reverification").await;
+        assert_eq!(cycle["status"], "met", "{backend:?} the periodic clock stops: {cycle}");
+        let open: Vec<String> = run.available(&app.officer()).await;
+        assert!(!open.contains(&"reverify".to_owned()), "{backend:?} {open:?}");
+        let shown = run.get(&app.officer()).await;
+        assert!(
+            !shown["deadlines"].as_array().unwrap().iter().any(|d| d["status"] == "open"),
+            "no clock runs while waiting for new information: {shown}"
+        );
+        run.step(
+            &app.officer(),
+            "verify_on_new_information",
+            json!({"new_information": "Đơn của người được thi hành án: người phải thi hành án có xe ô tô",
+                   "verification_date": "2027-06-03", "findings": "Xe ô tô đã bán trước khi có bản án"}),
+            "awaiting_new_information",
+        )
+        .await;
+        run.step(
+            &app.head(),
+            "reclassify_enforceable",
+            json!({"verification_date": "2027-09-10", "findings": "Được thừa kế quyền sử dụng đất"}),
+            "enforceable",
+        )
+        .await;
+        run.verify(&app.procuracy(), 8).await;
+    }
+}

@@ -5,7 +5,7 @@
 use lienganh::domain::Role;
 use serde_json::{json, Value};
 
-use super::common::{auditor, police, Run};
+use super::common::{auditor, deadline, police, Run};
 use crate::helpers::{assert_document, backends, expect_problem, pdf, spawn, TestApp};
 
 fn request() -> Value {
@@ -550,5 +550,85 @@ async fn sale_amount_must_be_a_decimal_string() {
             .await;
         assert_eq!(sold["data"]["sale_amount"], "1302149296000");
         run.verify(&app.head(), 5).await;
+    }
+}
+
+/// Điều 125: when the judgment orders the items destroyed, the head sets up the council within
+/// a month of the enforcement decision, whatever stage the handover is at.
+#[tokio::test]
+async fn the_destruction_council_is_due_a_month_after_the_enforcement_decision() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let mut ordered = request();
+        ordered["data"]["destruction_ordered"] = json!(true);
+        let problem = expect_problem(
+            app.post("/api/v1/instances", &app.officer(), &ordered).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(super::common::error_fields(&problem), ["data.decision_date"], "{backend:?} {problem}");
+        ordered["data"]["decision_date"] = json!("2026-11-10");
+        let run = Run::start(&app, &app.officer(), ordered, "requested").await;
+        let council = deadline(&app, &run.id, &app.officer(), "destruction_council").await;
+        // A month from Tuesday 10 November 2026: Thursday 10 December.
+        assert_eq!(council["due_date"], "2026-12-10", "{backend:?} {council}");
+        assert!(council["legal_basis"].as_str().unwrap().contains("Điều 125"), "{council}");
+        assert_eq!(council["operational"], false);
+        // Without the order, no such clock.
+        let plain = Run::start(&app, &app.officer(), request(), "requested").await;
+        let shown = plain.get(&app.officer()).await;
+        assert!(
+            !shown["deadlines"].as_array().unwrap().iter().any(|d| d["name"] == "destruction_council"),
+            "{shown}"
+        );
+    }
+}
+
+/// Điều 126: the owner told to collect money who does not come: the money is deposited only
+/// once 15 days have passed, and forfeited only 5 years after the judgment took effect, each
+/// window ending on a working day.
+#[tokio::test]
+async fn an_uncollected_return_waits_out_each_window_of_article_126() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let mut run = handed_over(&app).await;
+        run.step(&app.officer(), "confirm_receipt", receipt_all_received(), "stored").await;
+        let decision = json!({"return_decision_number": "16/QĐ-THADS", "return_decision_date": "2026-11-30"});
+        run.step(&app.head(), "decide_return", decision, "return_pending").await;
+        let notice = json!({"owner_notified_on": "2026-12-01", "returned_kind": "money"});
+        run.step(&app.officer(), "notify_owner", notice, "owner_notified").await;
+        // Money is not property: it is deposited, not sold.
+        let sale =
+            json!({"deposited_on": "2027-04-01", "sale_amount": "1000000", "savings_book_number": "TK-1"});
+        run.refused(&app.head(), "sell_unclaimed_property", sale, 422, "transition_not_allowed").await;
+        // 15 days from Tuesday 1 December end on Wednesday 16: too early that day.
+        let deposit = |on: &str| json!({"deposited_on": on, "savings_book_number": "TK-0915"});
+        let early = run
+            .refused(
+                &app.officer(),
+                "deposit_unclaimed_money",
+                deposit("2026-12-16"),
+                422,
+                "validation_failed",
+            )
+            .await;
+        assert!(
+            super::common::error_reason(&early, "data.deposited_on").contains("Điều 126"),
+            "{backend:?} {early}"
+        );
+        run.step(&app.officer(), "deposit_unclaimed_money", deposit("2026-12-17"), "kept_for_owner").await;
+        // Five years from Monday 20 December 2021 end on Sunday 20 December 2026, so Monday 21.
+        let forfeit = |on: &str| json!({"judgment_effective_on": "2021-12-20", "forfeited_on": on, "forfeiture_decision_number": "3/QĐ-SQ"});
+        let early =
+            run.refused(&app.head(), "forfeit", forfeit("2026-12-21"), 422, "validation_failed").await;
+        let reason = super::common::error_reason(&early, "data.forfeited_on");
+        assert!(
+            reason.contains("60 months must pass and the window ends on 2026-12-21"),
+            "{backend:?} {reason}"
+        );
+        let done = run.step(&app.head(), "forfeit", forfeit("2026-12-22"), "forfeited").await;
+        assert_eq!(done["terminal"], true);
+        run.verify(&auditor(&app), 8).await;
     }
 }

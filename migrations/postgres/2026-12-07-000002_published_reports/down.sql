@@ -1,0 +1,2 @@
+DROP INDEX case_events_by_time;
+DROP TABLE published_reports;
