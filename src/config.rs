@@ -59,6 +59,9 @@ pub struct Settings {
     /// How it counts a case entrusted to another office: `denominator` (kept among the
     /// enforceable, the default) or `excluded` (left out; the receiving office counts it).
     pub statistics_entrusted: crate::service::reports::EntrustedCount,
+    /// Hours an answer to a request with an `Idempotency-Key` is kept (a retry within them
+    /// gets it again); then it is removed, within the hour.
+    pub idempotency_retention_hours: u64,
 }
 
 impl Default for Settings {
@@ -84,6 +87,7 @@ impl Default for Settings {
             console_secure_cookies: false,
             statistics_terminated: Default::default(),
             statistics_entrusted: Default::default(),
+            idempotency_retention_hours: 48,
         }
     }
 }
@@ -105,6 +109,11 @@ impl Settings {
             .map_err(|e| format!("invalid configuration: {e}"))?;
         DatabaseUrl::parse(&settings.database_url)?;
         Ok(settings)
+    }
+
+    /// How long remembered answers are kept, in microseconds.
+    pub fn idempotency_retention_micros(&self) -> i64 {
+        i64::try_from(self.idempotency_retention_hours.saturating_mul(3_600_000_000)).unwrap_or(i64::MAX)
     }
 
     /// The holiday calendar: `calendar/holidays.toml` in the workflows folder.

@@ -30,6 +30,10 @@ pub enum ErrorCode {
     TransitionNotAllowed,
     AlreadySigned,
     IdempotencyKeyReused,
+    /// The version an `If-Match` header named is no longer the record's.
+    PreconditionFailed,
+    /// A request with the same Idempotency-Key is still being answered.
+    RequestInProgress,
     OverCollection,
     CaseClosed,
     NotAcceptable,
@@ -72,6 +76,8 @@ impl ErrorCode {
             TransitionNotAllowed => (StatusCode::UNPROCESSABLE_ENTITY, "Transition not allowed"),
             AlreadySigned => (StatusCode::UNPROCESSABLE_ENTITY, "Already signed"),
             IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused"),
+            RequestInProgress => (StatusCode::CONFLICT, "Request in progress"),
+            PreconditionFailed => (StatusCode::PRECONDITION_FAILED, "Precondition failed"),
             OverCollection => (StatusCode::UNPROCESSABLE_ENTITY, "More than is due"),
             CaseClosed => (StatusCode::UNPROCESSABLE_ENTITY, "Case closed"),
             NotAcceptable => (StatusCode::NOT_ACCEPTABLE, "Not acceptable"),
@@ -204,6 +210,9 @@ impl ApiError {
     }
 }
 
+/// What `Retry-After` says of a busy service, in seconds.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.code.status_and_title().0
@@ -211,8 +220,17 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        if self.code == ErrorCode::Unauthorized {
-            response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"));
+        match self.code {
+            ErrorCode::Unauthorized => {
+                response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            // A busy database or a lost connection passes in moments; an in-flight duplicate
+            // is answered as soon as the first request is.
+            ErrorCode::ServiceUnavailable | ErrorCode::RequestInProgress => {
+                response
+                    .insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+            }
+            _ => {}
         }
         response.content_type("application/problem+json").json(self.problem())
     }

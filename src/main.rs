@@ -329,6 +329,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 Ok(n) => out(&format!("uploads no step took removed {n}\n"))?,
                 Err(e) => eprintln!("uploads no step took were not removed: {e}"),
             }
+            let kept = settings.idempotency_retention_micros();
+            match runtime.block_on(lienganh::jobs::idempotency::forget(&db, at, kept)) {
+                Ok(0) => {}
+                Ok(n) => out(&format!("remembered answers past their retention removed {n}\n"))?,
+                Err(e) => eprintln!("remembered answers were not removed: {e}"),
+            }
             if report.reminders_failed > 0 {
                 eprintln!(
                     "some reminders could not be sent; the log says why, and a later pass retries them"

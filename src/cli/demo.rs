@@ -150,8 +150,12 @@ fn fire(
     data: Value,
 ) -> Result<(), String> {
     let data: Map<String, Value> = serde_json::from_value(data).map_err(|e| e.to_string())?;
-    let req =
-        FireTransition { transition: transition.into(), expected_version: *version, data, comment: None };
+    let req = FireTransition {
+        transition: transition.into(),
+        expected_version: Some(*version),
+        data,
+        comment: None,
+    };
     let uuid = uuid::Uuid::parse_str(id).map_err(|e| e.to_string())?;
     let reply = instances::fire(conn, rules, by, uuid, req, None, "").map_err(failed(transition))?;
     *version = reply.fresh().map_or(*version + 1, |i| i.version);

@@ -133,7 +133,8 @@ pub fn build_with_state(
 /// is read again from the database, so years an admin adds on another node apply here too.
 pub async fn start_jobs(settings: &Settings, state: web::Data<AppState>) -> Result<Schedule, String> {
     let (db, files) = (state.db.clone(), state.files.clone());
-    Schedule::start(&settings.reminder_cron, db, files, move |outcome| {
+    let answers_kept = settings.idempotency_retention_micros();
+    Schedule::start((&settings.reminder_cron, answers_kept), db, files, move |outcome| {
         match outcome {
             Ok(report) => {
                 state.metrics.pass_done(report);

@@ -1,11 +1,13 @@
 //! Background work, after the steps that queued it committed: reminders of deadlines
 //! ([`reminders`]), webhook deliveries ([`webhooks`]), the removal of ended console sessions
-//! ([`sessions`]) and of uploads no step took ([`documents`]), woken on a schedule
+//! ([`sessions`]), of uploads no step took ([`documents`]) and of remembered answers past
+//! their retention ([`idempotency`]), woken on a schedule
 //! ([`schedule`]). Rows are the truth; the schedule only
 //! wakes the work. Every write goes through the store's one way to write ([`Db::write`]), as a
 //! request's does, so on SQLite the writer takes the jobs' turns between the requests'.
 
 pub mod documents;
+pub mod idempotency;
 pub mod reminders;
 pub mod schedule;
 pub mod sessions;

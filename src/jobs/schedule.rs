@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use super::{documents, node_name, pass, sessions, JobError, Report};
+use super::{documents, idempotency, node_name, pass, sessions, JobError, Report};
 use crate::store::files::Files;
 use crate::store::Db;
 
-/// When old console sessions and uploads no step took are removed: at minute 17 of every hour.
+/// When old console sessions, uploads no step took and remembered answers past their retention
+/// are removed: at minute 17 of every hour.
 const FORGET_SESSIONS: &str = "0 17 * * * *";
 
 /// The jobs, running on their schedule.
@@ -21,9 +22,10 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// Starts the passes on `cron`; `after_pass` hears how each one went.
+    /// Starts the passes on `cron`; `after_pass` hears how each one went. Remembered answers
+    /// are kept `answers_kept` microseconds.
     pub async fn start(
-        cron: &str,
+        (cron, answers_kept): (&str, i64),
         db: Db,
         files: Files,
         after_pass: impl Fn(&Result<Report, JobError>) + Send + Sync + 'static,
@@ -59,6 +61,13 @@ impl Schedule {
                     Ok(0) => {}
                     Ok(removed) => tracing::info!(removed, "uploads no step took were removed"),
                     Err(e) => tracing::error!(error = %e, "removing uploads no step took failed"),
+                }
+                match idempotency::forget(&db, now, answers_kept).await {
+                    Ok(0) => {}
+                    Ok(removed) => {
+                        tracing::info!(removed, "remembered answers past their retention were removed")
+                    }
+                    Err(e) => tracing::error!(error = %e, "removing remembered answers failed"),
                 }
             })
         })

@@ -102,6 +102,13 @@ pub fn names(conn: &mut DbConn, codes: &[&str]) -> ApiResult<std::collections::B
     Ok(crate::store::agencies::find_many(conn, codes)?.into_iter().map(|a| (a.code, a.name)).collect())
 }
 
+/// One agency by its code.
+pub fn get(conn: &mut DbConn, code: &AgencyCode) -> ApiResult<Agency> {
+    let row =
+        store::find(conn, code.as_str())?.ok_or_else(|| ApiError::not_found(format!("no agency {code}")))?;
+    view(row)
+}
+
 pub fn list(
     conn: &mut DbConn,
     kind: Option<AgencyKind>,

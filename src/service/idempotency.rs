@@ -89,6 +89,9 @@ impl From<diesel::result::Error> for TxError {
 }
 
 fn replay<T>(row: IdempotencyRow, fingerprint: &str) -> Result<Reply<T>, TxError> {
+    if row.status == 0 {
+        return Err(TxError::Api(in_progress()));
+    }
     if row.fingerprint != fingerprint {
         return Err(TxError::Api(ApiError::new(
             ErrorCode::IdempotencyKeyReused,
@@ -157,10 +160,15 @@ where
             Err(TxError::Race) => continue,
         }
     }
-    Err(ApiError::new(
-        ErrorCode::VersionConflict,
-        "a request with this Idempotency-Key is still in progress; retry",
-    ))
+    Err(in_progress())
+}
+
+/// A request with the same key is claimed but not answered yet.
+fn in_progress() -> ApiError {
+    ApiError::new(
+        ErrorCode::RequestInProgress,
+        "a request with this Idempotency-Key is still in progress; retry once it has been answered",
+    )
 }
 
 /// Stores a client error as the key's answer, after its transaction has rolled back.

@@ -107,6 +107,14 @@ pub fn create(
     Ok(view(row))
 }
 
+/// One webhook (admin only).
+pub fn get(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Webhook> {
+    admin(actor)?;
+    let row =
+        store::find(conn, &id.to_string())?.ok_or_else(|| ApiError::not_found(format!("no webhook {id}")))?;
+    Ok(view(row))
+}
+
 pub fn list(conn: &mut DbConn, actor: &Actor, agency: &AgencyCode) -> ApiResult<Vec<Webhook>> {
     admin(actor)?;
     Ok(store::of_agency(conn, agency.as_str())?.into_iter().map(view).collect())

@@ -38,3 +38,8 @@ pub fn complete(conn: &mut DbConn, subject: &str, key: &str, status: i32, body: 
         .execute(conn)
         .map(|_| ())
 }
+
+/// Removes the keys claimed before `before`, with their answers; how many.
+pub fn forget_before(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before))).execute(conn)
+}

@@ -136,6 +136,8 @@ async fn the_seed_figures_come_out_exactly() {
             assert_eq!(r.status(), StatusCode::OK);
             assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
             let text = r.text().await.unwrap();
+            // A byte-order mark first, so that Excel reads the text as UTF-8.
+            let text = text.strip_prefix('\u{FEFF}').expect("a UTF-8 byte-order mark");
             let mut reader = csv::Reader::from_reader(text.as_bytes());
             let headers = reader.headers().unwrap().clone();
             let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();

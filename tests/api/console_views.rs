@@ -198,11 +198,11 @@ async fn the_steering_calendar_shows_the_operation_and_its_protection() {
         );
         let csv = member.get("/console/reports/enforcement.csv?agency=THADS-HN&year=2027").await;
         assert_eq!(csv.status, 200);
-        assert!(csv.body.starts_with("agency,parent,from,to,cases_total"), "{}", csv.body);
+        assert!(csv.body.starts_with("\u{FEFF}agency,parent,from,to,cases_total"), "{}", csv.body);
         assert!(csv.body.lines().nth(1).unwrap().starts_with("THADS-HN,"));
         let csv = member.get("/console/reports/coordination.csv?agency=THADS-HN&year=2027").await;
         assert_eq!(csv.status, 200);
-        assert!(csv.body.starts_with("kind,from,to,workflow"), "{}", csv.body);
+        assert!(csv.body.starts_with("\u{FEFF}kind,from,to,workflow"), "{}", csv.body);
         assert!(csv.body.contains("step,2026-10-01,2027-09-30,coercion_plan"), "{}", csv.body);
     }
 }

@@ -409,6 +409,7 @@ async fn connections_closed_by_postgresql_are_replaced() {
         match r.status() {
             StatusCode::OK => {}
             StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(r.headers()["retry-after"], "1", "a 503 says when to retry");
                 let body: Value = r.json().await.unwrap();
                 assert_eq!(body["code"], "service_unavailable", "{body}");
                 refused += 1;

@@ -133,3 +133,67 @@ async fn a_case_route_retried_with_another_spelling_of_its_id_is_replayed() {
         assert_eq!(seen["collected"], "1000000", "paid once");
     }
 }
+
+/// A remembered answer is kept 48 hours (unless configured), then the sweep removes it: the
+/// same key starts anew. One younger than the retention is kept and still replayed.
+#[tokio::test]
+async fn remembered_answers_expire_after_their_retention() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let request = crate::helpers::transfer_request("standard");
+        let first = app.post_with_key("/api/v1/instances", &app.court(), "old-key", &request).await;
+        assert_eq!(first.status(), 201);
+        let first: Value = first.json().await.unwrap();
+        let young = app.post_with_key("/api/v1/instances", &app.court(), "young-key", &request).await;
+        let young: Value = young.json().await.unwrap();
+        let sweep = |hours: i64| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_lienganh"))
+                .env_remove("LIENGANH_CONFIG")
+                .env("LIENGANH_DATABASE_URL", &app.database_url)
+                .env("LIENGANH_WORKFLOWS", concat!(env!("CARGO_MANIFEST_DIR"), "/workflows"))
+                .args([
+                    "remind",
+                    "--once",
+                    "--now",
+                    &(chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339(),
+                ])
+                .output()
+                .unwrap()
+        };
+        // Within the retention nothing goes.
+        let early = sweep(47);
+        assert!(early.status.success(), "{}", String::from_utf8_lossy(&early.stderr));
+        assert!(!String::from_utf8_lossy(&early.stdout).contains("remembered answers"), "{backend:?}");
+        // Two hours older, the first key's answer is past 48 hours 47 hours from now; the
+        // second's is not.
+        app.sql("UPDATE idempotency_keys SET created_at = created_at - 7200000000 WHERE key = 'old-key'");
+        let out = sweep(47);
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(said.contains("remembered answers past their retention removed 1\n"), "{backend:?} {said}");
+        let again = app.post_with_key("/api/v1/instances", &app.court(), "old-key", &request).await;
+        assert_eq!(again.status(), 201);
+        assert!(again.headers().get("idempotent-replayed").is_none(), "{backend:?}");
+        let again: Value = again.json().await.unwrap();
+        assert_ne!(again["id"], first["id"], "{backend:?} the expired key starts anew");
+        let replay = app.post_with_key("/api/v1/instances", &app.court(), "young-key", &request).await;
+        assert_eq!(replay.headers()["idempotent-replayed"], "true", "{backend:?}");
+        assert_eq!(replay.json::<Value>().await.unwrap()["id"], young["id"]);
+    }
+}
+
+/// A duplicate of a request still being answered gets its own code, `request_in_progress`
+/// (409, with `Retry-After`), not a version conflict. A claimed key with no answer yet stands
+/// for the first request in flight.
+#[tokio::test]
+async fn a_duplicate_in_flight_is_told_to_retry() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let body = transfer_request("standard");
+        let first = app.post_with_key("/api/v1/instances", &app.court(), "in-flight", &body).await;
+        assert_eq!(first.status(), 201);
+        app.sql("UPDATE idempotency_keys SET status = 0, body = '' WHERE key = 'in-flight'");
+        let r = app.post_with_key("/api/v1/instances", &app.court(), "in-flight", &body).await;
+        assert_eq!(r.headers()["retry-after"], "1", "{backend:?}");
+        expect_problem(r, 409, "request_in_progress").await;
+    }
+}

@@ -10,6 +10,7 @@ mod cli;
 mod conformance;
 mod console;
 mod console_views;
+mod conventions;
 mod court_transfer;
 mod deadlines;
 mod diagrams;

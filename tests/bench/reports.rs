@@ -203,7 +203,7 @@ fn main() {
         for (version, (t, data)) in (1..).zip(steps) {
             let req = FireTransition {
                 transition: t.into(),
-                expected_version: version,
+                expected_version: Some(version),
                 data: serde_json::from_value(data).unwrap(),
                 comment: None,
             };

@@ -3,7 +3,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::problems::*;
-use super::{reply, AppState, Idempotency};
+use super::{located, reply_with, AppState, Idempotency};
 use crate::domain::{AgencyCode, AgencyKind};
 use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult};
@@ -47,6 +47,26 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// One agency by its code.
+#[utoipa::path(
+    get,
+    operation_id = "getAgency",
+    tag = "agencies",
+    params(("code" = String, Path, description = "Agency code, such as THADS-HN")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Agency), Unauthorized, NotFound, Unavailable)
+)]
+#[get("/agencies/{code}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    _actor: Actor,
+    code: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let code = AgencyCode::parse(&code).map_err(|_| ApiError::not_found(format!("no agency {code:?}")))?;
+    let agency = state.read(move |conn, _| agencies::get(conn, &code)).await?;
+    Ok(HttpResponse::Ok().json(agency))
+}
+
 /// Creates an agency (admin only).
 #[utoipa::path(
     post,
@@ -56,7 +76,7 @@ pub async fn list(
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replays the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     security(("bearer" = [])),
     responses(
-        (status = 201, body = Agency),
+        (status = 201, body = Agency, headers(("Location" = String, description = "The agency"))),
         BadRequest, Unauthorized, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
     )
 )]
@@ -72,5 +92,5 @@ pub async fn create(
     let r = state
         .write(move |conn, _| agencies::create(conn, &actor, body, key.key.as_ref(), &fingerprint))
         .await?;
-    reply(r)
+    reply_with(r, |body| located(body, "code", "/api/v1/agencies"))
 }

@@ -1,10 +1,11 @@
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{get, post, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::problems::*;
-use super::{parse_id, reply, AppState, Idempotency};
+use super::{located, parse_id, reply_with, versioned, AppState, Idempotency, IfMatch};
 use crate::domain::AgencyCode;
 use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult};
@@ -43,7 +44,7 @@ async fn shown<T: serde::Serialize>(state: &AppState, shown: Shown<T>) -> ApiRes
     params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     security(("bearer" = [])),
     responses(
-        (status = 201, body = Case),
+        (status = 201, body = Case, headers(("Location" = String, description = "The case"), ("ETag" = String, description = "Its version, for If-Match"))),
         BadRequest, Unauthorized, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
     )
 )]
@@ -57,7 +58,7 @@ pub async fn create(
     let body = body.into_inner();
     let fp = key.fingerprint(&body);
     let r = state.write(move |conn, _| cases::create(conn, &actor, body, key.key.as_ref(), &fp)).await?;
-    reply(r)
+    reply_with(r, |body| [located(body, "id", "/api/v1/cases"), versioned(body)].concat())
 }
 
 /// Opens up to 1,000 cases in one transaction: all of them or, if one is refused, none.
@@ -69,7 +70,8 @@ pub async fn create(
     params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "How many were created, and their ids in order", body = serde_json::Value),
+        (status = 201, description = "How many were created, and their ids in order", body = serde_json::Value,
+            headers(("Location" = String, description = "The list of cases, where they now stand"))),
         BadRequest, Unauthorized, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
     )
 )]
@@ -83,7 +85,7 @@ pub async fn create_many(
     let body = body.into_inner();
     let fp = key.fingerprint(&body);
     let r = state.write(move |conn, _| cases::create_many(conn, &actor, body, key.key.as_ref(), &fp)).await?;
-    reply(r)
+    reply_with(r, |_| vec![(header::LOCATION, "/api/v1/cases".to_owned())])
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -143,13 +145,19 @@ pub async fn list(
     tag = "cases",
     params(("id" = String, Path, description = "The case's id")),
     security(("bearer" = [])),
-    responses((status = 200, body = Case), Unauthorized, NotFound, Unavailable)
+    responses(
+        (status = 200, body = Case, headers(("ETag" = String, description = "Its version, for If-Match"))),
+        Unauthorized, NotFound, Unavailable
+    )
 )]
 #[get("/cases/{id}")]
 pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "case")?;
     let case = state.read(move |conn, _| cases::get(conn, &actor, id, ROUTE_GET)).await?;
-    shown(&state, case).await
+    let etag = HeaderValue::from_str(&format!("\"{}\"", case.value.version)).map_err(ApiError::internal)?;
+    let mut answer = shown(&state, case).await?;
+    answer.headers_mut().insert(header::ETAG, etag);
+    Ok(answer)
 }
 
 /// Records money received for a case, or reverses an earlier entry (`reverses`); entries are
@@ -166,7 +174,8 @@ pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>
     ),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "The payment and the case after it", body = serde_json::Value),
+        (status = 201, description = "The payment and the case after it", body = serde_json::Value,
+            headers(("Location" = String, description = "The case's history, which lists the payment"))),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable,
         Unavailable
     )
@@ -185,7 +194,7 @@ pub async fn pay(
     let r = state
         .write(move |conn, _| cases::pay(conn, &actor, id, body, (key.key.as_ref(), &fp, ROUTE_PAY)))
         .await?;
-    reply(r)
+    reply_with(r, |_| vec![(header::LOCATION, format!("/api/v1/cases/{id}/history"))])
 }
 
 /// Records an outcome (completed, terminated, entrusted), a suspension or a resumption.
@@ -196,13 +205,14 @@ pub async fn pay(
     request_body = NewStatus,
     params(
         ("id" = String, Path, description = "The case's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$"),
+        ("If-Match" = Option<String>, Header, description = super::instances::IF_MATCH)
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Case),
-        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable,
-        Unavailable
+        (status = 200, body = Case, headers(("ETag" = String, description = "Its version after the change"))),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, TooLarge, UnsupportedMediaType,
+        Unprocessable, Unavailable
     )
 )]
 #[post("/cases/{id}/status")]
@@ -210,18 +220,21 @@ pub async fn set_status(
     state: web::Data<AppState>,
     actor: Actor,
     key: Idempotency,
+    if_match: IfMatch,
     id: web::Path<String>,
     body: web::Json<NewStatus>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "case")?;
-    let body = body.into_inner();
+    let mut body = body.into_inner();
+    body.expected_version = if_match.expected(body.expected_version)?;
     let fp = key.fingerprint(&body);
     let r = state
         .write(move |conn, _| {
             cases::set_status(conn, &actor, id, body, (key.key.as_ref(), &fp, ROUTE_STATUS))
         })
-        .await?;
-    reply(r)
+        .await
+        .map_err(|e| if_match.refused(e))?;
+    reply_with(r, versioned)
 }
 
 /// Classifies a case as enforceable or not yet enforceable.
@@ -232,13 +245,14 @@ pub async fn set_status(
     request_body = NewClassification,
     params(
         ("id" = String, Path, description = "The case's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$"),
+        ("If-Match" = Option<String>, Header, description = super::instances::IF_MATCH)
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Case),
-        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable,
-        Unavailable
+        (status = 200, body = Case, headers(("ETag" = String, description = "Its version after the change"))),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, TooLarge, UnsupportedMediaType,
+        Unprocessable, Unavailable
     )
 )]
 #[post("/cases/{id}/classification")]
@@ -246,18 +260,21 @@ pub async fn classify(
     state: web::Data<AppState>,
     actor: Actor,
     key: Idempotency,
+    if_match: IfMatch,
     id: web::Path<String>,
     body: web::Json<NewClassification>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "case")?;
-    let body = body.into_inner();
+    let mut body = body.into_inner();
+    body.expected_version = if_match.expected(body.expected_version)?;
     let fp = key.fingerprint(&body);
     let r = state
         .write(move |conn, _| {
             cases::classify(conn, &actor, id, body, (key.key.as_ref(), &fp, ROUTE_CLASSIFY))
         })
-        .await?;
-    reply(r)
+        .await
+        .map_err(|e| if_match.refused(e))?;
+    reply_with(r, versioned)
 }
 
 /// The case's hash-chained history and its payments. The history holds no personal data,

@@ -118,7 +118,7 @@ fn files_error(e: FilesError) -> ApiError {
     ),
     security(("bearer" = [])),
     responses(
-        (status = 201, body = Document),
+        (status = 201, body = Document, headers(("Location" = String, description = "The document, downloadable once a step has taken it"))),
         BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
     )
 )]

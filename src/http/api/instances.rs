@@ -1,10 +1,11 @@
+use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::problems::*;
 use super::workflows::diagram_response;
-use super::{parse_id, reply, AppState, Idempotency};
+use super::{located, parse_id, reply_with, versioned, AppState, Idempotency, IfMatch};
 use crate::domain::{is_identifier, AgencyCode};
 use crate::engine::history::Verification;
 use crate::engine::step::Actor;
@@ -47,6 +48,10 @@ fn name_filter(what: &str, value: String) -> ApiResult<String> {
 
 const IDEMPOTENCY: &str = "Retry safely: the same key and body replays the first answer";
 
+/// What an `If-Match` header means on a write.
+pub const IF_MATCH: &str =
+    "The version (an ETag, such as \"3\") the write was decided on, in place of expected_version; 412 if it moved on";
+
 /// Starts an instance of a workflow, under the version in force on its reference date.
 #[utoipa::path(
     post,
@@ -56,7 +61,7 @@ const IDEMPOTENCY: &str = "Retry safely: the same key and body replays the first
     params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     security(("bearer" = [])),
     responses(
-        (status = 201, body = Instance),
+        (status = 201, body = Instance, headers(("Location" = String, description = "The instance"), ("ETag" = String, description = "Its version, for If-Match"))),
         BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
     )
 )]
@@ -74,7 +79,7 @@ pub async fn create(
             instances::create(conn, rules, &actor, body, key.key.as_ref(), &fingerprint)
         })
         .await?;
-    reply(r)
+    reply_with(r, |body| [located(body, "id", "/api/v1/instances"), versioned(body)].concat())
 }
 
 /// Lists the instances the caller may see, newest first.
@@ -118,13 +123,16 @@ pub async fn list(
     tag = "instances",
     params(("id" = String, Path, description = "Instance id (UUID)")),
     security(("bearer" = [])),
-    responses((status = 200, body = Instance), Unauthorized, NotFound, Unavailable)
+    responses(
+        (status = 200, body = Instance, headers(("ETag" = String, description = "Its version, for If-Match"))),
+        Unauthorized, NotFound, Unavailable
+    )
 )]
 #[get("/instances/{id}")]
 pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
     let instance = state.read(move |conn, rules| instances::get(conn, &rules.registry, &actor, id)).await?;
-    Ok(HttpResponse::Ok().json(instance))
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", instance.version))).json(instance))
 }
 
 /// The transitions the caller may fire now, with the data each requires.
@@ -157,11 +165,13 @@ pub async fn transitions(
     params(
         ("id" = String, Path, description = "Instance id (UUID)"),
         ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$"),
+        ("If-Match" = Option<String>, Header, description = IF_MATCH),
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Instance),
-        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
+        (status = 200, body = Instance, headers(("ETag" = String, description = "Its version after the step"))),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, TooLarge, UnsupportedMediaType,
+        Unprocessable, Unavailable
     )
 )]
 #[post("/instances/{id}/transitions")]
@@ -169,23 +179,27 @@ pub async fn fire(
     state: web::Data<AppState>,
     actor: Actor,
     key: Idempotency,
+    if_match: IfMatch,
     id: web::Path<String>,
     body: web::Json<FireTransition>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id, "instance")?;
-    let body = body.into_inner();
+    let mut body = body.into_inner();
+    // The version is part of the request a retry repeats, whichever way it came.
+    body.expected_version = if_match.expected(body.expected_version)?;
     let transition = body.transition.clone();
     let fingerprint = key.fingerprint(&body);
     let r = state
         .write(move |conn, rules| {
             instances::fire(conn, rules, &actor, id, body, key.key.as_ref(), &fingerprint)
         })
-        .await?;
+        .await
+        .map_err(|e| if_match.refused(e))?;
     // A step taken now, not the replay of one taken before.
     if let (200, Some(instance)) = (r.status, r.fresh()) {
         state.metrics.transition_fired(&instance.workflow, &transition);
     }
-    reply(r)
+    reply_with(r, versioned)
 }
 
 /// The instance's history: every event, oldest first, with its hashes.

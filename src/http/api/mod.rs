@@ -149,8 +149,72 @@ impl FromRequest for Idempotency {
     }
 }
 
+/// The version an `If-Match` header names (`"7"`, or `W/"7"`), which a write may give in place
+/// of `expected_version`: a version that moved on is then refused with 412, not 409.
+pub struct IfMatch(pub Option<i64>);
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let Some(value) = req.headers().get(header::IF_MATCH) else { return ready(Ok(Self(None))) };
+        let version = value
+            .to_str()
+            .ok()
+            .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|v| *v >= 1);
+        ready(version.map(|v| Self(Some(v))).ok_or_else(|| {
+            ApiError::bad_request(
+                "If-Match must name one version this service gave as an ETag, such as \"3\"",
+            )
+        }))
+    }
+}
+
+impl IfMatch {
+    /// The version the write expects: the body's or the header's (which must then agree).
+    pub fn expected(&self, body: Option<i64>) -> ApiResult<Option<i64>> {
+        match (body, self.0) {
+            (Some(b), Some(h)) if b != h => Err(ApiError::bad_request(format!(
+                "expected_version {b} and If-Match \"{h}\" disagree; give one of them"
+            ))),
+            (b, h) => Ok(b.or(h)),
+        }
+    }
+
+    /// A stale version, refused under `If-Match`, is a failed precondition (412).
+    pub fn refused(&self, e: ApiError) -> ApiError {
+        if self.0.is_some() && e.code == ErrorCode::VersionConflict {
+            ApiError { code: ErrorCode::PreconditionFailed, ..e }
+        } else {
+            e
+        }
+    }
+}
+
 /// Answers a write: its status and body, marked when it is a replay of a stored answer.
 pub fn reply<T: serde::Serialize>(r: Reply<T>) -> ApiResult<HttpResponse> {
+    reply_with(r, |_| Vec::new())
+}
+
+/// The `Location` of a resource a 201 created: `prefix/` and the body's `field`.
+pub fn located(body: &serde_json::Value, field: &str, prefix: &str) -> Vec<(header::HeaderName, String)> {
+    body[field].as_str().map(|id| (header::LOCATION, format!("{prefix}/{id}"))).into_iter().collect()
+}
+
+/// The `ETag` of a versioned record: its version, as `"7"`.
+pub fn versioned(body: &serde_json::Value) -> Vec<(header::HeaderName, String)> {
+    body["version"].as_i64().map(|v| (header::ETAG, format!("\"{v}\""))).into_iter().collect()
+}
+
+/// [`reply`], with the headers `headers` finds in a successful answer's body (a `Location`, an
+/// `ETag`), the same for a replay as for the first answer.
+pub fn reply_with<T: serde::Serialize>(
+    r: Reply<T>,
+    headers: impl Fn(&serde_json::Value) -> Vec<(header::HeaderName, String)>,
+) -> ApiResult<HttpResponse> {
     let status = actix_web::http::StatusCode::from_u16(r.status).unwrap_or(actix_web::http::StatusCode::OK);
     let mut response = HttpResponse::build(status);
     response.content_type(if status.is_client_error() {
@@ -166,6 +230,12 @@ pub fn reply<T: serde::Serialize>(r: Reply<T>) -> ApiResult<HttpResponse> {
             json
         }
     };
+    if status.is_success() {
+        let body: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        for header in headers(&body) {
+            response.insert_header(header);
+        }
+    }
     Ok(response.body(json))
 }
 
@@ -223,6 +293,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut ServiceConfig<'_>) {
             .service(
                 scope("/api/v1")
                     .service(agencies::list)
+                    .service(agencies::get)
                     .service(agencies::create)
                     .service(workflows::list)
                     .service(workflows::get)
@@ -248,6 +319,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut ServiceConfig<'_>) {
                     .service(webhooks::create)
                     .service(webhooks::list)
                     .service(webhooks::deliveries)
+                    .service(webhooks::get)
                     .service(webhooks::remove)
                     .service(calendar::years)
                     .service(calendar::put)
@@ -374,10 +446,16 @@ pub mod problems {
     #[response(status = 404, content_type = "application/problem+json")]
     pub struct NotFound(pub Problem);
 
-    /// A stale `expected_version`, or the record already exists.
+    /// A stale `expected_version`, the record already exists, or a request with the same
+    /// `Idempotency-Key` is still being answered (`request_in_progress`, with `Retry-After`).
     #[derive(IntoResponses)]
     #[response(status = 409, content_type = "application/problem+json")]
     pub struct Conflict(pub Problem);
+
+    /// The version an `If-Match` header named is no longer the record's: read it again.
+    #[derive(IntoResponses)]
+    #[response(status = 412, content_type = "application/problem+json")]
+    pub struct PreconditionFailed(pub Problem);
 
     /// The `Accept` header names no type the operation can answer with.
     #[derive(IntoResponses)]
@@ -400,8 +478,12 @@ pub mod problems {
     #[response(status = 422, content_type = "application/problem+json")]
     pub struct Unprocessable(pub Problem);
 
-    /// The database is out of reach or busy.
+    /// The database is out of reach or busy: retry after the seconds `Retry-After` says.
     #[derive(IntoResponses)]
-    #[response(status = 503, content_type = "application/problem+json")]
+    #[response(
+        status = 503,
+        content_type = "application/problem+json",
+        headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))
+    )]
     pub struct Unavailable(pub Problem);
 }

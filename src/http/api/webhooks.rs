@@ -24,7 +24,7 @@ fn agency(raw: &str) -> ApiResult<AgencyCode> {
     params(("code" = String, Path, description = "Agency code")),
     security(("bearer" = [])),
     responses(
-        (status = 201, body = Webhook),
+        (status = 201, body = Webhook, headers(("Location" = String, description = "The webhook"))),
         BadRequest, Unauthorized, Forbidden, NotFound, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
     )
 )]
@@ -38,7 +38,9 @@ pub async fn create(
     let code = agency(&code)?;
     let body = body.into_inner();
     let hook = state.write(move |conn, _| webhooks::create(conn, &actor, &code, body)).await?;
-    Ok(HttpResponse::Created().json(hook))
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/webhooks/{}", hook.id)))
+        .json(hook))
 }
 
 /// An agency's webhooks (admin only; secrets are never shown).
@@ -98,6 +100,22 @@ pub async fn deliveries(
     let found =
         state.read(move |conn, _| webhooks::deliveries(conn, &actor, id, status.as_deref(), limit)).await?;
     Ok(HttpResponse::Ok().json(found))
+}
+
+/// One webhook (admin only).
+#[utoipa::path(
+    get,
+    operation_id = "getWebhook",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id (UUID)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Webhook), Unauthorized, Forbidden, NotFound, Unavailable)
+)]
+#[get("/webhooks/{id}")]
+pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = parse_id(&id, "webhook")?;
+    let hook = state.read(move |conn, _| webhooks::get(conn, &actor, id)).await?;
+    Ok(HttpResponse::Ok().json(hook))
 }
 
 /// Removes a webhook (admin only), for example to replace its secret: nothing more is sent to

@@ -339,7 +339,7 @@ pub async fn take_step(
     let (documents, _) =
         keep_documents(&state, &signed.actor, &fields, &posted).await.map_err(ConsoleError::api(lang))?;
     data.extend(documents);
-    let step = FireTransition { transition, expected_version, data, comment };
+    let step = FireTransition { transition, expected_version: Some(expected_version), data, comment };
     let actor = signed.actor.clone();
     state
         .write(move |conn, rules| instances::fire(conn, rules, &actor, id, step, None, ""))

@@ -46,8 +46,10 @@ pub struct CreateInstance {
 #[serde(deny_unknown_fields)]
 pub struct FireTransition {
     pub transition: String,
-    /// The instance version the caller saw; the step is refused with 409 if it moved on.
-    pub expected_version: i64,
+    /// The instance version the caller saw; the step is refused with 409 if it moved on. An
+    /// `If-Match` header may give it instead (412 if it moved on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<i64>,
     #[serde(default)]
     pub data: Map<String, Value>,
     pub comment: Option<String>,

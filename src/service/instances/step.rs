@@ -308,6 +308,12 @@ pub fn fire(
     fingerprint: &str,
 ) -> ApiResult<Reply<Instance>> {
     let comment = check_comment(req.comment.as_deref())?;
+    let expected_version = req.expected_version.ok_or_else(|| {
+        ApiError::validation(
+            "the step needs the version it was decided on",
+            vec![FieldError::new("expected_version", "required, unless an If-Match header gives it")],
+        )
+    })?;
     idempotency::run(conn, actor, key, fingerprint, |conn| {
         let loaded = find_visible(conn, actor, id)?;
         let def = definition(&rules.registry, &loaded.row)?;
@@ -315,10 +321,9 @@ pub fn fire(
         let loaded =
             loaded.with_parents(conn, transition.into_iter())?.with_started(conn, transition.into_iter())?;
         let row = &loaded.row;
-        let stale = || {
-            refusal(Refusal::Stale { version: row.version, expected: req.expected_version }, Some(&row.id))
-        };
-        if row.version != req.expected_version {
+        let stale =
+            || refusal(Refusal::Stale { version: row.version, expected: expected_version }, Some(&row.id));
+        if row.version != expected_version {
             return Err(stale());
         }
         // What the engine needs beyond the instance, read only when the step may need it.
@@ -342,7 +347,7 @@ pub fn fire(
             ids: &new_id,
         };
         let view = loaded.view(&deadlines, case.as_ref().map(|c| &c.holder));
-        let step = (req.transition.as_str(), req.expected_version);
+        let step = (req.transition.as_str(), expected_version);
         let plan = engine::fire(def, view, actor, step, &req.data, comment.as_deref(), &world)
             .map_err(|r| refusal(r, Some(&row.id)))?;
         // The case's own checks (an amount beyond what is owed, a closed case) refuse the step

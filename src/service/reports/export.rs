@@ -82,8 +82,7 @@ pub fn enforcement_csv(report: &EnforcementReport) -> ApiResult<String> {
     for o in report.offices.iter().flatten() {
         row(&o.agency, o.parent.as_deref().unwrap_or(""), &o.cases, &o.money).map_err(ApiError::internal)?;
     }
-    let bytes = w.into_inner().map_err(ApiError::internal)?;
-    String::from_utf8(bytes).map_err(ApiError::internal)
+    finish(w)
 }
 
 /// The coordination report as CSV: a row per step and responsible agency, then a row per
@@ -144,6 +143,16 @@ pub fn coordination_csv(report: &CoordinationReport) -> ApiResult<String> {
         ])
         .map_err(ApiError::internal)?;
     }
-    let bytes = w.into_inner().map_err(ApiError::internal)?;
-    String::from_utf8(bytes).map_err(ApiError::internal)
+    finish(w)
 }
+
+/// The CSV as text, after a UTF-8 byte-order mark: without it Excel reads the Vietnamese
+/// letters as another code page's.
+fn finish(w: ::csv::Writer<Vec<u8>>) -> ApiResult<String> {
+    let bytes = w.into_inner().map_err(ApiError::internal)?;
+    let text = String::from_utf8(bytes).map_err(ApiError::internal)?;
+    Ok(format!("{BOM}{text}"))
+}
+
+/// The byte-order mark a CSV starts with.
+pub const BOM: char = '\u{FEFF}';
