@@ -112,6 +112,17 @@ fn run_text(r: &MigrationRun) -> String {
     )
 }
 
+/// The operator, as the instances' histories record who moved them.
+fn actor_of(req: &Request) -> Result<Actor, String> {
+    let user = std::env::var("USER").unwrap_or_default();
+    Ok(Actor {
+        sub: format!("command line ({user})"),
+        name: req.name.clone(),
+        agency: AgencyCode::parse(&req.agency)?,
+        roles: vec![Role::Admin],
+    })
+}
+
 /// Does what the operator asked; the text to print.
 pub fn run(settings: &Settings, req: Request) -> Result<String, String> {
     let (db, _) = open_database(settings)?;
@@ -122,13 +133,7 @@ pub fn run(settings: &Settings, req: Request) -> Result<String, String> {
         crate::service::calendar::effective(&mut conn, &file_calendar).map_err(|e| e.detail)?
     };
     let rules = Rules { registry, calendar: Arc::new(calendar) };
-    let user = std::env::var("USER").unwrap_or_default();
-    let actor = Actor {
-        sub: format!("command line ({user})"),
-        name: req.name.clone(),
-        agency: AgencyCode::parse(&req.agency)?,
-        roles: vec![Role::Admin],
-    };
+    let actor = actor_of(&req)?;
     let runtime = actix_web::rt::System::new();
     let run_id = match &req.resume {
         Some(id) => id.clone(),
@@ -155,11 +160,12 @@ pub fn run(settings: &Settings, req: Request) -> Result<String, String> {
             begun.id
         }
     };
+    let run = uuid::Uuid::parse_str(&run_id).map_err(|_| format!("{run_id:?} is not a run's id"))?;
+    let mut conn = db.read().map_err(|e| e.to_string())?;
+    moves::get(&mut conn, &rules, &actor_of(&req)?, &req.workflow, run).map_err(refused)?;
+    drop(conn);
     let done = runtime
         .block_on(moves::carry_out(&db, &rules, &run_id, req.batch_size, req.batches))
         .map_err(refused)?;
-    if done.workflow != req.workflow {
-        return Err(format!("run {run_id} moves {}, not {}", done.workflow, req.workflow));
-    }
     Ok(run_text(&done))
 }

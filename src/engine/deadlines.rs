@@ -183,14 +183,63 @@ fn open(def: &Definition, d: &Deadline, step: &Move<'_>, clock: &Clock<'_>) -> O
     opening(def, d, step, clock, None)
 }
 
+/// When a deadline's clock starts and when it is due by its rule alone, for data `data`: from
+/// its start field, else from `start` (microseconds).
+fn by_rule(
+    d: &Deadline,
+    data: &Map<String, Value>,
+    start: i64,
+    clock: &Clock<'_>,
+) -> (DateTime<Utc>, Counted<Due>) {
+    let start =
+        text_of(data, d.starts_from_field.as_ref()).and_then(parse_start).unwrap_or_else(|| instant(start));
+    let due = match text_of(data, d.due_date_field.as_ref()).and_then(|s| s.parse::<NaiveDate>().ok()) {
+        Some(day) => clock.calendar.due_on(day),
+        None => clock.calendar.due(start, d.duration, unit_of(d.unit)),
+    };
+    (start, due)
+}
+
+/// The due time of running deadline `r`, stated anew by rule `d` where `was` stated it: the
+/// same if the rule is the same; otherwise by the new rule, moved on by what extensions and
+/// suspensions had added to the old one.
+fn due_anew(
+    d: &Deadline,
+    was: Option<&Deadline>,
+    r: &RunningDeadline,
+    data: &Map<String, Value>,
+    clock: &Clock<'_>,
+) -> Counted<Due> {
+    let same = |w: &Deadline| {
+        (w.unit, w.duration, &w.starts_from_field, &w.due_date_field)
+            == (d.unit, d.duration, &d.starts_from_field, &d.due_date_field)
+    };
+    let (_, plain) = by_rule(d, data, r.starts_at, clock);
+    let Some(was) = was else { return plain };
+    if same(was) {
+        return Counted { value: r.due, complete: true };
+    }
+    let (_, old_plain) = by_rule(was, data, r.starts_at, clock);
+    if d.unit == DeadlineUnit::Hours {
+        let added = (r.due.at - old_plain.value.at).max(Duration::zero());
+        return hours_due(plain.value.at + added);
+    }
+    let added = (r.due.last_day - old_plain.value.last_day).num_days().max(0);
+    if added == 0 {
+        return plain;
+    }
+    clock.calendar.due_on(plain.value.last_day + Duration::days(added))
+}
+
 /// A deadline as `def` states it, for the instance as `step` leaves it: started now, or (for
-/// `again`, a running deadline stated anew) when it started, its sent reminders not repeated.
+/// `again`, a running deadline stated anew with its due time) when it started, its sent
+/// reminders not repeated.
 fn opening(
     def: &Definition,
     d: &Deadline,
     step: &Move<'_>,
     clock: &Clock<'_>,
-    again: Option<&RunningDeadline>,
+    again: Option<(&RunningDeadline, Counted<Due>)>,
 ) -> Option<Opening> {
     let responsible = step.parties.get(&d.responsible)?.clone();
     // An optional slot named first takes the escalation when an agency is bound to it.
@@ -199,15 +248,10 @@ fn opening(
         _ => &d.escalate_to,
     };
     let escalate_agency = step.parties.get(escalate_slot).cloned();
-    let start = text_of(step.after, d.starts_from_field.as_ref())
-        .and_then(parse_start)
-        .unwrap_or_else(|| instant(again.map_or(clock.at, |r| r.starts_at)));
-    let due = match text_of(step.after, d.due_date_field.as_ref()).and_then(|s| s.parse::<NaiveDate>().ok()) {
-        Some(day) => clock.calendar.due_on(day),
-        None => clock.calendar.due(start, d.duration, unit_of(d.unit)),
-    };
-    let id = again.map_or_else(|| (clock.ids)(), |r| r.id.clone());
-    let sent = again.map(|r| r.sent.as_slice()).unwrap_or_default();
+    let (start, due) = by_rule(d, step.after, again.map_or(clock.at, |(r, _)| r.starts_at), clock);
+    let due = again.map_or(due, |(_, due)| due);
+    let id = again.map_or_else(|| (clock.ids)(), |(r, _)| r.id.clone());
+    let sent = again.map(|(r, _)| r.sent.as_slice()).unwrap_or_default();
     let reminders = schedule(d, due.value, escalate_agency.is_some(), clock, sent);
     Some(Opening {
         id,
@@ -229,12 +273,13 @@ fn opening(
     })
 }
 
-/// The deadlines of an instance that moves to the version `def`, into `step.to`: each of that
-/// version's deadlines that runs there is stated anew by its rule from when it started, if it
-/// was running (a suspended one is left as it stands), or opens now; a running one the new
-/// version does not run there stops.
+/// The deadlines of an instance that moves from version `old` to `def`, into `step.to`: each of
+/// the new version's deadlines that runs there is stated anew by its rule from when it started,
+/// if it was running (its due time kept when the rule is the same, extensions and suspensions
+/// carried over when not; a suspended one is left as it stands), or opens now; a running one
+/// the new version does not run there stops.
 pub(super) fn restated(
-    def: &Definition,
+    (old, def): (&Definition, &Definition),
     step: &Move<'_>,
     running: &[RunningDeadline],
     clock: &Clock<'_>,
@@ -246,7 +291,9 @@ pub(super) fn restated(
             Some(r) if r.suspended_at.is_some() => kept.push(&r.id),
             Some(r) => {
                 kept.push(&r.id);
-                ops.extend(opening(def, d, step, clock, Some(r)).map(DeadlineOp::Restate));
+                let was = old.deadlines.iter().find(|w| w.name == d.name);
+                let due = due_anew(d, was, r, step.after, clock);
+                ops.extend(opening(def, d, step, clock, Some((r, due))).map(DeadlineOp::Restate));
             }
             None => ops.extend(open(def, d, step, clock).map(DeadlineOp::Open)),
         }
@@ -340,4 +387,49 @@ pub(super) fn schedule(
         out.push(reminder(ReminderKind::Escalation, None, due_at));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::engine::registry::Registry;
+
+    /// A running deadline moved to a version whose rule is other: counted by the new rule from
+    /// when it started, plus the days an extension had added; with the same rule, kept.
+    #[test]
+    fn a_deadline_stated_anew_keeps_what_extensions_added() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let registry = Registry::load_dir(&root.join("workflows")).unwrap();
+        let calendar = Calendar::load(&root.join("workflows/calendar/holidays.toml")).unwrap();
+        let ids = || "id".to_owned();
+        let clock = Clock { calendar: &calendar, at: 0, ids: &ids };
+        let old = registry.get("court_transfer", 1).unwrap();
+        let rule = old.deadlines.iter().find(|d| d.name == "enforcement_decision").unwrap();
+        let data: Map<String, Value> =
+            serde_json::from_value(serde_json::json!({"received_date": "2026-11-02"})).unwrap();
+        let (start, plain) = by_rule(rule, &data, 0, &clock);
+        // Extended by 3 days beyond what the rule gives.
+        let extended = clock.calendar.due_on(plain.value.last_day + Duration::days(3)).value;
+        let running = RunningDeadline {
+            id: "d".into(),
+            name: rule.name.clone(),
+            due: extended,
+            starts_at: start.timestamp_micros(),
+            suspended_at: None,
+            escalates: true,
+            sent: Vec::new(),
+        };
+        assert_eq!(
+            due_anew(rule, Some(rule), &running, &data, &clock).value,
+            extended,
+            "the same rule keeps it"
+        );
+        let longer = Deadline { duration: rule.duration + 5, ..rule.clone() };
+        let (_, by_longer) = by_rule(&longer, &data, 0, &clock);
+        let anew = due_anew(&longer, Some(rule), &running, &data, &clock).value;
+        assert_eq!(anew, clock.calendar.due_on(by_longer.value.last_day + Duration::days(3)).value);
+        assert!(anew.last_day > extended.last_day);
+    }
 }

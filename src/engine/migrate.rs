@@ -210,7 +210,16 @@ pub fn migrate(
             ),
         )]);
     };
-    let found = obstacles(m, inst, to);
+    let mut found = obstacles(m, inst, to);
+    if m.to.is_terminal(to) {
+        found.push(Obstacle::new(
+            ObstacleCode::NoMapping,
+            format!(
+                "{to:?} ends an instance in version {}: map {:?} to a state that runs on",
+                m.to.version, inst.state
+            ),
+        ));
+    }
     if !found.is_empty() {
         return Err(found);
     }
@@ -241,7 +250,7 @@ pub fn migrate(
         before: inst.data,
         after: inst.data,
     };
-    let ops = deadlines::restated(new, &moved, inst.deadlines, &world.clock());
+    let ops = deadlines::restated((old, new), &moved, inst.deadlines, &world.clock());
     let changes = ops.iter().filter_map(|op| change(op, inst)).collect();
     let title = format!("chuyển sang phiên bản {} ({})", new.version, new.law);
     let notices = notices(new, &event, &title, inst.parties.values(), world);

@@ -280,10 +280,18 @@ pub(super) fn verify_loaded(
             return Ok(Verification { first_broken_seq: (seq != i64::MAX).then_some(seq), ..broken(reason) })
         }
     };
-    // Its identity as it started: the version, and the parties bound then, by that version.
+    // Its identity as it started: the version, and the parties bound then: not those the
+    // version it started under binds by a step, nor those a later version's step bound (its
+    // event records the binding).
     let first = registry.get(&row.workflow_id, started).map_or(def, |d| &**d);
+    let recorded: Vec<Value> =
+        events.iter().skip(1).filter_map(|e| serde_json::from_str(&e.data).ok()).collect();
+    let bound_by_event = |slot: &str| {
+        def.bindings().any(|(field, s)| s == slot && recorded.iter().any(|d| d.get(field).is_some()))
+    };
+    let bound_later = |slot: &str| first.bound_by_step(slot) || (started != now && bound_by_event(slot));
     let head = Head { hash: &row.last_hash, state: &row.state, version: row.version };
-    let verification = verify_rows(events, head, &identity(row, &[first, def], started)?);
+    let verification = verify_rows(events, head, &identity(row, bound_later, started)?);
     if !verification.valid {
         return Ok(verification);
     }

@@ -72,6 +72,12 @@ async fn a_published_year_is_not_rewritten_by_a_later_reversal() {
         )
         .await;
 
+        // Not a year still running.
+        let running =
+            app.post("/api/v1/reports/enforcement/2027/publish?agency=THADS-HN", &head, &json!({})).await;
+        let problem = expect_problem(running, 422, "validation_failed").await;
+        assert!(problem["errors"][0]["reason"].as_str().unwrap().contains("2027-09-30"), "{problem}");
+
         let r = app.post(&format!("{path}?agency=THADS-HN"), &head, &json!({})).await;
         assert_eq!(r.status(), StatusCode::CREATED, "{backend:?}");
         assert_eq!(r.headers()["location"], "/api/v1/reports/enforcement?agency=THADS-HN&year=2025");

@@ -354,7 +354,8 @@ fn walk(
         started_by_seq: None,
         closed_at: None,
     };
-    let identity = lienganh::service::instances::identity(&row, &[def], def.version).map_err(|e| e.detail)?;
+    let identity = lienganh::service::instances::identity(&row, |s| def.bound_by_step(s), def.version)
+        .map_err(|e| e.detail)?;
     let steps = rng.random_range(4..=24);
     let mut prev = GENESIS.to_owned();
     let mut state: Option<String> = None;

@@ -375,12 +375,12 @@ pub(super) fn deadlines_of(conn: &mut DbConn, id: &str) -> ApiResult<Vec<super::
 
 /// What an instance is, as its first event's hash covers it: workflow and the version it
 /// started under, parties, reference date, case, and the step that started it if another
-/// instance's step did. `defs` are the versions it has been under: a slot any of them binds by
-/// a step was not among the parties it started with.
-pub fn identity(row: &InstanceRow, defs: &[&Definition], version: u32) -> ApiResult<Value> {
+/// instance's step did. A slot for which `bound_later` holds was bound by a step, not at the
+/// start.
+pub fn identity(row: &InstanceRow, bound_later: impl Fn(&str) -> bool, version: u32) -> ApiResult<Value> {
     // The parties it started with: those its steps bound later are proven by their events.
     let mut parties: Map<String, Value> = serde_json::from_str(&row.parties).map_err(ApiError::internal)?;
-    parties.retain(|slot, _| !defs.iter().any(|d| d.bound_by_step(slot)));
+    parties.retain(|slot, _| !bound_later(slot));
     let parties = Value::Object(parties);
     let started_by = row.started_by_instance.as_deref().zip(row.started_by_seq);
     Ok(crate::engine::plan::identity(

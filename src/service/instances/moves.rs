@@ -187,7 +187,9 @@ struct Decided {
     outcome: Result<Moved, Vec<Obstacle>>,
 }
 
-/// Decides the move of one instance, as it stands now; none if there is no such instance.
+/// Decides the move of one instance, as it stands now; none if there is no such instance, or
+/// it is no longer a running instance of the version moved from (a step ended it, or another
+/// batch moved it, since it was listed).
 fn decide(
     conn: &mut DbConn,
     rules: &Rules,
@@ -196,6 +198,9 @@ fn decide(
     actor: &Actor,
 ) -> ApiResult<Option<Decided>> {
     let Some(row) = instance_store::find(conn, id)? else { return Ok(None) };
+    if i64::from(row.workflow_version) != i64::from(m.from.version) || row.closed_at.is_some() {
+        return Ok(None);
+    }
     let loaded = Loaded::read(row)?;
     let at = now().timestamp_micros();
     // Every deadline's sent reminders: one stated anew must not send them again.

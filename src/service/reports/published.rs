@@ -68,6 +68,9 @@ struct Published {
     cases: CaseFigures,
     money: MoneyFigures,
     offices: Vec<OfficeFigures>,
+    /// How the published rate counted (today's default for a year published before it was kept).
+    #[serde(default)]
+    counting: Counting,
 }
 
 /// A figure as a number, whether JSON writes it as one or as a decimal string.
@@ -158,6 +161,7 @@ pub(super) fn as_published(conn: &mut DbConn, report: &mut EnforcementReport) ->
     if report.offices.is_some() {
         report.offices = Some(published.offices);
     }
+    report.counting = published.counting;
     report.published = Some(Publication {
         published_at: local_rfc3339(row.published_at),
         published_by: Publisher { name: row.published_by_name, agency: row.published_by_agency },
@@ -201,6 +205,15 @@ pub fn publish(
     counting: Counting,
 ) -> ApiResult<EnforcementReport> {
     let period = Period::parse(Some(year), None, None)?;
+    if period.to >= crate::domain::today_local() {
+        return Err(ApiError::validation(
+            "only a year that has ended can be published",
+            vec![crate::error::FieldError::new(
+                "year",
+                format!("reporting year {year} runs until {}", period.to),
+            )],
+        ));
+    }
     crate::store::write_transaction(conn, |conn| {
         let tree = Tree::load(conn)?;
         may_publish(&tree, actor, agency.as_ref())?;
@@ -221,6 +234,7 @@ pub fn publish(
             cases: report.cases.clone(),
             money: report.money.clone(),
             offices: report.offices.clone().unwrap_or_default(),
+            counting: report.counting,
         };
         let row = PublishedRow {
             year,
