@@ -51,6 +51,10 @@ pub enum ErrorCode {
     DocumentTypeMismatch,
     /// The new version's transitional rule does not let the old version's instances move to it.
     MigrationNotAllowed,
+    /// The webhook was removed: its secret is not rotated, its deliveries not sent again.
+    WebhookRemoved,
+    /// A delivery sent again while its attempts are still going on.
+    DeliveryPending,
     ServiceUnavailable,
     InternalError,
 }
@@ -88,6 +92,8 @@ impl ErrorCode {
             DocumentTooLarge => (StatusCode::UNPROCESSABLE_ENTITY, "Document too large"),
             DocumentTypeMismatch => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Document type mismatch"),
             MigrationNotAllowed => (StatusCode::UNPROCESSABLE_ENTITY, "Migration not allowed"),
+            WebhookRemoved => (StatusCode::CONFLICT, "Webhook removed"),
+            DeliveryPending => (StatusCode::CONFLICT, "Delivery pending"),
             ServiceUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
             InternalError => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
         }

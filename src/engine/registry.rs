@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
 
 use super::definition::{DataType, Definition, FollowUp, Transition};
 use super::loader::{parse_definition, DefinitionError};
@@ -14,6 +15,9 @@ use super::loader::{parse_definition, DefinitionError};
 #[derive(Debug, Default)]
 pub struct Registry {
     by_id: BTreeMap<String, Vec<Arc<Definition>>>,
+    /// The hex SHA-256 of the files it was built from, each file's name and text in turn: two
+    /// nodes that loaded other definitions show different ones.
+    fingerprint: String,
 }
 
 impl Registry {
@@ -43,12 +47,19 @@ impl Registry {
     ) -> Result<Self, Vec<DefinitionError>> {
         let mut errors = Vec::new();
         let mut registry = Registry::default();
+        let mut hash = Sha256::new();
         for (path, text) in files {
+            let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+            hash.update(name.as_bytes());
+            hash.update([0]);
+            hash.update(text.as_bytes());
+            hash.update([0]);
             match parse_definition(path, text) {
                 Ok(def) => registry.by_id.entry(def.id.clone()).or_default().push(Arc::new(def)),
                 Err(mut e) => errors.append(&mut e),
             }
         }
+        registry.fingerprint = hex::encode(hash.finalize());
         for versions in registry.by_id.values_mut() {
             versions.sort_by_key(|d| (d.valid_from, d.version));
             for pair in versions.windows(2) {
@@ -242,6 +253,11 @@ impl Registry {
             .filter(|(_, versions)| versions.iter().any(|d| pick(d)))
             .map(|(id, _)| id.as_str())
             .collect()
+    }
+
+    /// The hex SHA-256 of the definition files, by name and text.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     pub fn len(&self) -> usize {

@@ -1,25 +1,30 @@
-//! Identity: tokens with `sub`, `name`, `agency`, `roles`, `exp`, `iat`, `iss`, `aud`, and
-//! the `Actor` extractor that every API handler takes.
+//! Identity: tokens with `sub`, `name`, an agency, roles, `exp`, `iat`, `iss`, `aud` (a string
+//! or a list) and perhaps `nbf`, and the `Actor` extractor that every API handler takes.
 //!
-//! Two kinds of key may check a token, each pinned to one algorithm: the local HS256 secret
-//! (the tokens `lienganh token` issues), and optionally an identity provider's public key
-//! (RS256, EdDSA and the like). A token is checked only by the key of the algorithm its header
-//! names, and each key accepts only its own algorithm: an HS256 token is never checked against
-//! the public key as if it were a shared secret, and a public-key token never against the secret.
+//! Three kinds of key may check a token, each pinned to its algorithm: the local HS256 secret
+//! (the tokens `lienganh token` issues), an identity provider's public key from a PEM file, and
+//! an identity provider's keys published at a JWKS URL, chosen by the token's `kid`. A token is
+//! checked only by a key whose algorithm its header names, and each key accepts only its own
+//! algorithm: an HS256 token is never checked against a public key as if it were a shared
+//! secret, and a public-key token never against the secret. The claims that carry the agency
+//! and the roles are configurable, for providers that cannot issue lienganh's own names.
 
 use std::fs;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use futures_util::future::{ready, Ready};
+use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{
     decode, decode_header, encode, Algorithm, AlgorithmFamily, DecodingKey, EncodingKey, Header, Validation,
 };
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
+use super::jwks::KeySet;
 use crate::config::Settings;
 use crate::domain::{check_text, AgencyCode, Role};
 use crate::engine::step::Actor;
@@ -29,8 +34,8 @@ use crate::error::ApiError;
 /// every history the actor touches.
 pub const MAX_IDENTITY_TEXT: usize = 200;
 
-/// The claims of a lienganh token. `name` may be left out (identity providers do not all give
-/// one): the subject stands for it then.
+/// The claims of a token lienganh issues. `name` may be left out (identity providers do not
+/// all give one): the subject stands for it then.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
@@ -42,6 +47,93 @@ pub struct Claims {
     pub iat: i64,
     pub iss: String,
     pub aud: String,
+}
+
+/// Which claims of an identity provider's token carry the agency and the roles. The tokens
+/// lienganh issues itself always carry its own top-level `agency` and `roles`.
+#[derive(Debug, Clone)]
+pub struct ClaimRules {
+    /// The claim of the agency code: a name, or a dotted path into nested objects.
+    pub agency: String,
+    /// The claim of the roles: a list of names (or one name), by name or dotted path.
+    pub roles: String,
+    /// When not empty, only the names that start with it count, without it (`lienganh:` for
+    /// groups such as `lienganh:enforcement_officer`).
+    pub role_prefix: String,
+}
+
+impl Default for ClaimRules {
+    fn default() -> Self {
+        Self { agency: "agency".into(), roles: "roles".into(), role_prefix: String::new() }
+    }
+}
+
+impl ClaimRules {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            agency: settings.jwt_agency_claim.trim().to_owned(),
+            roles: settings.jwt_roles_claim.trim().to_owned(),
+            role_prefix: settings.jwt_role_prefix.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The actor verified claims name. Role names lienganh does not know (a provider gives
+    /// its own besides) are left out; at least one must remain.
+    pub fn actor(&self, claims: &Map<String, Value>) -> Result<Actor, String> {
+        let text =
+            |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default().trim().to_owned();
+        let agency = match claim(claims, &self.agency) {
+            Some(Value::String(s)) => s.trim().to_owned(),
+            Some(Value::Array(list)) if list.len() == 1 => {
+                list[0].as_str().map(|s| s.trim().to_owned()).unwrap_or_default()
+            }
+            _ => return Err(format!("it carries no agency ({})", self.agency)),
+        };
+        let agency = AgencyCode::parse(&agency).map_err(|e| e.to_string())?;
+        let names: Vec<&str> = match claim(claims, &self.roles) {
+            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+            Some(Value::String(s)) => s.split_whitespace().collect(),
+            _ => Vec::new(),
+        };
+        let mut roles = Vec::new();
+        for name in names {
+            let Some(name) = name.strip_prefix(self.role_prefix.as_str()) else { continue };
+            if let Ok(role) = name.parse::<Role>() {
+                if !roles.contains(&role) {
+                    roles.push(role);
+                }
+            }
+        }
+        let sub = text("sub");
+        let name = match text("name") {
+            name if name.is_empty() => sub.clone(),
+            name => name,
+        };
+        if sub.is_empty() || roles.is_empty() {
+            return Err(format!("it needs a subject and a role of lienganh ({})", self.roles));
+        }
+        for (claim, value) in [("sub", &sub), ("name", &name)] {
+            if value.chars().count() > MAX_IDENTITY_TEXT {
+                return Err(format!("{claim} is longer than {MAX_IDENTITY_TEXT} characters"));
+            }
+            check_text(value).map_err(|e| format!("{claim} {e}"))?;
+        }
+        Ok(Actor { sub, name, agency, roles })
+    }
+}
+
+/// The claim at `path`: a top-level claim of that very name (names may hold dots, as URLs do),
+/// else the dotted path through nested objects.
+pub fn claim<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    if let Some(value) = claims.get(path) {
+        return Some(value);
+    }
+    let mut parts = path.split('.');
+    let mut value = claims.get(parts.next()?)?;
+    for part in parts {
+        value = value.as_object()?.get(part)?;
+    }
+    Some(value)
 }
 
 /// One key and the one algorithm it checks.
@@ -56,11 +148,16 @@ pub struct JwtKeys {
     /// The local secret, when local tokens are issued and accepted.
     local: Option<EncodingKey>,
     verifiers: Vec<Verifier>,
+    /// An identity provider's published keys.
+    jwks: Option<Arc<KeySet>>,
     issuer: String,
     audience: String,
+    rules: ClaimRules,
 }
 
-fn validation(algorithm: Algorithm, issuer: &str, audience: &str) -> Validation {
+/// The checks of a token signed with `algorithm`: that algorithm only, the issuer, the
+/// audience (one of a list will do), and its times (`exp`, `nbf`) with half a minute's leeway.
+pub fn validation(algorithm: Algorithm, issuer: &str, audience: &str) -> Validation {
     let mut validation = Validation::new(algorithm);
     validation.algorithms = vec![algorithm];
     validation.set_issuer(&[issuer]);
@@ -79,7 +176,14 @@ impl JwtKeys {
 
     /// No key yet: nothing is issued or accepted until one is added.
     pub fn without_local(issuer: &str, audience: &str) -> Self {
-        Self { local: None, verifiers: Vec::new(), issuer: issuer.to_owned(), audience: audience.to_owned() }
+        Self {
+            local: None,
+            verifiers: Vec::new(),
+            jwks: None,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            rules: ClaimRules::default(),
+        }
     }
 
     fn with_secret(mut self, secret: &[u8]) -> Self {
@@ -103,11 +207,27 @@ impl JwtKeys {
         Ok(self)
     }
 
+    /// Also accepts tokens signed by the keys published at a JWKS URL.
+    pub fn with_key_set(mut self, keys: Arc<KeySet>) -> Self {
+        self.jwks = Some(keys);
+        self
+    }
+
+    /// Reads the agency and the roles from these claims.
+    pub fn with_claim_rules(mut self, rules: ClaimRules) -> Self {
+        self.rules = rules;
+        self
+    }
+
     /// The keys the settings name: the configured secret, or the one kept beside the database
     /// (created on first use, readable by its owner only), unless local tokens are turned off;
-    /// and the identity provider's public key, if one is configured.
+    /// the identity provider's public key, if one is configured; and its JWKS URL, if given.
     pub fn from_settings(settings: &Settings) -> Result<Self, String> {
-        let mut keys = Self::without_local(&settings.jwt_issuer, &settings.jwt_audience);
+        let mut keys = Self::without_local(&settings.jwt_issuer, &settings.jwt_audience)
+            .with_claim_rules(ClaimRules::from_settings(settings));
+        if keys.rules.agency.is_empty() || keys.rules.roles.is_empty() {
+            return Err("LIENGANH_JWT_AGENCY_CLAIM and LIENGANH_JWT_ROLES_CLAIM must name a claim".into());
+        }
         if settings.jwt_local_tokens {
             keys = keys.with_secret(&local_secret(settings)?);
         }
@@ -118,15 +238,23 @@ impl JwtKeys {
                 .map_err(|e| format!("the public key {}: {e}", path.display()))?;
             keys = keys.with_public_key(algorithm, key)?;
         }
-        if keys.verifiers.is_empty() {
-            return Err("local tokens are turned off and no public key is configured \
-                (LIENGANH_JWT_PUBLIC_KEY_FILE): no token could be checked"
+        if let Some(url) = settings.jwt_jwks_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            let set = KeySet::new(
+                url,
+                Duration::from_secs(settings.jwt_jwks_refresh_seconds),
+                Duration::from_secs(settings.jwt_jwks_cooldown_seconds),
+            )?;
+            keys = keys.with_key_set(Arc::new(set));
+        }
+        if keys.verifiers.is_empty() && keys.jwks.is_none() {
+            return Err("local tokens are turned off and no identity provider's key is configured \
+                (LIENGANH_JWT_JWKS_URL or LIENGANH_JWT_PUBLIC_KEY_FILE): no token could be checked"
                 .into());
         }
         Ok(keys)
     }
 
-    /// The algorithms whose tokens are accepted.
+    /// The algorithms of the keys held now (those of a JWKS are fetched when used).
     pub fn algorithms(&self) -> Vec<Algorithm> {
         self.verifiers.iter().map(|v| v.algorithm).collect()
     }
@@ -159,38 +287,46 @@ impl JwtKeys {
         encode(&Header::new(Algorithm::HS256), &claims, local).map_err(|e| e.to_string())
     }
 
-    /// Checks a token with the one key pinned to the algorithm its header names, and turns it
-    /// into the actor it names.
-    pub fn verify(&self, token: &str) -> Result<Actor, ApiError> {
+    /// Checks a token with the one key its header names (by `kid` among the provider's
+    /// published keys, else by algorithm), and turns it into the actor it names.
+    pub async fn verify(&self, token: &str) -> Result<Actor, ApiError> {
         let invalid = |e: &dyn std::fmt::Display| ApiError::unauthorized(format!("invalid token: {e}"));
         let header = decode_header(token).map_err(|e| invalid(&e))?;
-        let Some(verifier) = self.verifiers.iter().find(|v| v.algorithm == header.alg) else {
-            return Err(invalid(&format!("{:?} tokens are not accepted here", header.alg)));
-        };
-        let data = decode::<Claims>(token, &verifier.key, &verifier.validation).map_err(|e| invalid(&e))?;
-        let c = data.claims;
-        let agency = AgencyCode::parse(&c.agency).map_err(|e| invalid(&e))?;
-        let roles = c
-            .roles
-            .iter()
-            .map(|r| r.parse::<Role>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| invalid(&e))?;
-        let sub = c.sub.trim().to_owned();
-        let name = match c.name.trim() {
-            "" => sub.clone(),
-            name => name.to_owned(),
-        };
-        if sub.is_empty() || roles.is_empty() {
-            return Err(invalid(&"it needs a subject and a role"));
-        }
-        for (claim, value) in [("sub", &sub), ("name", &name)] {
-            if value.chars().count() > MAX_IDENTITY_TEXT {
-                return Err(invalid(&format!("{claim} is longer than {MAX_IDENTITY_TEXT} characters")));
+        let static_key = self.verifiers.iter().any(|v| v.algorithm == header.alg);
+        let published = match (&self.jwks, &header.kid) {
+            (Some(set), Some(kid)) if header.alg.family() != AlgorithmFamily::Hmac => {
+                match set.key(kid).await {
+                    Some(found) => Some(found),
+                    // A provider's key configured as a file may still check it.
+                    None if static_key => None,
+                    None => return Err(invalid(&"its key (kid) is not the provider's")),
+                }
             }
-            check_text(value).map_err(|e| invalid(&format!("{claim} {e}")))?;
-        }
-        Ok(Actor { sub, name, agency, roles })
+            _ => None,
+        };
+        let claims = match published {
+            Some(found) => {
+                if found.algorithm != header.alg {
+                    return Err(invalid(&format!("its key checks {:?} tokens only", found.algorithm)));
+                }
+                let rules = validation(found.algorithm, &self.issuer, &self.audience);
+                decode::<Map<String, Value>>(token, &found.key, &rules).map_err(|e| invalid(&e))?.claims
+            }
+            None => {
+                let Some(verifier) = self.verifiers.iter().find(|v| v.algorithm == header.alg) else {
+                    return Err(invalid(&format!("{:?} tokens are not accepted here", header.alg)));
+                };
+                let claims = decode::<Map<String, Value>>(token, &verifier.key, &verifier.validation)
+                    .map_err(|e| invalid(&e))?
+                    .claims;
+                // Local tokens carry lienganh's own claims, whatever a provider's carry.
+                if verifier.algorithm == Algorithm::HS256 {
+                    return ClaimRules::default().actor(&claims).map_err(|e| invalid(&e));
+                }
+                claims
+            }
+        };
+        self.rules.actor(&claims).map_err(|e| invalid(&e))
     }
 }
 
@@ -304,19 +440,23 @@ fn create_secret(path: &Path) -> Result<Vec<u8>, String> {
 
 impl FromRequest for Actor {
     type Error = ApiError;
-    type Future = Ready<Result<Actor, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Actor, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(keys) = req.app_data::<web::Data<JwtKeys>>() else {
-            return ready(Err(ApiError::internal("token keys are not configured")));
-        };
+        let keys = req.app_data::<web::Data<JwtKeys>>().cloned();
         let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
         let token = header
             .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
-        ready(match token {
-            Some(token) => keys.verify(token.trim()),
-            None => Err(ApiError::unauthorized("send a bearer token in the Authorization header")),
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(|t| t.trim().to_owned());
+        Box::pin(async move {
+            let Some(keys) = keys else {
+                return Err(ApiError::internal("token keys are not configured"));
+            };
+            match token {
+                Some(token) => keys.verify(&token).await,
+                None => Err(ApiError::unauthorized("send a bearer token in the Authorization header")),
+            }
         })
     }
 }

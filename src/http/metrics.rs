@@ -10,6 +10,7 @@ use prometheus::{
 };
 
 use crate::jobs::Report;
+use crate::store::DbFigures;
 
 /// Every metric the service keeps, and who may read them.
 pub struct Metrics {
@@ -22,6 +23,14 @@ pub struct Metrics {
     pass_failures: IntCounter,
     deadlines_open: IntGauge,
     deadlines_overdue: IntGauge,
+    reminder_lag: IntGauge,
+    pool_connections: IntGauge,
+    pool_in_use: IntGauge,
+    pool_waiting: IntGauge,
+    writer_queue: IntGauge,
+    writer_groups: IntGauge,
+    writer_writes: IntGauge,
+    definitions: prometheus::IntGaugeVec,
     /// A bearer token a scraper must show; anyone may read the metrics when absent.
     pub token: Option<String>,
 }
@@ -31,6 +40,8 @@ pub struct Metrics {
 pub struct DeadlineCounts {
     pub open: i64,
     pub overdue: i64,
+    /// Seconds since the oldest reminder due and not yet sent was due; 0 when none is.
+    pub reminder_lag_seconds: i64,
 }
 
 fn registered<M: prometheus::core::Collector + Clone + 'static>(
@@ -102,12 +113,78 @@ impl Metrics {
                 r,
                 IntGauge::new("lienganh_deadlines_overdue", "Running deadlines past due, in the database"),
             )?,
+            reminder_lag: registered(
+                r,
+                IntGauge::new(
+                    "lienganh_reminder_lag_seconds",
+                    "Seconds since the oldest reminder due and not yet sent was due (0 when none is)",
+                ),
+            )?,
+            pool_connections: registered(
+                r,
+                IntGauge::new("lienganh_db_pool_connections", "Database connections of this node's pool, open"),
+            )?,
+            pool_in_use: registered(
+                r,
+                IntGauge::new("lienganh_db_pool_in_use", "Database connections of this node's pool, in use"),
+            )?,
+            pool_waiting: registered(
+                r,
+                IntGauge::new("lienganh_db_pool_waiting", "Callers waiting for a database connection of this node"),
+            )?,
+            writer_queue: registered(
+                r,
+                IntGauge::new("lienganh_sqlite_writer_queue", "Writes queued for SQLite's writer, not yet in a group"),
+            )?,
+            writer_groups: registered(
+                r,
+                IntGauge::new(
+                    "lienganh_sqlite_writer_groups_total",
+                    "Transactions SQLite's writer ran, each a group of writes (a counter)",
+                ),
+            )?,
+            definitions: registered(
+                r,
+                prometheus::IntGaugeVec::new(
+                    Opts::new(
+                        "lienganh_definitions_info",
+                        "Always 1: the hashes of the workflow definitions and calendar this node loaded",
+                    ),
+                    &["workflows_hash", "calendar_hash"],
+                ),
+            )?,
+            writer_writes: registered(
+                r,
+                IntGauge::new(
+                    "lienganh_sqlite_writer_writes_total",
+                    "Writes SQLite's writer carried in its groups (a counter; over the groups, the group size)",
+                ),
+            )?,
             registry,
             token,
         };
+        // The process (CPU, memory, open files, start time) and the build.
+        #[cfg(target_os = "linux")]
+        metrics
+            .registry
+            .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+            .map_err(|e| format!("cannot register the process metrics: {e}"))?;
+        let build = registered(
+            &metrics.registry,
+            prometheus::IntGaugeVec::new(
+                Opts::new("lienganh_build_info", "Always 1: this binary's version"),
+                &["version"],
+            ),
+        )?;
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         // Every outcome shows from the start, at 0, so that an alert on a rise needs no data first.
         metrics.pass_done(&Report::default());
         Ok(metrics)
+    }
+
+    /// Labels the definitions this node loaded, so that nodes that loaded others stand out.
+    pub fn loaded(&self, workflows_hash: &str, calendar_hash: &str) {
+        self.definitions.with_label_values(&[workflows_hash, calendar_hash]).set(1);
     }
 
     /// Times one answered request.
@@ -153,10 +230,18 @@ impl Metrics {
         self.pass_failures.inc();
     }
 
-    /// The text exposition format, with the deadline gauges as counted now.
-    pub fn render(&self, deadlines: DeadlineCounts) -> Result<String, String> {
+    /// The text exposition format, with the deadline and connection gauges as they stand now.
+    pub fn render(&self, deadlines: DeadlineCounts, db: DbFigures) -> Result<String, String> {
         self.deadlines_open.set(deadlines.open);
         self.deadlines_overdue.set(deadlines.overdue);
+        self.reminder_lag.set(deadlines.reminder_lag_seconds);
+        self.pool_connections.set(i64::from(db.connections));
+        self.pool_in_use.set(i64::from(db.in_use));
+        self.pool_waiting.set(db.waiting);
+        let writer = db.writer.unwrap_or_default();
+        self.writer_queue.set(writer.queued);
+        self.writer_groups.set(i64::try_from(writer.groups).unwrap_or(i64::MAX));
+        self.writer_writes.set(i64::try_from(writer.writes).unwrap_or(i64::MAX));
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out).map_err(|e| e.to_string())?;
         String::from_utf8(out).map_err(|e| e.to_string())
@@ -174,7 +259,9 @@ mod tests {
         m.transition_fired("court_transfer", "transfer");
         m.observe_request("GET", "/healthz", StatusCode::OK, Duration::from_millis(3));
         m.pass_done(&Report { webhooks_retried: 2, ..Report::default() });
-        let text = m.render(DeadlineCounts { open: 5, overdue: 2 }).unwrap();
+        let text = m
+            .render(DeadlineCounts { open: 5, overdue: 2, reminder_lag_seconds: 0 }, DbFigures::default())
+            .unwrap();
         assert!(text
             .contains("lienganh_transitions_total{transition=\"transfer\",workflow=\"court_transfer\"} 2"));
         assert!(text.contains("lienganh_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\",status=\"2xx\"} 1"));

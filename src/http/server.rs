@@ -86,12 +86,16 @@ pub fn build_with_state(
     let keys = web::Data::new(JwtKeys::from_settings(settings)?);
     let console_keys = web::Data::new(crate::http::console::session::ConsoleKeys::from_settings(settings)?);
     let file_calendar = Arc::new(load_calendar(settings)?);
+    let calendar_fingerprint = std::fs::read(settings.calendar_file())
+        .map(|bytes| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+        .map_err(|e| format!("cannot read the calendar: {e}"))?;
     let calendar = {
         let mut conn = db.read().map_err(|e| e.to_string())?;
         crate::service::calendar::effective(&mut conn, &file_calendar).map_err(|e| e.detail)?
     };
     let calendar = Arc::new(ArcSwap::from_pointee(calendar));
     let metrics = Arc::new(Metrics::new(settings.metrics_token.clone())?);
+    metrics.loaded(registry.fingerprint(), &calendar_fingerprint);
     let files = crate::store::files::Files::open(&settings.documents_url())?;
     let max_document_bytes = settings.max_document_bytes;
     let state = web::Data::new(AppState {
@@ -107,6 +111,7 @@ pub fn build_with_state(
             terminated: settings.statistics_terminated,
             entrusted: settings.statistics_entrusted,
         },
+        calendar_fingerprint,
     });
     let max_body = settings.max_body_bytes;
     let shared = state.clone();

@@ -20,7 +20,9 @@ use uuid::Uuid;
 use crate::store::{Db, PoolError, WriteError};
 
 pub use reminders::{sweep, BATCH, LEASE};
-pub use webhooks::{http_client, sign, DELIVERY_HEADER, MAX_ATTEMPTS, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+pub use webhooks::{
+    http_client, new_secret, sign, ID_HEADER, MAX_ATTEMPTS, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
 
 /// Why a job could not do its work (a reminder or a delivery that fails is counted in the
 /// [`Report`] and retried later; this is for what stops a whole pass).

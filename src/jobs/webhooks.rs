@@ -1,10 +1,13 @@
 //! Webhook deliveries: the notices a step or a reminder queued for an agency's own systems,
-//! posted signed with the agency's secret, retried with backoff, given up after
+//! posted signed as the Standard Webhooks specification signs them, retried over about a day,
+//! given up after
 //! [`MAX_ATTEMPTS`]. A delivery is claimed under a lease like a reminder, and posted only while
 //! enough of the lease is left to finish before another node may take it over.
 
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use futures_util::stream::{self, StreamExt};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -17,48 +20,78 @@ use crate::store::{write_transaction, Db};
 /// rounds of the 10-second timeout, within the lease.
 const BATCH: i64 = 40;
 const CONCURRENCY: usize = 8;
+/// When each retry is made after the attempt before it failed, as the Standard Webhooks
+/// specification suggests spreading them: eight attempts over a little more than a day. An
+/// operational choice; no text sets it.
+const RETRIES: [Duration; 7] = [
+    Duration::from_secs(30),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(10 * 3600),
+];
 /// Attempts before a delivery is given up and shown as failed.
-pub const MAX_ATTEMPTS: i32 = 8;
-/// The first retry waits this long; each later one twice as long, up to an hour.
-const FIRST_RETRY: Duration = Duration::from_secs(30);
-/// The headers of a webhook request: the signature, the time it was signed (Unix seconds),
-/// and the delivery's id (the same on every attempt).
-pub const SIGNATURE_HEADER: &str = "X-Lienganh-Signature";
-pub const TIMESTAMP_HEADER: &str = "X-Lienganh-Timestamp";
-pub const DELIVERY_HEADER: &str = "X-Lienganh-Delivery";
+pub const MAX_ATTEMPTS: i32 = RETRIES.len() as i32 + 1;
+/// The headers of the Standard Webhooks specification: the message's id (the delivery's, the
+/// same on every attempt), when it was signed (Unix seconds), and its signatures.
+pub const ID_HEADER: &str = "webhook-id";
+pub const TIMESTAMP_HEADER: &str = "webhook-timestamp";
+pub const SIGNATURE_HEADER: &str = "webhook-signature";
 /// How long one request may take, connecting included.
 const POST_TIMEOUT: Duration = Duration::from_secs(10);
+/// What a secret the service generates starts with, before its key in base64.
+pub const SECRET_PREFIX: &str = "whsec_";
 
-/// The signature of a webhook body sent at `timestamp` (Unix seconds, also sent in
-/// [`TIMESTAMP_HEADER`]): `sha256=` and the hex HMAC-SHA256, under the agency's secret, of the
-/// timestamp, a dot and the body. Signing the time lets a receiver refuse an old body replayed.
-pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
-    match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        Ok(mut mac) => {
-            mac.update(format!("{timestamp}.").as_bytes());
+/// A new secret: `whsec_` and 32 random bytes in base64, as the specification writes them.
+pub fn new_secret() -> String {
+    format!("{SECRET_PREFIX}{}", BASE64.encode(rand::random::<[u8; 32]>()))
+}
+
+/// The HMAC key of a secret: the bytes a `whsec_` secret encodes; for a secret chosen by an
+/// agency before the service generated them, its own bytes.
+fn key_of(secret: &str) -> Vec<u8> {
+    secret
+        .strip_prefix(SECRET_PREFIX)
+        .and_then(|key| BASE64.decode(key).ok())
+        .unwrap_or_else(|| secret.as_bytes().to_vec())
+}
+
+/// The `webhook-signature` header of a message sent at `timestamp` (Unix seconds): for each
+/// secret, `v1,` and the base64 HMAC-SHA256 of the id, the timestamp and the body joined by
+/// dots; several separated by spaces. Signing the id and the time lets a receiver refuse a
+/// body replayed.
+pub fn sign(secrets: &[&str], id: &str, timestamp: i64, body: &str) -> String {
+    secrets
+        .iter()
+        .filter_map(|secret| {
+            // HMAC takes a key of any length: this never fails.
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key_of(secret)).ok()?;
+            mac.update(format!("{id}.{timestamp}.").as_bytes());
             mac.update(body.as_bytes());
-            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-        }
-        // HMAC takes a key of any length.
-        Err(_) => String::new(),
-    }
+            Some(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// When the attempt after `attempts` failed ones may be made.
 fn retry_at(now: i64, attempts: i32) -> i64 {
-    let factor = 2u32.saturating_pow(u32::try_from(attempts.saturating_sub(1)).unwrap_or(0));
-    let wait = FIRST_RETRY.saturating_mul(factor).min(Duration::from_secs(3600));
-    now + micros(wait)
+    let index = usize::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(RETRIES.len() - 1);
+    now + micros(RETRIES[index])
 }
 
 async fn post(client: &reqwest::Client, delivery: &DeliveryRow, hook: &WebhookRow) -> Result<(), String> {
-    let timestamp = crate::domain::now().timestamp();
+    let at = crate::domain::now();
+    let signature =
+        sign(&hook.signing_secrets(at.timestamp_micros()), &delivery.id, at.timestamp(), &delivery.body);
     let response = client
         .post(&hook.url)
         .header("Content-Type", "application/json")
-        .header(TIMESTAMP_HEADER, timestamp.to_string())
-        .header(SIGNATURE_HEADER, sign(&hook.secret, timestamp, &delivery.body))
-        .header(DELIVERY_HEADER, &delivery.id)
+        .header(ID_HEADER, &delivery.id)
+        .header(TIMESTAMP_HEADER, at.timestamp().to_string())
+        .header(SIGNATURE_HEADER, signature)
         .body(delivery.body.clone())
         .send()
         .await

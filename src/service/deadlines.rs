@@ -146,8 +146,12 @@ pub fn list(conn: &mut DbConn, actor: &Actor, q: Query) -> ApiResult<DeadlinePag
 /// The running and overdue deadlines at `at`, for the metrics; counted on one snapshot, so
 /// that the overdue are never more than the running.
 pub fn counts(conn: &mut DbConn, at: i64) -> ApiResult<crate::http::metrics::DeadlineCounts> {
-    let (open, overdue) = crate::store::read_snapshot(conn, |conn| store::open_and_overdue(conn, at))?;
-    Ok(crate::http::metrics::DeadlineCounts { open, overdue })
+    let (open, overdue, oldest) = crate::store::read_snapshot(conn, |conn| {
+        let (open, overdue) = store::open_and_overdue(conn, at)?;
+        Ok::<_, diesel::result::Error>((open, overdue, crate::store::reminders::oldest_due(conn, at)?))
+    })?;
+    let reminder_lag_seconds = oldest.map_or(0, |due| (at - due).max(0) / 1_000_000);
+    Ok(crate::http::metrics::DeadlineCounts { open, overdue, reminder_lag_seconds })
 }
 
 /// Titles the deadlines opened before definitions gave deadlines titles (they bore the

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod coercion_calendar;
 pub mod deadlines;
 pub mod documents;
+pub mod feeds;
 pub mod history;
 pub mod idempotency;
 pub mod inbox;

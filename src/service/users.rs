@@ -4,10 +4,16 @@
 //! A password is kept only as its argon2id hash. Five failed sign-ins in a row lock the account
 //! for fifteen minutes; a new password lifts the lock. Disabling a user or giving them a new
 //! password ends every session they have.
+//!
+//! An admin's powers are bounded: making an admin or an auditor, and giving an admin a new
+//! password, are asked by one admin and done only once another approves; a password an admin
+//! (or the command line) set must be changed by its user at the next sign-in, so that no admin
+//! acts as someone else unseen. Each of these is an account event.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::{check_text, now, AgencyCode, AgencyKind, Role};
@@ -140,7 +146,27 @@ pub fn prepare(user: &NewUser) -> ApiResult<UserRow> {
         locked_until: None,
         created_at: at,
         updated_at: at,
+        must_change_password: false,
     })
+}
+
+/// Whether giving these roles needs a second admin's approval: an admin's and an auditor's
+/// read everything.
+pub fn needs_second_admin(roles: &[Role]) -> bool {
+    roles.iter().any(|r| matches!(r, Role::Admin | Role::Auditor))
+}
+
+/// A request's action: a user to add.
+pub const ADD_USER: &str = "add_user";
+/// A request's action: an admin's new password.
+pub const RESET_PASSWORD: &str = "reset_password";
+
+/// What an approved request does, kept with it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+enum Requested {
+    AddUser { name: String, agency_code: String, roles: String, password_hash: String },
+    ResetPassword { password_hash: String },
 }
 
 /// Whether someone of `role` may belong to an agency of `kind`: a party's role only where it
@@ -153,33 +179,162 @@ fn fits(role: Role, kind: AgencyKind) -> bool {
     }
 }
 
+/// Whether `row`'s agency exists and each of its roles fits it.
+fn check_fits(conn: &mut DbConn, row: &UserRow) -> ApiResult<()> {
+    let invalid = |field: &str, reason: String| {
+        ApiError::validation("the user cannot be added", vec![FieldError::new(field, reason)])
+    };
+    let Some(agency) = agency_store::find(conn, &row.agency_code)? else {
+        return Err(invalid("agency", format!("no agency {}", row.agency_code)));
+    };
+    let kind: AgencyKind = agency.kind.parse().map_err(ApiError::internal)?;
+    if let Some(role) = roles_of(row).into_iter().find(|r| !fits(*r, kind)) {
+        return Err(invalid(
+            "roles",
+            format!("{} is not a role at a {} agency", role.as_str(), kind.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+fn exists(username: &str) -> ApiError {
+    ApiError::new(ErrorCode::AlreadyExists, format!("user {username} already exists"))
+}
+
+/// Adds a user in the caller's transaction.
+fn insert(conn: &mut DbConn, row: &UserRow, by: &str) -> ApiResult<()> {
+    check_fits(conn, row)?;
+    match store::insert(conn, row) {
+        Err(e) if is_unique_violation(&e) => return Err(exists(&row.username)),
+        other => other?,
+    }
+    store::record(conn, &row.username, "added", by, row.created_at)?;
+    Ok(())
+}
+
 /// Adds a user prepared by [`prepare`]; `by` is who adds them.
 pub fn add(conn: &mut DbConn, row: &UserRow, by: &str) -> ApiResult<()> {
+    write_transaction(conn, |conn| insert(conn, row, by))
+}
+
+/// Keeps a request for another admin to decide; its account event is `event`.
+fn request(conn: &mut DbConn, username: &str, what: &Requested, by: &str, event: &str) -> ApiResult<String> {
+    let at = now().timestamp_micros();
+    let row = store::RequestRow {
+        id: Uuid::now_v7().to_string(),
+        action: match what {
+            Requested::AddUser { .. } => ADD_USER,
+            Requested::ResetPassword { .. } => RESET_PASSWORD,
+        }
+        .to_owned(),
+        username: username.to_owned(),
+        payload: serde_json::to_string(what).map_err(ApiError::internal)?,
+        requested_by: by.to_owned(),
+        requested_at: at,
+        decided_by: None,
+        decided_at: None,
+        outcome: None,
+    };
+    match store::insert_request(conn, &row) {
+        Err(e) if is_unique_violation(&e) => {
+            return Err(ApiError::new(
+                ErrorCode::AlreadyExists,
+                format!("a request about {username} is already waiting for another admin"),
+            ))
+        }
+        other => other?,
+    }
+    store::record(conn, username, event, by, at)?;
+    Ok(row.id)
+}
+
+/// Asks to add a user whose roles need a second admin (see [`needs_second_admin`]): checked
+/// as [`add`] checks, kept until another admin approves or declines it; returns its id.
+pub fn request_add(conn: &mut DbConn, row: &UserRow, by: &str) -> ApiResult<String> {
     write_transaction(conn, |conn| {
-        let invalid = |field: &str, reason: String| {
-            ApiError::validation("the user cannot be added", vec![FieldError::new(field, reason)])
-        };
-        let Some(agency) = agency_store::find(conn, &row.agency_code)? else {
-            return Err(invalid("agency", format!("no agency {}", row.agency_code)));
-        };
-        let kind: AgencyKind = agency.kind.parse().map_err(ApiError::internal)?;
-        if let Some(role) = roles_of(row).into_iter().find(|r| !fits(*r, kind)) {
-            return Err(invalid(
-                "roles",
-                format!("{} is not a role at a {} agency", role.as_str(), kind.as_str()),
-            ));
+        check_fits(conn, row)?;
+        if store::find(conn, &row.username)?.is_some() {
+            return Err(exists(&row.username));
         }
-        match store::insert(conn, row) {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(ApiError::new(
-                    ErrorCode::AlreadyExists,
-                    format!("user {} already exists", row.username),
-                ))
+        let what = Requested::AddUser {
+            name: row.name.clone(),
+            agency_code: row.agency_code.clone(),
+            roles: row.roles.clone(),
+            password_hash: row.password_hash.clone(),
+        };
+        request(conn, &row.username, &what, by, "add_requested")
+    })
+}
+
+/// Whether giving `username` a new password needs a second admin: they are an admin.
+pub fn reset_needs_second_admin(conn: &mut DbConn, username: &str) -> ApiResult<bool> {
+    let user = store::find(conn, username)?.ok_or_else(|| no_user(username))?;
+    Ok(roles_of(&user).contains(&Role::Admin))
+}
+
+/// Asks to give an admin a new password (hashed by [`hash_password`]); returns its id.
+pub fn request_reset(conn: &mut DbConn, username: &str, hash: &str, by: &str) -> ApiResult<String> {
+    write_transaction(conn, |conn| {
+        if store::find(conn, username)?.is_none() {
+            return Err(no_user(username));
+        }
+        let what = Requested::ResetPassword { password_hash: hash.to_owned() };
+        request(conn, username, &what, by, "reset_requested")
+    })
+}
+
+/// The requests waiting for a second admin, oldest first.
+pub fn pending_requests(conn: &mut DbConn) -> ApiResult<Vec<store::RequestRow>> {
+    Ok(store::pending_requests(conn)?)
+}
+
+/// Approves (and so carries out) or declines a request; `by` must be another admin than the
+/// one who asked. A user added this way, or a password set, must be changed at the next
+/// sign-in.
+pub fn decide(conn: &mut DbConn, id: &str, by: &str, approve: bool) -> ApiResult<store::RequestRow> {
+    write_transaction(conn, |conn| {
+        let gone = || ApiError::not_found(format!("no request {id} waiting"));
+        let row = store::find_request(conn, id)?.filter(|r| r.outcome.is_none()).ok_or_else(gone)?;
+        if row.requested_by == by {
+            return Err(ApiError::forbidden("another admin must decide what you asked"));
+        }
+        let at = now().timestamp_micros();
+        let outcome = if approve { "approved" } else { "declined" };
+        if !store::decide_request(conn, id, by, outcome, at)? {
+            return Err(gone());
+        }
+        store::record(conn, &row.username, outcome, by, at)?;
+        if approve {
+            let what: Requested = serde_json::from_str(&row.payload).map_err(ApiError::internal)?;
+            let asked = format!("{} (approved by {by})", row.requested_by);
+            match what {
+                Requested::AddUser { name, agency_code, roles, password_hash } => {
+                    let user = UserRow {
+                        username: row.username.clone(),
+                        name,
+                        agency_code,
+                        roles,
+                        password_hash,
+                        disabled: false,
+                        failed_attempts: 0,
+                        locked_until: None,
+                        created_at: at,
+                        updated_at: at,
+                        must_change_password: true,
+                    };
+                    insert(conn, &user, &asked)?;
+                }
+                Requested::ResetPassword { password_hash } => {
+                    set_password(conn, &row.username, &password_hash, true, &asked, at)?;
+                }
             }
-            other => other?,
         }
-        store::record(conn, &row.username, "added", by, row.created_at)?;
-        Ok(())
+        Ok(store::RequestRow {
+            decided_by: Some(by.to_owned()),
+            decided_at: Some(at),
+            outcome: Some(outcome.to_owned()),
+            ..row
+        })
     })
 }
 
@@ -200,16 +355,38 @@ pub fn set_disabled(conn: &mut DbConn, username: &str, disabled: bool, by: &str)
     })
 }
 
-/// Gives a user a new password (hashed by [`hash_password`]), lifts a lock and ends their
-/// sessions.
+fn set_password(
+    conn: &mut DbConn,
+    username: &str,
+    hash: &str,
+    must_change: bool,
+    by: &str,
+    at: i64,
+) -> ApiResult<()> {
+    if !store::set_password(conn, username, hash, must_change, at)? {
+        return Err(no_user(username));
+    }
+    store::end_sessions_of(conn, username, at)?;
+    store::record(conn, username, "password_set", by, at)?;
+    Ok(())
+}
+
+/// Gives a user a new password (hashed by [`hash_password`]), which they must change at the
+/// next sign-in; lifts a lock and ends their sessions.
 pub fn reset_password(conn: &mut DbConn, username: &str, hash: &str, by: &str) -> ApiResult<()> {
     let at = now().timestamp_micros();
+    write_transaction(conn, |conn| set_password(conn, username, hash, true, by, at))
+}
+
+/// The user's own new password, in place of one someone else set; their other sessions end.
+pub fn choose_password(conn: &mut DbConn, username: &str, session_id: &str, hash: &str) -> ApiResult<()> {
+    let at = now().timestamp_micros();
     write_transaction(conn, |conn| {
-        if !store::set_password(conn, username, hash, at)? {
+        if !store::password_chosen(conn, username, hash, at)? {
             return Err(no_user(username));
         }
-        store::end_sessions_of(conn, username, at)?;
-        store::record(conn, username, "password_set", by, at)?;
+        store::end_sessions_except(conn, username, session_id, at)?;
+        store::record(conn, username, "password_changed", username, at)?;
         Ok(())
     })
 }
@@ -295,4 +472,58 @@ pub fn session(conn: &mut DbConn, id: &str) -> ApiResult<Option<(SessionRow, Use
 pub fn sign_out(conn: &mut DbConn, session_id: &str) -> ApiResult<()> {
     let at = now().timestamp_micros();
     write_transaction(conn, |conn| Ok(store::end_session(conn, session_id, at)?))
+}
+
+/// The password hash of an account the identity provider vouches for: no password matches it,
+/// and a local account (with a hash of its own) is never taken over by a provider's sign-in.
+pub const PROVIDER_ACCOUNT: &str = "!identity-provider";
+
+/// Opens a console session for someone the identity provider signed in, as `actor` (its
+/// claims, mapped): their account is made on first sign-in and given the provider's name,
+/// agency and roles at each; a disabled account, or a local account of the same name, is
+/// refused. Ends the session the browser `held`.
+pub fn conclude_provider_sign_in(conn: &mut DbConn, actor: &Actor, held: Option<&str>) -> ApiResult<SignIn> {
+    let at = now().timestamp_micros();
+    let roles = roles_column(&actor.roles);
+    write_transaction(conn, |conn| {
+        let name = actor.sub.as_str();
+        match store::find(conn, name)? {
+            Some(current) if current.disabled || current.password_hash != PROVIDER_ACCOUNT => {
+                store::record(conn, name, "refused", name, at)?;
+                return Ok(SignIn::Refused);
+            }
+            Some(_) => store::set_identity(conn, name, &actor.name, actor.agency.as_str(), &roles, at)?,
+            None => {
+                let row = UserRow {
+                    username: actor.sub.clone(),
+                    name: actor.name.clone(),
+                    agency_code: actor.agency.to_string(),
+                    roles: roles.clone(),
+                    password_hash: PROVIDER_ACCOUNT.to_owned(),
+                    disabled: false,
+                    failed_attempts: 0,
+                    locked_until: None,
+                    created_at: at,
+                    updated_at: at,
+                    must_change_password: false,
+                };
+                store::insert(conn, &row)?;
+            }
+        }
+        store::signed_in(conn, name, at)?;
+        store::record(conn, name, "signed_in", name, at)?;
+        if let Some(held) = held {
+            store::end_session(conn, held, at)?;
+        }
+        let session = SessionRow {
+            id: Uuid::new_v4().to_string(),
+            username: actor.sub.clone(),
+            created_at: at,
+            expires_at: at + SESSION_SECONDS * 1_000_000,
+            ended_at: None,
+        };
+        store::insert_session(conn, &session)?;
+        let Some(user) = store::find(conn, name)? else { return Ok(SignIn::Refused) };
+        Ok(SignIn::Session(session, Box::new(user)))
+    })
 }

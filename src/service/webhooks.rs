@@ -1,5 +1,6 @@
-//! Webhooks: an admin registers an agency's receiver (URL and secret); notifications for the
-//! agency are then also posted there, signed, and their deliveries can be inspected.
+//! Webhooks: an admin registers an agency's receiver; notifications for the agency are then
+//! also posted there, signed as the Standard Webhooks specification signs them with a secret
+//! the service generates and shows once, and their deliveries can be inspected and sent again.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -7,7 +8,7 @@ use uuid::Uuid;
 
 use crate::domain::{check_text, local_rfc3339, now, AgencyCode, Role};
 use crate::engine::step::Actor;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::store::webhooks::{self as store, DeliveryRow, WebhookRow};
 use crate::store::{agencies as agency_store, write_transaction, DbConn};
 
@@ -16,8 +17,16 @@ use crate::store::{agencies as agency_store, write_transaction, DbConn};
 pub struct CreateWebhook {
     /// Where to post: an http or https URL of the agency's own system.
     pub url: String,
-    /// The HMAC-SHA256 key the agency checks each body's signature with; 16 to 200 characters.
-    pub secret: String,
+}
+
+/// How long the secret a rotation replaces keeps signing beside the new one.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecret {
+    /// Hours, 0 to 168; 24 when absent. During them every request carries both signatures,
+    /// so the receiver can switch to the new secret at its own pace.
+    #[schema(minimum = 0, maximum = 168, example = 24)]
+    pub overlap_hours: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -27,6 +36,12 @@ pub struct Webhook {
     pub url: String,
     pub active: bool,
     pub created_at: String,
+    /// The signing secret (`whsec_` and its key in base64): only in the answer that creates
+    /// or rotates it, never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// Until when the secret a rotation replaced still signs beside the current one.
+    pub previous_secret_until: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,6 +55,9 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub delivered_at: Option<String>,
     pub created_at: String,
+    /// When an admin last sent it again, and who (`agency/sub`).
+    pub redelivered_at: Option<String>,
+    pub redelivered_by: Option<String>,
 }
 
 fn admin(actor: &Actor) -> ApiResult<()> {
@@ -51,8 +69,11 @@ fn admin(actor: &Actor) -> ApiResult<()> {
 }
 
 fn view(row: WebhookRow) -> Webhook {
+    let at = now().timestamp_micros();
     Webhook {
         created_at: local_rfc3339(row.created_at),
+        previous_secret_until: row.previous_secret_until.filter(|until| *until > at).map(local_rfc3339),
+        secret: None,
         id: row.id,
         agency: row.agency_code,
         url: row.url,
@@ -60,11 +81,19 @@ fn view(row: WebhookRow) -> Webhook {
     }
 }
 
+/// A webhook's view with its secret, shown this once.
+fn view_with_secret(row: WebhookRow) -> Webhook {
+    let secret = row.secret.clone();
+    Webhook { secret: Some(secret), ..view(row) }
+}
+
 fn delivery_view(row: DeliveryRow) -> Delivery {
     Delivery {
         next_attempt_at: (row.status == store::PENDING).then(|| local_rfc3339(row.next_attempt_at)),
         delivered_at: row.delivered_at.map(local_rfc3339),
         created_at: local_rfc3339(row.created_at),
+        redelivered_at: row.redelivered_at.map(local_rfc3339),
+        redelivered_by: row.redelivered_by,
         id: row.id,
         notification_id: row.notification_id,
         status: row.status,
@@ -86,9 +115,6 @@ pub fn create(
     if !scheme_ok || url.len() > 2000 || check_text(url).is_err() || url.contains(char::is_whitespace) {
         errors.push(FieldError::new("url", "an http:// or https:// URL of at most 2000 characters"));
     }
-    if !(16..=200).contains(&req.secret.len()) || check_text(&req.secret).is_err() {
-        errors.push(FieldError::new("secret", "16 to 200 characters"));
-    }
     if !errors.is_empty() {
         return Err(ApiError::validation("the webhook cannot be registered", errors));
     }
@@ -99,20 +125,79 @@ pub fn create(
         id: Uuid::now_v7().to_string(),
         agency_code: agency.to_string(),
         url: url.to_owned(),
-        secret: req.secret,
+        secret: crate::jobs::new_secret(),
         active: true,
         created_at: now().timestamp_micros(),
+        previous_secret: None,
+        previous_secret_until: None,
     };
     store::insert(conn, &row)?;
-    Ok(view(row))
+    Ok(view_with_secret(row))
+}
+
+fn found(conn: &mut DbConn, id: &str) -> ApiResult<WebhookRow> {
+    store::find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("no webhook {id}")))
+}
+
+/// Gives a webhook a new secret, shown this once (admin only); the one it replaces keeps
+/// signing beside it for the overlap asked.
+pub fn rotate(conn: &mut DbConn, actor: &Actor, id: Uuid, req: RotateSecret) -> ApiResult<Webhook> {
+    admin(actor)?;
+    let overlap = req.overlap_hours.unwrap_or(24);
+    if !(0..=168).contains(&overlap) {
+        let error = FieldError::new("overlap_hours", "0 to 168 hours");
+        return Err(ApiError::validation("the secret cannot be rotated", vec![error]));
+    }
+    let id = id.to_string();
+    let row = found(conn, &id)?;
+    let secret = crate::jobs::new_secret();
+    let until = now().timestamp_micros() + overlap * 3_600_000_000;
+    if !write_transaction(conn, |conn| store::rotate(conn, &id, &secret, until))? {
+        return Err(ApiError::new(ErrorCode::WebhookRemoved, format!("webhook {id} was removed")));
+    }
+    Ok(view_with_secret(WebhookRow {
+        previous_secret: Some(row.secret.clone()),
+        previous_secret_until: Some(until),
+        secret,
+        ..row
+    }))
+}
+
+/// Sends a delivered or failed delivery again, with a fresh round of attempts (admin only).
+pub fn redeliver(conn: &mut DbConn, actor: &Actor, id: Uuid, delivery: Uuid) -> ApiResult<Delivery> {
+    admin(actor)?;
+    let (id, delivery) = (id.to_string(), delivery.to_string());
+    let hook = found(conn, &id)?;
+    let Some(row) = store::delivery(conn, &id, &delivery)? else {
+        return Err(ApiError::not_found(format!("no delivery {delivery} of webhook {id}")));
+    };
+    if !hook.active {
+        return Err(ApiError::new(ErrorCode::WebhookRemoved, format!("webhook {id} was removed")));
+    }
+    let at = now().timestamp_micros();
+    let by = format!("{}/{}", actor.agency, actor.sub);
+    if !write_transaction(conn, |conn| store::redeliver(conn, &delivery, at, &by))? {
+        return Err(ApiError::new(
+            ErrorCode::DeliveryPending,
+            format!("delivery {delivery} is still being attempted"),
+        ));
+    }
+    tracing::info!(webhook = %id, delivery = %delivery, by = %by, "webhook delivery queued again");
+    Ok(delivery_view(DeliveryRow {
+        status: store::PENDING.to_owned(),
+        attempts: 0,
+        next_attempt_at: at,
+        delivered_at: None,
+        redelivered_at: Some(at),
+        redelivered_by: Some(by),
+        ..row
+    }))
 }
 
 /// One webhook (admin only).
 pub fn get(conn: &mut DbConn, actor: &Actor, id: Uuid) -> ApiResult<Webhook> {
     admin(actor)?;
-    let row =
-        store::find(conn, &id.to_string())?.ok_or_else(|| ApiError::not_found(format!("no webhook {id}")))?;
-    Ok(view(row))
+    Ok(view(found(conn, &id.to_string())?))
 }
 
 pub fn list(conn: &mut DbConn, actor: &Actor, agency: &AgencyCode) -> ApiResult<Vec<Webhook>> {

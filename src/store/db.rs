@@ -1,5 +1,7 @@
 //! The database as the service uses it: reads from a pool, writes through one way.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -21,12 +23,49 @@ pub struct Db {
     pub backend: Backend,
     read: Pool,
     write: WritePath,
+    /// Callers waiting for a connection of the pool now.
+    waiting: Arc<AtomicI64>,
+}
+
+/// How the connections stand, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DbFigures {
+    /// Connections of the pool open, and of them in use.
+    pub connections: u32,
+    pub in_use: u32,
+    /// Callers waiting for one.
+    pub waiting: i64,
+    /// SQLite's writer, when it is SQLite.
+    pub writer: Option<writer::WriterFigures>,
+}
+
+/// A connection of `pool`, counted among the waiting while it is awaited.
+fn checkout(pool: &Pool, waiting: &AtomicI64) -> Result<Conn, PoolError> {
+    waiting.fetch_add(1, Ordering::Relaxed);
+    let conn = pool.get();
+    waiting.fetch_sub(1, Ordering::Relaxed);
+    conn
 }
 
 #[derive(Clone)]
 enum WritePath {
     Sqlite(writer::Writer),
     Postgres(Pool),
+}
+
+/// The PostgreSQL advisory lock migrations run under: "lienganh" in ASCII.
+const MIGRATION_LOCK: i64 = 0x6c69_656e_6761_6e68;
+
+/// How the database's migrations stand against those this binary embeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationStatus {
+    /// Every migration of this binary is applied, and none newer.
+    Applied,
+    /// Some of this binary's are not applied yet.
+    Pending,
+    /// A newer binary applied migrations this one does not know (a rolling upgrade under way).
+    Ahead,
 }
 
 /// Why a write could not run, or was not kept.
@@ -89,11 +128,25 @@ impl Db {
             }
             Backend::Postgres => WritePath::Postgres(read.clone()),
         };
-        Ok(Self { backend: url.backend, read, write })
+        Ok(Self { backend: url.backend, read, write, waiting: Arc::default() })
     }
 
     pub fn read(&self) -> Result<Conn, PoolError> {
-        self.read.get()
+        checkout(&self.read, &self.waiting)
+    }
+
+    /// How the connections stand now.
+    pub fn figures(&self) -> DbFigures {
+        let state = self.read.state();
+        DbFigures {
+            connections: state.connections,
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            waiting: self.waiting.load(Ordering::Relaxed).max(0),
+            writer: match &self.write {
+                WritePath::Sqlite(writer) => Some(writer.stats.figures()),
+                WritePath::Postgres(_) => None,
+            },
+        }
     }
 
     /// Runs `work`, which writes, and answers once what it wrote is durable: on SQLite in the
@@ -109,9 +162,9 @@ impl Db {
                 writer.run(move |conn| work(conn).map_err(Wrapped)).await.map_err(Wrapped::into_inner)
             }
             WritePath::Postgres(pool) => {
-                let pool = pool.clone();
+                let (pool, waiting) = (pool.clone(), self.waiting.clone());
                 tokio::task::spawn_blocking(move || {
-                    let mut conn = pool.get().map_err(|e| E::from(WriteError::from(e)))?;
+                    let mut conn = checkout(&pool, &waiting).map_err(|e| E::from(WriteError::from(e)))?;
                     work(&mut conn)
                 })
                 .await
@@ -132,7 +185,7 @@ impl Db {
                 writer.run_blocking(move |conn| work(conn).map_err(Wrapped)).map_err(Wrapped::into_inner)
             }
             WritePath::Postgres(pool) => {
-                let mut conn = pool.get().map_err(|e| E::from(WriteError::from(e)))?;
+                let mut conn = checkout(pool, &self.waiting).map_err(|e| E::from(WriteError::from(e)))?;
                 work(&mut conn)
             }
         }
@@ -151,25 +204,79 @@ impl Db {
                 writer.run_alone(move |conn| work(conn).map_err(Wrapped)).map_err(Wrapped::into_inner)
             }
             WritePath::Postgres(pool) => {
-                let mut conn = pool.get().map_err(|e| E::from(WriteError::from(e)))?;
+                let mut conn = checkout(pool, &self.waiting).map_err(|e| E::from(WriteError::from(e)))?;
                 work(&mut conn)
             }
         }
     }
 
     /// Applies the embedded migrations of this backend; returns the versions that ran. On
-    /// SQLite they run on the writer's connection, between its groups.
+    /// SQLite they run on the writer's connection, between its groups, in one transaction; on
+    /// PostgreSQL under an advisory lock. Either way processes started at once on one database
+    /// apply them one at a time, the later ones finding nothing left to do.
     pub fn migrate(&self) -> Result<Vec<String>, String> {
-        let migrations = match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS,
-            Backend::Postgres => POSTGRES_MIGRATIONS,
-        };
+        let migrations = self.migrations();
         let run = move |conn: &mut DbConn| -> Result<Vec<String>, MigrationFailed> {
-            conn.run_pending_migrations(migrations)
-                .map(|done| done.iter().map(ToString::to_string).collect())
-                .map_err(|e| MigrationFailed(format!("migration failed: {e}")))
+            let failed = |e: &dyn std::fmt::Display| MigrationFailed(format!("migration failed: {e}"));
+            let names = |done: Vec<diesel::migration::MigrationVersion<'_>>| -> Vec<String> {
+                done.iter().map(ToString::to_string).collect()
+            };
+            match conn {
+                DbConn::Pg(_) => {
+                    let lock = |conn: &mut DbConn, sql: &str| {
+                        diesel::sql_query(sql)
+                            .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+                            .execute(conn)
+                            .map_err(|e| failed(&e))
+                    };
+                    lock(conn, "SELECT pg_advisory_lock($1)")?;
+                    let done = conn.run_pending_migrations(migrations).map(names).map_err(|e| failed(&e));
+                    // Also released when the session ends, should this fail.
+                    lock(conn, "SELECT pg_advisory_unlock($1)")?;
+                    done
+                }
+                // One transaction that takes the write lock first: another process migrating
+                // the same file waits for it (the busy timeout), then finds nothing to do.
+                DbConn::Sqlite(c) => c.immediate_transaction(|c| {
+                    c.run_pending_migrations(migrations).map(names).map_err(|e| failed(&e))
+                }),
+            }
         };
         self.write_alone(run).map_err(|e| e.0)
+    }
+
+    fn migrations(&self) -> diesel_migrations::EmbeddedMigrations {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// How the database's migrations stand against this binary's, read without writing.
+    pub fn migration_status(&self) -> Result<MigrationStatus, String> {
+        use diesel::migration::MigrationSource;
+        let ours = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&self.migrations())
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .max()
+            .unwrap_or_default();
+        #[derive(QueryableByName)]
+        struct Latest {
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+            version: Option<String>,
+        }
+        let mut conn = self.read().map_err(|e| e.to_string())?;
+        let latest = diesel::sql_query("SELECT MAX(version) AS version FROM __diesel_schema_migrations")
+            .get_result::<Latest>(&mut **conn)
+            .map_err(|e| e.to_string())?
+            .version
+            .unwrap_or_default();
+        Ok(match latest.cmp(&ours) {
+            std::cmp::Ordering::Less => MigrationStatus::Pending,
+            std::cmp::Ordering::Equal => MigrationStatus::Applied,
+            std::cmp::Ordering::Greater => MigrationStatus::Ahead,
+        })
     }
 }
 
@@ -192,6 +299,12 @@ pub fn direct(url: &str) -> Result<DbConn, String> {
 
 /// A migration that did not run, and why.
 struct MigrationFailed(String);
+
+impl From<diesel::result::Error> for MigrationFailed {
+    fn from(e: diesel::result::Error) -> Self {
+        Self(format!("migration failed: {e}"))
+    }
+}
 
 impl From<WriteError> for MigrationFailed {
     fn from(e: WriteError) -> Self {

@@ -27,6 +27,7 @@ mod db;
 pub mod deadlines;
 pub mod documents;
 pub mod events;
+pub mod feeds;
 pub mod files;
 pub mod fixed;
 pub mod idempotency;
@@ -44,7 +45,7 @@ pub mod users;
 pub mod webhooks;
 pub mod writer;
 
-pub use db::{direct, Db, WriteError};
+pub use db::{direct, Db, DbFigures, MigrationStatus, WriteError};
 pub use pool::{is_connection_lost, Manager, Pooled};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};

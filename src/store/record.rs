@@ -340,7 +340,10 @@ fn notification_row(n: &Notice) -> NotificationRow {
 /// What an agency's own system receives: the notification, and the id of the delivery so a
 /// retry can be recognised.
 fn webhook_body(delivery_id: &str, n: &Notice) -> String {
+    // `type` and `timestamp` as the Standard Webhooks specification recommends a payload's.
     json!({
+        "type": format!("notification.{}", n.kind),
+        "timestamp": local_rfc3339(n.created_at),
         "delivery_id": delivery_id,
         "notification": {
             "id": n.id,
@@ -381,6 +384,8 @@ fn write_notices(to: &mut impl Sink, notices: &[Notice], hooks: &[WebhookRow]) -
                 lease_until: None,
                 delivered_at: None,
                 created_at: notice.created_at,
+                redelivered_at: None,
+                redelivered_by: None,
             });
         }
     }

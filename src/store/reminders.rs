@@ -130,3 +130,13 @@ pub fn cancel_and_replace(
     cancel_pending(to, deadline_id)?;
     insert_all(to, replacements)
 }
+
+/// When the oldest reminder due by `now` and not yet sent was due, if any: how far the
+/// sweepers are behind.
+pub fn oldest_due(conn: &mut DbConn, now: i64) -> QueryResult<Option<i64>> {
+    reminders::table
+        .filter(reminders::status.eq(PENDING))
+        .filter(reminders::fire_at.le(now))
+        .select(diesel::dsl::min(reminders::fire_at))
+        .get_result(conn)
+}

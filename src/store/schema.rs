@@ -125,6 +125,8 @@ diesel::table! {
         secret -> Text,
         active -> Bool,
         created_at -> BigInt,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<BigInt>,
     }
 }
 
@@ -142,6 +144,22 @@ diesel::table! {
         lease_until -> Nullable<BigInt>,
         delivered_at -> Nullable<BigInt>,
         created_at -> BigInt,
+        redelivered_at -> Nullable<BigInt>,
+        redelivered_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    calendar_feeds (id) {
+        id -> Text,
+        secret_hash -> Text,
+        sub -> Text,
+        name -> Text,
+        agency_code -> Text,
+        roles -> Text,
+        feed_agency -> Nullable<Text>,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
     }
 }
 
@@ -288,7 +306,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     webhooks,
     webhook_deliveries,
+    calendar_feeds,
     calendar_years,
+    account_requests,
     idempotency_keys,
     users,
     sessions,
@@ -308,6 +328,21 @@ diesel::table! {
         locked_until -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        must_change_password -> Bool,
+    }
+}
+
+diesel::table! {
+    account_requests (id) {
+        id -> Text,
+        action -> Text,
+        username -> Text,
+        payload -> Text,
+        requested_by -> Text,
+        requested_at -> BigInt,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<BigInt>,
+        outcome -> Nullable<Text>,
     }
 }
 

@@ -5,7 +5,7 @@ use diesel::dsl::case_when;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use super::schema::{sessions, user_events, users};
+use super::schema::{account_requests, sessions, user_events, users};
 use super::{at_most_one, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -24,6 +24,8 @@ pub struct UserRow {
     pub locked_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Set by someone else: the user must choose a password of their own at the next sign-in.
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -42,7 +44,9 @@ pub struct SessionRow {
 pub struct UserEventRow {
     pub id: String,
     pub username: String,
-    /// `added`, `disabled`, `enabled`, `password_set`, `signed_in`, `refused` or `locked`.
+    /// `added`, `disabled`, `enabled`, `password_set`, `password_changed`, `signed_in`,
+    /// `refused`, `locked`, and for what needs a second admin `add_requested`,
+    /// `reset_requested`, `approved` and `declined`.
     pub action: String,
     /// Who did it: an admin's username, `command line`, or the user signing in.
     pub done_by: String,
@@ -126,11 +130,19 @@ pub fn set_disabled(conn: &mut DbConn, username: &str, disabled: bool, at: i64) 
         .map(|n| n == 1)
 }
 
-/// Sets a new password hash and lifts any lock; false if there is no such user.
-pub fn set_password(conn: &mut DbConn, username: &str, hash: &str, at: i64) -> QueryResult<bool> {
+/// Sets a new password hash and lifts any lock; `must_change` when someone other than the
+/// user set it. False if there is no such user.
+pub fn set_password(
+    conn: &mut DbConn,
+    username: &str,
+    hash: &str,
+    must_change: bool,
+    at: i64,
+) -> QueryResult<bool> {
     diesel::update(users::table.find(username))
         .set((
             users::password_hash.eq(hash),
+            users::must_change_password.eq(must_change),
             users::failed_attempts.eq(0),
             users::locked_until.eq(None::<i64>),
             users::updated_at.eq(at),
@@ -163,10 +175,16 @@ pub fn end_sessions_of(conn: &mut DbConn, username: &str, at: i64) -> QueryResul
     end(conn, Which::User(username), at)
 }
 
-/// The running sessions to end: one, or all of a user's.
+/// Ends every running session of a user but one.
+pub fn end_sessions_except(conn: &mut DbConn, username: &str, kept: &str, at: i64) -> QueryResult<usize> {
+    end(conn, Which::AllBut(username, kept), at)
+}
+
+/// The running sessions to end: one, all of a user's, or all of a user's but one.
 enum Which<'a> {
     Session(&'a str),
     User(&'a str),
+    AllBut(&'a str, &'a str),
 }
 
 /// Ends running sessions at `at`: an ended session expires when it ends, if not before.
@@ -183,6 +201,14 @@ fn end(conn: &mut DbConn, which: Which<'_>, at: i64) -> QueryResult<usize> {
                 .set(changes)
                 .execute(conn)
         }
+        Which::AllBut(username, kept) => diesel::update(
+            sessions::table
+                .filter(sessions::username.eq(username))
+                .filter(sessions::id.ne(kept))
+                .filter(running),
+        )
+        .set(changes)
+        .execute(conn),
     }
 }
 
@@ -190,4 +216,78 @@ fn end(conn: &mut DbConn, which: Which<'_>, at: i64) -> QueryResult<usize> {
 /// ends); how many went.
 pub fn forget_sessions(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.lt(before))).execute(conn)
+}
+
+/// What one admin asked that another must approve.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = account_requests)]
+pub struct RequestRow {
+    pub id: String,
+    /// `add_user` or `reset_password`.
+    pub action: String,
+    pub username: String,
+    /// JSON: the user to add (its password hashed) or the new password's hash.
+    pub payload: String,
+    pub requested_by: String,
+    pub requested_at: i64,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    /// `approved` or `declined`; none while pending.
+    pub outcome: Option<String>,
+}
+
+pub fn insert_request(conn: &mut DbConn, row: &RequestRow) -> QueryResult<()> {
+    diesel::insert_into(account_requests::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn pending_requests(conn: &mut DbConn) -> QueryResult<Vec<RequestRow>> {
+    account_requests::table
+        .filter(account_requests::outcome.is_null())
+        .order(account_requests::requested_at.asc())
+        .select(RequestRow::as_select())
+        .load(conn)
+}
+
+pub fn find_request(conn: &mut DbConn, id: &str) -> QueryResult<Option<RequestRow>> {
+    at_most_one(account_requests::table.find(id).select(RequestRow::as_select()).load(conn))
+}
+
+/// Records a pending request's outcome; false if it was decided meanwhile.
+pub fn decide_request(conn: &mut DbConn, id: &str, by: &str, outcome: &str, at: i64) -> QueryResult<bool> {
+    diesel::update(account_requests::table.find(id).filter(account_requests::outcome.is_null()))
+        .set((
+            account_requests::decided_by.eq(by),
+            account_requests::decided_at.eq(at),
+            account_requests::outcome.eq(outcome),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Clears the mark that the password must be changed (the user chose their own).
+pub fn password_chosen(conn: &mut DbConn, username: &str, hash: &str, at: i64) -> QueryResult<bool> {
+    diesel::update(users::table.find(username))
+        .set((users::password_hash.eq(hash), users::must_change_password.eq(false), users::updated_at.eq(at)))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Sets the name, agency and roles an identity provider gives an account of its own.
+pub fn set_identity(
+    conn: &mut DbConn,
+    username: &str,
+    name: &str,
+    agency: &str,
+    roles: &str,
+    at: i64,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(username))
+        .set((
+            users::name.eq(name),
+            users::agency_code.eq(agency),
+            users::roles.eq(roles),
+            users::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }

@@ -16,6 +16,24 @@ pub struct WebhookRow {
     pub secret: String,
     pub active: bool,
     pub created_at: i64,
+    /// The secret a rotation replaced, which still signs beside the new one until
+    /// `previous_secret_until`.
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<i64>,
+}
+
+impl WebhookRow {
+    /// The secrets that sign a request sent at `at`: the current one, then the one it
+    /// replaced while their overlap lasts.
+    pub fn signing_secrets(&self, at: i64) -> Vec<&str> {
+        let mut secrets = vec![self.secret.as_str()];
+        if let (Some(previous), Some(until)) = (&self.previous_secret, self.previous_secret_until) {
+            if at < until {
+                secrets.push(previous);
+            }
+        }
+        secrets
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -34,6 +52,9 @@ pub struct DeliveryRow {
     pub lease_until: Option<i64>,
     pub delivered_at: Option<i64>,
     pub created_at: i64,
+    /// When an admin last sent the delivery again, and who.
+    pub redelivered_at: Option<i64>,
+    pub redelivered_by: Option<String>,
 }
 
 pub const PENDING: &str = "pending";
@@ -84,6 +105,49 @@ pub fn of_agency(conn: &mut DbConn, agency: &str) -> QueryResult<Vec<WebhookRow>
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<WebhookRow>> {
     at_most_one(webhooks::table.find(id).select(WebhookRow::as_select()).load(conn))
+}
+
+/// Replaces a webhook's secret; the one replaced keeps signing until `previous_until`.
+/// False when the webhook is gone or inactive.
+pub fn rotate(conn: &mut DbConn, id: &str, secret: &str, previous_until: i64) -> QueryResult<bool> {
+    let changed = diesel::update(webhooks::table.find(id).filter(webhooks::active.eq(true)))
+        .set((
+            webhooks::previous_secret.eq(webhooks::secret.nullable()),
+            webhooks::previous_secret_until.eq(previous_until),
+            webhooks::secret.eq(secret),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// One delivery of a webhook.
+pub fn delivery(conn: &mut DbConn, webhook_id: &str, id: &str) -> QueryResult<Option<DeliveryRow>> {
+    at_most_one(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq(id))
+            .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+            .select(DeliveryRow::as_select())
+            .load(conn),
+    )
+}
+
+/// Queues a delivered or failed delivery again, due at `at`, with a fresh round of attempts.
+/// False when it is pending already.
+pub fn redeliver(conn: &mut DbConn, id: &str, at: i64, by: &str) -> QueryResult<bool> {
+    let changed =
+        diesel::update(webhook_deliveries::table.find(id).filter(webhook_deliveries::status.ne(PENDING)))
+            .set((
+                webhook_deliveries::status.eq(PENDING),
+                webhook_deliveries::attempts.eq(0),
+                webhook_deliveries::next_attempt_at.eq(at),
+                webhook_deliveries::delivered_at.eq(None::<i64>),
+                webhook_deliveries::lease_owner.eq(None::<String>),
+                webhook_deliveries::lease_until.eq(None::<i64>),
+                webhook_deliveries::redelivered_at.eq(at),
+                webhook_deliveries::redelivered_by.eq(by),
+            ))
+            .execute(conn)?;
+    Ok(changed == 1)
 }
 
 /// Stops a webhook: nothing more is queued for it, and what was still pending is given up

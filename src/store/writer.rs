@@ -9,7 +9,9 @@
 //! that must run outside any transaction (migrations) runs alone, between groups.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
 
 use diesel::connection::TransactionManager;
 use diesel::SqliteConnection;
@@ -38,10 +40,43 @@ enum Job {
 /// Opens the writer's connection (again, after one broke).
 type Open = Box<dyn Fn() -> Result<SqliteConnection, String> + Send>;
 
+/// What the writer has done, for the metrics.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Requests sent and not yet taken into a group.
+    queued: AtomicI64,
+    /// Groups committed (or failed), and the requests they carried.
+    groups: AtomicU64,
+    writes: AtomicU64,
+}
+
+/// A snapshot of [`WriterStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterFigures {
+    pub queued: i64,
+    pub groups: u64,
+    pub writes: u64,
+}
+
+impl WriterStats {
+    fn taken(&self) {
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn figures(&self) -> WriterFigures {
+        WriterFigures {
+            queued: self.queued.load(Ordering::Relaxed).max(0),
+            groups: self.groups.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The queue to the writer thread.
 #[derive(Clone)]
 pub struct Writer {
     jobs: Sender<Job>,
+    pub stats: Arc<WriterStats>,
 }
 
 impl Writer {
@@ -51,11 +86,21 @@ impl Writer {
     ) -> Result<Self, String> {
         let (jobs, queue) = channel();
         let open: Open = Box::new(open);
+        let stats = Arc::new(WriterStats::default());
+        let counted = stats.clone();
         std::thread::Builder::new()
             .name("lienganh-writer".into())
-            .spawn(move || write_groups(&open, &queue))
+            .spawn(move || write_groups(&open, &queue, &counted))
             .map_err(|e| format!("cannot start the writer thread: {e}"))?;
-        Ok(Self { jobs })
+        Ok(Self { jobs, stats })
+    }
+
+    fn send(&self, job: Job) -> Result<(), GroupFailed> {
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        self.jobs.send(job).map_err(|_| {
+            self.stats.taken();
+            GroupFailed("the writer has stopped".into())
+        })
     }
 
     /// Queues `work` for the next group; `answer` gets its outcome once the group has ended.
@@ -75,7 +120,7 @@ impl Writer {
                 })
             })
         });
-        self.jobs.send(Job::Grouped(job)).map_err(|_| E::from(GroupFailed("the writer has stopped".into())))
+        self.send(Job::Grouped(job)).map_err(E::from)
     }
 
     /// Runs `work` in the next group; answers once the group has committed.
@@ -118,19 +163,22 @@ impl Writer {
         let job: Alone = Box::new(move |conn| {
             let _ = answer.send(conn.map_err(E::from).and_then(work));
         });
-        self.jobs.send(Job::Alone(job)).map_err(|_| E::from(GroupFailed("the writer has stopped".into())))?;
+        self.send(Job::Alone(job)).map_err(E::from)?;
         answered.recv().map_err(|_| E::from(GroupFailed("the write was abandoned".into())))?
     }
 }
 
-fn write_groups(open: &Open, queue: &Receiver<Job>) {
+fn write_groups(open: &Open, queue: &Receiver<Job>, stats: &WriterStats) {
     let mut conn: Option<DbConn> = None;
     let mut carried: Option<Job> = None;
     loop {
         let first = match carried.take() {
             Some(job) => job,
             None => match queue.recv() {
-                Ok(job) => job,
+                Ok(job) => {
+                    stats.taken();
+                    job
+                }
                 Err(_) => return,
             },
         };
@@ -159,14 +207,20 @@ fn write_groups(open: &Open, queue: &Receiver<Job>) {
                 let mut group = vec![job];
                 while group.len() < MAX_GROUP {
                     match queue.try_recv() {
-                        Ok(Job::Grouped(job)) => group.push(job),
+                        Ok(Job::Grouped(job)) => {
+                            stats.taken();
+                            group.push(job)
+                        }
                         Ok(alone) => {
+                            stats.taken();
                             carried = Some(alone);
                             break;
                         }
                         Err(_) => break,
                     }
                 }
+                stats.groups.fetch_add(1, Ordering::Relaxed);
+                stats.writes.fetch_add(group.len() as u64, Ordering::Relaxed);
                 group
             }
         };

@@ -65,8 +65,10 @@ async fn bad_tokens_get_401() {
             assert_eq!(r.status(), 401, "{backend:?} {what}");
             expect_problem(r, 401, "unauthorized").await;
         }
-        // The same claims, correctly signed, are accepted.
+        // The same claims, correctly signed, are accepted; `aud` may be a list that holds ours.
         assert_eq!(app.get("/api/v1/instances", &sign(SECRET, &claims(json!({})))).await.status(), 200);
+        let listed = sign(SECRET, &claims(json!({"aud": ["account", "lienganh-api"]})));
+        assert_eq!(app.get("/api/v1/instances", &listed).await.status(), 200, "{backend:?} aud list");
     }
 }
 

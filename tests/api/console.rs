@@ -36,7 +36,7 @@ fn run_with_input(cmd: &mut Command, input: &str) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
-fn user_command(app: &TestApp, args: &[&str], input: &str) -> std::process::Output {
+pub(crate) fn user_command(app: &TestApp, args: &[&str], input: &str) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lienganh"));
     cmd.env_remove("LIENGANH_CONFIG").env("LIENGANH_DATABASE_URL", &app.database_url).arg("user").args(args);
     run_with_input(&mut cmd, input)
@@ -218,6 +218,36 @@ impl<'a> Browser<'a> {
     pub fn session(&self) -> Option<&String> {
         self.cookies.get("lienganh_session")
     }
+
+    /// The cookies the browser holds, to look at or tamper with.
+    pub fn cookies_mut(&mut self) -> &mut HashMap<String, String> {
+        &mut self.cookies
+    }
+}
+
+impl Browser<'_> {
+    /// Signed in with a password someone else set: sent to the page that changes it, first,
+    /// and nowhere else until it is changed.
+    pub async fn change_password(&mut self, current: &str, new: &str) {
+        let held = self.get("/console/inbox").await;
+        assert_eq!((held.status, held.location.as_deref()), (303, Some("/console/password")));
+        let form = self.get("/console/password").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let csrf = form.csrf();
+        let same = [("csrf", csrf.as_str()), ("current", current), ("new", current), ("again", current)];
+        assert_eq!(self.post("/console/password", &same).await.status, 422, "the same password again");
+        let wrong = [("csrf", csrf.as_str()), ("current", "not-the-password"), ("new", new), ("again", new)];
+        assert_eq!(self.post("/console/password", &wrong).await.status, 422, "the current one checked");
+        let done = [("csrf", csrf.as_str()), ("current", current), ("new", new), ("again", new)];
+        let changed = self.post("/console/password", &done).await;
+        assert_eq!(
+            (changed.status, changed.location.as_deref()),
+            (303, Some("/console/inbox")),
+            "{}",
+            changed.body
+        );
+        assert_eq!(self.get("/console/inbox").await.status, 200);
+    }
 }
 
 /// The claims a session cookie carries, read without checking its signature.
@@ -338,13 +368,14 @@ async fn repeated_failures_lock_the_account_until_a_new_password() {
         assert!(reset.status.success(), "{}", String::from_utf8_lossy(&reset.stderr));
         assert_eq!(browser.sign_in("canbo.tha", PASSWORD).await.status, 401);
         assert_eq!(browser.sign_in("canbo.tha", "một-mật-khẩu-mới-2026").await.status, 303);
-        assert_eq!(browser.get("/console/inbox").await.status, 200);
+        // Set by the command line: its user chooses their own before anything else.
+        browser.change_password("một-mật-khẩu-mới-2026", "mật-khẩu-tự-chọn-2026").await;
 
         // Disabling ends the session at once.
         let disable = user_command(&app, &["disable", "canbo.tha"], "");
         assert!(disable.status.success(), "{}", String::from_utf8_lossy(&disable.stderr));
         assert_eq!(browser.get("/console/inbox").await.status, 303);
-        assert_eq!(browser.sign_in("canbo.tha", "một-mật-khẩu-mới-2026").await.status, 401);
+        assert_eq!(browser.sign_in("canbo.tha", "mật-khẩu-tự-chọn-2026").await.status, 401);
 
         // A short password is refused by the command, naming the rule.
         let short = user_command(&app, &["reset", "canbo.tha", "--password-stdin"], "ngan\n");
@@ -539,6 +570,10 @@ async fn another_agency_s_instance_is_not_found_and_admin_pages_need_the_role() 
         }
         let mut inspector = Browser::new(&app);
         assert_eq!(inspector.sign_in("kiemsat.hn", "mật-khẩu-kiểm-sát-viên").await.status, 303);
+        // The admin chose the password: the inspector chooses their own first.
+        let held = inspector.get(&format!("/console/instances/{id}")).await;
+        assert_eq!((held.status, held.location.as_deref()), (303, Some("/console/password")));
+        inspector.change_password("mật-khẩu-kiểm-sát-viên", "mật-khẩu-riêng-kiểm-sát").await;
         let seen = inspector.get(&format!("/console/instances/{id}")).await;
         assert_eq!(seen.status, 200);
         assert!(seen.body.contains("Trần Thị Kiểm Sát · VKS-HN"));
@@ -555,8 +590,9 @@ async fn another_agency_s_instance_is_not_found_and_admin_pages_need_the_role() 
         );
         let fields = [("csrf", csrf.as_str()), ("password", "mật-khẩu-mới-của-kiểm-sát")];
         assert_eq!(admin.post("/console/admin/users/kiemsat.hn/password", &fields).await.status, 303);
-        assert_eq!(inspector.sign_in("kiemsat.hn", "mật-khẩu-kiểm-sát-viên").await.status, 401);
+        assert_eq!(inspector.sign_in("kiemsat.hn", "mật-khẩu-riêng-kiểm-sát").await.status, 401);
         assert_eq!(inspector.sign_in("kiemsat.hn", "mật-khẩu-mới-của-kiểm-sát").await.status, 303);
+        inspector.change_password("mật-khẩu-mới-của-kiểm-sát", "mật-khẩu-riêng-lần-hai").await;
         // Each of it is on record, with who did it.
         let events = admin.get("/console/admin/users").await;
         let events = &events.body[events.body.find(r#"id="account-events""#).unwrap()..];
@@ -565,6 +601,7 @@ async fn another_agency_s_instance_is_not_found_and_admin_pages_need_the_role() 
             ("Khóa tài khoản", "quantri"),
             ("Mở lại tài khoản", "quantri"),
             ("Đặt mật khẩu mới", "quantri"),
+            ("Người dùng tự đổi mật khẩu", "kiemsat.hn"),
             ("Đăng nhập bị từ chối", "kiemsat.hn"),
         ] {
             let row = format!("{what}</td><td data-label=\"Người thực hiện\">{by}</td>");
@@ -883,5 +920,97 @@ async fn an_operational_figure_shows_as_such() {
             "{backend:?} {}",
             page.body
         );
+    }
+}
+
+/// Making an auditor and resetting an admin's password wait for a second admin: the one who
+/// asked cannot approve it; another approves or declines; each step is an account event.
+#[tokio::test]
+async fn a_second_admin_approves_what_an_admin_asks_for_admins_and_auditors() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let ministry = json!({"code": "BTP", "kind": "justice_department", "name": "Bộ Tư pháp"});
+        assert_eq!(app.post("/api/v1/agencies", &app.admin(), &ministry).await.status(), 201);
+        add_user(&app, "quantri", "BTP", &["admin"]);
+        add_user(&app, "quantri.hai", "BTP", &["admin"]);
+        let mut first = Browser::new(&app);
+        assert_eq!(first.sign_in("quantri", PASSWORD).await.status, 303);
+        let mut second = Browser::new(&app);
+        assert_eq!(second.sign_in("quantri.hai", PASSWORD).await.status, 303);
+
+        // The first asks for an auditor: nobody can sign in as them yet.
+        let page = first.get("/console/admin/users").await;
+        let csrf = page.csrf();
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("username", "thanhtra"),
+            ("name", "Lê Văn Thanh Tra"),
+            ("agency", "BTP"),
+            ("role", "auditor"),
+            ("password", "mật-khẩu-do-quản-trị-đặt"),
+        ];
+        assert_eq!(first.post("/console/admin/users", &form).await.status, 303);
+        assert_eq!(first.post("/console/admin/users", &form).await.status, 409, "one request at a time");
+        let mut auditor = Browser::new(&app);
+        assert_eq!(auditor.sign_in("thanhtra", "mật-khẩu-do-quản-trị-đặt").await.status, 401);
+        let page = first.get("/console/admin/users").await;
+        let pending = &page.body[page.body.find(r#"id="pending""#).unwrap()..];
+        assert!(pending.contains("thanhtra") && pending.contains("Chờ quản trị viên khác"), "{pending}");
+        let id = pending.split(r#"action="/console/admin/requests/"#).nth(1);
+        assert!(id.is_none(), "no approve button for the one who asked: {pending}");
+
+        // Its id, from the second admin's page; the first cannot approve it even so.
+        let page = second.get("/console/admin/users").await;
+        let id =
+            page.body.split(r#"action="/console/admin/requests/"#).nth(1).unwrap().split('"').next().unwrap();
+        let path = format!("/console/admin/requests/{id}");
+        let own = first.post(&path, &[("csrf", &csrf), ("decision", "approve")]).await;
+        assert_eq!(own.status, 403, "{}", own.body);
+        assert_eq!(second.post(&path, &[("decision", "approve")]).await.status, 403, "no CSRF token");
+        let approved = second.post(&path, &[("csrf", &page.csrf()), ("decision", "approve")]).await;
+        assert_eq!(approved.status, 303, "{}", approved.body);
+        assert_eq!(second.post(&path, &[("csrf", &page.csrf()), ("decision", "approve")]).await.status, 404);
+        // The auditor signs in, and must first choose a password of their own.
+        assert_eq!(auditor.sign_in("thanhtra", "mật-khẩu-do-quản-trị-đặt").await.status, 303);
+        auditor.change_password("mật-khẩu-do-quản-trị-đặt", "mật-khẩu-thanh-tra-tự-chọn").await;
+
+        // The first asks to reset the second admin's password; the second declines: unchanged.
+        let reset = [("csrf", csrf.as_str()), ("password", "mật-khẩu-để-chiếm-quyền")];
+        assert_eq!(first.post("/console/admin/users/quantri.hai/password", &reset).await.status, 303);
+        let page = second.get("/console/admin/users").await;
+        assert_eq!(page.status, 200, "not signed out: the password is not reset yet");
+        let id =
+            page.body.split(r#"action="/console/admin/requests/"#).nth(1).unwrap().split('"').next().unwrap();
+        let declined = second
+            .post(
+                &format!("/console/admin/requests/{id}"),
+                &[("csrf", &page.csrf()), ("decision", "decline")],
+            )
+            .await;
+        assert_eq!(declined.status, 303);
+        let mut outsider = Browser::new(&app);
+        assert_eq!(outsider.sign_in("quantri.hai", "mật-khẩu-để-chiếm-quyền").await.status, 401);
+        assert_eq!(outsider.sign_in("quantri.hai", PASSWORD).await.status, 303);
+
+        // A non-admin's password is reset at once, to be changed at the next sign-in.
+        let reset = [("csrf", csrf.as_str()), ("password", "mật-khẩu-tạm-của-thanh-tra")];
+        let r = first.post("/console/admin/users/thanhtra/password", &reset).await;
+        assert_eq!(r.status, 303);
+
+        // All of it on record, with who did what.
+        let events = second.get("/console/admin/users").await;
+        let events = &events.body[events.body.find(r#"id="account-events""#).unwrap()..];
+        for (what, by) in [
+            ("Đề nghị tạo tài khoản", "quantri"),
+            ("Phê duyệt đề nghị", "quantri.hai"),
+            ("Tạo tài khoản", "quantri (approved by quantri.hai)"),
+            ("Người dùng tự đổi mật khẩu", "thanhtra"),
+            ("Đề nghị đặt lại mật khẩu", "quantri"),
+            ("Từ chối đề nghị", "quantri.hai"),
+            ("Đặt mật khẩu mới", "quantri"),
+        ] {
+            let row = format!("{what}</td><td data-label=\"Người thực hiện\">{by}</td>");
+            assert!(events.contains(&row), "{what} by {by}: {events}");
+        }
     }
 }

@@ -167,6 +167,27 @@ async fn the_steering_calendar_shows_the_operation_and_its_protection() {
         assert!(cell.contains("Công an đã xác nhận"), "{cell}");
         let listed = &page.body[page.body.find(r#"id="this-month""#).unwrap()..];
         assert!(listed.contains("15/KH-CAHN"), "{listed}");
+
+        // A feed for the member's calendar app, made from the page, shown once, then revoked.
+        let card = &page.body[page.body.find(r#"id="calendar-feed""#).unwrap()..];
+        assert!(card.contains("Tạo đường dẫn") && !card.contains("Thu hồi"), "{card}");
+        let made = member.post("/console/steering/feed", &[("csrf", &page.csrf())]).await;
+        assert_eq!(made.status, 200, "{}", made.body);
+        let url = made.body.split(r#"id="feed-url" type="text" readonly value=""#).nth(1).unwrap();
+        let url = url.split('"').next().unwrap().to_owned();
+        let ics = reqwest::get(&url).await.unwrap();
+        assert_eq!(ics.status(), 200, "{url}");
+        assert!(ics.text().await.unwrap().contains("20261215T080000"), "the operation, without a header");
+        let page = member.get("/console/steering?month=2026-12").await;
+        assert!(!page.body.contains(&url), "the URL is shown once");
+        assert!(page.body.contains("Thu hồi đường dẫn"));
+        let refused = member.post("/console/steering/feed/revoke", &[("csrf", "forged")]).await;
+        assert_eq!(refused.status, 403);
+        assert_eq!(reqwest::get(&url).await.unwrap().status(), 200, "a forged form revokes nothing");
+        let revoked = member.post("/console/steering/feed/revoke", &[("csrf", &page.csrf())]).await;
+        assert_eq!(revoked.status, 303);
+        assert_eq!(reqwest::get(&url).await.unwrap().status(), 404, "revoked at once");
+
         // Another month has none of it.
         let november = member.get("/console/steering?month=2026-11").await;
         assert_eq!(november.status, 200);
@@ -198,7 +219,11 @@ async fn the_steering_calendar_shows_the_operation_and_its_protection() {
         );
         let csv = member.get("/console/reports/enforcement.csv?agency=THADS-HN&year=2027").await;
         assert_eq!(csv.status, 200);
-        assert!(csv.body.starts_with("\u{FEFF}agency,parent,from,to,cases_total"), "{}", csv.body);
+        assert!(
+            csv.body.starts_with("\u{FEFF}agency,agency_name,parent,from,to,cases_total"),
+            "{}",
+            csv.body
+        );
         assert!(csv.body.lines().nth(1).unwrap().starts_with("THADS-HN,"));
         let csv = member.get("/console/reports/coordination.csv?agency=THADS-HN&year=2027").await;
         assert_eq!(csv.status, 200);

@@ -28,7 +28,7 @@ async fn every_201_says_where_and_versions_travel_as_etags() {
             json!({"code": "THADS-QT", "kind": "enforcement", "name": "Thi hành án dân sự tỉnh Quảng Trị"});
         let (_, found) = follows(&app, app.post("/api/v1/agencies", &admin, &agency).await, &admin).await;
         assert_eq!(found["code"], "THADS-QT");
-        let hook = json!({"url": "http://127.0.0.1:9/hook", "secret": "a-secret-of-enough-length"});
+        let hook = json!({"url": "http://127.0.0.1:9/hook"});
         let (_, found) =
             follows(&app, app.post("/api/v1/agencies/THADS-HN/webhooks", &admin, &hook).await, &admin).await;
         assert_eq!(found["url"], "http://127.0.0.1:9/hook");
@@ -70,6 +70,8 @@ async fn every_201_says_where_and_versions_travel_as_etags() {
         expect_problem(fire(step(data.clone()), None).await.unwrap(), 422, "validation_failed").await;
         expect_problem(fire(step(data.clone()), Some("version 1")).await.unwrap(), 400, "malformed_request")
             .await;
+        // `*` is understood (any current version) but names none: a step still needs one.
+        expect_problem(fire(step(data.clone()), Some("*")).await.unwrap(), 422, "validation_failed").await;
         let mut both = step(data.clone());
         both["expected_version"] = json!(2);
         expect_problem(fire(both, Some("\"1\"")).await.unwrap(), 400, "malformed_request").await;

@@ -237,9 +237,21 @@ async fn a_met_deadline_sends_no_reminders() {
 #[derive(Clone)]
 struct Request {
     body: String,
-    signature: String,
-    timestamp: String,
+    headers: http::HeaderMap,
+    /// The `webhook-id`: the delivery's.
     delivery: String,
+}
+
+impl Request {
+    /// Whether the request verifies under `secret`, by the Standard Webhooks specification's
+    /// own implementation, as a receiver would check it.
+    fn verifies_with(&self, secret: &str) -> bool {
+        standardwebhooks::Webhook::new(secret).unwrap().verify(self.body.as_bytes(), &self.headers).is_ok()
+    }
+
+    fn signatures(&self) -> usize {
+        self.headers[standardwebhooks::HEADER_WEBHOOK_SIGNATURE].to_str().unwrap().split(' ').count()
+    }
 }
 
 /// What a test receiver got.
@@ -251,14 +263,16 @@ struct Received {
 }
 
 async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<Received>>) -> HttpResponse {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in req.headers() {
+        headers.append(
+            http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap(),
+            http::HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+        );
+    }
+    let delivery = req.headers().get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let body = String::from_utf8_lossy(&body).into_owned();
-    state.requests.lock().unwrap().push(Request {
-        body,
-        signature: header(reminders::SIGNATURE_HEADER),
-        timestamp: header(reminders::TIMESTAMP_HEADER),
-        delivery: header(reminders::DELIVERY_HEADER),
-    });
+    state.requests.lock().unwrap().push(Request { body, headers, delivery });
     let fail = state.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
     if fail {
         HttpResponse::InternalServerError().finish()
@@ -282,18 +296,18 @@ fn receiver(state: Arc<Received>) -> String {
     format!("http://127.0.0.1:{port}/hook")
 }
 
-async fn register(app: &TestApp, agency: &str, url: &str, secret: &str) -> String {
-    let r = app
-        .post(
-            &format!("/api/v1/agencies/{agency}/webhooks"),
-            &app.admin(),
-            &json!({"url": url, "secret": secret}),
-        )
-        .await;
+/// Registers a webhook; returns its id and the secret the service generated.
+async fn register(app: &TestApp, agency: &str, url: &str) -> (String, String) {
+    let r =
+        app.post(&format!("/api/v1/agencies/{agency}/webhooks"), &app.admin(), &json!({"url": url})).await;
     assert_eq!(r.status(), 201);
     let hook: Value = r.json().await.unwrap();
-    assert!(hook.get("secret").is_none(), "the secret is never shown");
-    hook["id"].as_str().unwrap().to_owned()
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_") && secret.len() >= 6 + 43, "generated: {secret}");
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let shown: Value = app.get(&format!("/api/v1/webhooks/{id}"), &app.admin()).await.json().await.unwrap();
+    assert!(shown.get("secret").is_none(), "the secret is shown once: {shown}");
+    (id, secret)
 }
 
 #[tokio::test]
@@ -302,12 +316,14 @@ async fn a_webhook_is_retried_with_backoff_until_it_is_delivered_signed() {
         let app = spawn(backend).await;
         let received = Arc::new(Received::default());
         received.failures.store(2, Ordering::SeqCst);
-        let secret = "khóa-bí-mật-của-tòa-án-Hà-Nội-2026";
-        let hook = register(&app, "TAND-HN", &receiver(received.clone()), secret).await;
+        let (hook, secret) = register(&app, "TAND-HN", &receiver(received.clone())).await;
+        let (_, another) = register(&app, "TAND-HN", "http://127.0.0.1:9/elsewhere").await;
+        assert_ne!(secret, another, "each webhook its own secret");
         start_explanation(&app).await; // the court is told of the request
 
         let t = Utc::now();
-        assert_eq!(pass(&app, "a", t).await.webhooks_retried, 1, "the first attempt fails");
+        // Both webhooks are tried; the one nobody listens on fails too.
+        assert_eq!(pass(&app, "a", t).await.webhooks_retried, 2, "the first attempts fail");
         assert_eq!(
             pass(&app, "a", t + chrono::Duration::seconds(29)).await.webhooks_retried,
             0,
@@ -315,17 +331,18 @@ async fn a_webhook_is_retried_with_backoff_until_it_is_delivered_signed() {
         );
         assert_eq!(
             pass(&app, "a", t + chrono::Duration::seconds(30)).await.webhooks_retried,
-            1,
+            2,
             "the second fails"
         );
         assert_eq!(
-            pass(&app, "a", t + chrono::Duration::seconds(89)).await,
+            pass(&app, "a", t + chrono::Duration::seconds(30 + 299)).await,
             Report::default(),
-            "then waits 60 s"
+            "then waits 5 minutes"
         );
-        assert_eq!(pass(&app, "a", t + chrono::Duration::seconds(90)).await.webhooks_delivered, 1);
+        let third = pass(&app, "a", t + chrono::Duration::seconds(30 + 300)).await;
+        assert_eq!((third.webhooks_delivered, third.webhooks_retried), (1, 1));
         assert_eq!(
-            pass(&app, "a", t + chrono::Duration::days(1)).await.webhooks_delivered,
+            pass(&app, "a", t + chrono::Duration::days(3)).await.webhooks_delivered,
             0,
             "delivered once"
         );
@@ -333,24 +350,19 @@ async fn a_webhook_is_retried_with_backoff_until_it_is_delivered_signed() {
         let requests = received.requests.lock().unwrap().clone();
         assert_eq!(requests.len(), 3);
         for r in &requests {
-            let timestamp: i64 = r.timestamp.parse().unwrap();
-            assert!((timestamp - Utc::now().timestamp()).abs() < 300, "signed now: {timestamp}");
-            assert_eq!(
-                r.signature,
-                reminders::sign(secret, timestamp, &r.body),
-                "verifies with the agency's secret"
-            );
-            // Checked independently of the service's own function, as a receiver would.
-            use hmac::{Hmac, Mac};
-            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-            mac.update(format!("{}.{}", r.timestamp, r.body).as_bytes());
-            assert_eq!(r.signature, format!("sha256={}", hex::encode(mac.finalize().into_bytes())));
-            // Another secret, or another time, does not verify.
-            assert_ne!(r.signature, reminders::sign("another-secret-of-the-police", timestamp, &r.body));
-            assert_ne!(r.signature, reminders::sign(secret, timestamp - 1, &r.body));
+            assert!(r.verifies_with(&secret), "verifies with the webhook's secret");
+            assert!(!r.verifies_with(&another), "not with another");
+            assert_eq!(r.signatures(), 1);
             let parsed: Value = serde_json::from_str(&r.body).unwrap();
             assert_eq!(parsed["delivery_id"], r.delivery.as_str());
             assert_eq!(parsed["notification"]["agency"], "TAND-HN");
+            assert_eq!(
+                parsed["type"],
+                format!("notification.{}", parsed["notification"]["kind"].as_str().unwrap())
+            );
+            // Tampered with, it no longer verifies.
+            let tampered = Request { body: r.body.replace("TAND-HN", "TAND-HP"), ..r.clone() };
+            assert!(!tampered.verifies_with(&secret));
         }
         assert!(requests.iter().all(|r| r.delivery == requests[0].delivery), "one delivery, three attempts");
         let deliveries: Value =
@@ -367,19 +379,22 @@ async fn a_webhook_is_retried_with_backoff_until_it_is_delivered_signed() {
 }
 
 #[tokio::test]
-async fn a_webhook_that_keeps_failing_is_given_up_and_shown_failed() {
+async fn a_webhook_that_keeps_failing_is_retried_over_a_day_then_shown_failed() {
     let app = spawn(backends()[0]).await;
     let received = Arc::new(Received::default());
     received.failures.store(usize::MAX, Ordering::SeqCst);
-    let hook = register(&app, "TAND-HN", &receiver(received.clone()), "another-secret-of-16+").await;
+    let (hook, _) = register(&app, "TAND-HN", &receiver(received.clone())).await;
     start_explanation(&app).await;
-    let mut t = Utc::now();
-    let mut failed = 0;
-    for _ in 0..reminders::MAX_ATTEMPTS {
-        failed += pass(&app, "a", t).await.webhooks_failed;
-        t += chrono::Duration::hours(2);
+    let start = Utc::now();
+    let mut given_up_after = None;
+    for hour in 0..=30 {
+        if pass(&app, "a", start + chrono::Duration::hours(hour)).await.webhooks_failed > 0 {
+            assert!(given_up_after.is_none(), "given up once");
+            given_up_after = Some(hour);
+        }
     }
-    assert_eq!(failed, 1);
+    let hours = given_up_after.expect("given up");
+    assert!((24..=30).contains(&hours), "the attempts spread over about a day: {hours} h");
     assert_eq!(received.requests.lock().unwrap().len(), reminders::MAX_ATTEMPTS as usize);
     let failed: Value = app
         .get(&format!("/api/v1/webhooks/{hook}/deliveries?status=failed"), &app.admin())
@@ -389,20 +404,142 @@ async fn a_webhook_that_keeps_failing_is_given_up_and_shown_failed() {
         .unwrap();
     assert_eq!(failed[0]["attempts"], reminders::MAX_ATTEMPTS);
     assert!(failed[0]["last_error"].as_str().unwrap().contains("500"), "{failed}");
-    // Bad registrations are refused.
-    let bad = json!({"url": "ftp://example", "secret": "short"});
+    // Bad registrations are refused; a secret is not the client's to choose.
+    let bad = json!({"url": "ftp://example"});
     let problem = expect_problem(
         app.post("/api/v1/agencies/TAND-HN/webhooks", &app.admin(), &bad).await,
         422,
         "validation_failed",
     )
     .await;
-    assert_eq!(problem["errors"].as_array().unwrap().len(), 2);
-    let ok = json!({"url": "http://127.0.0.1:9/x", "secret": "0123456789abcdef"});
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 1);
+    let chosen = json!({"url": "http://127.0.0.1:9/x", "secret": "0123456789abcdef"});
+    let problem = expect_problem(
+        app.post("/api/v1/agencies/TAND-HN/webhooks", &app.admin(), &chosen).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(problem["detail"].as_str().unwrap().contains("secret"), "{problem}");
+    let ok = json!({"url": "http://127.0.0.1:9/x"});
     expect_problem(app.post("/api/v1/agencies/TAND-HN/webhooks", &app.court(), &ok).await, 403, "forbidden")
         .await;
     expect_problem(app.post("/api/v1/agencies/TAND-XX/webhooks", &app.admin(), &ok).await, 404, "not_found")
         .await;
+}
+
+/// A rotated secret: both signatures during the overlap, each verifying under its own secret;
+/// with no overlap the old secret stops at once.
+#[tokio::test]
+async fn a_rotated_secret_signs_beside_the_new_one_during_the_overlap() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let received = Arc::new(Received::default());
+        let (hook, first) = register(&app, "TAND-HN", &receiver(received.clone())).await;
+        start_explanation(&app).await;
+        assert_eq!(pass(&app, "a", Utc::now()).await.webhooks_delivered, 1);
+
+        let rotate = |overlap: Value| {
+            let (app, hook) = (&app, hook.clone());
+            async move {
+                let r = app.post(&format!("/api/v1/webhooks/{hook}/secret"), &app.admin(), &overlap).await;
+                assert_eq!(r.status(), 200);
+                r.json::<Value>().await.unwrap()
+            }
+        };
+        let rotated = rotate(json!({})).await;
+        let second = rotated["secret"].as_str().unwrap().to_owned();
+        assert!(second.starts_with("whsec_") && second != first);
+        let until = DateTime::parse_from_rfc3339(rotated["previous_secret_until"].as_str().unwrap()).unwrap();
+        let hours = (until.with_timezone(&Utc) - Utc::now()).num_minutes() as f64 / 60.0;
+        assert!((23.9..=24.0).contains(&hours), "a day's overlap unless said: {hours}");
+        start_explanation(&app).await;
+        assert_eq!(pass(&app, "a", Utc::now()).await.webhooks_delivered, 1);
+
+        let third = rotate(json!({"overlap_hours": 0})).await["secret"].as_str().unwrap().to_owned();
+        start_explanation(&app).await;
+        assert_eq!(pass(&app, "a", Utc::now()).await.webhooks_delivered, 1);
+
+        let requests = received.requests.lock().unwrap().clone();
+        assert_eq!(requests.len(), 3);
+        let (before, during, after) = (&requests[0], &requests[1], &requests[2]);
+        assert!(before.verifies_with(&first) && !before.verifies_with(&second));
+        assert_eq!(during.signatures(), 2, "both signatures during the overlap");
+        assert!(during.verifies_with(&first) && during.verifies_with(&second));
+        assert_eq!(after.signatures(), 1, "no overlap asked: the replaced secret stops");
+        assert!(after.verifies_with(&third) && !after.verifies_with(&second) && !after.verifies_with(&first));
+
+        expect_problem(
+            app.post(
+                &format!("/api/v1/webhooks/{hook}/secret"),
+                &app.admin(),
+                &json!({"overlap_hours": 169}),
+            )
+            .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        expect_problem(
+            app.post(&format!("/api/v1/webhooks/{hook}/secret"), &app.court(), &json!({})).await,
+            403,
+            "forbidden",
+        )
+        .await;
+        assert_eq!(app.delete(&format!("/api/v1/webhooks/{hook}"), &app.admin()).await.status(), 200);
+        expect_problem(
+            app.post(&format!("/api/v1/webhooks/{hook}/secret"), &app.admin(), &json!({})).await,
+            409,
+            "webhook_removed",
+        )
+        .await;
+    }
+}
+
+/// An admin sends a failed delivery again: same `webhook-id`, a fresh round of attempts, who
+/// asked kept on the delivery.
+#[tokio::test]
+async fn an_admin_sends_a_failed_delivery_again() {
+    for backend in backends() {
+        let app = spawn(backend).await;
+        let received = Arc::new(Received::default());
+        received.failures.store(usize::MAX, Ordering::SeqCst);
+        let (hook, secret) = register(&app, "TAND-HN", &receiver(received.clone())).await;
+        start_explanation(&app).await;
+        let start = Utc::now();
+        for hour in 0..=30 {
+            pass(&app, "a", start + chrono::Duration::hours(hour)).await;
+        }
+        let deliveries = format!("/api/v1/webhooks/{hook}/deliveries");
+        let failed: Value =
+            app.get(&format!("{deliveries}?status=failed"), &app.admin()).await.json().await.unwrap();
+        let delivery = failed[0]["id"].as_str().unwrap().to_owned();
+        let again = format!("/api/v1/webhooks/{hook}/deliveries/{delivery}/redeliver");
+
+        expect_problem(app.post(&again, &app.court(), &json!({})).await, 403, "forbidden").await;
+        let missing = format!("/api/v1/webhooks/{hook}/deliveries/{}/redeliver", uuid::Uuid::now_v7());
+        expect_problem(app.post(&missing, &app.admin(), &json!({})).await, 404, "not_found").await;
+
+        received.failures.store(0, Ordering::SeqCst);
+        let r = app.post(&again, &app.admin(), &json!({})).await;
+        assert_eq!(r.status(), 200);
+        let queued: Value = r.json().await.unwrap();
+        assert_eq!((queued["status"].as_str(), queued["attempts"].as_i64()), (Some("pending"), Some(0)));
+        assert!(queued["redelivered_by"].as_str().unwrap().ends_with("/admin"), "{queued}");
+        expect_problem(app.post(&again, &app.admin(), &json!({})).await, 409, "delivery_pending").await;
+
+        assert_eq!(pass(&app, "a", Utc::now()).await.webhooks_delivered, 1);
+        let requests = received.requests.lock().unwrap().clone();
+        let last = requests.last().unwrap();
+        assert_eq!(last.delivery, delivery, "the same webhook-id");
+        assert!(last.verifies_with(&secret));
+        let shown: Value = app.get(&deliveries, &app.admin()).await.json().await.unwrap();
+        assert_eq!(shown[0]["status"], "delivered");
+        assert!(shown[0]["redelivered_at"].is_string());
+
+        assert_eq!(app.delete(&format!("/api/v1/webhooks/{hook}"), &app.admin()).await.status(), 200);
+        expect_problem(app.post(&again, &app.admin(), &json!({})).await, 409, "webhook_removed").await;
+    }
 }
 
 /// Two nodes sweeping at once over the same due rows: several hundred reminders, each sent
@@ -413,8 +550,8 @@ async fn two_nodes_send_each_reminder_and_webhook_exactly_once() {
         let app = spawn(backend).await;
         let received = Arc::new(Received::default());
         let url = receiver(received.clone());
-        register(&app, "TAND-HN", &url, "court-secret-0123456789").await;
-        register(&app, "VKS-HN", &url, "procuracy-secret-0123456789").await;
+        register(&app, "TAND-HN", &url).await;
+        register(&app, "VKS-HN", &url).await;
         let instances = 300;
         for _ in 0..instances {
             start_explanation(&app).await;
@@ -634,7 +771,7 @@ async fn a_removed_webhook_gets_nothing_more() {
     for backend in backends() {
         let app = spawn(backend).await;
         let received = Arc::new(Received::default());
-        let hook = register(&app, "TAND-HN", &receiver(received.clone()), "secret-to-be-replaced").await;
+        let (hook, _) = register(&app, "TAND-HN", &receiver(received.clone())).await;
         start_explanation(&app).await;
         expect_problem(app.delete(&format!("/api/v1/webhooks/{hook}"), &app.court()).await, 403, "forbidden")
             .await;

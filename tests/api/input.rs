@@ -234,8 +234,7 @@ async fn every_stored_string_is_bounded() {
         // Agencies, webhooks, the calendar.
         let agency = json!({"code": "THADS-X", "kind": "enforcement", "name": long(301)});
         expect_problem(app.post("/api/v1/agencies", &admin, &agency).await, 422, "validation_failed").await;
-        let hook =
-            json!({"url": format!("https://example.org/{}", "a".repeat(2000)), "secret": "s".repeat(32)});
+        let hook = json!({"url": format!("https://example.org/{}", "a".repeat(2000))});
         let problem = expect_problem(
             app.post("/api/v1/agencies/THADS-HN/webhooks", &admin, &hook).await,
             422,
@@ -243,7 +242,7 @@ async fn every_stored_string_is_bounded() {
         )
         .await;
         assert_eq!(problem["errors"][0]["field"], "url", "{problem}");
-        let hook = json!({"url": "https://example.org/hook", "secret": "s".repeat(201)});
+        let hook = json!({"url": "https://example.org/hook", "overlap_hours": 201});
         expect_problem(
             app.post("/api/v1/agencies/THADS-HN/webhooks", &admin, &hook).await,
             422,

@@ -220,6 +220,36 @@ async fn the_metrics_count_steps_and_deadlines() {
         assert!(overdue >= 1 && open > overdue, "open {open}, overdue {overdue}");
         assert_eq!(series(&text, "lienganh_deadlines_open"), open as f64, "{text}");
         assert_eq!(series(&text, "lienganh_deadlines_overdue"), overdue as f64, "{text}");
+
+        // The reminders of August, never sent (no pass ran): the lag counts from the oldest.
+        let lag = series(&text, "lienganh_reminder_lag_seconds");
+        assert!(lag > 30.0 * 86400.0, "behind by weeks: {lag}");
+        // The process, the build and the connections show too.
+        assert!(series(&text, "process_resident_memory_bytes") > 0.0, "{text}");
+        assert_eq!(
+            series(&text, &format!("lienganh_build_info{{version=\"{}\"}}", env!("CARGO_PKG_VERSION"))),
+            1.0
+        );
+        assert!(series(&text, "lienganh_db_pool_connections") >= 1.0);
+        assert!(
+            series(&text, "lienganh_db_pool_in_use") >= 0.0 && text.contains("lienganh_db_pool_waiting 0")
+        );
+        if backend == Backend::Sqlite {
+            let (groups, writes) = (
+                series(&text, "lienganh_sqlite_writer_groups_total"),
+                series(&text, "lienganh_sqlite_writer_writes_total"),
+            );
+            assert!(
+                groups >= 4.0 && writes >= groups,
+                "each write in a group: {groups} groups, {writes} writes"
+            );
+            assert!(text.contains("lienganh_sqlite_writer_queue 0"));
+        }
+        // A pass sends what was due: no lag left.
+        let db = lienganh::store::Db::connect(&app.database_url, 2).unwrap();
+        let now = lienganh::domain::now().timestamp_micros();
+        lienganh::jobs::pass(&db, "metrics", now, &lienganh::jobs::http_client().unwrap()).await.unwrap();
+        assert_eq!(series(&metrics(&app).await, "lienganh_reminder_lag_seconds"), 0.0);
     }
 }
 
@@ -552,13 +582,7 @@ async fn sigterm_lets_the_reminder_pass_finish() {
         let mut app = unserved(backend);
         let mut served = serve(&mut app, &[("LIENGANH_REMINDER_CRON", "* * * * * *")]);
         app.seed_agencies().await;
-        let r = app
-            .post(
-                "/api/v1/agencies/THADS-HN/webhooks",
-                &app.admin(),
-                &json!({"url": hook_url, "secret": "the-enforcement-office-secret"}),
-            )
-            .await;
+        let r = app.post("/api/v1/agencies/THADS-HN/webhooks", &app.admin(), &json!({"url": hook_url})).await;
         assert_eq!(r.status(), 201);
         let hook = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
         let id = app.start_transfer("standard").await["id"].as_str().unwrap().to_owned();

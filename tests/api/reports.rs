@@ -7,7 +7,7 @@ use crate::helpers::{backends, expect_problem, spawn, TestApp};
 use crate::scenarios::common::{add_agency, police, steering_member, Run};
 
 /// An instrument of the Hà Nội procuracy, with its signed file uploaded as the procuracy.
-async fn instrument(app: &TestApp, kind: &str, number: &str, reply_due: &str) -> Value {
+pub async fn instrument(app: &TestApp, kind: &str, number: &str, reply_due: &str) -> Value {
     let request = json!({
         "workflow": "procuracy_supervision",
         "parties": {"procuracy": "VKS-HN", "enforcement": "THADS-HN"},
@@ -23,7 +23,7 @@ async fn instrument(app: &TestApp, kind: &str, number: &str, reply_due: &str) ->
 }
 
 /// The office's answer, with its signed reply uploaded as the head's office.
-async fn answer(app: &TestApp) -> Value {
+pub async fn answer(app: &TestApp) -> Value {
     let answer = json!({"reply_number": "512/THADS-NV", "reply_date": "2026-11-16", "measures": "Đã ra 12 quyết định"});
     app.with_pdf(&app.head(), "reply_file", answer).await
 }
@@ -105,7 +105,7 @@ async fn the_coordination_report_counts_who_is_late() {
 const LOCATION: &str =
     "Thôn Đông, xã Đông Anh; Hà Nội\r\nCổng số 2, cạnh trụ sở Ủy ban nhân dân xã, đường liên thôn, gần chợ Đông Anh";
 
-async fn scheduled_coercion(app: &TestApp) -> String {
+pub(crate) async fn scheduled_coercion(app: &TestApp) -> String {
     add_agency(app, "UBND-X-DONGANH", "people_committee", "UBND xã Đông Anh", None).await;
     let plan = json!({
         "workflow": "coercion_plan",

@@ -393,7 +393,7 @@ async function startInstance(page, title, fill) {
   ]);
   const csv = await readFile(await download.path(), "utf8");
   // A UTF-8 byte-order mark first, so that Excel reads the Vietnamese as written.
-  assert.match(csv, /^\uFEFFagency,parent,from,to,cases_total/);
+  assert.match(csv, /^\uFEFFagency,agency_name,parent,from,to,cases_total/);
 
   // The same calendar on a phone's screen.
   const phone = await member.context().browser().newContext({ viewport: { width: 390, height: 844 }, locale: "vi-VN" });

@@ -23,13 +23,18 @@ pub struct AgencyQuery {
 }
 
 /// Lists agencies by code.
+///
+/// Any authenticated caller, of any role or agency: agencies are not confidential. Pages of at
+/// most `limit` (50 when absent, 500 at most), ordered by code; pass `next_cursor` back as
+/// `cursor` for the next page, and filter by `kind` if needed. A limit out of range or a cursor
+/// this service did not give is 400.
 #[utoipa::path(
     get,
     operation_id = "listAgencies",
     tag = "agencies",
     params(AgencyQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = AgencyPage), BadRequest, Unauthorized, Unavailable)
+    responses((status = 200, description = "A page of agencies", body = AgencyPage), BadRequest, Unauthorized, Unavailable)
 )]
 #[get("/agencies")]
 pub async fn list(
@@ -48,13 +53,16 @@ pub async fn list(
 }
 
 /// One agency by its code.
+///
+/// Any authenticated caller. 404 when no agency has this code (or the code is not one an
+/// agency could have).
 #[utoipa::path(
     get,
     operation_id = "getAgency",
     tag = "agencies",
     params(("code" = String, Path, description = "Agency code, such as THADS-HN")),
     security(("bearer" = [])),
-    responses((status = 200, body = Agency), Unauthorized, NotFound, Unavailable)
+    responses((status = 200, description = "The agency", body = Agency), Unauthorized, NotFound, Unavailable)
 )]
 #[get("/agencies/{code}")]
 pub async fn get(
@@ -68,15 +76,24 @@ pub async fn get(
 }
 
 /// Creates an agency (admin only).
+///
+/// Only an `admin` may create agencies; anyone else gets 403. The code is the agency's
+/// permanent identifier; a code already taken is 409 `already_exists`. A `parent` (such as the
+/// provincial office above a regional one) must already exist, or the request is 422
+/// `validation_failed`. With an `Idempotency-Key`, a retry with the same body replays the first
+/// answer (marked `Idempotent-Replayed: true`). The answer's `Location` names the new agency.
 #[utoipa::path(
     post,
     operation_id = "createAgency",
     tag = "agencies",
-    request_body = CreateAgency,
+    request_body(content = CreateAgency, example = json!({
+        "code": "THADS-HN-KV1", "kind": "enforcement",
+        "name": "Phòng Thi hành án dân sự khu vực 1 - Hà Nội", "parent": "THADS-HN"
+    })),
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replays the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     security(("bearer" = [])),
     responses(
-        (status = 201, body = Agency, headers(("Location" = String, description = "The agency"))),
+        (status = 201, description = "The agency created", body = Agency, headers(("Location" = String, description = "The agency"))),
         BadRequest, Unauthorized, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
     )
 )]

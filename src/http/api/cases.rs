@@ -34,8 +34,20 @@ async fn shown<T: serde::Serialize>(state: &AppState, shown: Shown<T>) -> ApiRes
     Ok(HttpResponse::Ok().json(shown.value))
 }
 
-/// Opens a case (việc thi hành án) at an enforcement office, optionally with its payments and
-/// outcome so far.
+/// Opens a case (việc thi hành án) at an enforcement office.
+///
+/// For the `enforcement_officer`s and `enforcement_head`s of the office named in `agency`, or of
+/// an office above it; anyone else gets 403. `agency` must be an enforcement office and
+/// `court`, when given, a court known here (422 `validation_failed` otherwise, field by field,
+/// as for empty or over-long texts and a `received_on` in the future). The number is unique in
+/// the office: a second case with it is 409 `already_exists`. An office bringing in its cases
+/// may give what already happened to one: its classification, its payments (refused as for
+/// `POST /cases/{id}/payments`) and its outcome.
+///
+/// The answer is the case with its `Location` and `ETag`.
+/// With an `Idempotency-Key`, a retry with the same body replays the first answer (refusals
+/// included, marked `Idempotent-Replayed: true`); the same key with another body is 422
+/// `idempotency_key_reused`.
 #[utoipa::path(
     post,
     operation_id = "createCase",
@@ -44,7 +56,7 @@ async fn shown<T: serde::Serialize>(state: &AppState, shown: Shown<T>) -> ApiRes
     params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY, min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     security(("bearer" = [])),
     responses(
-        (status = 201, body = Case, headers(("Location" = String, description = "The case"), ("ETag" = String, description = "Its version, for If-Match"))),
+        (status = 201, description = "The case opened", body = Case, headers(("Location" = String, description = "The case"), ("ETag" = String, description = "Its version, for If-Match"))),
         BadRequest, Unauthorized, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
     )
 )]
@@ -62,6 +74,14 @@ pub async fn create(
 }
 
 /// Opens up to 1,000 cases in one transaction: all of them or, if one is refused, none.
+///
+/// Who may, and what is refused, as for `POST /cases`, for every case of the batch; a refusal
+/// names the case by its place (`cases[3].number`). An empty batch or one of more than 1,000
+/// cases is 422 `validation_failed`. The answer gives how many were created and their ids, in
+/// the order sent.
+/// With an `Idempotency-Key`, a retry with the same body replays the first answer (refusals
+/// included, marked `Idempotent-Replayed: true`); the same key with another body is 422
+/// `idempotency_key_reused`.
 #[utoipa::path(
     post,
     operation_id = "createCases",
@@ -105,16 +125,21 @@ pub struct CaseQuery {
     pub cursor: Option<String>,
 }
 
-/// Lists the cases of the caller's office and the offices under it (every office for auditors
-/// and admins), oldest first. Each case whose personal data is shown to an auditor or an office
-/// above the case's is recorded as read.
+/// Lists the cases of the caller's office and the offices under it, oldest first.
+///
+/// Any authenticated caller sees the cases of their own office and the offices under it;
+/// auditors and admins see every office's (admins without the obligor and obligee). `agency`
+/// narrows the list to one office and those under it; an office outside the caller's is 404.
+/// Pages of at most `limit` (50 when absent, 500 at most), with `next_cursor` for the next; a
+/// malformed filter, limit or cursor is 400. Each case whose personal data is shown to an
+/// auditor or an office above the case's is recorded as read before the answer is given.
 #[utoipa::path(
     get,
     operation_id = "listCases",
     tag = "cases",
     params(CaseQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = CasePage), BadRequest, Unauthorized, NotFound, Unavailable)
+    responses((status = 200, description = "A page of cases", body = CasePage), BadRequest, Unauthorized, NotFound, Unavailable)
 )]
 #[get("/cases")]
 pub async fn list(
@@ -136,9 +161,13 @@ pub async fn list(
     shown(&state, page).await
 }
 
-/// One case. The obligor and obligee are shown only to the case's office (and those above
-/// it), its court and auditors; a showing to an auditor or an office above the case's is
-/// recorded (see `/cases/{id}/reads`).
+/// One case, with its money, classification, status and version.
+///
+/// For the office that holds it and those above it, the court that gave the judgment,
+/// auditors, admins, and the agencies taking part in one of its instances; anyone else gets
+/// 404. The obligor and obligee are shown only to the case's office (and those above it), its
+/// court and auditors; a showing to an auditor or an office above the case's is recorded (see
+/// `/cases/{id}/reads`). The `ETag` is the version, for `If-Match` on the next change.
 #[utoipa::path(
     get,
     operation_id = "getCase",
@@ -146,7 +175,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The case's id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Case, headers(("ETag" = String, description = "Its version, for If-Match"))),
+        (status = 200, description = "The case", body = Case, headers(("ETag" = String, description = "Its version, for If-Match"))),
         Unauthorized, NotFound, Unavailable
     )
 )]
@@ -160,9 +189,21 @@ pub async fn get(state: web::Data<AppState>, actor: Actor, id: web::Path<String>
     Ok(answer)
 }
 
-/// Records money received for a case, or reverses an earlier entry (`reverses`); entries are
-/// never changed. More than the amount due is refused (`over_collection`). Collecting the whole
-/// amount completes the case.
+/// Records money received for a case, or reverses an earlier entry.
+///
+/// For the `enforcement_officer`s and `enforcement_head`s of the case's office or an office
+/// above it (403 for others who see the case, 404 for those who do not). Entries are never
+/// changed: a correction is a new entry naming the one it `reverses`, with the same amount.
+/// More than the amount outstanding is 422 `over_collection`; a payment to a closed case 422
+/// `case_closed`; a zero amount, a day in the future or before the case was received, or a
+/// reversal that does not match its entry, 422 `validation_failed`.
+/// Collecting the whole amount completes the case; reversing a payment of a completed case
+/// opens it again. A case changed by another request meanwhile is 409 `version_conflict`.
+///
+/// The answer is the payment and the case after it; `Location` names the case's history.
+/// With an `Idempotency-Key`, a retry with the same body replays the first answer (refusals
+/// included, marked `Idempotent-Replayed: true`); the same key with another body is 422
+/// `idempotency_key_reused`.
 #[utoipa::path(
     post,
     operation_id = "recordPayment",
@@ -198,6 +239,19 @@ pub async fn pay(
 }
 
 /// Records an outcome (completed, terminated, entrusted), a suspension or a resumption.
+///
+/// For the `enforcement_officer`s and `enforcement_head`s of the case's office or an office
+/// above it (403 for others who see the case, 404 for those who do not). Give the version read
+/// last as `expected_version` or `If-Match`: a case that moved on is 409 `version_conflict`
+/// (412 `precondition_failed` under `If-Match`). A closed case changes only by reversing a
+/// payment (422 `case_closed`); the status it already has, or a day in the future, before the
+/// case was received or (for an outcome) before its last payment, is 422 `validation_failed`.
+/// Completing a case classifies it enforceable.
+///
+/// The answer is the case after the change, with its new `ETag`.
+/// With an `Idempotency-Key`, a retry with the same body replays the first answer (refusals
+/// included, marked `Idempotent-Replayed: true`); the same key with another body is 422
+/// `idempotency_key_reused`.
 #[utoipa::path(
     post,
     operation_id = "setCaseStatus",
@@ -210,7 +264,7 @@ pub async fn pay(
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Case, headers(("ETag" = String, description = "Its version after the change"))),
+        (status = 200, description = "The case after the change", body = Case, headers(("ETag" = String, description = "Its version after the change"))),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, TooLarge, UnsupportedMediaType,
         Unprocessable, Unavailable
     )
@@ -238,6 +292,18 @@ pub async fn set_status(
 }
 
 /// Classifies a case as enforceable or not yet enforceable.
+///
+/// For the `enforcement_officer`s and `enforcement_head`s of the case's office or an office
+/// above it (403 for others who see the case, 404 for those who do not). Give the version read
+/// last as `expected_version` or `If-Match`: a case that moved on is 409 `version_conflict`
+/// (412 `precondition_failed` under `If-Match`). The classification it already has, or a day
+/// in the future or before the case was received, is 422 `validation_failed`; a closed case is
+/// 422 `case_closed`.
+///
+/// The answer is the case after the change, with its new `ETag`.
+/// With an `Idempotency-Key`, a retry with the same body replays the first answer (refusals
+/// included, marked `Idempotent-Replayed: true`); the same key with another body is 422
+/// `idempotency_key_reused`.
 #[utoipa::path(
     post,
     operation_id = "classifyCase",
@@ -250,7 +316,7 @@ pub async fn set_status(
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Case, headers(("ETag" = String, description = "Its version after the change"))),
+        (status = 200, description = "The case after the change", body = Case, headers(("ETag" = String, description = "Its version after the change"))),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, TooLarge, UnsupportedMediaType,
         Unprocessable, Unavailable
     )
@@ -277,15 +343,18 @@ pub async fn classify(
     reply_with(r, versioned)
 }
 
-/// The case's hash-chained history and its payments. The history holds no personal data,
-/// only its digest.
+/// The case's hash-chained history and its payments.
+///
+/// For those who see the case (404 otherwise). Every change, oldest first, with who made it
+/// and the hash chaining it to the one before, and every payment and reversal. The history
+/// holds no personal data, only its digest, so it is shown whole to all who see the case.
 #[utoipa::path(
     get,
     operation_id = "getCaseHistory",
     tag = "cases",
     params(("id" = String, Path, description = "The case's id")),
     security(("bearer" = [])),
-    responses((status = 200, body = CaseHistory), Unauthorized, NotFound, Unavailable)
+    responses((status = 200, description = "Its events and payments", body = CaseHistory), Unauthorized, NotFound, Unavailable)
 )]
 #[get("/cases/{id}/history")]
 pub async fn history(
@@ -298,15 +367,18 @@ pub async fn history(
     Ok(HttpResponse::Ok().json(h))
 }
 
-/// Checks the case's history: its chain, its head, the recorded personal data digest and that
-/// the payments add up to what is collected.
+/// Checks the case's history.
+///
+/// For those who see the case (404 otherwise). Recomputes its chain and checks its head, the
+/// recorded digest of the personal data, and that the payments add up to what is collected.
+/// A history changed outside the service answers 200 with `valid` false and why.
 #[utoipa::path(
     get,
     operation_id = "verifyCaseHistory",
     tag = "cases",
     params(("id" = String, Path, description = "The case's id")),
     security(("bearer" = [])),
-    responses((status = 200, body = CaseVerification), Unauthorized, NotFound, Unavailable)
+    responses((status = 200, description = "Whether the history holds, and if not why", body = CaseVerification), Unauthorized, NotFound, Unavailable)
 )]
 #[get("/cases/{id}/history/verify")]
 pub async fn verify(
@@ -329,18 +401,20 @@ pub struct ReadsQuery {
     pub cursor: Option<String>,
 }
 
-/// Who was shown the case's personal data beyond its own office and court (auditors, offices
-/// above it): who, when and through which route, oldest first. The records are written in the
-/// request that showed the data and can be neither changed nor removed. For the heads of the
-/// case's office (and of the offices above it), admins and auditors; others who see the case
-/// get 403.
+/// Who was shown the case's personal data beyond its own office and court.
+///
+/// For the `enforcement_head`s of the case's office (and of the offices above it), admins and
+/// auditors; others who see the case get 403, those who do not 404. The showings to auditors
+/// and offices above the case's: who, when and through which route, oldest first, in pages of
+/// at most `limit` (50 when absent, 500 at most). The records are written in the request that
+/// showed the data and can be neither changed nor removed.
 #[utoipa::path(
     get,
     operation_id = "listPersonalDataReads",
     tag = "cases",
     params(("id" = String, Path, description = "The case's id"), ReadsQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = PersonalDataReadPage), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable)
+    responses((status = 200, description = "A page of recorded showings", body = PersonalDataReadPage), BadRequest, Unauthorized, Forbidden, NotFound, Unavailable)
 )]
 #[get("/cases/{id}/reads")]
 pub async fn personal_data_reads(

@@ -32,13 +32,20 @@ pub struct DeadlineQuery {
 }
 
 /// The deadlines of the instances the caller may see, soonest due first.
+///
+/// Any authenticated caller: the deadlines of the instances whose parties include the
+/// caller's agency (every instance's for auditors and admins). Each with its due time as the
+/// working-day calendar computed it, the agency responsible, its legal basis and whether it
+/// is open, suspended, met or missed. Filter by status (`overdue` is open and past due),
+/// responsible agency, workflow and due time; pages of at most `limit` (50 when absent, 500 at
+/// most), with `next_cursor` for the next. A malformed filter, limit or cursor is 400.
 #[utoipa::path(
     get,
     operation_id = "listDeadlines",
     tag = "deadlines",
     params(DeadlineQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = DeadlinePage), BadRequest, Unauthorized, Unavailable)
+    responses((status = 200, description = "A page of deadlines", body = DeadlinePage), BadRequest, Unauthorized, Unavailable)
 )]
 #[get("/deadlines")]
 pub async fn list(

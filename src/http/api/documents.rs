@@ -5,7 +5,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::problems::*;
 use super::{parse_id, AppState};
@@ -21,6 +21,19 @@ use crate::store::files::FilesError;
 pub struct UploadQuery {
     /// The file's name, as it is to be shown; for a multipart upload, the part's file name.
     pub name: Option<String>,
+}
+
+/// A file's bytes, as the OpenAPI document describes a body or an answer that is one file.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(pub Vec<u8>);
+
+/// A `multipart/form-data` upload: the first part that carries a file name is taken.
+#[derive(ToSchema)]
+pub struct UploadForm {
+    /// The file, with its name and type as the part gives them.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
 }
 
 /// A file as received: its bytes, the type it is said to be, and its name.
@@ -99,26 +112,35 @@ fn files_error(e: FilesError) -> ApiError {
     }
 }
 
-/// Uploads a document, to be handed over by naming its id in a step's data. The body is the
-/// file itself, with its `Content-Type`, or `multipart/form-data` with one file. Its type is
-/// read from its bytes and must agree with the one given.
+/// Uploads a document, to be handed over by naming its id in a step's data.
+///
+/// Any authenticated caller acting for a party (auditors and admins upload nothing: 403). The
+/// body is the file itself, or `multipart/form-data` with one file part. Its type is read from
+/// its bytes: PDF, JPEG, PNG, or UTF-8 text. The body may be sent as `application/octet-stream`,
+/// or under the file's own type (`application/pdf`, `image/jpeg`, `image/png`, `text/plain`),
+/// which must then agree with the bytes (415 `document_type_mismatch` otherwise); any other
+/// type of file is 415 `unsupported_media_type`. An empty file is 422 `validation_failed`; one
+/// larger than the service takes, 413. `name` gives the file's name (for a multipart upload,
+/// in place of the part's).
+///
+/// The document belongs to the caller's agency until a step of one of its instances takes it:
+/// only then can those who see that instance download it. Each document is taken by one step
+/// only; the step records its SHA-256.
 #[utoipa::path(
     post,
     operation_id = "uploadDocument",
     tag = "documents",
     params(UploadQuery),
     request_body(
-        description = "The file's bytes with their type, or multipart/form-data with one file",
+        description = "The file's bytes (their type is read from them), or multipart/form-data with one file",
         content(
-            (Vec<u8> = "application/pdf"),
-            (Vec<u8> = "image/jpeg"),
-            (Vec<u8> = "image/png"),
-            (String = "text/plain"),
+            (FileBytes = "application/octet-stream"),
+            (UploadForm = "multipart/form-data"),
         )
     ),
     security(("bearer" = [])),
     responses(
-        (status = 201, body = Document, headers(("Location" = String, description = "The document, downloadable once a step has taken it"))),
+        (status = 201, description = "The document kept, with its id to name in a step", body = Document, headers(("Location" = String, description = "The document, downloadable once a step has taken it"))),
         BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable
     )
 )]
@@ -147,8 +169,12 @@ pub async fn upload(
 }
 
 /// Downloads a document, as it was uploaded, to anyone who can see an instance that took it.
-/// It is always an attachment, never shown in place. A download by someone beyond the case's
-/// own office and court is recorded among the reads of its personal data.
+///
+/// For those who see an instance whose step took the document (404 for anyone else, and for a
+/// document no step took yet). It is always an attachment, never shown in place, with its
+/// name and its own type; the `ETag` is its SHA-256. A download by someone beyond the case's
+/// own office and court is recorded among the reads of its personal data. 503 when the
+/// documents store is out of reach or has lost the bytes.
 #[utoipa::path(
     get,
     operation_id = "downloadDocument",
@@ -156,7 +182,9 @@ pub async fn upload(
     params(("id" = String, Path, description = "Document id (UUID)")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The document's bytes; its SHA-256 is the ETag", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The document's bytes, with the type read from them at upload (PDF, JPEG, PNG or plain text); its SHA-256 is the ETag. `application/octet-stream` comes first so that a client generated from this document reads bytes whatever the type",
+            content((FileBytes = "application/octet-stream"), (FileBytes = "application/pdf"), (FileBytes = "image/jpeg"), (FileBytes = "image/png"), (FileBytes = "text/plain")),
+            headers(("ETag" = String, description = "The document's SHA-256"), ("Content-Disposition" = String, description = "Always an attachment, with the document's name"))),
         Unauthorized, NotFound, Unavailable
     )
 )]

@@ -21,15 +21,20 @@ pub struct InboxQuery {
     pub cursor: Option<String>,
 }
 
-/// The caller's inbox: what their agency must know, for everyone there or for their roles,
-/// newest first.
+/// The caller's inbox: what their agency must know, newest first.
+///
+/// Any authenticated caller: the notifications of the caller's agency addressed to everyone
+/// there or to one of the caller's roles: steps taken, reminders of a deadline before it is
+/// due and when it is, and escalations of missed ones.
+/// `unread=true` keeps those not yet read; pages of at most `limit` (50 when absent, 500 at
+/// most), with `next_cursor` for the next. A limit or cursor out of range is 400.
 #[utoipa::path(
     get,
     operation_id = "listInbox",
     tag = "inbox",
     params(InboxQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = InboxPage), BadRequest, Unauthorized, Unavailable)
+    responses((status = 200, description = "A page of notifications", body = InboxPage), BadRequest, Unauthorized, Unavailable)
 )]
 #[get("/inbox")]
 pub async fn list(
@@ -51,13 +56,17 @@ pub async fn list(
 }
 
 /// Marks a notification of the caller's inbox read.
+///
+/// For a notification of the caller's agency addressed to everyone there or to one of the
+/// caller's roles; any other id is 404. Records who read it and when, and answers with the
+/// notification as it now stands.
 #[utoipa::path(
     post,
     operation_id = "markInboxRead",
     tag = "inbox",
     params(("id" = String, Path, description = "Notification id (UUID)")),
     security(("bearer" = [])),
-    responses((status = 200, body = Notification), Unauthorized, NotFound, Unavailable)
+    responses((status = 200, description = "The notification, read", body = Notification), Unauthorized, NotFound, Unavailable)
 )]
 #[post("/inbox/{id}/read")]
 pub async fn read(

@@ -19,11 +19,13 @@ fn shows_token(req: &HttpRequest, token: &str) -> bool {
     a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Prometheus metrics in the text exposition format: request latency by route pattern and
-/// status class, requests in flight, steps fired by workflow and transition, reminders and
-/// webhook deliveries by outcome, and the deadlines running and overdue as the database has
-/// them now. Nothing in them names a person or a case. Open to any caller unless
-/// `LIENGANH_METRICS_TOKEN` is set; then the scraper shows it as a bearer token.
+/// Prometheus metrics in the text exposition format.
+///
+/// Request latency by route pattern and status class, requests in flight, steps fired by
+/// workflow and transition, reminders and webhook deliveries by outcome, and the deadlines
+/// running and overdue as the database has them now. Nothing in them names a person or a
+/// case. Open to any caller unless the service is configured with a metrics token; then the
+/// scraper shows it as a bearer token (401 otherwise). This is not a user's token.
 #[utoipa::path(
     get,
     operation_id = "getMetrics",
@@ -43,6 +45,6 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
     }
     let at = crate::domain::now().timestamp_micros();
     let deadlines = state.read(move |conn, _| crate::service::deadlines::counts(conn, at)).await?;
-    let text = metrics.render(deadlines).map_err(ApiError::internal)?;
+    let text = metrics.render(deadlines, state.db.figures()).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().content_type(prometheus::TextEncoder::new().format_type()).body(text))
 }

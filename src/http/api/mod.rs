@@ -55,6 +55,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// How the reports' completion rate counts terminated and entrusted cases.
     pub counting: crate::service::reports::Counting,
+    /// The hex SHA-256 of the calendar file as loaded.
+    pub calendar_fingerprint: String,
 }
 
 impl AppState {
@@ -159,6 +161,11 @@ impl FromRequest for IfMatch {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let Some(value) = req.headers().get(header::IF_MATCH) else { return ready(Ok(Self(None))) };
+        // `*`: any current version (RFC 9110, 13.1.1); the record exists or the write answers
+        // 404, so it sets no version of its own.
+        if value.to_str().is_ok_and(|v| v.trim() == "*") {
+            return ready(Ok(Self(None)));
+        }
         let version = value
             .to_str()
             .ok()
@@ -288,6 +295,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut ServiceConfig<'_>) {
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .service(health::healthz)
+            .service(health::livez)
+            .service(health::readyz)
             .service(metrics::metrics)
             .route("/docs", web::get().to(docs_redirect))
             .service(
@@ -321,8 +330,14 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut ServiceConfig<'_>) {
                     .service(webhooks::deliveries)
                     .service(webhooks::get)
                     .service(webhooks::remove)
+                    .service(webhooks::rotate)
+                    .service(webhooks::redeliver)
                     .service(calendar::years)
                     .service(calendar::put)
+                    .service(calendar::create_feed)
+                    .service(calendar::get_feed)
+                    .service(calendar::revoke_feed)
+                    .service(calendar::feed_content)
                     .service(reports::coercion_calendar)
                     .service(cases::create_many)
                     .service(cases::create)
@@ -389,6 +404,9 @@ impl Modify for BearerAuth {
             Errors are application/problem+json with a stable `code`. Money is a decimal string in VND; \
             times are RFC 3339 at +07:00 (Asia/Ho_Chi_Minh)."
     ),
+    // Relative, so that the document is right wherever the service runs: the paths are under
+    // the address that serves it (http://127.0.0.1:8080 unless configured otherwise).
+    servers((url = "/", description = "The service that serves this document (by default at http://127.0.0.1:8080)")),
     // The schemas that parameters and error responses name by reference; those of bodies come
     // with their handlers.
     components(schemas(

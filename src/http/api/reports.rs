@@ -11,18 +11,28 @@ use crate::domain::AgencyCode;
 use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::service::coercion_calendar as ics;
-use crate::service::reports::{self, CoordinationReport, EnforcementReport, Period, Target};
+use crate::service::reports::{self, CoordinationReport, EnforcementReport, Period, Table, Target};
 
 fn agency(raw: Option<&str>) -> ApiResult<Option<AgencyCode>> {
     raw.map(AgencyCode::parse).transpose().map_err(ApiError::bad_request)
 }
 
+/// How a report is answered: JSON, CSV with a byte-order mark, or an XLSX workbook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Json,
     Csv,
+    Xlsx,
 }
+
+/// The media type of an XLSX workbook.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The bytes of an XLSX workbook.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Workbook(pub Vec<u8>);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -39,35 +49,75 @@ pub struct EnforcementQuery {
     pub to: Option<NaiveDate>,
     /// Also give each office of the scope on its own.
     pub offices: Option<bool>,
-    /// `csv` answers text/csv, as does `Accept: text/csv`.
+    /// `csv` answers text/csv, as does `Accept: text/csv`; `xlsx` an XLSX workbook, as does
+    /// `Accept` with its media type.
     pub format: Option<Format>,
 }
 
-/// Whether the client asked for CSV, by `format` or by its Accept header.
-fn wants_csv(req: &HttpRequest, format: Option<Format>) -> ApiResult<bool> {
+/// The format the client asked for, by `format` or else by its Accept header.
+fn format_of(req: &HttpRequest, format: Option<Format>) -> ApiResult<Format> {
     if let Some(f) = format {
-        return Ok(f == Format::Csv);
+        return Ok(f);
     }
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     if accept.is_empty() {
-        return Ok(false);
+        return Ok(Format::Json);
     }
     let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).collect();
     if types
         .iter()
         .any(|t| matches!(*t, "application/json" | "application/*" | "*/*" | "application/problem+json"))
     {
-        return Ok(false);
+        return Ok(Format::Json);
     }
     if types.iter().any(|t| matches!(*t, "text/csv" | "text/*")) {
-        return Ok(true);
+        return Ok(Format::Csv);
     }
-    Err(ApiError::new(ErrorCode::NotAcceptable, "this report is given as application/json or text/csv"))
+    if types.contains(&XLSX) {
+        return Ok(Format::Xlsx);
+    }
+    Err(ApiError::new(
+        ErrorCode::NotAcceptable,
+        format!("this report is given as application/json, text/csv or {XLSX}"),
+    ))
 }
 
-/// The enforcement report: cases and money received (carried over and new), enforceable or
-/// not yet, completed, the completion rates (exact, rounded half-up to two places), the
-/// targets and the gap; for the office and, with `offices=true`, each office under it.
+/// The report's table as the file asked for; nothing when JSON was.
+fn file_of(format: Format, table: impl FnOnce() -> ApiResult<Table>) -> ApiResult<Option<Vec<u8>>> {
+    match format {
+        Format::Json => Ok(None),
+        Format::Csv => Ok(Some(table()?.csv()?.into_bytes())),
+        Format::Xlsx => Ok(Some(table()?.xlsx()?)),
+    }
+}
+
+/// A report's file, to be saved under the report's name, its scope ("all" for the country) and
+/// its period, with the extension of its format.
+fn attachment(
+    format: Format,
+    body: Vec<u8>,
+    (report, agency, from, to): (&str, Option<&str>, NaiveDate, NaiveDate),
+) -> HttpResponse {
+    let (content_type, extension) = match format {
+        Format::Xlsx => (XLSX, "xlsx"),
+        Format::Csv | Format::Json => ("text/csv; charset=utf-8", "csv"),
+    };
+    let name = format!("{report}-{}-{from}-{to}.{extension}", agency.unwrap_or("all"));
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .body(body)
+}
+
+/// The enforcement report of an office or the country.
+///
+/// Cases and money received (carried over and new), enforceable or not yet, completed, the
+/// completion rates (exact, rounded half-up to two places), the targets and the gap; for the
+/// office and, with `offices=true`, each office under it. An office reads its own and those
+/// under it (404 for any other); those who supervise read any, and the country. As JSON, as
+/// CSV (`format=csv` or `Accept: text/csv`) or as an XLSX workbook (`format=xlsx` or `Accept`
+/// with its media type) with Vietnamese titles and the figures stored as numbers; any other
+/// `Accept` is 406.
 #[utoipa::path(
     get,
     operation_id = "getEnforcementReport",
@@ -75,8 +125,14 @@ fn wants_csv(req: &HttpRequest, format: Option<Format>) -> ApiResult<bool> {
     params(EnforcementQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The report; as text/csv, one row for the scope and one per office",
-            content((EnforcementReport = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The report; as text/csv or an XLSX workbook, one row for the scope and \
+            one per office, each with its name beside its code",
+            content(
+                (EnforcementReport = "application/json"),
+                (String = "text/csv"),
+                (Workbook = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            ),
+            headers(("Content-Disposition" = String, description = "For CSV and XLSX: an attachment and its file name"))),
         BadRequest, Unauthorized, NotFound, NotAcceptable, Unprocessable, Unavailable
     )
 )]
@@ -88,28 +144,24 @@ pub async fn enforcement(
     q: web::Query<EnforcementQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let csv = wants_csv(&req, q.format)?;
+    let format = format_of(&req, q.format)?;
     let code = agency(q.agency.as_deref())?;
     let period = Period::parse(q.year, q.from, q.to)?;
     let offices = q.offices.unwrap_or(false);
     let counting = state.counting;
-    let report = state
-        .read(move |conn, _| reports::enforcement(conn, &actor, code, period, (offices, counting)))
+    let (report, file) = state
+        .read(move |conn, _| {
+            let report = reports::enforcement(conn, &actor, code, period, (offices, counting))?;
+            let file = file_of(format, || reports::enforcement_table(conn, &report))?;
+            Ok((report, file))
+        })
         .await?;
-    if csv {
-        let body = reports::enforcement_csv(&report)?;
-        let name = format!(
-            "enforcement-{}-{}-{}.csv",
-            report.agency.as_deref().unwrap_or("all"),
-            report.from,
-            report.to
-        );
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
-            .body(body));
-    }
-    Ok(HttpResponse::Ok().json(report))
+    Ok(match file {
+        Some(body) => {
+            attachment(format, body, ("enforcement", report.agency.as_deref(), report.from, report.to))
+        }
+        None => HttpResponse::Ok().json(report),
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -120,11 +172,13 @@ pub struct PublishQuery {
     pub agency: Option<String>,
 }
 
-/// Publishes a reporting year's enforcement figures, as the records say them now, for a
-/// province (its provincial office's head) or the country (an admin). From then on the report
-/// of that year for that scope shows them as published, with who and when, and beside them the
-/// figures the records give today, the difference and the cases behind it. Once per year and
-/// scope.
+/// Publishes a reporting year's enforcement figures.
+///
+/// The figures as the records say them now, for a province (its provincial office's head) or
+/// the country (an admin). From then on the report of that year for that scope shows them as
+/// published, with who and when, and beside them the figures the records give today, the
+/// difference and the cases behind it. Once per year and scope (409 after); only an ended
+/// year.
 #[utoipa::path(
     post,
     operation_id = "publishEnforcementReport",
@@ -166,32 +220,60 @@ pub struct CoordinationQuery {
     pub from: Option<NaiveDate>,
     /// Last day of the period, included.
     pub to: Option<NaiveDate>,
+    /// `csv` answers text/csv, as does `Accept: text/csv`; `xlsx` an XLSX workbook, as does
+    /// `Accept` with its media type.
+    pub format: Option<Format>,
 }
 
-/// Who meets their deadlines: per workflow, deadline and responsible agency, the steps done on
-/// time and late, open and overdue now, the median and 90th percentile time to each step; and
-/// the procuracy's instruments issued, answered on time, late, or not at all.
+/// The coordination report: who meets their deadlines.
+///
+/// Per workflow, deadline and responsible agency, the steps done on time and late, open and
+/// overdue now, the median and 90th percentile time to each step; and the procuracy's
+/// instruments issued, answered on time, late, or not at all. The same scopes as the
+/// enforcement report, and the same formats: JSON, CSV or an XLSX workbook (406 for any other
+/// `Accept`).
 #[utoipa::path(
     get,
     operation_id = "getCoordinationReport",
     tag = "reports",
     params(CoordinationQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = CoordinationReport), BadRequest, Unauthorized, NotFound, Unprocessable, Unavailable)
+    responses(
+        (status = 200, description = "The report; as text/csv or an XLSX workbook, one row per step and \
+            responsible agency (its name beside its code), then one per procuracy instrument",
+            content(
+                (CoordinationReport = "application/json"),
+                (String = "text/csv"),
+                (Workbook = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            ),
+            headers(("Content-Disposition" = String, description = "For CSV and XLSX: an attachment and its file name"))),
+        BadRequest, Unauthorized, NotFound, NotAcceptable, Unprocessable, Unavailable
+    )
 )]
 #[get("/reports/coordination")]
 pub async fn coordination(
     state: web::Data<AppState>,
     actor: Actor,
+    req: HttpRequest,
     q: web::Query<CoordinationQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
+    let format = format_of(&req, q.format)?;
     let code = agency(q.agency.as_deref())?;
     let period = Period::parse(None, q.from, q.to)?;
-    let report = state
-        .read(move |conn, rules| reports::coordination(conn, &rules.registry, &actor, code, period))
+    let (report, file) = state
+        .read(move |conn, rules| {
+            let report = reports::coordination(conn, &rules.registry, &actor, code, period)?;
+            let file = file_of(format, || reports::coordination_table(conn, &report))?;
+            Ok((report, file))
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(report))
+    Ok(match file {
+        Some(body) => {
+            attachment(format, body, ("coordination", report.agency.as_deref(), report.from, report.to))
+        }
+        None => HttpResponse::Ok().json(report),
+    })
 }
 
 /// The targets to set for an office and a reporting year, in percent.
@@ -206,8 +288,11 @@ pub struct SetTarget {
     pub money_rate: Decimal,
 }
 
-/// Sets the case and money targets (chỉ tiêu) of an office for reporting year `year`: an admin,
-/// or a head of that office or of an office above it.
+/// Sets an office's targets for a reporting year.
+///
+/// The case and money targets (chỉ tiêu) of an office for reporting year `year`, in percent:
+/// an admin, or a head of that office or of an office above it (403 for anyone else). Setting
+/// them again replaces them; the report of that year then measures its gap against them.
 #[utoipa::path(
     put,
     operation_id = "setTarget",
@@ -219,7 +304,7 @@ pub struct SetTarget {
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Target),
+        (status = 200, description = "The targets as set", body = Target),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, UnsupportedMediaType, Unprocessable, Unavailable
     )
 )]
@@ -247,8 +332,11 @@ pub struct CoercionCalendarQuery {
     pub agency: Option<String>,
 }
 
-/// The coercion operations the agency takes part in, as an iCalendar feed (RFC 5545) to
-/// subscribe to; times in Asia/Ho_Chi_Minh.
+/// The coercion calendar of an agency, as iCalendar.
+///
+/// The coercion operations the agency takes part in, as an iCalendar feed (RFC 5545); times
+/// in Asia/Ho_Chi_Minh. The caller's own agency unless they read everything (404 for
+/// another's).
 #[utoipa::path(
     get,
     operation_id = "getCoercionCalendar",
@@ -256,7 +344,7 @@ pub struct CoercionCalendarQuery {
     params(CoercionCalendarQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = String, content_type = "text/calendar"),
+        (status = 200, description = "The feed, one event per operation", body = String, content_type = "text/calendar"),
         BadRequest, Unauthorized, NotFound, Unavailable
     )
 )]

@@ -12,26 +12,33 @@ use crate::service::instances::moves::{self, DryRun, MigrateInstances, Migration
 use crate::service::workflows::{self, Diagram, DiagramFormat, WorkflowSummary, WorkflowVersions};
 
 /// Lists every loaded version of every workflow.
+///
+/// Any authenticated caller. Each version with its validity dates, its law, and whether it is
+/// the one in force today; the definitions are the same for every agency.
 #[utoipa::path(
     get,
     operation_id = "listWorkflows",
     tag = "workflows",
     security(("bearer" = [])),
-    responses((status = 200, body = [WorkflowSummary]), Unauthorized)
+    responses((status = 200, description = "Every loaded version", body = [WorkflowSummary]), Unauthorized)
 )]
 #[get("/workflows")]
 pub async fn list(state: web::Data<AppState>, _actor: Actor) -> HttpResponse {
     HttpResponse::Ok().json(workflows::list(&state.registry, today_local()))
 }
 
-/// One workflow with all its versions, each with its parties, states, transitions and deadlines.
+/// One workflow with all its versions.
+///
+/// Any authenticated caller. Each version with its parties, states, transitions (who may fire
+/// them and the data they take) and deadlines with their legal basis. 404 for an unknown
+/// workflow.
 #[utoipa::path(
     get,
     operation_id = "getWorkflow",
     tag = "workflows",
     params(("id" = String, Path, description = "Workflow id, such as court_transfer")),
     security(("bearer" = [])),
-    responses((status = 200, body = WorkflowVersions), Unauthorized, NotFound)
+    responses((status = 200, description = "The workflow and its versions", body = WorkflowVersions), Unauthorized, NotFound)
 )]
 #[get("/workflows/{id}")]
 pub async fn get(
@@ -58,6 +65,9 @@ pub fn diagram_response(d: Diagram) -> HttpResponse {
 }
 
 /// The workflow drawn as a state diagram: SVG drawn by the service, or Mermaid text.
+///
+/// Any authenticated caller. The version in force today unless `version` names another; an
+/// unknown workflow or version is 404, an unknown format 400.
 #[utoipa::path(
     get,
     operation_id = "getWorkflowDiagram",
@@ -86,11 +96,17 @@ pub async fn diagram(
     Ok(diagram_response(drawn))
 }
 
-/// Moves the running instances of one version of the workflow to another (admin), as the new
-/// version's transitional rule allows. With `dry_run`, says for each instance whether it would
-/// move, from which state to which, which deadlines the new version states anew and how, or
-/// why it cannot move; nothing is written. Otherwise moves them in batches, each instance with
-/// an event in its history, and answers with the run; a run cut short (a crash) is resumed.
+/// Moves the running instances of one version of the workflow to another (admin).
+///
+/// Only an `admin` may (403 otherwise), and only as the new version's transitional rule allows:
+/// a new version that lets no instance of the old one continue under it is 422
+/// `migration_not_allowed`; an unknown version, or a state mapping that does not fit the
+/// versions, 422 `validation_failed`; an unknown workflow 404. With `dry_run`, answers 200 with
+/// what would happen to each instance (whether it would move, from which state to which, which
+/// deadlines the new version states anew and how, or why it cannot move); nothing is written.
+/// Otherwise records a run and moves the instances in batches, each with an event in its
+/// history, and answers 201 with the run. A run of the same workflow still unfinished is 409
+/// `already_exists`: resume it first.
 #[utoipa::path(
     post,
     operation_id = "migrateInstances",
@@ -127,6 +143,8 @@ pub async fn migrate(
 }
 
 /// A run that moves instances across versions, and how far it has gone (admins, auditors).
+///
+/// Only admins and auditors (403 otherwise); 404 for a run that is not one of this workflow's.
 #[utoipa::path(
     get,
     operation_id = "getMigration",
@@ -136,7 +154,7 @@ pub async fn migrate(
         ("run" = String, Path, description = "The run's id"),
     ),
     security(("bearer" = [])),
-    responses((status = 200, body = MigrationRun), Unauthorized, Forbidden, NotFound)
+    responses((status = 200, description = "The run", body = MigrationRun), Unauthorized, Forbidden, NotFound)
 )]
 #[get("/workflows/{id}/migrations/{run}")]
 pub async fn migration(
@@ -158,8 +176,11 @@ pub struct ResumeQuery {
     pub batch_size: Option<u32>,
 }
 
-/// Goes on with a run that did not finish (the server stopped during it): from the batch after
-/// the last one it recorded, to the end (admin).
+/// Goes on with a run that did not finish (admin).
+///
+/// Only an `admin` may (403 otherwise); 404 for a run that is not one of this workflow's. A run
+/// cut short (the server stopped during it) goes on from the batch after the last one it
+/// recorded, to the end; the answer is the run as it then stands.
 #[utoipa::path(
     post,
     operation_id = "resumeMigration",
@@ -170,7 +191,7 @@ pub struct ResumeQuery {
         ResumeQuery,
     ),
     security(("bearer" = [])),
-    responses((status = 200, body = MigrationRun), BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Unavailable)
+    responses((status = 200, description = "The run as it stands after going on", body = MigrationRun), BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Unavailable)
 )]
 #[post("/workflows/{id}/migrations/{run}/resume")]
 pub async fn resume_migration(

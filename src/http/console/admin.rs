@@ -1,5 +1,6 @@
 //! The admin page of users: who may sign in, for which agency and roles; add one, disable or
-//! enable one, give one a new password. For admins only.
+//! enable one, give one a new password. For admins only. Making an admin or an auditor, and
+//! giving an admin a new password, wait for another admin's approval on the same page.
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
@@ -47,9 +48,13 @@ pub async fn users_page(
     let of =
         q.into_inner().events_of.map(|u| u.trim().to_owned()).filter(|u| users::check_username(u).is_ok());
     let shown_for = of.clone();
-    let (all, events) = state
+    let (all, events, pending) = state
         .read(move |conn, _| {
-            Ok((users::list(conn)?, users::latest_events(conn, of.as_deref(), EVENTS_SHOWN)?))
+            Ok((
+                users::list(conn)?,
+                users::latest_events(conn, of.as_deref(), EVENTS_SHOWN)?,
+                users::pending_requests(conn)?,
+            ))
         })
         .await
         .map_err(ConsoleError::api(lang))?;
@@ -60,6 +65,38 @@ pub async fn users_page(
         lang.t("users"),
         html! {
             h1 { (lang.t("users")) }
+            section.card aria-labelledby="pending" {
+                h2 #pending { (lang.t("pending_requests")) " " span.badge { (pending.len()) } }
+                p.muted { (lang.t("second_admin_explained")) }
+                @if !pending.is_empty() {
+                    table.stack {
+                        (columns(lang, &["when", "username", "account_action", "requested_by", "actions"]))
+                        tbody {
+                            @for r in &pending {
+                                tr {
+                                    td data-label=(lang.t("when")) { (lang.time(&crate::domain::local_rfc3339(r.requested_at))) }
+                                    td data-label=(lang.t("username")) { (r.username) }
+                                    td data-label=(lang.t("account_action")) {
+                                        (lang.t(if r.action == users::ADD_USER { "request_add_user" } else { "request_reset_password" }))
+                                    }
+                                    td data-label=(lang.t("requested_by")) { (r.requested_by) }
+                                    td {
+                                        @if r.requested_by == signed.actor.sub {
+                                            span.muted { (lang.t("awaiting_another_admin")) }
+                                        } @else {
+                                            form.inline method="post" action={ "/console/admin/requests/" (r.id) } {
+                                                input type="hidden" name="csrf" value=(csrf);
+                                                button.plain type="submit" name="decision" value="approve" { (lang.t("approve")) }
+                                                button.plain type="submit" name="decision" value="decline" { (lang.t("decline")) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             section.card {
                 table.stack {
                     thead { tr {
@@ -173,9 +210,55 @@ pub async fn add_user(
         .collect::<Result<Vec<_>, _>>()?;
     let user =
         NewUser { username: get("username"), name: get("name"), agency, roles, password: get("password") };
+    let second = users::needs_second_admin(&user.roles);
     let row = state.compute(move |_| users::prepare(&user)).await.map_err(ConsoleError::api(lang))?;
+    // The admin chose the password: its user must change it at the first sign-in.
+    let row = crate::store::users::UserRow { must_change_password: true, ..row };
     let by = signed.actor.sub.clone();
-    state.write(move |conn, _| users::add(conn, &row, &by)).await.map_err(ConsoleError::api(lang))?;
+    state
+        .write(move |conn, _| {
+            if second {
+                users::request_add(conn, &row, &by).map(drop)
+            } else {
+                users::add(conn, &row, &by)
+            }
+        })
+        .await
+        .map_err(ConsoleError::api(lang))?;
+    Ok(back())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    /// `approve` or `decline`.
+    #[serde(default)]
+    decision: String,
+}
+
+/// Approves or declines what another admin asked.
+#[post("/admin/requests/{id}")]
+pub async fn decide_request(
+    state: web::Data<AppState>,
+    keys: web::Data<ConsoleKeys>,
+    signed: Signed,
+    id: web::Path<String>,
+    posted: web::Form<DecisionForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    admin_only(&signed)?;
+    signed.check_csrf(&keys, &posted.csrf)?;
+    let lang = signed.lang;
+    let approve = match posted.decision.as_str() {
+        "approve" => true,
+        "decline" => false,
+        _ => return Err(ConsoleError::Api(ApiError::bad_request("decision is approve or decline"), lang)),
+    };
+    let (id, by) = (id.into_inner(), signed.actor.sub.clone());
+    state
+        .write(move |conn, _| users::decide(conn, &id, &by, approve))
+        .await
+        .map_err(ConsoleError::api(lang))?;
     Ok(back())
 }
 
@@ -257,7 +340,13 @@ pub async fn reset_password(
     let username = username.into_inner();
     let by = signed.actor.sub.clone();
     state
-        .write(move |conn, _| users::reset_password(conn, &username, &hash, &by))
+        .write(move |conn, _| {
+            if users::reset_needs_second_admin(conn, &username)? {
+                users::request_reset(conn, &username, &hash, &by).map(drop)
+            } else {
+                users::reset_password(conn, &username, &hash, &by)
+            }
+        })
         .await
         .map_err(ConsoleError::api(lang))?;
     Ok(back())

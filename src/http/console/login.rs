@@ -46,7 +46,7 @@ pub struct NextQuery {
 }
 
 /// `next` when it is a page of this console (a path, never another site), else none.
-fn page_to_return_to(next: &str) -> Option<&str> {
+pub(super) fn page_to_return_to(next: &str) -> Option<&str> {
     let ok = next.len() <= 512
         && next.starts_with("/console/")
         && !next.starts_with("/console/login")
@@ -62,7 +62,20 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-fn form(lang: Lang, token: &str, next: Option<&str>, problem: Option<String>) -> maud::Markup {
+/// How the console signs in: with its own passwords, and through which provider.
+struct Ways<'a> {
+    local: bool,
+    provider: Option<&'a str>,
+}
+
+fn form(lang: Lang, token: &str, next: Option<&str>, problem: Option<String>, ways: Ways) -> maud::Markup {
+    let start = match next {
+        Some(next) => format!(
+            "/console/oidc/start?{}",
+            serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+        ),
+        None => "/console/oidc/start".to_owned(),
+    };
     page(
         lang,
         None,
@@ -71,7 +84,10 @@ fn form(lang: Lang, token: &str, next: Option<&str>, problem: Option<String>) ->
             section.card.login {
                 h1 { (lang.t("sign_in")) }
                 @if let Some(problem) = problem { p.problem role="alert" { (problem) } }
-                form method="post" action="/console/login" {
+                @if let Some(provider) = ways.provider {
+                    p { a.button.primary href=(start) { (lang.t("sign_in_with")) " " (provider) } }
+                }
+                @if ways.local { form method="post" action="/console/login" {
                     input type="hidden" name="csrf" value=(token);
                     @if let Some(next) = next { input type="hidden" name="next" value=(next); }
                     label for="username" { (lang.t("username")) }
@@ -81,7 +97,7 @@ fn form(lang: Lang, token: &str, next: Option<&str>, problem: Option<String>) ->
                     input type="password" id="password" name="password" autocomplete="current-password"
                         required maxlength=(MAX_PASSWORD);
                     button.primary type="submit" { (lang.t("sign_in")) }
-                }
+                } }
             }
         },
     )
@@ -98,10 +114,15 @@ fn show(
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
+    let keys = req.app_data::<web::Data<ConsoleKeys>>();
+    let ways = Ways {
+        local: keys.is_none_or(|k| k.local_passwords),
+        provider: keys.and_then(|k| k.oidc.as_ref()).map(|o| o.name.as_str()),
+    };
     HttpResponse::build(status)
         .cookie(cookie(req, LOGIN_COOKIE, token.clone(), "/console/login"))
         .content_type("text/html; charset=utf-8")
-        .body(form(lang, &token, next, problem).into_string())
+        .body(form(lang, &token, next, problem, ways).into_string())
 }
 
 #[get("/login")]
@@ -119,6 +140,10 @@ pub async fn login(
     posted: web::Form<SignInForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     let lang = Lang::of(&req);
+    if !keys.local_passwords {
+        let status = actix_web::http::StatusCode::FORBIDDEN;
+        return Ok(show(&req, lang, status, None, Some(lang.t("refused").into())));
+    }
     let posted = posted.into_inner();
     let next = page_to_return_to(&posted.next).map(str::to_owned);
     let expected = req.cookie(LOGIN_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();

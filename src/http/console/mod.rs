@@ -12,6 +12,8 @@ mod instance;
 pub mod layout;
 mod login;
 mod new;
+mod oidc;
+mod password;
 mod posted;
 mod procuracy;
 mod record;
@@ -42,6 +44,8 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                 .service(login::login_page)
                 .service(login::login)
                 .service(login::logout)
+                .service(oidc::start)
+                .service(oidc::callback)
                 .service(inbox::inbox_page)
                 .service(inbox::mark_read)
                 .service(instance::instances_page)
@@ -55,14 +59,21 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                 .service(search::search_page)
                 .service(procuracy::procuracy_page)
                 .service(steering::calendar_page)
+                .service(steering::make_feed)
+                .service(steering::revoke_feed)
                 .service(reports::reports_page)
                 .service(reports::enforcement_csv)
+                .service(reports::enforcement_xlsx)
                 .service(reports::coordination_csv)
+                .service(reports::coordination_xlsx)
                 .service(admin::users_page)
                 .service(admin::add_user)
                 .service(admin::disable_user)
                 .service(admin::enable_user)
-                .service(admin::reset_password),
+                .service(admin::reset_password)
+                .service(admin::decide_request)
+                .service(password::password_page)
+                .service(password::change_password),
         );
     }
 }

@@ -1,5 +1,6 @@
 //! The reports as the steering committee and the offices read them: rates against targets by
-//! office and late steps by agency, as tables and bar charts, each with its CSV.
+//! office and late steps by agency, as tables and bar charts, each with its CSV and its XLSX
+//! workbook.
 
 use super::i18n::Lang;
 use super::layout::{columns, page};
@@ -7,9 +8,10 @@ use super::session::{ConsoleError, Signed};
 use crate::domain::{today_local, AgencyCode};
 use crate::engine::step::Actor;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::api::reports::XLSX;
 use crate::http::api::AppState;
 use crate::service::case_stats::reporting_year;
-use crate::service::reports::{self, Counting, EnforcementReport, Period};
+use crate::service::reports::{self, Counting, EnforcementReport, Period, Table};
 use crate::store::DbConn;
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
@@ -199,7 +201,11 @@ pub async fn reports_page(
             }
             section.card aria-labelledby="enforcement" {
                 h2 #enforcement { (lang.t("enforcement_report")) " " span.muted { (lang.day(&e.from.to_string())) " – " (lang.day(&e.to.to_string())) } }
-                p { a href={ "/console/reports/enforcement.csv?" (query) } download { (lang.t("download_csv")) } }
+                p {
+                    a href={ "/console/reports/enforcement.csv?" (query) } download { (lang.t("download_csv")) }
+                    " · "
+                    a href={ "/console/reports/enforcement.xlsx?" (query) } download { (lang.t("download_xlsx")) }
+                }
                 table.stack {
                     (columns(lang, &["office", "cases_enforceable", "cases_completed", "cases_rate", "money_enforceable", "money_completed", "money_rate"]))
                     tbody {
@@ -229,7 +235,11 @@ pub async fn reports_page(
             }
             section.card aria-labelledby="coordination" {
                 h2 #coordination { (lang.t("coordination_report")) }
-                p { a href={ "/console/reports/coordination.csv?" (query) } download { (lang.t("download_csv")) } }
+                p {
+                    a href={ "/console/reports/coordination.csv?" (query) } download { (lang.t("download_csv")) }
+                    " · "
+                    a href={ "/console/reports/coordination.xlsx?" (query) } download { (lang.t("download_xlsx")) }
+                }
                 @if late_rows.is_empty() { p.muted { (lang.t("no_late_steps")) } } @else {
                     (count_chart(lang.t("late_steps_by_agency"), &late_rows))
                 }
@@ -253,11 +263,61 @@ pub async fn reports_page(
     ))
 }
 
-fn csv_response(name: String, body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
+/// A report's table as a file: CSV or, with `xlsx`, an XLSX workbook.
+fn download(table: &Table, xlsx: bool, stem: String, lang: Lang) -> Result<HttpResponse, ConsoleError> {
+    let (content_type, name, body) = if xlsx {
+        (XLSX, format!("{stem}.xlsx"), table.xlsx())
+    } else {
+        ("text/csv; charset=utf-8", format!("{stem}.csv"), table.csv().map(String::into_bytes))
+    };
+    let body = body.map_err(ConsoleError::api(lang))?;
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
-        .body(body)
+        .body(body))
+}
+
+/// The enforcement report of the query's scope and year, as a file.
+async fn enforcement_file(
+    state: web::Data<AppState>,
+    signed: Signed,
+    q: web::Query<ReportQuery>,
+    xlsx: bool,
+) -> Result<HttpResponse, ConsoleError> {
+    let lang = signed.lang;
+    let report_of = enforcement_of(state.counting);
+    let (report, table) = read_report(&state, &signed, &q, move |conn, actor, agency, period| {
+        let report = report_of(conn, actor, agency, period)?;
+        let table = reports::enforcement_table(conn, &report)?;
+        Ok((report, table))
+    })
+    .await?;
+    let stem = format!(
+        "enforcement-{}-{}",
+        report.agency.as_deref().unwrap_or("all"),
+        report.year.unwrap_or_default()
+    );
+    download(&table, xlsx, stem, lang)
+}
+
+/// The coordination report of the query's scope and year, as a file.
+async fn coordination_file(
+    state: web::Data<AppState>,
+    signed: Signed,
+    q: web::Query<ReportQuery>,
+    xlsx: bool,
+) -> Result<HttpResponse, ConsoleError> {
+    let lang = signed.lang;
+    let registry = state.registry.clone();
+    let (report, table) = read_report(&state, &signed, &q, move |conn, actor, agency, period| {
+        let report = reports::coordination(conn, &registry, actor, agency, period)?;
+        let table = reports::coordination_table(conn, &report)?;
+        Ok((report, table))
+    })
+    .await?;
+    let stem =
+        format!("coordination-{}-{}-{}", report.agency.as_deref().unwrap_or("all"), report.from, report.to);
+    download(&table, xlsx, stem, lang)
 }
 
 #[get("/reports/enforcement.csv")]
@@ -266,15 +326,16 @@ pub async fn enforcement_csv(
     signed: Signed,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let lang = signed.lang;
-    let report = read_report(&state, &signed, &q, enforcement_of(state.counting)).await?;
-    let body = reports::enforcement_csv(&report).map_err(ConsoleError::api(lang))?;
-    let name = format!(
-        "enforcement-{}-{}.csv",
-        report.agency.as_deref().unwrap_or("all"),
-        report.year.unwrap_or_default()
-    );
-    Ok(csv_response(name, body))
+    enforcement_file(state, signed, q, false).await
+}
+
+#[get("/reports/enforcement.xlsx")]
+pub async fn enforcement_xlsx(
+    state: web::Data<AppState>,
+    signed: Signed,
+    q: web::Query<ReportQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    enforcement_file(state, signed, q, true).await
 }
 
 #[get("/reports/coordination.csv")]
@@ -283,18 +344,14 @@ pub async fn coordination_csv(
     signed: Signed,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let lang = signed.lang;
-    let registry = state.registry.clone();
-    let report = read_report(&state, &signed, &q, move |conn, actor, agency, period| {
-        reports::coordination(conn, &registry, actor, agency, period)
-    })
-    .await?;
-    let body = reports::coordination_csv(&report).map_err(ConsoleError::api(lang))?;
-    let name = format!(
-        "coordination-{}-{}-{}.csv",
-        report.agency.as_deref().unwrap_or("all"),
-        report.from,
-        report.to
-    );
-    Ok(csv_response(name, body))
+    coordination_file(state, signed, q, false).await
+}
+
+#[get("/reports/coordination.xlsx")]
+pub async fn coordination_xlsx(
+    state: web::Data<AppState>,
+    signed: Signed,
+    q: web::Query<ReportQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    coordination_file(state, signed, q, true).await
 }

@@ -60,6 +60,10 @@ pub struct ConsoleKeys {
     pub hashing: tokio::sync::Semaphore,
     /// Whether every cookie is Secure, whatever the request's scheme.
     pub always_secure: bool,
+    /// The OpenID provider the console also signs in through.
+    pub oidc: Option<std::sync::Arc<super::oidc::Oidc>>,
+    /// Whether the console signs in with its own passwords.
+    pub local_passwords: bool,
 }
 
 /// A key of its own for `purpose`, derived from the service's secret, so that what the console
@@ -88,14 +92,24 @@ impl ConsoleKeys {
             mac: Hmac::<Sha256>::new_from_slice(&csrf).map_err(|e| e.to_string())?,
             hashing: tokio::sync::Semaphore::new(cores),
             always_secure: false,
+            oidc: None,
+            local_passwords: true,
         })
     }
 
     /// The service's local secret, whether or not local API tokens are accepted: the console
     /// signs its own sessions even when an identity provider issues the API's tokens.
     pub fn from_settings(settings: &Settings) -> Result<Self, String> {
-        let mut keys = Self::new(&crate::http::auth::local_secret(settings)?, &settings.jwt_issuer)?;
+        let secret = crate::http::auth::local_secret(settings)?;
+        let mut keys = Self::new(&secret, &settings.jwt_issuer)?;
         keys.always_secure = settings.console_secure_cookies;
+        keys.oidc = super::oidc::Oidc::from_settings(settings, &secret)?.map(std::sync::Arc::new);
+        keys.local_passwords = settings.console_local_passwords;
+        if !keys.local_passwords && keys.oidc.is_none() {
+            return Err("local passwords are turned off (LIENGANH_CONSOLE_LOCAL_PASSWORDS=false) \
+                and no OpenID provider is configured (LIENGANH_OIDC_ISSUER): nobody could sign in"
+                .into());
+        }
         Ok(keys)
     }
 
@@ -165,6 +179,8 @@ pub enum ConsoleError {
     SignIn(Option<String>),
     /// A refusal of the use case, shown as a page in the user's language.
     Api(ApiError, Lang),
+    /// Signed in with a password someone else set: to the page that changes it, first.
+    ChangePassword,
 }
 
 impl ConsoleError {
@@ -177,6 +193,7 @@ impl std::fmt::Display for ConsoleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::SignIn(_) => f.write_str("not signed in"),
+            Self::ChangePassword => f.write_str("the password must be changed"),
             Self::Api(e, _) => write!(f, "{}", e.code.as_str()),
         }
     }
@@ -185,7 +202,7 @@ impl std::fmt::Display for ConsoleError {
 impl ResponseError for ConsoleError {
     fn status_code(&self) -> actix_web::http::StatusCode {
         match self {
-            Self::SignIn(_) => actix_web::http::StatusCode::SEE_OTHER,
+            Self::SignIn(_) | Self::ChangePassword => actix_web::http::StatusCode::SEE_OTHER,
             Self::Api(e, _) => e.code.status_and_title().0,
         }
     }
@@ -202,12 +219,18 @@ impl ResponseError for ConsoleError {
                 };
                 HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
             }
+            Self::ChangePassword => {
+                HttpResponse::SeeOther().insert_header((header::LOCATION, PASSWORD_PAGE)).finish()
+            }
             Self::Api(e, lang) => HttpResponse::build(self.status_code())
                 .content_type("text/html; charset=utf-8")
                 .body(layout::error_page(*lang, e).into_string()),
         }
     }
 }
+
+/// Where a user changes a password someone else set.
+pub const PASSWORD_PAGE: &str = "/console/password";
 
 /// A signed-in user of the console, as the page's use cases see them.
 pub struct Signed {
@@ -245,6 +268,8 @@ impl FromRequest for Signed {
             .zip(req.cookie(SESSION_COOKIE))
             .and_then(|(keys, cookie)| keys.session_of(cookie.value()));
         // A page asked for is a page to come back to; a form posted is not.
+        // Until a password someone else set is changed, only its page and signing out open.
+        let may_wait = matches!(req.path(), PASSWORD_PAGE | "/console/logout");
         let here = (req.method() == actix_web::http::Method::GET && req.path() != "/console/").then(|| {
             req.uri().path_and_query().map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned())
         });
@@ -257,6 +282,9 @@ impl FromRequest for Signed {
                 .await
                 .map_err(ConsoleError::api(lang))?;
             let Some((session, user)) = found else { return Err(ConsoleError::SignIn(here)) };
+            if user.must_change_password && !may_wait {
+                return Err(ConsoleError::ChangePassword);
+            }
             let actor = users::actor_of(&user).map_err(ConsoleError::api(lang))?;
             Ok(Signed { csrf: keys.csrf(&session.id), actor, session_id: session.id, lang })
         })

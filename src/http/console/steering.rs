@@ -1,7 +1,8 @@
 //! The steering committee's view: a month calendar of the coercion operations it takes part
 //! in, each with where the police protection stands (the reports are in `reports`).
 
-use actix_web::{get, web};
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, Duration, NaiveDate};
 use chrono_tz::Asia::Ho_Chi_Minh;
 use maud::{html, Markup};
@@ -11,12 +12,13 @@ use serde_json::Value;
 use super::i18n::Lang;
 use super::instance::state_of;
 use super::layout::{columns, page};
-use super::session::{ConsoleError, Signed};
+use super::session::{ConsoleError, ConsoleKeys, Signed};
 use crate::domain::today_local;
 use crate::engine::definition::{Coercion, OperationStage};
 use crate::engine::registry::Registry;
 use crate::error::ApiError;
 use crate::http::api::AppState;
+use crate::service::feeds::{self, Feed, NewFeed};
 use crate::service::instances::{self, Instance, ListQuery};
 
 /// Most plans the calendar reads (newest first).
@@ -142,10 +144,11 @@ pub async fn calendar_page(
                     }
                 }
             }
-            Ok(plans)
+            Ok((plans, feeds::live(conn, &actor)?))
         })
         .await
         .map_err(ConsoleError::api(lang))?;
+    let (plans, feed) = plans;
     let registry = state.registry.clone();
     let operations: Vec<Operation<'_>> = plans.iter().filter_map(|i| Operation::of(&registry, i)).collect();
     let mut in_month: Vec<(DateTime<chrono_tz::Tz>, &Operation<'_>)> = operations
@@ -250,6 +253,87 @@ pub async fn calendar_page(
                     }
                 }
             }
+            (feed_card(lang, &signed.csrf, feed.as_ref()))
         },
     ))
+}
+
+/// The user's calendar feed: make one, make a new one (the old stops), or revoke it.
+fn feed_card(lang: Lang, csrf: &str, feed: Option<&Feed>) -> Markup {
+    html! {
+        section.card aria-labelledby="calendar-feed" {
+            h2 #calendar-feed { (lang.t("calendar_feed")) }
+            p { (lang.t("calendar_feed_explained")) }
+            @if let Some(feed) = feed {
+                p { (lang.t("calendar_feed_since")) " " (lang.time(&feed.created_at)) }
+            }
+            form.inline method="post" action="/console/steering/feed" {
+                input type="hidden" name="csrf" value=(csrf);
+                button.primary type="submit" {
+                    (lang.t(if feed.is_some() { "calendar_feed_rotate" } else { "calendar_feed_make" }))
+                }
+            }
+            @if feed.is_some() {
+                form.inline method="post" action="/console/steering/feed/revoke" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button.plain type="submit" { (lang.t("calendar_feed_revoke")) }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Makes the user's feed, replacing any earlier one, and shows its URL this once.
+#[post("/steering/feed")]
+pub async fn make_feed(
+    state: web::Data<AppState>,
+    keys: web::Data<ConsoleKeys>,
+    req: HttpRequest,
+    signed: Signed,
+    posted: web::Form<CsrfForm>,
+) -> Result<Markup, ConsoleError> {
+    signed.check_csrf(&keys, &posted.csrf)?;
+    let lang = signed.lang;
+    let actor = signed.actor.clone();
+    let (_, path) = state
+        .write(move |conn, _| feeds::create(conn, &actor, NewFeed::default()))
+        .await
+        .map_err(ConsoleError::api(lang))?;
+    let info = req.connection_info();
+    let url = format!("{}://{}{path}", info.scheme(), info.host());
+    Ok(page(
+        lang,
+        Some(&signed),
+        lang.t("calendar_feed"),
+        html! {
+            h1 { (lang.t("calendar_feed")) }
+            section.card {
+                label for="feed-url" { (lang.t("calendar_feed_url")) }
+                input #feed-url type="text" readonly value=(url);
+                p { (lang.t("calendar_feed_once")) }
+                p { a href="/console/steering" { "← " (lang.t("coercion_calendar")) } }
+            }
+        },
+    ))
+}
+
+/// Stops the user's feed at once.
+#[post("/steering/feed/revoke")]
+pub async fn revoke_feed(
+    state: web::Data<AppState>,
+    keys: web::Data<ConsoleKeys>,
+    signed: Signed,
+    posted: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    signed.check_csrf(&keys, &posted.csrf)?;
+    let lang = signed.lang;
+    let actor = signed.actor.clone();
+    state.write(move |conn, _| feeds::revoke(conn, &actor)).await.map_err(ConsoleError::api(lang))?;
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/steering#calendar-feed")).finish())
 }

@@ -106,6 +106,8 @@ impl Category {
 /// Money received for a case, or (with `reverses`) the correction of an entry.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "10000000", "paid_on": "2025-12-01", "method": "transfer",
+                          "note": "Người phải thi hành án chuyển khoản đợt 1"}))]
 pub struct NewPayment {
     /// The amount; for a reversal, the amount of the entry reversed.
     pub amount: Money,
@@ -119,6 +121,8 @@ pub struct NewPayment {
 /// A recorded outcome or a suspension.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "suspended", "on": "2026-11-12",
+                          "basis": "QĐ hoãn thi hành án số 12/QĐ-CTHADS", "expected_version": 3}))]
 pub struct NewStatus {
     pub status: CaseStatus,
     /// The day of the decision.
@@ -131,6 +135,8 @@ pub struct NewStatus {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"classification": "not_yet_enforceable", "on": "2026-11-12",
+                          "basis": "Biên bản xác minh ngày 12/11/2026", "expected_version": 2}))]
 pub struct NewClassification {
     pub classification: Classification,
     pub on: NaiveDate,
@@ -143,6 +149,13 @@ pub struct NewClassification {
 /// with what already happened to them.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "agency": "THADS-HN", "number": "101/2025/TĐ", "judgment_ref": "Bản án số 101/2025/DS-ST",
+    "court": "TAND-HN", "court_name": "Tòa án nhân dân thành phố Hà Nội", "category": "credit_bank",
+    "obligor": {"name": "Nguyễn Văn Nợ", "id_number": "012345678901", "address": "Số 1 Tràng Tiền, Hà Nội"},
+    "obligee": {"name": "Ngân hàng TMCP Hà Nội", "address": "Số 2 Lý Thái Tổ, Hà Nội"},
+    "amount_due": "150000000", "received_on": "2025-11-03", "classification": "enforceable"
+}))]
 pub struct CreateCase {
     /// The enforcement office that holds the case.
     #[schema(example = "THADS-LC")]

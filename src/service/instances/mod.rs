@@ -27,6 +27,13 @@ use crate::store::{agencies as agency_store, DbConn};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "workflow": "court_transfer",
+    "parties": {"court": "TAND-HN", "enforcement": "THADS-HN", "procuracy": "VKS-HN"},
+    "data": {"judgment_number": "125/2026/KDTM-PT", "judgment_date": "2026-10-05",
+             "effective_date": "2026-10-20", "category": "standard"},
+    "reference_date": "2026-10-20"
+}))]
 pub struct CreateInstance {
     /// The workflow id, such as `court_transfer`.
     pub workflow: String,
@@ -44,6 +51,14 @@ pub struct CreateInstance {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "transition": "transfer",
+    "expected_version": 1,
+    "data": {"judgment_file": "019ad2f4-5c7e-7b31-9e0a-6f2d8c41a7b5", "transfer_date": "2026-10-25",
+             "method": "in_person",
+             "documents": [{"description": "Bản án phúc thẩm 125/2026/KDTM-PT", "quantity": "2", "unit": "bản"}]},
+    "comment": "Giao trực tiếp tại trụ sở Cục THADS"
+}))]
 pub struct FireTransition {
     pub transition: String,
     /// The instance version the caller saw; the step is refused with 409 if it moved on. An

@@ -33,6 +33,7 @@ pub const LISTED: u32 = 500;
 /// not named continues in the state of the same name, if the new version has one).
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"from_version": 1, "to_version": 2, "dry_run": true, "list": 50}))]
 pub struct MigrateInstances {
     pub from_version: u32,
     pub to_version: u32,

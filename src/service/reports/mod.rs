@@ -8,11 +8,14 @@
 mod coordination;
 mod export;
 mod published;
+mod table;
 mod targets;
+mod xlsx;
 
 pub use coordination::{coordination, CoordinationReport, InstrumentFigures, StepFigures};
-pub use export::{coordination_csv, enforcement_csv};
+pub use export::BOM;
 pub use published::{publish, ChangedCase, Publication, Publisher, RecordsToday};
+pub use table::{coordination_table, enforcement_table, Cell, Table};
 pub use targets::{set_target, Target};
 
 use std::collections::BTreeMap;

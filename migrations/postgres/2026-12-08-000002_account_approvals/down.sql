@@ -1,0 +1,2 @@
+DROP TABLE account_requests;
+ALTER TABLE users DROP COLUMN must_change_password;
