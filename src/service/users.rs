@@ -447,21 +447,28 @@ pub fn conclude_sign_in(
             store::record(conn, name, if locked { "locked" } else { "refused" }, name, at)?;
             return Ok(if locked { SignIn::Locked } else { SignIn::Refused });
         }
-        store::signed_in(conn, name, at)?;
-        store::record(conn, name, "signed_in", name, at)?;
-        if let Some(held) = held {
-            store::end_session(conn, held, at)?;
-        }
-        let session = SessionRow {
-            id: Uuid::new_v4().to_string(),
-            username: current.username.clone(),
-            created_at: at,
-            expires_at: at + SESSION_SECONDS * 1_000_000,
-            ended_at: None,
-        };
-        store::insert_session(conn, &session)?;
+        let session = open_session(conn, name, held, at)?;
         Ok(SignIn::Session(session, Box::new(current)))
     })
+}
+
+/// Records a sign-in of `username` and opens their session, ending the one the browser
+/// `held`; in the caller's transaction.
+fn open_session(conn: &mut DbConn, username: &str, held: Option<&str>, at: i64) -> ApiResult<SessionRow> {
+    store::signed_in(conn, username, at)?;
+    store::record(conn, username, "signed_in", username, at)?;
+    if let Some(held) = held {
+        store::end_session(conn, held, at)?;
+    }
+    let session = SessionRow {
+        id: Uuid::new_v4().to_string(),
+        username: username.to_owned(),
+        created_at: at,
+        expires_at: at + SESSION_SECONDS * 1_000_000,
+        ended_at: None,
+    };
+    store::insert_session(conn, &session)?;
+    Ok(session)
 }
 
 /// The live session and its user, if `id` names one.
@@ -510,19 +517,7 @@ pub fn conclude_provider_sign_in(conn: &mut DbConn, actor: &Actor, held: Option<
                 store::insert(conn, &row)?;
             }
         }
-        store::signed_in(conn, name, at)?;
-        store::record(conn, name, "signed_in", name, at)?;
-        if let Some(held) = held {
-            store::end_session(conn, held, at)?;
-        }
-        let session = SessionRow {
-            id: Uuid::new_v4().to_string(),
-            username: actor.sub.clone(),
-            created_at: at,
-            expires_at: at + SESSION_SECONDS * 1_000_000,
-            ended_at: None,
-        };
-        store::insert_session(conn, &session)?;
+        let session = open_session(conn, name, held, at)?;
         let Some(user) = store::find(conn, name)? else { return Ok(SignIn::Refused) };
         Ok(SignIn::Session(session, Box::new(user)))
     })

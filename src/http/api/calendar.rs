@@ -94,8 +94,7 @@ pub async fn create_feed(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let (mut feed, path) = state.write(move |conn, _| feeds::create(conn, &actor, body)).await?;
-    let info = req.connection_info();
-    let url = format!("{}://{}{path}", info.scheme(), info.host());
+    let url = super::absolute_url(&req, &path);
     feed.url = Some(url.clone());
     Ok(HttpResponse::Created().insert_header((actix_web::http::header::LOCATION, url)).json(feed))
 }

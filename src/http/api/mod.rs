@@ -247,6 +247,13 @@ pub fn reply_with<T: serde::Serialize>(
 }
 
 /// Parses an id from the path; an id that is not a UUID names nothing.
+/// An absolute URL of this service for `path`, from the request's scheme and host (a reverse
+/// proxy's `Forwarded` or `X-Forwarded-*` headers when it sends them).
+pub fn absolute_url(req: &HttpRequest, path: &str) -> String {
+    let info = req.connection_info();
+    format!("{}://{}{path}", info.scheme(), info.host())
+}
+
 pub fn parse_id(raw: &str, what: &str) -> ApiResult<uuid::Uuid> {
     uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found(format!("no {what} {raw:?}")))
 }

@@ -305,8 +305,7 @@ pub async fn make_feed(
         .write(move |conn, _| feeds::create(conn, &actor, NewFeed::default()))
         .await
         .map_err(ConsoleError::api(lang))?;
-    let info = req.connection_info();
-    let url = format!("{}://{}{path}", info.scheme(), info.host());
+    let url = crate::http::api::absolute_url(&req, &path);
     Ok(page(
         lang,
         Some(&signed),
